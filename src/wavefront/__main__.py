@@ -1,0 +1,5 @@
+"""`python -m wavefront`."""
+
+from wavefront.cli import main
+
+main()

@@ -1,0 +1,68 @@
+"""Backlog loaders: files in any supported format -> `Backlog` of `Task`s.
+
+Each format is one module exposing `NAME`, `DESCRIPTION`, `matches(path) -> bool` (detection
+from the path alone), `discover(root) -> list[Path]` (where it looks in a repository) and
+`load(path) -> Backlog`. Adding a format is one module and one line in `FORMATS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from wavefront.backlog.base import Backlog, BacklogFormat
+from wavefront.errors import BacklogError
+
+__all__ = ["FORMATS", "Backlog", "BacklogFormat", "discover_backlog", "load_backlog"]
+
+
+def _formats() -> dict[str, BacklogFormat]:
+    from wavefront.backlog import bmad, native, speckit, stories, taskjson, taskmaster
+
+    # Order is detection and discovery priority: the first that matches wins.
+    modules: tuple[BacklogFormat, ...] = (native, taskmaster, taskjson, bmad, stories, speckit)
+    return {module.NAME: module for module in modules}
+
+
+FORMATS: dict[str, BacklogFormat] = _formats()
+
+
+def detect_format(path: Path) -> BacklogFormat:
+    """The format whose `matches` accepts `path`, or a `BacklogError` listing the choices."""
+    for fmt in FORMATS.values():
+        if fmt.matches(path):
+            return fmt
+    names = ", ".join(FORMATS)
+    raise BacklogError(path, None, f"cannot tell the backlog format from the path; use --format ({names})")
+
+
+def discover_backlog(root: Path) -> list[Path]:
+    """The backlog paths of the first format found in `root`, in priority order."""
+    for fmt in FORMATS.values():
+        found = fmt.discover(root)
+        if found:
+            return found
+    raise BacklogError(
+        root,
+        None,
+        "no backlog found (looked for wavefront.yaml, .taskmaster/tasks/tasks.json, "
+        "tasks/tasks.json, .tmp/tasks/, sprint-status.yaml, docs/stories/, specs/*/tasks.md); "
+        "name a path or use --format",
+    )
+
+
+def load_backlog(paths: Sequence[Path | str] | Path | str, format: str | None = None) -> Backlog:
+    """Load one or more backlog paths (files or directories) into a single `Backlog`."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    if format is not None and format not in FORMATS:
+        raise BacklogError(Path(str(paths[0])) if paths else Path("."), None,
+                           f"unknown format {format!r} (known: {', '.join(FORMATS)})")
+    parts: list[Backlog] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise BacklogError(path, None, "no such file or directory")
+        fmt = FORMATS[format] if format else detect_format(path)
+        parts.append(fmt.load(path))
+    return Backlog.merge(parts)

@@ -1,0 +1,197 @@
+"""The values that flow through wavefront: tasks, profiles, results.
+
+All are frozen dataclasses: a stage hands values to the next and never edits them in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "AgentProfile",
+    "AgentResult",
+    "FailureKind",
+    "GateResult",
+    "GateSpec",
+    "SourceLocation",
+    "Task",
+    "TaskStatus",
+]
+
+
+class TaskStatus(StrEnum):
+    """A task's state in the journal; the seeds' words are in `from_text`."""
+
+    PENDING = "pending"
+    READY = "ready"
+    RUNNING = "running"
+    VERIFYING = "verifying"
+    REVIEWING = "reviewing"
+    MERGING = "merging"
+    DONE = "done"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    SKIPPED = "skipped"
+    CONFLICT = "conflict"
+    NEEDS_HUMAN = "needs-human"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL
+
+    @classmethod
+    def from_text(cls, text: str | None) -> TaskStatus:
+        """Map a status as people write it in backlog files ("In Progress", "✅ Done (QA)")."""
+        if not text:
+            return cls.PENDING
+        words = " ".join(
+            "".join(ch if ch.isalnum() else " " for ch in text.lower()).split()
+        )
+        for phrases, status in _STATUS_WORDS:
+            if any(words == p or words.startswith(p + " ") for p in phrases):
+                return status
+        return cls.PENDING
+
+
+_FINAL = frozenset(
+    {
+        TaskStatus.DONE,
+        TaskStatus.FAILED,
+        TaskStatus.BLOCKED,
+        TaskStatus.SKIPPED,
+        TaskStatus.CONFLICT,
+        TaskStatus.CANCELLED,
+    }
+)
+
+# Checked in order: the first phrase that starts the normalised text wins.
+_STATUS_WORDS: tuple[tuple[tuple[str, ...], TaskStatus], ...] = (
+    (("done", "complete", "completed", "approved and merged", "merged", "finished", "x"),
+     TaskStatus.DONE),
+    (("in progress", "in-progress", "in review", "review", "ready for review", "active",
+      "started", "wip", "doing"), TaskStatus.RUNNING),
+    (("failed", "error"), TaskStatus.FAILED),
+    (("blocked",), TaskStatus.BLOCKED),
+    (("skipped", "deferred", "cancelled", "canceled", "optional"), TaskStatus.SKIPPED),
+)
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where a task (or one of its fields) was declared: file and 1-based line."""
+
+    path: Path
+    line: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """A gate as configured: its kind (`command`, `deliverables`, `contract`, `review`,
+    `human`) and its options (e.g. `{"run": "pytest -q", "timeout": 600}`)."""
+
+    kind: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    source: SourceLocation | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work, as loaded from a backlog file.
+
+    `status` is what the *file* says (used by `next`/`parallel` and to skip finished work);
+    the journal keeps the run's own status. `files` are the paths the task declares it will
+    touch (deliverables, file lists, paths named in the text): the scheduler keeps tasks whose
+    files overlap apart.
+    """
+
+    id: str
+    title: str
+    source: SourceLocation
+    body: str = ""
+    dependencies: tuple[str, ...] = ()
+    dependencies_source: SourceLocation | None = None
+    status: TaskStatus = TaskStatus.PENDING
+    status_text: str | None = None
+    epic: str | None = None
+    agent: str | None = None
+    acceptance_criteria: tuple[str, ...] = ()
+    deliverables: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    context_files: tuple[str, ...] = ()
+    reference_files: tuple[str, ...] = ()
+    gates: tuple[GateSpec, ...] = ()
+    parallel: bool = True
+    weight: float = 1.0
+    tags: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def where_dependencies(self) -> SourceLocation:
+        """The location to name in errors about this task's dependencies."""
+        return self.dependencies_source or self.source
+
+
+@dataclass(frozen=True)
+class AgentProfile:
+    """Who does the work: a role prompt plus settings, from an agent file or built in.
+
+    `origin` says where it came from (`builtin`, or the file path) for `wavefront agents`.
+    """
+
+    name: str
+    description: str
+    prompt: str
+    origin: str
+    model: str | None = None
+    tools: tuple[str, ...] = ()
+    runner: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+
+class FailureKind(StrEnum):
+    """Why an agent attempt did not succeed (DESIGN.md, Runner contract)."""
+
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    RATE_LIMITED = "rate_limited"
+    CRASHED = "crashed"
+    BAD_OUTPUT = "bad_output"
+    AUTH = "auth"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    """What a runner returns for one agent invocation; never raised, always returned."""
+
+    ok: bool
+    text: str = ""
+    cost_usd: float | None = None
+    cost_estimated: bool = False
+    tokens_in: int = 0
+    tokens_out: int = 0
+    duration_s: float = 0.0
+    failure: FailureKind | None = None
+    reason: str = ""
+    retry_at: float | None = None
+    log_path: Path | None = None
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The outcome of one gate check."""
+
+    gate: str
+    passed: bool
+    summary: str
+    details: str = ""
+    findings: tuple[str, ...] = ()
