@@ -1,0 +1,293 @@
+"""Run one child process the way every runner and command gate must: contained and logged.
+
+The child gets stdin from /dev/null (or a pipe holding `stdin_text`), runs in its own
+process group so a timeout or a cancellation can kill everything it started, and has its
+stdout and stderr both captured and streamed into a log file as they arrive, so
+`wavefront log` can tail an attempt while it runs. A program that cannot be started is an
+outcome (exit status 127 or 126, the OS error as stderr), never an exception: the caller
+treats it like any other failed command.
+
+The child's environment is built by `child_environment`: a short allow-list of the parent's
+variables plus whatever the caller passes. Secrets in the parent's environment (API keys,
+tokens) therefore do not reach an agent unless a runner passes them on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import shlex
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+__all__ = ["BASE_ENV_NAMES", "ProcessOutcome", "child_environment", "run_process"]
+
+# Variables passed from the parent so tools behave normally: locating programs, the user's
+# home and locale, temp dirs, git identity and config, Python environments, proxies and CA
+# bundles (an agent CLI behind a corporate proxy needs them to reach its API). Nothing here
+# should hold a credential; runners add API keys explicitly through `env`.
+BASE_ENV_NAMES: tuple[str, ...] = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TERM",
+    "NO_COLOR",
+    "TMPDIR",
+    "TMP",
+    "TEMP",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "XDG_RUNTIME_DIR",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_EXEC_PATH",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "PYTHONPATH",
+    "PYTHONIOENCODING",
+    "PYTHONUTF8",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+)
+
+# After the leader exits, how long its pipes may stay open (held by something it started)
+# before the rest of its group is killed; and how long to wait for EOF after that.
+_DRAIN_S = 2.0
+_AFTER_KILL_DRAIN_S = 1.0
+_CHUNK = 65536
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    """How a child process ended. `returncode` is None when we killed it (timeout);
+    negative when a signal we did not send ended it (POSIX convention)."""
+
+    returncode: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+    duration_s: float
+    log_path: Path
+
+
+def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a child gets: the allow-listed parent variables, then `extra` on top.
+
+    A later hardening may narrow the list further; callers that need a variable (an API
+    key, a config dir) must pass it in `extra` rather than rely on inheritance.
+    """
+    env = {name: os.environ[name] for name in BASE_ENV_NAMES if name in os.environ}
+    env.setdefault("PATH", os.defpath)
+    if extra:
+        env.update({str(key): str(value) for key, value in extra.items()})
+    return env
+
+
+async def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    log_path: Path,
+    timeout_s: float | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin_text: str | None = None,
+    kill_grace_s: float = 3.0,
+) -> ProcessOutcome:
+    """Run `argv` in `cwd` in its own process group, capturing and logging its output.
+
+    On timeout the group gets SIGTERM, then SIGKILL after `kill_grace_s`, and the outcome
+    has `timed_out=True`. On cancellation the group is killed the same way and
+    `CancelledError` propagates. When the leader exits normally, anything it left running
+    in its group is killed too, so nothing outlives the attempt in its worktree.
+    """
+    args = [str(arg) for arg in argv]
+    if not args:
+        raise ValueError("run_process needs a program to run")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with log_path.open("a", encoding="utf-8", errors="replace") as log:
+        log.write(f"$ {shlex.join(args)}  (cwd: {cwd})\n")
+        log.flush()
+        stdin = asyncio.subprocess.DEVNULL if stdin_text is None else asyncio.subprocess.PIPE
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *args,
+                cwd=cwd,
+                env=child_environment(env),
+                stdin=stdin,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            return _not_started(args, cwd, exc, log, log_path, started)
+
+        out = _Capture(log, "")
+        err = _Capture(log, "[stderr] ")
+        assert proc.stdout is not None and proc.stderr is not None
+        tasks = [
+            asyncio.create_task(_pump(proc.stdout, out)),
+            asyncio.create_task(_pump(proc.stderr, err)),
+        ]
+        if stdin_text is not None:
+            tasks.append(asyncio.create_task(_feed(proc.stdin, stdin_text)))
+        timed_out = False
+        try:
+            try:
+                await asyncio.wait_for(proc.wait(), timeout_s)
+            except TimeoutError:
+                timed_out = True
+                await _stop_group(proc, kill_grace_s)
+            await _finish_pipes(proc.pid, tasks)
+        except asyncio.CancelledError:
+            await _stop_group(proc, kill_grace_s)
+            _end_log(log, out, err, "[cancelled: process group killed]")
+            raise
+        finally:
+            # Reached with the child alive only if cancelled again while stopping it.
+            if proc.returncode is None:
+                _signal_group(proc.pid, signal.SIGKILL)
+            for task in tasks:
+                task.cancel()
+
+        duration = time.monotonic() - started
+        if timed_out:
+            footer = f"[timed out after {duration:.1f}s: process group killed]"
+        else:
+            footer = f"[exit {proc.returncode} after {duration:.1f}s]"
+        _end_log(log, out, err, footer)
+        return ProcessOutcome(
+            returncode=None if timed_out else proc.returncode,
+            stdout=out.text(),
+            stderr=err.text(),
+            timed_out=timed_out,
+            duration_s=duration,
+            log_path=log_path,
+        )
+
+
+class _Capture:
+    """Collects one stream's text and copies it into the log line by line."""
+
+    def __init__(self, log: TextIO, prefix: str) -> None:
+        self._log = log
+        self._prefix = prefix
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._parts: list[str] = []
+        self._pending = ""  # text after the last newline, not yet in the log
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        text = self._decoder.decode(data, final)
+        if not text:
+            return
+        self._parts.append(text)
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        if lines:
+            self._log.write("".join(f"{self._prefix}{line}\n" for line in lines))
+            self._log.flush()
+
+    def close(self) -> None:
+        self.feed(b"", final=True)
+        if self._pending:
+            self._log.write(f"{self._prefix}{self._pending}\n")
+            self._pending = ""
+            self._log.flush()
+
+    def text(self) -> str:
+        return "".join(self._parts)
+
+
+async def _pump(stream: asyncio.StreamReader, sink: _Capture) -> None:
+    while chunk := await stream.read(_CHUNK):
+        sink.feed(chunk)
+
+
+async def _feed(stdin: asyncio.StreamWriter | None, text: str) -> None:
+    if stdin is None:
+        return
+    # A child that exits without reading its input is not our failure.
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        stdin.write(text.encode("utf-8"))
+        await stdin.drain()
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        stdin.close()
+        await stdin.wait_closed()
+
+
+async def _finish_pipes(pgid: int, tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for the pipes to close, then kill whatever the leader left in its group."""
+    _, pending = await asyncio.wait(tasks, timeout=_DRAIN_S)
+    _signal_group(pgid, signal.SIGKILL)
+    if pending:
+        await asyncio.wait(pending, timeout=_AFTER_KILL_DRAIN_S)
+
+
+async def _stop_group(proc: asyncio.subprocess.Process, grace_s: float) -> None:
+    """SIGTERM the group, give the leader `grace_s` to go, then SIGKILL what is left."""
+    _signal_group(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(proc.wait(), max(grace_s, 0.0))
+    _signal_group(proc.pid, signal.SIGKILL)
+    await proc.wait()
+
+
+def _signal_group(pgid: int, signum: signal.Signals) -> None:
+    # The group may already be empty (ProcessLookupError) or, rarely, not ours to signal.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def _end_log(log: TextIO, out: _Capture, err: _Capture, footer: str) -> None:
+    out.close()
+    err.close()
+    log.write(footer + "\n")
+    log.flush()
+
+
+def _not_started(
+    args: list[str], cwd: Path, exc: OSError, log: TextIO, log_path: Path, started: float
+) -> ProcessOutcome:
+    """The outcome for a program that could not be started, shaped like a shell's."""
+    missing = isinstance(exc, FileNotFoundError)
+    if missing and not cwd.is_dir():
+        message = f"{args[0]}: cannot start in {cwd}: no such directory"
+    else:
+        message = f"{args[0]}: {exc.strerror or exc}"
+    log.write(f"[stderr] {message}\n[not started]\n")
+    log.flush()
+    return ProcessOutcome(
+        returncode=127 if missing else 126,
+        stdout="",
+        stderr=message + "\n",
+        timed_out=False,
+        duration_s=time.monotonic() - started,
+        log_path=log_path,
+    )
