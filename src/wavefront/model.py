@@ -15,6 +15,7 @@ __all__ = [
     "AgentProfile",
     "AgentResult",
     "FailureKind",
+    "GateAction",
     "GateResult",
     "GateSpec",
     "SourceLocation",
@@ -186,12 +187,21 @@ class AgentResult:
     session_id: str | None = None
 
 
+class GateAction(StrEnum):
+    """What the engine does with a gate that did not pass."""
+
+    FAIL = "fail"  # the attempt failed
+    REVISE = "revise"  # changes requested: back to the implementing agent with the findings
+    WAIT = "wait"  # a person must decide (`wavefront approve` / `reject`)
+
+
 @dataclass(frozen=True)
 class GateResult:
-    """The outcome of one gate check."""
+    """The outcome of one gate check. `action` matters only when `passed` is false."""
 
     gate: str
     passed: bool
     summary: str
     details: str = ""
     findings: tuple[str, ...] = ()
+    action: GateAction = GateAction.FAIL

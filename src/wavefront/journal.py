@@ -1,0 +1,672 @@
+"""The journal: one SQLite database per repository, the only source of truth for runs.
+
+Every state change is an event appended to `events` in the same transaction that updates
+the `tasks` row, and it is written before the engine acts on it. The engine keeps nothing
+the journal cannot rebuild: task definitions are stored as JSON snapshots, so a resume
+does not depend on the backlog files being unchanged.
+
+Concurrency: WAL mode; one writer (the engine) plus short writes from `approve`/`reject`
+commands in other processes, serialised by SQLite's own lock with a busy timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from wavefront.errors import JournalError
+from wavefront.model import AgentResult, GateResult, GateSpec, SourceLocation, Task, TaskStatus
+
+__all__ = [
+    "AttemptRecord",
+    "Event",
+    "Journal",
+    "RunRecord",
+    "TaskRecord",
+    "task_from_json",
+    "task_to_json",
+]
+
+# Each entry is one schema version; it runs in its own transaction (see `_migrate`).
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        created_at REAL NOT NULL,
+        repo TEXT NOT NULL,
+        base_commit TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        state TEXT NOT NULL,
+        options TEXT NOT NULL DEFAULT '{}',
+        finished_at REAL
+    );
+    CREATE TABLE tasks (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        task_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        agent TEXT,
+        runner TEXT,
+        priority REAL NOT NULL DEFAULT 0,
+        wave INTEGER NOT NULL DEFAULT 0,
+        definition TEXT NOT NULL,
+        retries_used INTEGER NOT NULL DEFAULT 0,
+        merge_commit TEXT,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (run_id, task_id)
+    );
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'agent',
+        state TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        runner TEXT,
+        agent TEXT,
+        base_commit TEXT,
+        head_commit TEXT,
+        workspace TEXT,
+        ok INTEGER,
+        failure TEXT,
+        reason TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        cost_usd REAL,
+        cost_estimated INTEGER NOT NULL DEFAULT 0,
+        tokens_in INTEGER NOT NULL DEFAULT 0,
+        tokens_out INTEGER NOT NULL DEFAULT 0,
+        duration_s REAL NOT NULL DEFAULT 0,
+        log_path TEXT,
+        changed_files TEXT NOT NULL DEFAULT '[]',
+        deviations TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX attempts_by_task ON attempts (run_id, task_id);
+    CREATE TABLE gate_results (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+        at REAL NOT NULL,
+        gate TEXT NOT NULL,
+        passed INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '',
+        findings TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        task_id TEXT,
+        data TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_by_run ON events (run_id, id);
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        at REAL NOT NULL,
+        consumed INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    created_at: float
+    repo: str
+    base_commit: str
+    branch: str
+    state: str
+    options: Mapping[str, Any]
+    finished_at: float | None
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    run_id: str
+    task_id: str
+    position: int
+    status: TaskStatus
+    reason: str
+    agent: str | None
+    runner: str | None
+    priority: float
+    wave: int
+    task: Task
+    retries_used: int
+    merge_commit: str | None
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    id: int
+    run_id: str
+    task_id: str
+    number: int
+    kind: str
+    state: str
+    started_at: float
+    finished_at: float | None
+    runner: str | None
+    agent: str | None
+    base_commit: str | None
+    head_commit: str | None
+    workspace: str | None
+    ok: bool | None
+    failure: str | None
+    reason: str
+    text: str
+    cost_usd: float | None
+    cost_estimated: bool
+    tokens_in: int
+    tokens_out: int
+    duration_s: float
+    log_path: str | None
+    changed_files: tuple[str, ...]
+    deviations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    run_id: str
+    at: float
+    kind: str
+    task_id: str | None
+    data: Mapping[str, Any]
+
+
+class Journal:
+    """Open with `Journal.open(path)`; use as a context manager or call `close()`."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+        # Reporters subscribe here; they see an event only once it is committed.
+        self.listeners: list[Callable[[Event], None]] = []
+        self._uncommitted: list[Event] = []
+
+    @classmethod
+    def open(cls, path: Path) -> Journal:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process; only a power loss may drop the
+            # last transactions, never corrupt the file.
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            journal = cls(connection, path)
+            journal._migrate()
+        except sqlite3.Error as exc:
+            raise JournalError(f"{path}: cannot open the journal: {exc}") from exc
+        return journal
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"{self.path}: journal schema {version} is newer than this wavefront "
+                f"understands ({SCHEMA_VERSION}); upgrade wavefront"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self._transaction():
+                for statement in _split_sql(_MIGRATIONS[number]):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number + 1}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path}: cannot write the journal: {exc}") from exc
+        try:
+            yield self._db
+        except BaseException:
+            self._uncommitted.clear()
+            self._db.execute("ROLLBACK")
+            raise
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._uncommitted.clear()
+            self._db.execute("ROLLBACK")
+            raise JournalError(f"{self.path}: cannot write the journal: {exc}") from exc
+        committed, self._uncommitted = self._uncommitted, []
+        for event in committed:
+            for listener in self.listeners:
+                listener(event)
+
+    def _insert_event(
+        self, run_id: str, kind: str, task_id: str | None, data: Mapping[str, Any]
+    ) -> int:
+        now = time.time()
+        cursor = self._db.execute(
+            "INSERT INTO events (run_id, at, kind, task_id, data) VALUES (?, ?, ?, ?, ?)",
+            (run_id, now, kind, task_id, _dumps(data)),
+        )
+        event_id = int(cursor.lastrowid or 0)
+        if self.listeners:
+            self._uncommitted.append(Event(event_id, run_id, now, kind, task_id, dict(data)))
+        return event_id
+
+    # -- runs -----------------------------------------------------------------------
+
+    def create_run(
+        self,
+        run_id: str,
+        *,
+        repo: Path,
+        base_commit: str,
+        branch: str,
+        options: Mapping[str, Any],
+        tasks: Sequence[tuple[Task, str | None, str | None, float, int]],
+    ) -> None:
+        """Record a new run with its tasks as (task, agent, runner, priority, wave)."""
+        now = time.time()
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    "INSERT INTO runs (id, created_at, repo, base_commit, branch, state, options)"
+                    " VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                    (run_id, now, str(repo), base_commit, branch, _dumps(options)),
+                )
+                db.executemany(
+                    "INSERT INTO tasks (run_id, task_id, position, status, agent, runner,"
+                    " priority, wave, definition, updated_at)"
+                    " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                    [
+                        (run_id, task.id, position, agent, runner, priority, wave,
+                         task_to_json(task), now)
+                        for position, (task, agent, runner, priority, wave) in enumerate(tasks)
+                    ],
+                )
+                self._insert_event(run_id, "run_created", None,
+                                   {"base_commit": base_commit, "branch": branch,
+                                    "tasks": len(tasks)})
+        except sqlite3.IntegrityError as exc:
+            raise JournalError(f"run {run_id!r} already exists in {self.path}") from exc
+
+    def add_tasks(
+        self,
+        run_id: str,
+        tasks: Sequence[tuple[Task, str | None, str | None, float, int]],
+        *,
+        reason: str,
+    ) -> None:
+        """Grow a run's graph (workflow fan-out); journaled so a resume sees the same graph."""
+        now = time.time()
+        with self._transaction() as db:
+            start = int(db.execute("SELECT COUNT(*) FROM tasks WHERE run_id = ?",
+                                   (run_id,)).fetchone()[0])
+            db.executemany(
+                "INSERT INTO tasks (run_id, task_id, position, status, agent, runner,"
+                " priority, wave, definition, updated_at)"
+                " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, task.id, start + offset, agent, runner, priority, wave,
+                     task_to_json(task), now)
+                    for offset, (task, agent, runner, priority, wave) in enumerate(tasks)
+                ],
+            )
+            self._insert_event(run_id, "graph_grown", None,
+                               {"tasks": [t[0].id for t in tasks], "reason": reason})
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _run(row) if row else None
+
+    def latest_run(self) -> RunRecord | None:
+        row = self._db.execute(
+            "SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        ).fetchone()
+        return _run(row) if row else None
+
+    def runs(self) -> list[RunRecord]:
+        rows = self._db.execute("SELECT * FROM runs ORDER BY created_at, rowid").fetchall()
+        return [_run(row) for row in rows]
+
+    def set_run_state(self, run_id: str, state: str, **data: Any) -> None:
+        finished = time.time() if state in {"finished", "cancelled"} else None
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET state = ?, finished_at = ? WHERE id = ?",
+                       (state, finished, run_id))
+            self._insert_event(run_id, f"run_{state}", None, data)
+
+    # -- tasks ----------------------------------------------------------------------
+
+    def tasks(self, run_id: str) -> list[TaskRecord]:
+        rows = self._db.execute(
+            "SELECT * FROM tasks WHERE run_id = ? ORDER BY position", (run_id,)
+        ).fetchall()
+        return [_task(row) for row in rows]
+
+    def task(self, run_id: str, task_id: str) -> TaskRecord | None:
+        row = self._db.execute(
+            "SELECT * FROM tasks WHERE run_id = ? AND task_id = ?", (run_id, task_id)
+        ).fetchone()
+        return _task(row) if row else None
+
+    def set_status(
+        self,
+        run_id: str,
+        task_id: str,
+        status: TaskStatus,
+        reason: str = "",
+        *,
+        spend_retry: bool = False,
+        **data: Any,
+    ) -> int:
+        """Change a task's status and append the event, in one transaction."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE tasks SET status = ?, reason = ?, updated_at = ?,"
+                " retries_used = retries_used + ? WHERE run_id = ? AND task_id = ?",
+                (status.value, reason, time.time(), int(spend_retry), run_id, task_id),
+            )
+            if cursor.rowcount != 1:
+                raise JournalError(f"run {run_id!r} has no task {task_id!r}")
+            payload: dict[str, Any] = {"status": status.value, **data}
+            if reason:
+                payload["reason"] = reason
+            return self._insert_event(run_id, "task_status", task_id, payload)
+
+    def record_merge(self, run_id: str, task_id: str, merge_commit: str) -> None:
+        """The merge is published: the task is done (DESIGN: done only with its commit)."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE tasks SET status = 'done', reason = '', merge_commit = ?,"
+                " updated_at = ? WHERE run_id = ? AND task_id = ?",
+                (merge_commit, time.time(), run_id, task_id),
+            )
+            self._insert_event(run_id, "task_status", task_id,
+                               {"status": "done", "merge_commit": merge_commit})
+
+    def reset_retries(self, run_id: str, task_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE tasks SET retries_used = 0 WHERE run_id = ? AND task_id = ?",
+                       (run_id, task_id))
+
+    # -- attempts -------------------------------------------------------------------
+
+    def start_attempt(
+        self,
+        run_id: str,
+        task_id: str,
+        *,
+        kind: str = "agent",
+        runner: str | None = None,
+        agent: str | None = None,
+        base_commit: str | None = None,
+        workspace: Path | None = None,
+        log_path: Path | None = None,
+    ) -> AttemptRecord:
+        with self._transaction() as db:
+            number = int(db.execute(
+                "SELECT COUNT(*) FROM attempts WHERE run_id = ? AND task_id = ? AND kind = ?",
+                (run_id, task_id, kind),
+            ).fetchone()[0]) + 1
+            cursor = db.execute(
+                "INSERT INTO attempts (run_id, task_id, number, kind, state, started_at, runner,"
+                " agent, base_commit, workspace, log_path)"
+                " VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                (run_id, task_id, number, kind, time.time(), runner, agent, base_commit,
+                 str(workspace) if workspace else None, str(log_path) if log_path else None),
+            )
+            attempt_id = int(cursor.lastrowid or 0)
+            self._insert_event(run_id, "attempt_started", task_id,
+                               {"attempt": attempt_id, "number": number, "kind": kind,
+                                "runner": runner, "agent": agent})
+        record = self.attempt(attempt_id)
+        assert record is not None
+        return record
+
+    def finish_attempt(
+        self,
+        attempt_id: int,
+        result: AgentResult,
+        *,
+        state: str | None = None,
+        head_commit: str | None = None,
+        changed_files: Sequence[str] = (),
+        deviations: Sequence[str] = (),
+    ) -> None:
+        final_state = state or ("succeeded" if result.ok else "failed")
+        with self._transaction() as db:
+            row = db.execute("SELECT run_id, task_id FROM attempts WHERE id = ?",
+                             (attempt_id,)).fetchone()
+            if row is None:
+                raise JournalError(f"no attempt {attempt_id}")
+            db.execute(
+                "UPDATE attempts SET state = ?, finished_at = ?, ok = ?, failure = ?, reason = ?,"
+                " text = ?, cost_usd = ?, cost_estimated = ?, tokens_in = ?, tokens_out = ?,"
+                " duration_s = ?, log_path = COALESCE(?, log_path), head_commit = ?,"
+                " changed_files = ?, deviations = ? WHERE id = ?",
+                (final_state, time.time(), int(result.ok),
+                 result.failure.value if result.failure else None, result.reason, result.text,
+                 result.cost_usd, int(result.cost_estimated), result.tokens_in,
+                 result.tokens_out, result.duration_s,
+                 str(result.log_path) if result.log_path else None, head_commit,
+                 _dumps(list(changed_files)), _dumps(list(deviations)), attempt_id),
+            )
+            self._insert_event(
+                row["run_id"], "attempt_finished", row["task_id"],
+                {"attempt": attempt_id, "state": final_state, "ok": result.ok,
+                 "failure": result.failure.value if result.failure else None,
+                 "reason": result.reason, "cost_usd": result.cost_usd,
+                 "tokens_in": result.tokens_in, "tokens_out": result.tokens_out},
+            )
+
+    def abandon_attempts(self, run_id: str, reason: str) -> list[int]:
+        """Mark attempts still `running` (their process is gone) as abandoned."""
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT id, task_id FROM attempts WHERE run_id = ? AND state = 'running'",
+                (run_id,),
+            ).fetchall()
+            db.execute(
+                "UPDATE attempts SET state = 'abandoned', finished_at = ?, ok = 0, reason = ?"
+                " WHERE run_id = ? AND state = 'running'",
+                (time.time(), reason, run_id),
+            )
+            for row in rows:
+                self._insert_event(run_id, "attempt_abandoned", row["task_id"],
+                                   {"attempt": row["id"], "reason": reason})
+        return [int(row["id"]) for row in rows]
+
+    def attempt(self, attempt_id: int) -> AttemptRecord | None:
+        row = self._db.execute("SELECT * FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
+        return _attempt(row) if row else None
+
+    def attempts(self, run_id: str, task_id: str | None = None) -> list[AttemptRecord]:
+        if task_id is None:
+            rows = self._db.execute("SELECT * FROM attempts WHERE run_id = ? ORDER BY id",
+                                    (run_id,)).fetchall()
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM attempts WHERE run_id = ? AND task_id = ? ORDER BY id",
+                (run_id, task_id),
+            ).fetchall()
+        return [_attempt(row) for row in rows]
+
+    def record_gate(self, attempt_id: int, result: GateResult) -> None:
+        with self._transaction() as db:
+            row = db.execute("SELECT run_id, task_id FROM attempts WHERE id = ?",
+                             (attempt_id,)).fetchone()
+            if row is None:
+                raise JournalError(f"no attempt {attempt_id}")
+            db.execute(
+                "INSERT INTO gate_results (attempt_id, at, gate, passed, summary, details,"
+                " findings) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (attempt_id, time.time(), result.gate, int(result.passed), result.summary,
+                 result.details, _dumps(list(result.findings))),
+            )
+            self._insert_event(row["run_id"], "gate_checked", row["task_id"],
+                               {"attempt": attempt_id, "gate": result.gate,
+                                "passed": result.passed, "summary": result.summary})
+
+    def gate_results(self, attempt_id: int) -> list[GateResult]:
+        rows = self._db.execute(
+            "SELECT * FROM gate_results WHERE attempt_id = ? ORDER BY id", (attempt_id,)
+        ).fetchall()
+        return [
+            GateResult(gate=row["gate"], passed=bool(row["passed"]), summary=row["summary"],
+                       details=row["details"], findings=tuple(json.loads(row["findings"])))
+            for row in rows
+        ]
+
+    # -- events and decisions --------------------------------------------------------
+
+    def append_event(self, run_id: str, kind: str, task_id: str | None = None,
+                     **data: Any) -> int:
+        with self._transaction():
+            return self._insert_event(run_id, kind, task_id, data)
+
+    def events(self, run_id: str, since_id: int = 0, kind: str | None = None) -> list[Event]:
+        query = "SELECT * FROM events WHERE run_id = ? AND id > ?"
+        params: list[Any] = [run_id, since_id]
+        if kind is not None:
+            query += " AND kind = ?"
+            params.append(kind)
+        rows = self._db.execute(query + " ORDER BY id", params).fetchall()
+        return [Event(id=row["id"], run_id=row["run_id"], at=row["at"], kind=row["kind"],
+                      task_id=row["task_id"], data=json.loads(row["data"])) for row in rows]
+
+    def add_decision(self, run_id: str, task_id: str, decision: str, note: str = "") -> None:
+        """A person's answer to a `human` gate, written by `approve`/`reject` (any process)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO decisions (run_id, task_id, decision, note, at) VALUES (?,?,?,?,?)",
+                (run_id, task_id, decision, note, time.time()),
+            )
+            self._insert_event(run_id, "decision", task_id, {"decision": decision, "note": note})
+
+    def take_decisions(self, run_id: str) -> list[tuple[str, str, str]]:
+        """Unconsumed decisions as (task_id, decision, note), marking them consumed."""
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT id, task_id, decision, note FROM decisions"
+                " WHERE run_id = ? AND consumed = 0 ORDER BY id", (run_id,),
+            ).fetchall()
+            db.executemany("UPDATE decisions SET consumed = 1 WHERE id = ?",
+                           [(row["id"],) for row in rows])
+        return [(row["task_id"], row["decision"], row["note"]) for row in rows]
+
+    def totals(self, run_id: str) -> dict[str, float]:
+        row = self._db.execute(
+            "SELECT COALESCE(SUM(cost_usd), 0) AS cost, COALESCE(SUM(tokens_in), 0) AS tin,"
+            " COALESCE(SUM(tokens_out), 0) AS tout, COUNT(*) AS n,"
+            " MAX(cost_estimated) AS est FROM attempts WHERE run_id = ?", (run_id,),
+        ).fetchone()
+        return {"cost_usd": float(row["cost"]), "tokens_in": float(row["tin"]),
+                "tokens_out": float(row["tout"]), "attempts": float(row["n"]),
+                "cost_estimated": float(row["est"] or 0)}
+
+
+# -- (de)serialisation ---------------------------------------------------------------
+
+
+def task_to_json(task: Task) -> str:
+    """A task's definition as JSON, so a resume never re-reads the backlog files."""
+    data: dict[str, Any] = {}
+    for item in fields(Task):
+        value = getattr(task, item.name)
+        if isinstance(value, SourceLocation):
+            value = {"path": str(value.path), "line": value.line}
+        elif isinstance(value, tuple) and value and isinstance(value[0], GateSpec):
+            value = [{"kind": g.kind, "options": dict(g.options)} for g in value]
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, TaskStatus):
+            value = value.value
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        data[item.name] = value
+    return _dumps(data)
+
+
+def task_from_json(text: str) -> Task:
+    data = json.loads(text)
+    kwargs: dict[str, Any] = {}
+    for item in fields(Task):
+        if item.name not in data:
+            continue
+        value = data[item.name]
+        if item.name in {"source", "dependencies_source"} and value is not None:
+            value = SourceLocation(Path(value["path"]), int(value["line"]))
+        elif item.name == "gates":
+            value = tuple(GateSpec(g["kind"], g.get("options", {})) for g in value)
+        elif item.name == "status":
+            value = TaskStatus(value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[item.name] = value
+    return Task(**kwargs)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, default=str, ensure_ascii=False)
+
+
+def _split_sql(script: str) -> Iterable[str]:
+    return (part.strip() for part in script.split(";") if part.strip())
+
+
+def _run(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(id=row["id"], created_at=row["created_at"], repo=row["repo"],
+                     base_commit=row["base_commit"], branch=row["branch"], state=row["state"],
+                     options=json.loads(row["options"]), finished_at=row["finished_at"])
+
+
+def _task(row: sqlite3.Row) -> TaskRecord:
+    return TaskRecord(run_id=row["run_id"], task_id=row["task_id"], position=row["position"],
+                      status=TaskStatus(row["status"]), reason=row["reason"],
+                      agent=row["agent"], runner=row["runner"], priority=row["priority"],
+                      wave=row["wave"], task=task_from_json(row["definition"]),
+                      retries_used=row["retries_used"], merge_commit=row["merge_commit"],
+                      updated_at=row["updated_at"])
+
+
+def _attempt(row: sqlite3.Row) -> AttemptRecord:
+    return AttemptRecord(
+        id=row["id"], run_id=row["run_id"], task_id=row["task_id"], number=row["number"],
+        kind=row["kind"], state=row["state"], started_at=row["started_at"],
+        finished_at=row["finished_at"], runner=row["runner"], agent=row["agent"],
+        base_commit=row["base_commit"], head_commit=row["head_commit"],
+        workspace=row["workspace"], ok=None if row["ok"] is None else bool(row["ok"]),
+        failure=row["failure"], reason=row["reason"], text=row["text"],
+        cost_usd=row["cost_usd"], cost_estimated=bool(row["cost_estimated"]),
+        tokens_in=row["tokens_in"], tokens_out=row["tokens_out"],
+        duration_s=row["duration_s"], log_path=row["log_path"],
+        changed_files=tuple(json.loads(row["changed_files"])),
+        deviations=tuple(json.loads(row["deviations"])),
+    )
