@@ -48,6 +48,19 @@ class YamlDocument:
             line = key_node.start_mark.line + 1
         return line
 
+    def scalar_text(self, *keys: str | int) -> str | None:
+        """The text of the scalar at `keys` exactly as written (None if absent or not a scalar).
+
+        YAML reads `1.10` as the number 1.1; ids and versions need what the user typed.
+        """
+        node = self.root
+        for key in keys:
+            if node is None:
+                return None
+            found = _child(node, key)
+            node = found[1] if found is not None else None
+        return node.value if isinstance(node, yaml.ScalarNode) else None
+
 
 def _child(node: yaml.Node, key: str | int) -> tuple[yaml.Node, yaml.Node] | None:
     """The (node that names it, value node) of `key` under `node`, or None."""
