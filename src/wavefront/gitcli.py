@@ -1,0 +1,222 @@
+"""A thin, safe door to the `git` program, and the one rule for turning task ids into names.
+
+Every git call goes through `GitRepo.run`: an argument list (never a shell), `git -C <dir>`,
+no terminal prompts, a fixed identity so it works with no git config, and none of the
+`GIT_DIR`-style variables a calling hook may have set (they would point git at the user's
+index). Failures become `WorkspaceError` carrying the command and git's own message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from wavefront.errors import WorkspaceError
+
+__all__ = ["MIN_GIT_VERSION", "GitRepo", "safe_name"]
+
+# `git merge-tree --write-tree` (merges without a checkout) arrived in git 2.38.
+MIN_GIT_VERSION = (2, 38)
+
+_NO_GIT = "git is not installed (or not on PATH); wavefront needs git"
+
+_IDENTITY = (
+    "-c",
+    "user.name=wavefront",
+    "-c",
+    "user.email=wavefront@localhost",
+    # A user's signing setup could prompt or fail; wavefront's own commits are never signed.
+    "-c",
+    "commit.gpgSign=false",
+)
+
+# Variables that redirect git away from the directory given with -C.
+_REDIRECTING_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+)
+
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+_MAX_NAME = 60
+
+
+def safe_name(task_id: str) -> str:
+    """A name for `task_id` that is valid as a ref component and as one directory name.
+
+    Ids that are already safe are kept as they are (`1.2`, `auth-login`). Anything else is
+    cleaned to `[A-Za-z0-9._-]` with no `..`, no leading `-`/`.`, no trailing `.` or `.lock`,
+    and gets a short hash of the original id appended, so two ids that clean to the same
+    text still get different names.
+    """
+    cleaned = _UNSAFE_CHARS.sub("-", task_id)
+    cleaned = re.sub(r"\.{2,}", ".", cleaned)
+    cleaned = cleaned.lstrip("-.").rstrip(".")
+    if cleaned.lower().endswith(".lock"):
+        cleaned = cleaned[: -len(".lock")] + "-lock"
+    # `HEAD` is the one otherwise-clean word git refuses as a branch name.
+    if cleaned == task_id and 0 < len(cleaned) <= _MAX_NAME and cleaned != "HEAD":
+        return cleaned
+    digest = hashlib.sha256(task_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    stem = cleaned[:_MAX_NAME].rstrip("-.")
+    return f"{stem}-{digest}" if stem else f"task-{digest}"
+
+
+def _git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _REDIRECTING_ENV}
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    # Messages we parse (merge-tree's conflict notes) must not be translated.
+    env["LC_ALL"] = "C"
+    return env
+
+
+class GitRepo:
+    """One repository: its top level and its common git directory."""
+
+    root: Path
+    git_dir: Path
+
+    def __init__(self, root: Path) -> None:
+        if shutil.which("git") is None:
+            raise WorkspaceError(_NO_GIT)
+        start = Path(root).expanduser().resolve()
+        if not start.is_dir():
+            raise WorkspaceError(f"{start} is not a directory, so it is not a git repository")
+        self.root = start
+        found = self.run("rev-parse", "--show-toplevel", cwd=start, check=False)
+        if not found.strip():
+            raise WorkspaceError(
+                f"{start} is not a git repository (with a working tree); "
+                "run `git init` there or pass the repository's directory"
+            )
+        self.root = Path(found.strip()).resolve()
+        common = self.run("rev-parse", "--git-common-dir").strip()
+        self.git_dir = (self.root / common).resolve()
+
+    # -- running git ---------------------------------------------------------------------
+
+    def run(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        check: bool = True,
+        input: str | None = None,
+    ) -> str:
+        """Run `git -C <cwd or root> <args>` and return its stdout (not stripped).
+
+        With `check`, a non-zero exit raises `WorkspaceError` naming the command and
+        quoting git's stderr; without it, stdout is returned whatever the exit code.
+        """
+        return self.run_result(*args, cwd=cwd, check=check, input=input).stdout
+
+    def run_result(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        check: bool = False,
+        input: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Like `run`, but hands back the whole result for callers that read the exit code."""
+        where = cwd if cwd is not None else self.root
+        command = ["git", "-C", str(where), *_IDENTITY, *args]
+        try:
+            done = subprocess.run(
+                command,
+                input=input,
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="surrogateescape",
+                env=_git_env(),
+                stdin=None if input is not None else subprocess.DEVNULL,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise WorkspaceError(_NO_GIT) from exc
+        if check and done.returncode != 0:
+            detail = (done.stderr or done.stdout).strip() or "no message"
+            raise WorkspaceError(
+                f"`git {' '.join(args)}` failed in {where} (exit {done.returncode}): {detail}"
+            )
+        return done
+
+    # -- questions about commits -----------------------------------------------------------
+
+    def version(self) -> tuple[int, int]:
+        """The installed git's (major, minor) version."""
+        text = self.run("version")
+        match = re.search(r"(\d+)\.(\d+)", text)
+        if match is None:
+            raise WorkspaceError(f"cannot read the git version from {text.strip()!r}")
+        return int(match.group(1)), int(match.group(2))
+
+    def require_version(self, minimum: tuple[int, int] = MIN_GIT_VERSION) -> None:
+        """Raise a clear error when git is older than `minimum`."""
+        found = self.version()
+        if found < minimum:
+            need = ".".join(map(str, minimum))
+            have = ".".join(map(str, found))
+            raise WorkspaceError(
+                f"wavefront needs git {need} or newer (found {have}); please upgrade git"
+            )
+
+    def rev_parse(self, ref: str) -> str | None:
+        """The commit id `ref` names, or None when it names no commit."""
+        out = self.run(
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{ref}^{{commit}}",
+            check=False,
+        ).strip()
+        return out or None
+
+    def head_commit(self) -> str:
+        """The commit the user's checkout is on; an error when there is none yet."""
+        commit = self.rev_parse("HEAD")
+        if commit is None:
+            raise WorkspaceError(
+                f"{self.root} has no commits yet: commit something first, "
+                "so wavefront has a base to branch from"
+            )
+        return commit
+
+    def is_ancestor(self, commit: str, of: str) -> bool:
+        """Whether `commit` is reachable from `of` (a commit is its own ancestor)."""
+        first, second = self.rev_parse(commit), self.rev_parse(of)
+        if first is None or second is None:
+            missing = commit if first is None else of
+            raise WorkspaceError(f"{missing!r} does not name a commit in {self.root}")
+        done = self.run_result("merge-base", "--is-ancestor", first, second)
+        if done.returncode not in (0, 1):
+            raise WorkspaceError(
+                f"`git merge-base --is-ancestor` failed in {self.root}: {done.stderr.strip()}"
+            )
+        return done.returncode == 0
+
+    def ensure_excluded(self, pattern: str = ".wavefront/") -> None:
+        """Add `pattern` to `.git/info/exclude` unless it is already there.
+
+        The exclude file is private to this clone, so the user's `.gitignore` stays untouched.
+        """
+        exclude = self.git_dir / "info" / "exclude"
+        try:
+            text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+            if pattern in (line.strip() for line in text.splitlines()):
+                return
+            exclude.parent.mkdir(parents=True, exist_ok=True)
+            prefix = "" if not text or text.endswith("\n") else "\n"
+            with exclude.open("a", encoding="utf-8") as handle:
+                handle.write(f"{prefix}{pattern}\n")
+        except OSError as exc:
+            raise WorkspaceError(f"cannot update {exclude}: {exc}") from exc

@@ -1,0 +1,559 @@
+"""Where attempts run: one git worktree per task, merged into the run's integration branch.
+
+The user's checkout, index, HEAD and branches are never touched. A run owns the integration
+branch `wavefront/<run>`; each task gets branch `wavefront-tasks/<run>/<name>` and a worktree
+under `<state_dir>/worktrees/<run>/<name>`. (Task branches cannot live under
+`wavefront/<run>/` as the design first said: git refuses a ref `a/b/c` while a ref `a/b`
+exists.) Merges never check anything out: `git merge-tree --write-tree` computes the tree,
+`git commit-tree` makes the commit and `git update-ref` publishes it only if the branch is
+still where the merge started, so a crash or a concurrent writer can never lose work.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from wavefront.errors import WorkspaceError
+from wavefront.gitcli import GitRepo, safe_name
+
+__all__ = [
+    "GitRepo",
+    "GitWorkspaces",
+    "MergeOutcome",
+    "PlainWorkspaces",
+    "WorkspaceHandle",
+    "Workspaces",
+    "safe_name",
+]
+
+TASK_BRANCH_PREFIX = "wavefront-tasks"
+_BASE_FILE = "wavefront-base"  # in a worktree's private git dir; removed with the worktree
+_PUBLISH_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class WorkspaceHandle:
+    """One workspace: where it is, its branch (None when detached or plain), its base."""
+
+    task_id: str
+    path: Path
+    branch: str | None
+    base_commit: str | None
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    """What a merge did. `commit` is the integration head after a success."""
+
+    ok: bool
+    commit: str | None
+    conflicts: tuple[str, ...]
+    details: str
+
+
+class Workspaces(Protocol):
+    """What the engine needs from a workspace backend (git worktrees or one plain directory)."""
+
+    integration_branch: str
+
+    def create_integration_branch(self, base: str) -> str: ...
+    def integration_head(self) -> str: ...
+    def task_branch(self, task_id: str) -> str: ...
+    def create(self, task_id: str) -> WorkspaceHandle: ...
+    def open(self, task_id: str) -> WorkspaceHandle | None: ...
+    def commit_all(self, handle: WorkspaceHandle, message: str) -> str | None: ...
+    def changed_files(self, handle: WorkspaceHandle) -> list[str]: ...
+    def head(self, handle: WorkspaceHandle) -> str: ...
+    def merge(self, task_id: str, message: str) -> MergeOutcome: ...
+    def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]: ...
+    def checkout_detached(self, commit: str, name: str) -> WorkspaceHandle: ...
+    def remove(self, handle: WorkspaceHandle, delete_branch: bool = False) -> None: ...
+    def worktrees(self) -> list[Path]: ...
+    def prune_stray(self, keep: Collection[str]) -> list[Path]: ...
+    def delete_run_branches(self) -> list[str]: ...
+
+
+def _split_z(text: str) -> list[str]:
+    return [part for part in text.split("\0") if part]
+
+
+class GitWorkspaces:
+    """The branches and worktrees of one run in one repository."""
+
+    def __init__(self, repo: GitRepo, run_id: str, state_dir: Path | None = None) -> None:
+        if not run_id or safe_name(run_id) != run_id:
+            raise WorkspaceError(
+                f"run id {run_id!r} cannot name a branch; use letters, digits, '.', '_' "
+                f"or '-' (for example {safe_name(run_id or 'run')!r})"
+            )
+        repo.require_version()
+        self.repo = repo
+        self.run_id = run_id
+        chosen = state_dir if state_dir is not None else repo.root / ".wavefront"
+        self.state_dir = chosen.resolve()
+        self.integration_branch = f"wavefront/{run_id}"
+        self._tasks_dir = self.state_dir / "worktrees" / run_id
+        self._verify_dir = self.state_dir / "verify" / run_id
+        # Worktree bookkeeping in .git/worktrees is not built for concurrent add/remove/prune.
+        self._admin_lock = threading.Lock()
+
+    # -- names -----------------------------------------------------------------------------
+
+    def task_branch(self, task_id: str) -> str:
+        return f"{TASK_BRANCH_PREFIX}/{self.run_id}/{safe_name(task_id)}"
+
+    def _task_path(self, task_id: str) -> Path:
+        return self._tasks_dir / safe_name(task_id)
+
+    def _inside_state(self, path: Path) -> bool:
+        return path.resolve().is_relative_to(self.state_dir)
+
+    # -- integration branch ----------------------------------------------------------------
+
+    def create_integration_branch(self, base: str) -> str:
+        """Create `wavefront/<run>` at `base`; if it exists already, return its head."""
+        existing = self.repo.rev_parse(f"refs/heads/{self.integration_branch}")
+        if existing is not None:
+            return existing
+        commit = self.repo.rev_parse(base)
+        if commit is None:
+            raise WorkspaceError(f"{base!r} does not name a commit in {self.repo.root}")
+        ref = f"refs/heads/{self.integration_branch}"
+        # The empty old value makes the update fail if the branch appeared meanwhile.
+        created = self.repo.run_result("update-ref", "-m", "wavefront: start run", ref, commit, "")
+        if created.returncode != 0:
+            existing = self.repo.rev_parse(ref)
+            if existing is None:
+                raise WorkspaceError(
+                    f"cannot create branch {self.integration_branch}: {created.stderr.strip()}"
+                )
+            return existing
+        return commit
+
+    def integration_head(self) -> str:
+        head = self.repo.rev_parse(f"refs/heads/{self.integration_branch}")
+        if head is None:
+            raise WorkspaceError(
+                f"branch {self.integration_branch} does not exist in {self.repo.root}; "
+                "start the run again"
+            )
+        return head
+
+    # -- task worktrees --------------------------------------------------------------------
+
+    def create(self, task_id: str) -> WorkspaceHandle:
+        """A fresh worktree on a new task branch at the current integration head.
+
+        Anything left from an earlier attempt of this task (worktree, branch) is discarded.
+        """
+        path = self._task_path(task_id)
+        branch = self.task_branch(task_id)
+        base = self.integration_head()
+        self._exclude_state_dir()
+        with self._admin_lock:
+            self._discard_task(path, branch)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.repo.run(
+                "worktree", "add", "--quiet", "--no-track", "-b", branch, "--", str(path), base
+            )
+            self._write_base(path, base)
+        return WorkspaceHandle(task_id, path, branch, base)
+
+    def open(self, task_id: str) -> WorkspaceHandle | None:
+        """The task's existing worktree (for conflict and review rounds), or None."""
+        path = self._task_path(task_id)
+        if path not in self._registered() or not path.is_dir():
+            return None
+        branch = self.task_branch(task_id)
+        base = self._read_base(path)
+        if base is None and (head := self.repo.rev_parse(f"refs/heads/{branch}")) is not None:
+            base = self.repo.run("merge-base", head, self.integration_head(), check=False).strip()
+        return WorkspaceHandle(task_id, path, branch, base or None)
+
+    def commit_all(self, handle: WorkspaceHandle, message: str) -> str | None:
+        """Commit everything in the worktree; None when nothing changed.
+
+        When a merge is in progress (a conflict round), this concludes it as a merge commit.
+        """
+        self.repo.run("add", "--all", cwd=handle.path)
+        merging = self._merge_head(handle.path) is not None
+        staged = self.repo.run_result("diff", "--cached", "--quiet", cwd=handle.path)
+        if staged.returncode == 0 and not merging:
+            return None
+        # --no-verify: the user's commit hooks are for people; wavefront verifies with gates.
+        self.repo.run(
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "--allow-empty",
+            "-F",
+            "-",
+            cwd=handle.path,
+            input=message,
+        )
+        return self.head(handle)
+
+    def changed_files(self, handle: WorkspaceHandle) -> list[str]:
+        """Paths the task changed: from its base (or the last integration it merged) to HEAD."""
+        head = self.head(handle)
+        base = handle.base_commit or self._read_base(handle.path)
+        if base is None:
+            return []
+        base = self._effective_base(base, head)
+        out = self.repo.run(
+            "diff", "--name-only", "--no-renames", "-z", base, head, "--", cwd=handle.path
+        )
+        return _split_z(out)
+
+    def head(self, handle: WorkspaceHandle) -> str:
+        """The commit the workspace is on."""
+        return self.repo.run("rev-parse", "--verify", "HEAD^{commit}", cwd=handle.path).strip()
+
+    # -- merging ---------------------------------------------------------------------------
+
+    def merge(self, task_id: str, message: str) -> MergeOutcome:
+        """Merge the task branch into the integration branch, without a checkout.
+
+        Exactly once: if the task's head is already in the integration branch, nothing is
+        done. If the branch moves between computing and publishing, the merge is computed
+        again on the new head (a few times, then reported as not done).
+        """
+        branch = self.task_branch(task_id)
+        task_head = self.repo.rev_parse(f"refs/heads/{branch}")
+        if task_head is None:
+            raise WorkspaceError(f"task branch {branch} does not exist; nothing to merge")
+        self._refuse_if_checked_out(self.integration_branch)
+        for _ in range(_PUBLISH_ATTEMPTS):
+            old = self.integration_head()
+            if self.repo.is_ancestor(task_head, old):
+                return MergeOutcome(True, old, (), f"{branch} is already merged")
+            outcome = self.compute_merge(old, task_head, message)
+            if not outcome.ok or outcome.commit is None:
+                return outcome
+            if self.publish(outcome.commit, old):
+                return outcome
+        return MergeOutcome(
+            False,
+            None,
+            (),
+            f"{self.integration_branch} kept moving while merging {branch}; try again",
+        )
+
+    def compute_merge(self, onto: str, task_head: str, message: str) -> MergeOutcome:
+        """Make (but do not publish) the 2-parent merge commit of `task_head` onto `onto`."""
+        done = self.repo.run_result(
+            "merge-tree", "--write-tree", "--name-only", "-z", "--messages", onto, task_head
+        )
+        if done.returncode not in (0, 1):
+            raise WorkspaceError(f"`git merge-tree` failed in {self.repo.root}: {done.stderr}")
+        tree, conflicts, notes = _parse_merge_tree(done.stdout)
+        if done.returncode == 1:
+            return MergeOutcome(False, None, tuple(conflicts), "\n".join(notes))
+        commit = self.repo.run(
+            "commit-tree", tree, "-p", onto, "-p", task_head, "-F", "-", input=message
+        ).strip()
+        return MergeOutcome(True, commit, (), "\n".join(notes))
+
+    def publish(self, new: str, old: str) -> bool:
+        """Move the integration branch from `old` to `new`; False if it is no longer at `old`."""
+        done = self.repo.run_result(
+            "update-ref",
+            "-m",
+            "wavefront: merge",
+            f"refs/heads/{self.integration_branch}",
+            new,
+            old,
+        )
+        return done.returncode == 0
+
+    def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]:
+        """Merge the integration head into the task worktree and stop at the conflicts.
+
+        The files keep their conflict markers (diff3 style, showing the base) for the agent;
+        `commit_all` then concludes the merge. Returns the conflicted paths.
+        """
+        target = self.integration_head()
+        pending = self._merge_head(handle.path)
+        if pending == target:
+            return self._unmerged(handle.path)
+        if pending is not None:
+            self.repo.run("merge", "--abort", cwd=handle.path)
+        done = self.repo.run_result(
+            "-c",
+            "merge.conflictStyle=diff3",
+            "merge",
+            "--no-commit",
+            "--no-ff",
+            "--no-edit",
+            target,
+            cwd=handle.path,
+        )
+        if self._merge_head(handle.path) is None and done.returncode != 0:
+            raise WorkspaceError(
+                f"cannot merge {self.integration_branch} into {handle.path}: "
+                f"{(done.stderr or done.stdout).strip()}"
+            )
+        return self._unmerged(handle.path)
+
+    # -- verification and cleanup ------------------------------------------------------------
+
+    def checkout_detached(self, commit: str, name: str) -> WorkspaceHandle:
+        """A throwaway worktree at `commit`, to run gates on a merged tree before publishing."""
+        resolved = self.repo.rev_parse(commit)
+        if resolved is None:
+            raise WorkspaceError(f"{commit!r} does not name a commit in {self.repo.root}")
+        path = self._verify_dir / safe_name(name)
+        self._exclude_state_dir()
+        with self._admin_lock:
+            self._remove_path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.repo.run("worktree", "add", "--quiet", "--detach", "--", str(path), resolved)
+        return WorkspaceHandle(name, path, None, resolved)
+
+    def remove(self, handle: WorkspaceHandle, delete_branch: bool = False) -> None:
+        """Remove the worktree (and optionally its branch); quiet if already gone."""
+        with self._admin_lock:
+            self._remove_path(handle.path)
+            if delete_branch and handle.branch:
+                self._delete_branch(handle.branch)
+
+    def worktrees(self) -> list[Path]:
+        """This run's worktrees that exist, task and verification ones alike."""
+        return sorted(
+            path
+            for path in self._registered()
+            if path.is_dir()
+            and (path.is_relative_to(self._tasks_dir) or path.is_relative_to(self._verify_dir))
+        )
+
+    def prune_stray(self, keep: Collection[str]) -> list[Path]:
+        """Remove this run's worktrees that belong to no task in `keep`; return them.
+
+        Verification worktrees are always stray, and so are directories a crash left
+        half-made (on disk but unknown to git).
+        """
+        wanted = {self._task_path(task_id) for task_id in keep}
+        removed: list[Path] = []
+        with self._admin_lock:
+            candidates = set(self.worktrees())
+            for folder in (self._tasks_dir, self._verify_dir):
+                if folder.is_dir():
+                    candidates.update(child.resolve() for child in folder.iterdir())
+            for path in sorted(candidates):
+                if path not in wanted:
+                    self._remove_path(path)
+                    removed.append(path)
+            self.repo.run("worktree", "prune", check=False)
+        return removed
+
+    def delete_run_branches(self) -> list[str]:
+        """Delete this run's task branches (not the integration branch); return their names.
+
+        A branch still checked out in one of this run's worktrees loses that worktree first;
+        one checked out anywhere else (by the user) is left alone.
+        """
+        prefix = f"refs/heads/{TASK_BRANCH_PREFIX}/{self.run_id}/"
+        refs = self.repo.run("for-each-ref", "--format=%(refname)", prefix).splitlines()
+        deleted: list[str] = []
+        with self._admin_lock:
+            checked_out = self._checked_out_branches()
+            for ref in refs:
+                branch = ref.removeprefix("refs/heads/")
+                where = checked_out.get(ref)
+                if where is not None:
+                    if not self._inside_state(where):
+                        continue
+                    self._remove_path(where)
+                self._delete_branch(branch)
+                deleted.append(branch)
+        return deleted
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _exclude_state_dir(self) -> None:
+        # Worktrees inside the user's checkout must not show up in their `git status`.
+        if self.state_dir.is_relative_to(self.repo.root):
+            relative = self.state_dir.relative_to(self.repo.root).as_posix()
+            self.repo.ensure_excluded(f"/{relative}/")
+
+    def _worktree_list(self) -> list[dict[str, str]]:
+        out = self.repo.run("worktree", "list", "--porcelain", "-z")
+        entries: list[dict[str, str]] = []
+        current: dict[str, str] = {}
+        for field in out.split("\0"):
+            if not field:
+                if current:
+                    entries.append(current)
+                current = {}
+                continue
+            key, _, value = field.partition(" ")
+            current[key] = value
+        if current:
+            entries.append(current)
+        return entries
+
+    def _registered(self) -> set[Path]:
+        return {Path(entry["worktree"]).resolve() for entry in self._worktree_list()}
+
+    def _checked_out_branches(self) -> dict[str, Path]:
+        return {
+            entry["branch"]: Path(entry["worktree"]).resolve()
+            for entry in self._worktree_list()
+            if "branch" in entry
+        }
+
+    def _refuse_if_checked_out(self, branch: str) -> None:
+        where = self._checked_out_branches().get(f"refs/heads/{branch}")
+        if where is not None:
+            raise WorkspaceError(
+                f"branch {branch} is checked out at {where}; switch that checkout to another "
+                "branch so wavefront can add merges to it"
+            )
+
+    def _discard_task(self, path: Path, branch: str) -> None:
+        self._remove_path(path)
+        holder = self._checked_out_branches().get(f"refs/heads/{branch}")
+        if holder is not None:
+            if not self._inside_state(holder):
+                raise WorkspaceError(
+                    f"branch {branch} is checked out at {holder}; wavefront needs it for a retry"
+                )
+            self._remove_path(holder)
+        self._delete_branch(branch)
+
+    def _remove_path(self, path: Path) -> None:
+        """Remove a worktree of ours; never fails when it is already gone."""
+        path = path.resolve()
+        if not self._inside_state(path) or path == self.state_dir:
+            raise WorkspaceError(f"refusing to remove {path}: it is outside {self.state_dir}")
+        if path in self._registered():
+            self.repo.run("worktree", "remove", "--force", "--force", "--", str(path), check=False)
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+        self.repo.run("worktree", "prune", check=False)
+
+    def _delete_branch(self, branch: str) -> None:
+        self.repo.run("update-ref", "-d", f"refs/heads/{branch}", check=False)
+
+    def _private_git_dir(self, worktree: Path) -> Path | None:
+        out = self.repo.run("rev-parse", "--absolute-git-dir", cwd=worktree, check=False).strip()
+        return Path(out) if out else None
+
+    def _write_base(self, worktree: Path, base: str) -> None:
+        private = self._private_git_dir(worktree)
+        if private is not None:
+            (private / _BASE_FILE).write_text(base + "\n", encoding="utf-8")
+
+    def _read_base(self, worktree: Path) -> str | None:
+        private = self._private_git_dir(worktree) if worktree.is_dir() else None
+        if private is None or not (private / _BASE_FILE).is_file():
+            return None
+        return (private / _BASE_FILE).read_text(encoding="utf-8").strip() or None
+
+    def _merge_head(self, worktree: Path) -> str | None:
+        out = self.repo.run_result(
+            "rev-parse", "--verify", "--quiet", "MERGE_HEAD", cwd=worktree
+        ).stdout.strip()
+        return out or None
+
+    def _unmerged(self, worktree: Path) -> list[str]:
+        out = self.repo.run("diff", "--name-only", "--diff-filter=U", "-z", cwd=worktree)
+        return sorted(set(_split_z(out)))
+
+    def _effective_base(self, base: str, head: str) -> str:
+        """The base moved forward past integration commits the task merged in (conflict rounds).
+
+        After merging integration commit I, the task's own work is exactly the diff I..HEAD.
+        """
+        merges = self.repo.run(
+            "rev-list", "--first-parent", "--merges", "--parents", f"{base}..{head}", "--"
+        )
+        for line in merges.splitlines():  # newest first
+            for parent in line.split()[2:]:
+                if self.repo.is_ancestor(base, parent):
+                    return parent
+        return base
+
+
+def _parse_merge_tree(out: str) -> tuple[str, list[str], list[str]]:
+    """Split `merge-tree --write-tree --name-only -z` output: tree, conflicted paths, notes."""
+    fields = out.split("\0")
+    tree = fields[0].strip()
+    conflicts: list[str] = []
+    index = 1
+    while index < len(fields) and fields[index]:
+        conflicts.append(fields[index])
+        index += 1
+    index += 1
+    notes: list[str] = []
+    # Each note: <path count> NUL <paths...> NUL <kind> NUL <message> NUL
+    while index < len(fields) and fields[index].isdigit():
+        count = int(fields[index])
+        message_at = index + 1 + count + 1
+        if message_at < len(fields):
+            notes.append(fields[message_at].strip())
+        index = message_at + 1
+    return tree, sorted(set(conflicts)), notes
+
+
+class PlainWorkspaces:
+    """Every task runs in one given directory; nothing is committed, merged or removed.
+
+    For benchmarks and backlogs of plain commands, where there is no repository to isolate.
+    """
+
+    def __init__(self, directory: Path, run_id: str = "plain") -> None:
+        self.directory = Path(directory).resolve()
+        self.run_id = run_id
+        self.integration_branch = ""
+
+    def task_branch(self, task_id: str) -> str:
+        return ""
+
+    def create_integration_branch(self, base: str) -> str:
+        return ""
+
+    def integration_head(self) -> str:
+        return ""
+
+    def create(self, task_id: str) -> WorkspaceHandle:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return WorkspaceHandle(task_id, self.directory, None, None)
+
+    def open(self, task_id: str) -> WorkspaceHandle | None:
+        return WorkspaceHandle(task_id, self.directory, None, None)
+
+    def commit_all(self, handle: WorkspaceHandle, message: str) -> str | None:
+        return None
+
+    def changed_files(self, handle: WorkspaceHandle) -> list[str]:
+        return []
+
+    def head(self, handle: WorkspaceHandle) -> str:
+        return ""
+
+    def merge(self, task_id: str, message: str) -> MergeOutcome:
+        return MergeOutcome(True, None, (), "plain workspace: nothing to merge")
+
+    def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]:
+        return []
+
+    def checkout_detached(self, commit: str, name: str) -> WorkspaceHandle:
+        return WorkspaceHandle(name, self.directory, None, None)
+
+    def remove(self, handle: WorkspaceHandle, delete_branch: bool = False) -> None:
+        return None
+
+    def worktrees(self) -> list[Path]:
+        return []
+
+    def prune_stray(self, keep: Collection[str]) -> list[Path]:
+        return []
+
+    def delete_run_branches(self) -> list[str]:
+        return []
