@@ -1,0 +1,147 @@
+"""A plan drawn for people and tools: a rich table, JSON, Mermaid or Graphviz DOT.
+
+Renderers only read a `Plan`; `agents` (task id -> agent name) is optional so the same
+functions serve a plan with or without agent assignment.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from wavefront.plan import Plan
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+__all__ = [
+    "OUTPUTS",
+    "plan_as_data",
+    "plan_table",
+    "plan_to_dot",
+    "plan_to_json",
+    "plan_to_mermaid",
+]
+
+Agents = Mapping[str, str]
+
+
+def plan_as_data(plan: Plan, agents: Agents | None = None) -> dict[str, Any]:
+    """The plan as plain data (what `--output json` prints)."""
+    agents = agents or {}
+    return {
+        "tasks": [
+            {
+                "id": task.id,
+                "title": task.title,
+                "wave": plan.wave_of[task.id],
+                "dependencies": list(plan.dependencies[task.id]),
+                "priority": plan.priority[task.id],
+                "weight": task.weight,
+                "status": task.status.value,
+                "agent": agents.get(task.id, task.agent),
+                "parallel": task.parallel,
+                "source": str(task.source),
+            }
+            for task in plan.tasks
+        ],
+        "waves": [list(wave) for wave in plan.waves],
+        "critical_path": list(plan.critical_path),
+        "critical_length": plan.critical_length,
+        "max_parallelism": plan.max_parallelism,
+        "out_of_scope": {task_id: list(deps) for task_id, deps in plan.out_of_scope.items()},
+        "expanded": list(plan.expanded),
+        "skipped": list(plan.skipped),
+    }
+
+
+def plan_to_json(plan: Plan, agents: Agents | None = None) -> str:
+    return json.dumps(plan_as_data(plan, agents), indent=2, ensure_ascii=False)
+
+
+def _quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def plan_to_mermaid(plan: Plan, agents: Agents | None = None) -> str:
+    """A Mermaid flowchart, one subgraph per wave, edges from dependency to dependent."""
+    names = {task.id: f"t{index}" for index, task in enumerate(plan.tasks)}
+    critical = set(plan.critical_path)
+    lines = ["flowchart LR"]
+    for number, wave in enumerate(plan.waves):
+        lines.append(f'  subgraph wave{number}["Wave {number}"]')
+        for task_id in wave:
+            title = plan.by_id[task_id].title.replace('"', "#quot;")
+            lines.append(f'    {names[task_id]}["{task_id}: {title}"]')
+        lines.append("  end")
+    for task in plan.tasks:
+        for dependency in plan.dependencies[task.id]:
+            arrow = "==>" if dependency in critical and task.id in critical else "-->"
+            lines.append(f"  {names[dependency]} {arrow} {names[task.id]}")
+    if critical:
+        lines.append("  classDef critical stroke-width:3px")
+        lines.append(f"  class {','.join(names[t] for t in plan.critical_path)} critical")
+    return "\n".join(lines)
+
+
+def plan_to_dot(plan: Plan, agents: Agents | None = None) -> str:
+    """A Graphviz digraph; each wave shares a rank and the critical path is bold."""
+    critical = set(plan.critical_path)
+    lines = ["digraph plan {", "  rankdir=LR;", "  node [shape=box];"]
+    for wave in plan.waves:
+        members = " ".join(f'"{_quoted(task_id)}";' for task_id in wave)
+        lines.append(f"  {{ rank=same; {members} }}")
+    for task in plan.tasks:
+        style = ", style=bold" if task.id in critical else ""
+        label = _quoted(f"{task.id}: {task.title}")
+        lines.append(f'  "{_quoted(task.id)}" [label="{label}"{style}];')
+    for task in plan.tasks:
+        for dependency in plan.dependencies[task.id]:
+            bold = " [style=bold]" if dependency in critical and task.id in critical else ""
+            lines.append(f'  "{_quoted(dependency)}" -> "{_quoted(task.id)}"{bold};')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def plan_table(plan: Plan, agents: Agents | None = None) -> RenderableType:
+    """The waves as a rich table plus a line of totals (what `wavefront plan` shows)."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    agents = agents or {}
+    critical = set(plan.critical_path)
+    table = Table(title="Plan", show_lines=False)
+    for column in ("wave", "id", "title", "agent", "depends on"):
+        table.add_column(column, overflow="fold")
+    for number, wave in enumerate(plan.waves):
+        for position, task_id in enumerate(wave):
+            task = plan.by_id[task_id]
+            marker = "*" if task_id in critical else ""
+            table.add_row(
+                str(number) if position == 0 else "",
+                Text(task_id + marker, style="bold" if marker else ""),
+                task.title,
+                agents.get(task_id, task.agent or ""),
+                ", ".join(plan.dependencies[task_id]) or "-",
+                end_section=position == len(wave) - 1,
+            )
+    lines = [
+        f"critical path (*): {' -> '.join(plan.critical_path) or '-'} "
+        f"(length {plan.critical_length:g})",
+        f"{len(plan.tasks)} tasks in {len(plan.waves)} waves; "
+        f"max parallelism {plan.max_parallelism}; done already {len(plan.done_in_files)}",
+    ]
+    if plan.expanded:
+        lines.append(f"scope expanded with: {', '.join(plan.expanded)}")
+    if plan.skipped:
+        lines.append(f"skipped (dependencies outside the scope): {', '.join(plan.skipped)}")
+    return Group(table, *(Text(line) for line in lines))
+
+
+OUTPUTS: dict[str, Callable[[Plan, Agents | None], str]] = {
+    "json": plan_to_json,
+    "mermaid": plan_to_mermaid,
+    "dot": plan_to_dot,
+}
