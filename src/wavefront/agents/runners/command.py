@@ -100,7 +100,7 @@ def outcome_to_result(outcome: ProcessOutcome, text: str | None = None) -> Agent
     code = outcome.returncode
     if outcome.timed_out:
         failure = FailureKind.TIMEOUT
-        reason = f"timed out after {outcome.duration_s:.0f}s; process group killed"
+        reason = f"timed out after {outcome.duration_s:.1f}s; process group killed"
     elif code is not None and code < 0:
         failure = FailureKind.CRASHED
         reason = f"killed by signal {_signal_name(-code)}"

@@ -53,8 +53,8 @@ Behaviour = Literal[
 Verdict = Literal["approve", "request_changes", "garbage"]
 BEHAVIOURS: tuple[str, ...] = get_args(Behaviour)
 
-_HANG = "import time\nwhile True:\n    time.sleep(3600)\n"
-_CRASH = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"
+_HANG = "import time; time.sleep(10**6)"
+_CRASH = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
 _GIT_IDENTITY = ("-c", "user.name=wavefront script", "-c", "user.email=script@wavefront.invalid")
 
 
@@ -133,7 +133,9 @@ class ScriptRunner:
             result = await _implement(request, step, task_dir, rng)
         duration = time.monotonic() - started
         outcome = "ok" if result.ok else f"{result.failure}: {result.reason}"
-        _log(request, f"{result.text}\n[script] finished: {outcome}")
+        if result.text:
+            _log(request, result.text)
+        _log(request, f"[script] finished: {outcome}")
         return _with(result, duration_s=duration, log_path=request.log_path)
 
 
@@ -335,7 +337,7 @@ async def _sleep(
     if limit is not None and seconds > limit:
         await asyncio.sleep(limit)
         return AgentResult(
-            ok=False, failure=FailureKind.TIMEOUT, reason=f"timed out after {limit:.0f}s"
+            ok=False, failure=FailureKind.TIMEOUT, reason=f"timed out after {limit:.1f}s"
         )
     await asyncio.sleep(max(seconds, 0.0))
     return None
