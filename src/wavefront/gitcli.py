@@ -13,11 +13,12 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from wavefront.errors import WorkspaceError
 
-__all__ = ["MIN_GIT_VERSION", "GitRepo", "safe_name"]
+__all__ = ["MIN_GIT_VERSION", "GitRepo", "TreeMerge", "safe_name", "split_z"]
 
 # `git merge-tree --write-tree` (merges without a checkout) arrived in git 2.38.
 MIN_GIT_VERSION = (2, 38)
@@ -69,6 +70,21 @@ def safe_name(task_id: str) -> str:
     digest = hashlib.sha256(task_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     stem = cleaned[:_MAX_NAME].rstrip("-.")
     return f"{stem}-{digest}" if stem else f"task-{digest}"
+
+
+def split_z(text: str) -> list[str]:
+    """The non-empty fields of git's NUL-separated (`-z`) output."""
+    return [part for part in text.split("\0") if part]
+
+
+@dataclass(frozen=True)
+class TreeMerge:
+    """A merge computed by `git merge-tree --write-tree`; nothing in any checkout changed."""
+
+    tree: str
+    clean: bool
+    conflicts: tuple[str, ...]
+    notes: tuple[str, ...]
 
 
 def _git_env() -> dict[str, str]:
@@ -220,3 +236,70 @@ class GitRepo:
                 handle.write(f"{prefix}{pattern}\n")
         except OSError as exc:
             raise WorkspaceError(f"cannot update {exclude}: {exc}") from exc
+
+    # -- worktrees and merges ---------------------------------------------------------------
+
+    def worktree_list(self) -> list[dict[str, str]]:
+        """`git worktree list --porcelain` as one dict per worktree (`worktree`, `HEAD`, ...)."""
+        entries: list[dict[str, str]] = []
+        current: dict[str, str] = {}
+        for field in self.run("worktree", "list", "--porcelain", "-z").split("\0"):
+            if not field:  # an empty field ends a worktree's record
+                if current:
+                    entries.append(current)
+                current = {}
+                continue
+            key, _, value = field.partition(" ")
+            current[key] = value
+        if current:
+            entries.append(current)
+        return entries
+
+    def checked_out_branches(self) -> dict[str, Path]:
+        """Full ref name -> the worktree that has that branch checked out."""
+        return {
+            entry["branch"]: Path(entry["worktree"]).resolve()
+            for entry in self.worktree_list()
+            if "branch" in entry
+        }
+
+    def merge_tree(self, ours: str, theirs: str) -> TreeMerge:
+        """Merge two commits into a tree object only, listing conflicted paths if any."""
+        done = self.run_result(
+            "merge-tree", "--write-tree", "--name-only", "-z", "--messages", ours, theirs
+        )
+        if done.returncode not in (0, 1):
+            raise WorkspaceError(
+                f"`git merge-tree` failed in {self.root}: {(done.stderr or done.stdout).strip()}"
+            )
+        fields = done.stdout.split("\0")
+        # Layout: <tree> NUL, conflicted paths each NUL, an empty field, then notes.
+        index = 1
+        conflicts: list[str] = []
+        while index < len(fields) and fields[index]:
+            conflicts.append(fields[index])
+            index += 1
+        index += 1
+        notes: list[str] = []
+        # Each note: <path count> NUL <paths> NUL... <kind> NUL <message> NUL
+        while index < len(fields) and fields[index].isdigit():
+            message_at = index + int(fields[index]) + 2
+            if message_at < len(fields):
+                notes.append(fields[message_at].strip())
+            index = message_at + 1
+        return TreeMerge(
+            tree=fields[0].strip(),
+            clean=done.returncode == 0,
+            conflicts=tuple(sorted(set(conflicts))),
+            notes=tuple(notes),
+        )
+
+    def merge_head(self, worktree: Path) -> str | None:
+        """The commit being merged in `worktree`, or None when no merge is in progress."""
+        out = self.run_result("rev-parse", "--verify", "--quiet", "MERGE_HEAD", cwd=worktree)
+        return out.stdout.strip() or None
+
+    def unmerged_paths(self, worktree: Path) -> list[str]:
+        """Paths with unresolved conflicts in `worktree`'s index."""
+        out = self.run("diff", "--name-only", "--diff-filter=U", "-z", cwd=worktree)
+        return sorted(set(split_z(out)))

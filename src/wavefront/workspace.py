@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from wavefront.errors import WorkspaceError
-from wavefront.gitcli import GitRepo, safe_name
+from wavefront.gitcli import GitRepo, safe_name, split_z
 
 __all__ = [
     "GitRepo",
@@ -68,6 +68,7 @@ class Workspaces(Protocol):
     def open(self, task_id: str) -> WorkspaceHandle | None: ...
     def commit_all(self, handle: WorkspaceHandle, message: str) -> str | None: ...
     def changed_files(self, handle: WorkspaceHandle) -> list[str]: ...
+    def conflict_markers(self, handle: WorkspaceHandle) -> list[str]: ...
     def head(self, handle: WorkspaceHandle) -> str: ...
     def merge(self, task_id: str, message: str) -> MergeOutcome: ...
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]: ...
@@ -76,10 +77,6 @@ class Workspaces(Protocol):
     def worktrees(self) -> list[Path]: ...
     def prune_stray(self, keep: Collection[str]) -> list[Path]: ...
     def delete_run_branches(self) -> list[str]: ...
-
-
-def _split_z(text: str) -> list[str]:
-    return [part for part in text.split("\0") if part]
 
 
 class GitWorkspaces:
@@ -181,7 +178,7 @@ class GitWorkspaces:
         When a merge is in progress (a conflict round), this concludes it as a merge commit.
         """
         self.repo.run("add", "--all", cwd=handle.path)
-        merging = self._merge_head(handle.path) is not None
+        merging = self.repo.merge_head(handle.path) is not None
         staged = self.repo.run_result("diff", "--cached", "--quiet", cwd=handle.path)
         if staged.returncode == 0 and not merging:
             return None
@@ -208,7 +205,22 @@ class GitWorkspaces:
         out = self.repo.run(
             "diff", "--name-only", "--no-renames", "-z", base, head, "--", cwd=handle.path
         )
-        return _split_z(out)
+        return split_z(out)
+
+    def conflict_markers(self, handle: WorkspaceHandle) -> list[str]:
+        """Files whose changes (committed or not) still hold `<<<<<<<`-style markers.
+
+        For the engine to check an agent's conflict round before accepting it.
+        """
+        base = handle.base_commit or self._read_base(handle.path)
+        against = "HEAD"  # mid-merge, the markers are in the uncommitted files
+        if base is not None and self.repo.merge_head(handle.path) is None:
+            against = self._effective_base(base, self.head(handle))
+        out = self.repo.run("diff", "--check", against, "--", cwd=handle.path, check=False)
+        flagged = {
+            line.split(":", 1)[0] for line in out.splitlines() if "leftover conflict marker" in line
+        }
+        return sorted(flagged)
 
     def head(self, handle: WorkspaceHandle) -> str:
         """The commit the workspace is on."""
@@ -246,18 +258,14 @@ class GitWorkspaces:
 
     def compute_merge(self, onto: str, task_head: str, message: str) -> MergeOutcome:
         """Make (but do not publish) the 2-parent merge commit of `task_head` onto `onto`."""
-        done = self.repo.run_result(
-            "merge-tree", "--write-tree", "--name-only", "-z", "--messages", onto, task_head
-        )
-        if done.returncode not in (0, 1):
-            raise WorkspaceError(f"`git merge-tree` failed in {self.repo.root}: {done.stderr}")
-        tree, conflicts, notes = _parse_merge_tree(done.stdout)
-        if done.returncode == 1:
-            return MergeOutcome(False, None, tuple(conflicts), "\n".join(notes))
+        merged = self.repo.merge_tree(onto, task_head)
+        notes = "\n".join(merged.notes)
+        if not merged.clean:
+            return MergeOutcome(False, None, merged.conflicts, notes)
         commit = self.repo.run(
-            "commit-tree", tree, "-p", onto, "-p", task_head, "-F", "-", input=message
+            "commit-tree", merged.tree, "-p", onto, "-p", task_head, "-F", "-", input=message
         ).strip()
-        return MergeOutcome(True, commit, (), "\n".join(notes))
+        return MergeOutcome(True, commit, (), notes)
 
     def publish(self, new: str, old: str) -> bool:
         """Move the integration branch from `old` to `new`; False if it is no longer at `old`."""
@@ -278,9 +286,9 @@ class GitWorkspaces:
         `commit_all` then concludes the merge. Returns the conflicted paths.
         """
         target = self.integration_head()
-        pending = self._merge_head(handle.path)
+        pending = self.repo.merge_head(handle.path)
         if pending == target:
-            return self._unmerged(handle.path)
+            return self.repo.unmerged_paths(handle.path)
         if pending is not None:
             self.repo.run("merge", "--abort", cwd=handle.path)
         done = self.repo.run_result(
@@ -293,12 +301,12 @@ class GitWorkspaces:
             target,
             cwd=handle.path,
         )
-        if self._merge_head(handle.path) is None and done.returncode != 0:
+        if self.repo.merge_head(handle.path) is None and done.returncode != 0:
             raise WorkspaceError(
                 f"cannot merge {self.integration_branch} into {handle.path}: "
                 f"{(done.stderr or done.stdout).strip()}"
             )
-        return self._unmerged(handle.path)
+        return self.repo.unmerged_paths(handle.path)
 
     # -- verification and cleanup ------------------------------------------------------------
 
@@ -361,7 +369,7 @@ class GitWorkspaces:
         refs = self.repo.run("for-each-ref", "--format=%(refname)", prefix).splitlines()
         deleted: list[str] = []
         with self._admin_lock:
-            checked_out = self._checked_out_branches()
+            checked_out = self.repo.checked_out_branches()
             for ref in refs:
                 branch = ref.removeprefix("refs/heads/")
                 where = checked_out.get(ref)
@@ -381,34 +389,11 @@ class GitWorkspaces:
             relative = self.state_dir.relative_to(self.repo.root).as_posix()
             self.repo.ensure_excluded(f"/{relative}/")
 
-    def _worktree_list(self) -> list[dict[str, str]]:
-        out = self.repo.run("worktree", "list", "--porcelain", "-z")
-        entries: list[dict[str, str]] = []
-        current: dict[str, str] = {}
-        for field in out.split("\0"):
-            if not field:
-                if current:
-                    entries.append(current)
-                current = {}
-                continue
-            key, _, value = field.partition(" ")
-            current[key] = value
-        if current:
-            entries.append(current)
-        return entries
-
     def _registered(self) -> set[Path]:
-        return {Path(entry["worktree"]).resolve() for entry in self._worktree_list()}
-
-    def _checked_out_branches(self) -> dict[str, Path]:
-        return {
-            entry["branch"]: Path(entry["worktree"]).resolve()
-            for entry in self._worktree_list()
-            if "branch" in entry
-        }
+        return {Path(entry["worktree"]).resolve() for entry in self.repo.worktree_list()}
 
     def _refuse_if_checked_out(self, branch: str) -> None:
-        where = self._checked_out_branches().get(f"refs/heads/{branch}")
+        where = self.repo.checked_out_branches().get(f"refs/heads/{branch}")
         if where is not None:
             raise WorkspaceError(
                 f"branch {branch} is checked out at {where}; switch that checkout to another "
@@ -417,7 +402,7 @@ class GitWorkspaces:
 
     def _discard_task(self, path: Path, branch: str) -> None:
         self._remove_path(path)
-        holder = self._checked_out_branches().get(f"refs/heads/{branch}")
+        holder = self.repo.checked_out_branches().get(f"refs/heads/{branch}")
         if holder is not None:
             if not self._inside_state(holder):
                 raise WorkspaceError(
@@ -455,16 +440,6 @@ class GitWorkspaces:
             return None
         return (private / _BASE_FILE).read_text(encoding="utf-8").strip() or None
 
-    def _merge_head(self, worktree: Path) -> str | None:
-        out = self.repo.run_result(
-            "rev-parse", "--verify", "--quiet", "MERGE_HEAD", cwd=worktree
-        ).stdout.strip()
-        return out or None
-
-    def _unmerged(self, worktree: Path) -> list[str]:
-        out = self.repo.run("diff", "--name-only", "--diff-filter=U", "-z", cwd=worktree)
-        return sorted(set(_split_z(out)))
-
     def _effective_base(self, base: str, head: str) -> str:
         """The base moved forward past integration commits the task merged in (conflict rounds).
 
@@ -478,27 +453,6 @@ class GitWorkspaces:
                 if self.repo.is_ancestor(base, parent):
                     return parent
         return base
-
-
-def _parse_merge_tree(out: str) -> tuple[str, list[str], list[str]]:
-    """Split `merge-tree --write-tree --name-only -z` output: tree, conflicted paths, notes."""
-    fields = out.split("\0")
-    tree = fields[0].strip()
-    conflicts: list[str] = []
-    index = 1
-    while index < len(fields) and fields[index]:
-        conflicts.append(fields[index])
-        index += 1
-    index += 1
-    notes: list[str] = []
-    # Each note: <path count> NUL <paths...> NUL <kind> NUL <message> NUL
-    while index < len(fields) and fields[index].isdigit():
-        count = int(fields[index])
-        message_at = index + 1 + count + 1
-        if message_at < len(fields):
-            notes.append(fields[message_at].strip())
-        index = message_at + 1
-    return tree, sorted(set(conflicts)), notes
 
 
 class PlainWorkspaces:
@@ -532,6 +486,9 @@ class PlainWorkspaces:
         return None
 
     def changed_files(self, handle: WorkspaceHandle) -> list[str]:
+        return []
+
+    def conflict_markers(self, handle: WorkspaceHandle) -> list[str]:
         return []
 
     def head(self, handle: WorkspaceHandle) -> str:
