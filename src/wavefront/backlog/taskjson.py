@@ -1,0 +1,282 @@
+"""Task JSON as the seeds write it: `.tmp/tasks/<feature>/task.json` plus one
+`subtask_NN.json` per unit of work (OpenAgents' base and "enhanced" schemas).
+
+`load` takes `.tmp/tasks/` (every feature folder that holds a `task.json`), one feature
+folder, or one `task.json`. Each subtask is a `Task` with its own `id`; the feature id is
+its `epic`. `depends_on` holds sequence numbers (`"01"`) of subtasks of the same feature and
+becomes their ids. The feature's context and reference files are inherited by every
+subtask; its objective and exit criteria go into the body and metadata. Context entries may
+be plain paths or `{path, lines, reason}` objects (kept whole in metadata).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr
+
+from wavefront.backlog.base import Backlog
+from wavefront.backlog.jsonsource import JsonDocument, load_json, raise_json_validation_error
+from wavefront.errors import BacklogError
+from wavefront.model import SourceLocation, Task, TaskStatus
+
+__all__ = ["DESCRIPTION", "NAME", "discover", "load", "matches"]
+
+NAME = "taskjson"
+DESCRIPTION = "Task JSON: .tmp/tasks/<feature>/task.json with subtask_NN.json files"
+
+M = TypeVar("M", bound=BaseModel)
+
+_SUBTASK_FILE = re.compile(r"subtask_(\d+)\.json")
+
+
+class _FileRef(BaseModel):
+    """An enhanced-schema context entry: a path, optionally narrowed to some lines."""
+
+    model_config = ConfigDict(extra="allow")
+
+    path: StrictStr
+    lines: StrictStr | None = None
+    reason: StrictStr | None = None
+
+
+_Ref = StrictStr | _FileRef
+
+
+class _Common(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: StrictStr | None = None
+    status: StrictStr | None = None
+    context_files: list[_Ref] | None = None
+    reference_files: list[_Ref] | None = None
+    completed_at: StrictStr | None = None
+
+
+class _Feature(_Common):
+    name: StrictStr | None = None
+    objective: StrictStr | None = None
+    exit_criteria: list[StrictStr] | None = None
+    subtask_count: StrictInt | None = None
+    completed_count: StrictInt | None = None
+    created_at: StrictStr | None = None
+
+
+class _Subtask(_Common):
+    seq: StrictStr | StrictInt | None = None
+    title: StrictStr
+    depends_on: list[StrictStr | StrictInt] | None = None
+    parallel: StrictBool | None = None
+    suggested_agent: StrictStr | None = None
+    acceptance_criteria: list[StrictStr] | None = None
+    deliverables: list[StrictStr] | None = None
+    agent_id: StrictStr | None = None
+    started_at: StrictStr | None = None
+    completion_summary: StrictStr | None = None
+
+
+# Fields that become Task attributes; every other field of a subtask is kept in metadata.
+_MAPPED = {
+    "id", "seq", "title", "status", "depends_on", "parallel", "suggested_agent",
+    "context_files", "reference_files", "acceptance_criteria", "deliverables",
+}  # fmt: skip
+
+
+def matches(path: Path) -> bool:
+    if path.name == "task.json" or _SUBTASK_FILE.fullmatch(path.name):
+        return True
+    parts = path.parts
+    return any(parts[i : i + 2] == (".tmp", "tasks") for i in range(len(parts) - 1))
+
+
+def discover(root: Path) -> list[Path]:
+    """Every feature folder under `root/.tmp/tasks/` that holds a `task.json`."""
+    tasks_dir = root / ".tmp" / "tasks"
+    if not tasks_dir.is_dir():
+        return []
+    return sorted(child for child in tasks_dir.iterdir() if (child / "task.json").is_file())
+
+
+def load(path: Path) -> Backlog:
+    """Load `.tmp/tasks/`, one feature folder, or one `task.json` (or subtask file)."""
+    if path.is_file():
+        return _load_feature(path.parent)
+    if (path / "task.json").is_file():
+        return _load_feature(path)
+    if not path.is_dir():
+        raise BacklogError(path, None, "no such file or directory")
+    features = sorted(child for child in path.iterdir() if (child / "task.json").is_file())
+    orphans = sorted(
+        child
+        for child in path.iterdir()
+        if child.is_dir() and child not in features and any(_subtask_files(child))
+    )
+    if orphans:
+        raise BacklogError(orphans[0], None, "subtask files without a task.json beside them")
+    if not features:
+        raise BacklogError(
+            path, None, "no task.json here or in its folders (expected <feature>/task.json)"
+        )
+    return Backlog.merge(_load_feature(feature) for feature in features)
+
+
+def _subtask_files(folder: Path) -> list[Path]:
+    found = [
+        (int(match.group(1)), child)
+        for child in folder.iterdir()
+        if (match := _SUBTASK_FILE.fullmatch(child.name)) and child.is_file()
+    ]
+    return [child for _, child in sorted(found)]
+
+
+def _load_feature(folder: Path) -> Backlog:
+    task_path = folder / "task.json"
+    if not task_path.is_file():
+        raise BacklogError(folder, None, "no task.json in this feature folder")
+    feature_doc = load_json(task_path)
+    feature = _validate(feature_doc, _Feature)
+    feature_id = feature.id or folder.name
+
+    subtasks: list[tuple[JsonDocument, _Subtask, str, str]] = []
+    for sub_path in _subtask_files(folder):
+        doc = load_json(sub_path)
+        sub = _validate(doc, _Subtask)
+        number = _SUBTASK_FILE.fullmatch(sub_path.name)
+        seq = _seq_text(sub.seq) if sub.seq is not None else number.group(1) if number else ""
+        subtasks.append((doc, sub, seq, sub.id or f"{feature_id}-{seq}"))
+
+    by_seq: dict[str, str] = {}
+    for doc, _, seq, task_id in subtasks:
+        if seq in by_seq:
+            raise BacklogError(
+                doc.path, doc.line_of("seq"), f"seq {seq!r} is used twice in {folder}"
+            )
+        by_seq[seq] = task_id
+    ids = set(by_seq.values())
+
+    tasks = tuple(
+        _make_task(
+            doc, sub, task_id, feature, feature_id, feature_doc.path, feature_doc.data, by_seq, ids
+        )
+        for doc, sub, _, task_id in subtasks
+    )
+    notes = () if tasks else (f"{folder}: task.json has no subtask_NN.json files yet",)
+    return Backlog(
+        tasks=tasks,
+        files=(task_path, *(doc.path for doc, *_ in subtasks)),
+        formats=(NAME,),
+        notes=notes,
+    )
+
+
+def _validate(doc: JsonDocument, model: type[M]) -> M:
+    if not isinstance(doc.data, dict):
+        raise BacklogError(doc.path, doc.line_of(), "expected a JSON object")
+    try:
+        return model.model_validate(doc.data)
+    except pydantic.ValidationError as exc:
+        raise_json_validation_error(doc, exc, model)
+
+
+def _seq_text(value: str | int) -> str:
+    return f"{value:02d}" if isinstance(value, int) else value.strip()
+
+
+def _make_task(
+    doc: JsonDocument,
+    sub: _Subtask,
+    task_id: str,
+    feature: _Feature,
+    feature_id: str,
+    feature_path: Path,
+    feature_data: dict[str, Any],
+    by_seq: dict[str, str],
+    ids: set[str],
+) -> Task:
+    dependencies = []
+    for position, dep in enumerate(sub.depends_on or []):
+        text = _seq_text(dep)
+        if text in by_seq:
+            dependencies.append(by_seq[text])
+        elif text in ids:
+            dependencies.append(text)
+        else:
+            known = ", ".join(sorted(by_seq)) or "none"
+            raise BacklogError(
+                doc.path,
+                doc.line_of("depends_on", position),
+                f"depends_on {dep!r} names no subtask of {feature_id} "
+                f'(expected a seq like "01"; known: {known})',
+            )
+
+    context = [*(feature.context_files or []), *(sub.context_files or [])]
+    reference = [*(feature.reference_files or []), *(sub.reference_files or [])]
+    deliverables = tuple(sub.deliverables or ())
+
+    body_parts = []
+    if feature.objective:
+        body_parts.append(f"Feature {feature.name or feature_id}: {feature.objective}")
+    if feature.exit_criteria:
+        body_parts.append(
+            "Feature exit criteria:\n" + "\n".join(f"- {c}" for c in feature.exit_criteria)
+        )
+
+    metadata: dict[str, Any] = {
+        "feature": feature_id,
+        "feature_file": str(feature_path),
+        "seq": _seq_text(sub.seq) if sub.seq is not None else None,
+    }
+    for key in ("agent_id", "started_at", "completed_at", "completion_summary"):
+        metadata[key] = getattr(sub, key)
+    if feature.name:
+        metadata["feature_name"] = feature.name
+    if feature.objective:
+        metadata["objective"] = feature.objective
+    if feature.exit_criteria:
+        metadata["exit_criteria"] = list(feature.exit_criteria)
+    feature_extras = {
+        key: value
+        for key, value in feature_data.items()
+        if key not in _Feature.model_fields and key not in ("context_files", "reference_files")
+    }
+    if feature_extras:
+        # Enhanced-schema fields of the feature (bounded_context, rice_score, contracts, ...).
+        metadata["feature_fields"] = feature_extras
+    refs = [_ref_dict(ref) for ref in [*context, *reference] if isinstance(ref, _FileRef)]
+    if refs:
+        metadata["file_refs"] = refs
+    extras = {k: v for k, v in doc.data.items() if k not in _MAPPED and k not in metadata}
+    metadata.update(extras)
+
+    return Task(
+        id=task_id,
+        title=sub.title,
+        source=SourceLocation(doc.path, doc.line_of()),
+        body="\n\n".join(body_parts),
+        dependencies=tuple(dict.fromkeys(dependencies)),
+        dependencies_source=(
+            SourceLocation(doc.path, doc.line_of("depends_on")) if sub.depends_on else None
+        ),
+        status=TaskStatus.from_text(sub.status),
+        status_text=sub.status,
+        epic=feature_id,
+        agent=sub.suggested_agent,
+        acceptance_criteria=tuple(sub.acceptance_criteria or ()),
+        deliverables=deliverables,
+        files=deliverables,
+        context_files=_paths(context),
+        reference_files=_paths(reference),
+        parallel=sub.parallel if sub.parallel is not None else True,
+        metadata=metadata,
+    )
+
+
+def _paths(refs: list[StrictStr | _FileRef]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(ref if isinstance(ref, str) else ref.path for ref in refs))
+
+
+def _ref_dict(ref: _FileRef) -> dict[str, Any]:
+    return ref.model_dump(exclude_none=True)

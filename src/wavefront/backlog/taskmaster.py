@@ -1,0 +1,349 @@
+"""Task Master `tasks.json`: the tagged form `{"master": {"tasks": [...]}, ...}` and the
+legacy form `{"tasks": [...]}`.
+
+Which tag is read: the one named by `currentTag` in `.taskmaster/state.json` when that file
+sits beside the backlog, else `master`, else the only tag; `load_tag` reads any tag by name.
+`Backlog.notes` says which tag was read.
+
+Units of work. A task without subtasks is one unit, id `"5"`. When a task has subtasks,
+its subtasks are the units (ids `"5.2"`) and the parent itself is not one:
+
+- a subtask depends on everything its parent depends on, plus its own dependencies;
+- a subtask's bare number (`2` or `"2"`) names a sibling (`"5.2"`); a dotted string
+  (`"12.1"`) names that exact task;
+- anything that depends on a parent depends on all of that parent's subtasks.
+
+A dependency that names no task is kept as written, so the plan reports it with its line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+
+from wavefront.backlog.base import Backlog
+from wavefront.backlog.jsonsource import JsonDocument, Key, load_json, raise_json_validation_error
+from wavefront.errors import BacklogError
+from wavefront.model import SourceLocation, Task, TaskStatus
+
+__all__ = ["DESCRIPTION", "NAME", "discover", "load", "load_tag", "matches", "tag_names"]
+
+NAME = "taskmaster"
+DESCRIPTION = "Task Master tasks.json (tagged or legacy; subtasks become the units of work)"
+
+_Id = StrictInt | StrictFloat | StrictStr
+_NUMBERED = re.compile(r"\d+(?:\.\d+)*")
+
+_STATUSES = {
+    "pending": TaskStatus.PENDING,
+    "in-progress": TaskStatus.RUNNING,
+    "done": TaskStatus.DONE,
+    "completed": TaskStatus.DONE,
+    "review": TaskStatus.REVIEWING,
+    "deferred": TaskStatus.SKIPPED,
+    "cancelled": TaskStatus.CANCELLED,
+    "blocked": TaskStatus.BLOCKED,
+}
+
+
+class _Subtask(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: _Id
+    title: StrictStr | None = None
+    description: StrictStr | None = None
+    details: StrictStr | None = None
+    status: StrictStr | None = None
+    dependencies: list[_Id] | None = None
+    test_strategy: StrictStr | None = Field(default=None, alias="testStrategy")
+
+
+class _Task(_Subtask):
+    title: StrictStr
+    priority: StrictStr | None = None
+    subtasks: list[_Subtask] | None = None
+
+
+class _TagBlock(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    tasks: list[_Task]
+    metadata: dict[str, Any] | None = None
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    current_tag: Annotated[StrictStr | None, Field(alias="currentTag")] = None
+
+
+def matches(path: Path) -> bool:
+    return path.name == "tasks.json" or ".taskmaster" in path.parts
+
+
+def discover(root: Path) -> list[Path]:
+    for candidate in (root / ".taskmaster" / "tasks" / "tasks.json", root / "tasks" / "tasks.json"):
+        if candidate.is_file():
+            return [candidate]
+    return []
+
+
+def load(path: Path) -> Backlog:
+    """Load the tag chosen by the rule in the module docstring."""
+    path = _tasks_file(path)
+    doc = load_json(path)
+    tags = _tag_keys(doc)
+    if tags is None:
+        return _load_block(doc, (), None, note=f"{path}: legacy Task Master file (no tags)")
+    tag, why = _choose_tag(path, tags)
+    return _load_block(doc, (tag,), tag, note=f"{path}: read tag {tag!r} ({why})")
+
+
+def load_tag(path: Path, tag: str) -> Backlog:
+    """Load the tasks of one named tag of a tagged `tasks.json`."""
+    path = _tasks_file(path)
+    doc = load_json(path)
+    tags = _tag_keys(doc)
+    if tags is None:
+        raise BacklogError(
+            path, 1, f"tag {tag!r} asked for, but this is a legacy file without tags"
+        )
+    if tag not in tags:
+        raise BacklogError(path, 1, f"no tag {tag!r} (tags: {', '.join(tags)})")
+    return _load_block(doc, (tag,), tag, note=f"{path}: read tag {tag!r} (asked for)")
+
+
+def tag_names(path: Path) -> list[str]:
+    """The tags of a tagged `tasks.json` (empty for the legacy form)."""
+    return _tag_keys(load_json(_tasks_file(path))) or []
+
+
+def _tasks_file(path: Path) -> Path:
+    if path.is_dir():
+        found = discover(path) or ([path / "tasks.json"] if (path / "tasks.json").is_file() else [])
+        if not found:
+            raise BacklogError(
+                path, None, "no tasks.json here (looked for .taskmaster/tasks/, tasks/)"
+            )
+        return found[0]
+    return path
+
+
+def _tag_keys(doc: JsonDocument) -> list[str] | None:
+    """The tag names of a tagged file, or None for the legacy `{"tasks": [...]}` form."""
+    data = doc.data
+    if not isinstance(data, dict):
+        raise BacklogError(doc.path, doc.line_of(), "expected a JSON object with tasks or tags")
+    if "tasks" in data and isinstance(data["tasks"], list):
+        return None
+    tags = [name for name, block in data.items() if isinstance(block, dict) and "tasks" in block]
+    if not tags:
+        raise BacklogError(
+            doc.path,
+            doc.line_of(),
+            'expected {"tasks": [...]} or tags like {"master": {"tasks": [...]}}',
+        )
+    return tags
+
+
+def _choose_tag(path: Path, tags: Sequence[str]) -> tuple[str, str]:
+    state_path = _state_file(path)
+    if state_path is not None:
+        state_doc = load_json(state_path)
+        try:
+            state = _State.model_validate(state_doc.data)
+        except pydantic.ValidationError as exc:
+            raise_json_validation_error(state_doc, exc, _State)
+        if state.current_tag is not None:
+            if state.current_tag not in tags:
+                raise BacklogError(
+                    state_path,
+                    state_doc.line_of("currentTag"),
+                    f"currentTag {state.current_tag!r} is not a tag of {path} "
+                    f"(tags: {', '.join(tags)})",
+                )
+            return state.current_tag, f"currentTag in {state_path}"
+    if "master" in tags:
+        return "master", "default tag"
+    if len(tags) == 1:
+        return tags[0], "the only tag"
+    raise BacklogError(
+        path, 1, f"several tags and no 'master' (tags: {', '.join(tags)}); choose one with load_tag"
+    )
+
+
+def _state_file(path: Path) -> Path | None:
+    """`.taskmaster/state.json` for `.taskmaster/tasks/tasks.json` or `tasks/tasks.json`."""
+    project = path.resolve().parent.parent
+    for candidate in (project / "state.json", project / ".taskmaster" / "state.json"):
+        if candidate.is_file() and candidate.parent.name == ".taskmaster":
+            return candidate
+    return None
+
+
+def _load_block(doc: JsonDocument, prefix: tuple[Key, ...], tag: str | None, note: str) -> Backlog:
+    block = _subdocument(doc, prefix)
+    try:
+        tasks = _TagBlock.model_validate(block.data).tasks
+    except pydantic.ValidationError as exc:
+        raise_json_validation_error(block, exc, _TagBlock)
+    return Backlog(
+        tasks=tuple(_units(doc, prefix, tag, tasks)),
+        files=(doc.path,),
+        formats=(NAME,),
+        notes=(note,),
+    )
+
+
+def _subdocument(doc: JsonDocument, prefix: tuple[Key, ...]) -> JsonDocument:
+    """The part of `doc` under `prefix`, with its own key paths (for schema errors)."""
+    if not prefix:
+        return doc
+    size = len(prefix)
+    lines = {key[size:]: line for key, line in doc.lines.items() if key[:size] == prefix}
+    return JsonDocument(path=doc.path, data=doc.data[prefix[0]], lines=lines)
+
+
+def _units(
+    doc: JsonDocument, prefix: tuple[Key, ...], tag: str | None, tasks: list[_Task]
+) -> list[Task]:
+    # First pass: ids of every unit, so dependencies on a parent can fan out to its subtasks.
+    subtask_ids: dict[str, list[str]] = {}
+    for index, task in enumerate(tasks):
+        parent_id = _task_id(doc, (*prefix, "tasks", index, "id"), task.id)
+        if task.subtasks:
+            subtask_ids[parent_id] = [_subtask_id(parent_id, sub.id) for sub in task.subtasks]
+
+    def expand(dep: str) -> list[str]:
+        return subtask_ids.get(dep, [dep])
+
+    units: list[Task] = []
+    for index, task in enumerate(tasks):
+        where = (*prefix, "tasks", index)
+        parent_id = _task_id(doc, (*where, "id"), task.id)
+        parent_deps = [
+            unit
+            for position, dep in enumerate(task.dependencies or [])
+            for unit in expand(_dependency(doc, (*where, "dependencies", position), dep, None))
+        ]
+        if not task.subtasks:
+            units.append(_make_task(doc, where, parent_id, task, parent_deps, tag, parent=None))
+            continue
+        for sub_index, sub in enumerate(task.subtasks):
+            sub_where = (*where, "subtasks", sub_index)
+            sub_id = _subtask_id(parent_id, sub.id)
+            own = [
+                unit
+                for position, dep in enumerate(sub.dependencies or [])
+                for unit in expand(
+                    _dependency(doc, (*sub_where, "dependencies", position), dep, parent_id)
+                )
+            ]
+            deps = [d for d in dict.fromkeys([*parent_deps, *own]) if d != sub_id]
+            units.append(
+                _make_task(doc, sub_where, sub_id, sub, deps, tag, parent=(parent_id, task))
+            )
+    return units
+
+
+def _make_task(
+    doc: JsonDocument,
+    where: tuple[Key, ...],
+    task_id: str,
+    item: _Subtask,
+    dependencies: list[str],
+    tag: str | None,
+    parent: tuple[str, _Task] | None,
+) -> Task:
+    title = item.title or item.description or f"Task {task_id}"
+    sections = []
+    if parent is not None:
+        sections.append(f"Part of task {parent[0]}: {parent[1].title}")
+    if item.description and item.description != title:
+        sections.append(item.description)
+    if item.details:
+        sections.append(item.details)
+    if item.test_strategy:
+        sections.append(f"Test strategy:\n{item.test_strategy}")
+    metadata: dict[str, Any] = {"taskmaster_id": item.id}
+    if item.details:
+        metadata["details"] = item.details
+    if item.test_strategy:
+        metadata["test_strategy"] = item.test_strategy
+    if tag is not None:
+        metadata["tag"] = tag
+    priority = item.priority if isinstance(item, _Task) else None
+    if parent is not None:
+        metadata["parent_id"] = parent[0]
+        metadata["parent_title"] = parent[1].title
+        priority = priority or parent[1].priority
+    if priority:
+        metadata["priority"] = priority
+    status_text = item.status
+    return Task(
+        id=task_id,
+        title=title,
+        source=SourceLocation(doc.path, doc.line_of(*where)),
+        body="\n\n".join(sections),
+        dependencies=tuple(dependencies),
+        dependencies_source=(
+            SourceLocation(doc.path, doc.line_of(*where, "dependencies"))
+            if item.dependencies
+            else None
+        ),
+        status=_status(status_text),
+        status_text=status_text,
+        epic=parent[0] if parent is not None else None,
+        tags=(tag,) if tag else (),
+        metadata=metadata,
+    )
+
+
+def _status(text: str | None) -> TaskStatus:
+    if text is None:
+        return TaskStatus.PENDING
+    return _STATUSES.get(text.strip().lower(), TaskStatus.from_text(text))
+
+
+def _number_text(value: int | float | str) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _task_id(doc: JsonDocument, where: tuple[Key, ...], value: int | float | str) -> str:
+    text = _number_text(value)
+    if not text or any(ch.isspace() for ch in text):
+        raise BacklogError(
+            doc.path, doc.line_of(*where), f"task id must be a number, got {value!r}"
+        )
+    return text
+
+
+def _subtask_id(parent_id: str, value: int | float | str) -> str:
+    """`5.2` for subtask 2 of task 5; ids already written as `5.2` (a float) are kept."""
+    text = _number_text(value)
+    if "." in text and text.startswith(parent_id + "."):
+        return text
+    return f"{parent_id}.{text}"
+
+
+def _dependency(
+    doc: JsonDocument, where: tuple[Key, ...], value: int | float | str, parent_id: str | None
+) -> str:
+    """The id a dependency names; `parent_id` is set for a subtask's dependencies."""
+    text = _number_text(value)
+    if not _NUMBERED.fullmatch(text):
+        raise BacklogError(
+            doc.path,
+            doc.line_of(*where),
+            f'dependency {value!r} is not a task id (expected a number like 5, "5" or "5.2")',
+        )
+    if parent_id is not None and "." not in text:
+        return f"{parent_id}.{text}"
+    return text
