@@ -1,0 +1,458 @@
+"""What a story's markdown says about itself: title, status, dependencies, acceptance
+criteria, files, agent and epic.
+
+Shared by the `stories` and `bmad` formats. Structure comes from markdown-it: a label such
+as `**Dependencies**: 1.1` counts only in a paragraph of the story itself, not inside a list
+item, a quote or a code block, where stories keep notes about libraries and other work.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+
+from wavefront.errors import BacklogError
+from wavefront.yamlsource import parse_yaml
+
+__all__ = ["DependencyRefs", "StoryFields", "dependency_refs", "parse_story", "slugify"]
+
+_MARKDOWN = MarkdownIt("commonmark")
+
+# `**Label**: value`, `**Label:** value` or a plain `Label: value` at the start of a line.
+_LABEL = re.compile(
+    r"^(?:\*\*|__)?(?P<label>[A-Za-z][A-Za-z /&-]{0,40}?)"
+    r"(?::(?:\*\*|__)|(?:\*\*|__)?:)\s*(?P<value>.*)$"
+)
+_STORY_REF = re.compile(r"(?<![\w.])\d+\.\d+(?:-\d+(?![.\d]))?[a-z]?(?![\w])(?!\.\d)")
+_EPIC_REF = re.compile(
+    r"\bEpics?\s+(?P<first>\d+)(?:\s*(?:-|–|to|through)\s*(?P<last>\d+))?(?![\d.])", re.I
+)
+_NONE = re.compile(r"^(?:none|n/?a|nothing|no dependencies|-|—)\b", re.I)
+_DEPENDENCY_LABELS = frozenset(
+    {
+        "dependencies",
+        "dependency",
+        "depends on",
+        "prerequisites",
+        "prerequisite",
+        "blocked by",
+        "requires",
+        "required stories",
+    }
+)
+_STATUS_LABELS = frozenset({"status", "story status"})
+_AGENT_LABELS = frozenset({"agent", "assigned agent", "suggested agent", "assignee agent"})
+_FILE_SECTION = re.compile(r"^(file list|files\b|deliverables\b)", re.I)
+_PATH_TOKEN = re.compile(r"^(?!https?:)[\w.@~{}\[\]+-]*(?:/[\w.@~{}\[\]+-]*)*$")
+
+
+@dataclass(frozen=True)
+class DependencyRefs:
+    """Story ids a story names as its dependencies, and whole epics it waits for."""
+
+    stories: tuple[str, ...] = ()
+    epics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoryFields:
+    """The fields found in one story's text; None/empty where the story says nothing.
+
+    `dependencies` is None when the story has no dependency declaration at all, and
+    empty when it says "None". Lines are 1-based lines of the parsed text.
+    """
+
+    title: str | None = None
+    title_line: int | None = None
+    status_text: str | None = None
+    dependencies: DependencyRefs | None = None
+    dependencies_line: int | None = None
+    acceptance_criteria: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    deliverables: tuple[str, ...] = ()
+    agent: str | None = None
+    epic_tag: str | None = None
+    front_matter: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One block of the markdown: heading, paragraph, list item, code or rule."""
+
+    kind: str
+    start: int  # 0-based first line
+    end: int  # 0-based line after the block
+    depth: int = 0  # list nesting (0: not in a list)
+    quoted: bool = False
+    level: int = 0  # heading level
+    text: str = ""
+
+
+def parse_story(text: str, path: Path) -> StoryFields:
+    """Read the fields of one story from its markdown `text` (read from `path`).
+
+    Front matter, when present, must be YAML key/value pairs; its `title`, `status`,
+    `dependencies` (or `depends_on`), `agent` and `epic` win over the text.
+    """
+    front, text = _split_front_matter(text, path)
+    lines = text.splitlines()
+    blocks = _blocks(text)
+    title, title_line = _title(blocks)
+    dependencies, dependencies_line = _dependencies(blocks, lines)
+    fields = StoryFields(
+        title=title,
+        title_line=title_line,
+        status_text=_status(blocks, lines),
+        dependencies=dependencies,
+        dependencies_line=dependencies_line,
+        acceptance_criteria=_acceptance_criteria(blocks),
+        files=_files(blocks, _FILE_SECTION),
+        deliverables=_files(blocks, re.compile(r"^deliverables\b", re.I)),
+        agent=_agent(blocks, lines),
+        epic_tag=_epic_tag(blocks, lines),
+        front_matter=front,
+    )
+    return _apply_front_matter(fields, front) if front else fields
+
+
+def slugify(text: str) -> str:
+    """ "CLI Tool & Developer Experience" -> "cli-tool-developer-experience"."""
+    return "-".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _blocks(text: str) -> list[_Block]:
+    """The blocks of `text` in order, each with its list depth and line range."""
+    tokens = _MARKDOWN.parse(text)
+    blocks: list[_Block] = []
+    list_depth = 0
+    quote_depth = 0
+    open_items: list[int] = []  # indexes into `blocks` of list items still open
+    filled: set[int] = set()  # list items whose first paragraph was seen
+    for index, token in enumerate(tokens):
+        kind = token.type
+        start, end = token.map if token.map else (0, 0)
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            list_depth += 1
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            list_depth -= 1
+        elif kind == "blockquote_open":
+            quote_depth += 1
+        elif kind == "blockquote_close":
+            quote_depth -= 1
+        elif kind == "list_item_open":
+            blocks.append(_Block("item", start, end, list_depth, quote_depth > 0))
+            open_items.append(len(blocks) - 1)
+        elif kind == "list_item_close":
+            open_items.pop()
+        elif kind in ("heading_open", "paragraph_open"):
+            content = tokens[index + 1].content if index + 1 < len(tokens) else ""
+            if kind == "heading_open":
+                level = int(token.tag[1:])
+                blocks.append(
+                    _Block(
+                        "heading", start, end, list_depth, quote_depth > 0, level, content.strip()
+                    )
+                )
+                continue
+            if open_items and open_items[-1] not in filled:
+                item = blocks[open_items[-1]]
+                blocks[open_items[-1]] = _Block(
+                    "item", item.start, item.end, item.depth, item.quoted, text=content
+                )
+                filled.add(open_items[-1])
+            blocks.append(
+                _Block("paragraph", start, end, list_depth, quote_depth > 0, text=content)
+            )
+        elif kind in ("fence", "code_block"):
+            blocks.append(
+                _Block("code", start, end, list_depth, quote_depth > 0, text=token.content)
+            )
+        elif kind == "hr":
+            blocks.append(_Block("hr", start, end, list_depth, quote_depth > 0))
+    return blocks
+
+
+def _sections(
+    blocks: list[_Block], wanted: Callable[[str], bool]
+) -> Iterator[tuple[_Block, list[_Block]]]:
+    """Each heading whose text `wanted` accepts, with the blocks up to the next heading of
+    the same or a higher level."""
+    for position, block in enumerate(blocks):
+        if block.kind != "heading" or block.quoted or not wanted(_plain(block.text)):
+            continue
+        inside: list[_Block] = []
+        for other in blocks[position + 1 :]:
+            if other.kind == "heading" and not other.quoted and other.level <= block.level:
+                break
+            inside.append(other)
+        yield block, inside
+
+
+def _labels(blocks: list[_Block], lines: list[str]) -> Iterator[tuple[int, str, str]]:
+    """(0-based line, lower-case label, value) of label lines in the story's own paragraphs."""
+    for block in blocks:
+        if block.kind != "paragraph" or block.depth or block.quoted:
+            continue
+        for index in range(block.start, min(block.end, len(lines))):
+            found = _LABEL.match(lines[index].strip())
+            if found:
+                yield index, found["label"].strip().lower(), found["value"].strip()
+
+
+def _plain(text: str) -> str:
+    """Markdown emphasis, code marks and links reduced to their words."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"(\*\*|__|`)", "", text)
+    return text.strip()
+
+
+def _title(blocks: list[_Block]) -> tuple[str | None, int | None]:
+    """The first H1 without its `Story 1.2:` prefix."""
+    for block in blocks:
+        if block.kind == "heading" and block.level == 1 and not block.quoted:
+            text = _plain(block.text)
+            found = re.match(
+                r"^(?:Story\s+)?\d+(?:[.\-]\d+)*[a-z]?\s*[:.\-–—]\s*(?P<rest>.+)$", text, re.I
+            )
+            return (found["rest"].strip() if found else text) or None, block.start + 1
+    return None, None
+
+
+def _status(blocks: list[_Block], lines: list[str]) -> str | None:
+    """A `## Status` section's first line, else the first `**Status:**` label line."""
+    for heading, inside in _sections(blocks, lambda t: t.lower().rstrip(":") in _STATUS_LABELS):
+        if heading.level > 2:
+            continue  # `### status` is more often a command's name than the story's state
+        for block in inside:
+            if block.kind in ("paragraph", "item") and block.text.strip():
+                first = block.text.strip().splitlines()[0]
+                labelled = _LABEL.match(first)
+                return _plain(labelled["value"] if labelled else first) or None
+    for _line, label, value in _labels(blocks, lines):
+        if label in _STATUS_LABELS and value:
+            return _plain(value) or None
+    return None
+
+
+def _dependencies(
+    blocks: list[_Block], lines: list[str]
+) -> tuple[DependencyRefs | None, int | None]:
+    """A `**Dependencies**: 0.1, 1.1` line (or Depends on / Prerequisites), else a
+    `Dependencies` section, where only what follows "Depends on"-like labels counts and
+    "Blocks:"/"Enables:" parts are left out. The first that names stories or says "None" wins.
+    """
+    for line, label, value in _labels(blocks, lines):
+        if label in _DEPENDENCY_LABELS and value:
+            refs = dependency_refs(value)
+            if refs is not None:
+                return refs, line + 1
+    for heading, inside in _sections(blocks, lambda t: t.lower().startswith("dependenc")):
+        start = heading.end
+        end = max((b.end for b in inside), default=start)
+        refs = _section_refs(lines[start:end])
+        if refs is not None:
+            return refs, heading.start + 1
+    return None, None
+
+
+def _section_refs(section: list[str]) -> DependencyRefs | None:
+    counted: list[str] = []
+    counting = True  # text before any label counts
+    for raw in section:
+        line = raw.strip().lstrip("-*+ ").strip()
+        found = _LABEL.match(line)
+        if found:
+            counting = found["label"].strip().lower() in _DEPENDENCY_LABELS
+            line = found["value"]
+        if counting and line:
+            counted.append(line)
+    if not counted:
+        return None
+    stories: list[str] = []
+    epics: list[str] = []
+    said_none = False
+    for text in counted:
+        refs = dependency_refs(text)
+        if refs is None:
+            continue
+        said_none = said_none or not (refs.stories or refs.epics)
+        stories.extend(refs.stories)
+        epics.extend(refs.epics)
+    if stories or epics or said_none:
+        return DependencyRefs(tuple(dict.fromkeys(stories)), tuple(dict.fromkeys(epics)))
+    return None
+
+
+def dependency_refs(value: str) -> DependencyRefs | None:
+    """Story and epic ids named in a dependency value; empty refs for "None"; None when
+    the value names nothing recognisable."""
+    text = _plain(value)
+    stories = _STORY_REF.findall(text)
+    epics: list[str] = []
+    for found in _EPIC_REF.finditer(text):
+        first = int(found["first"])
+        last = int(found["last"]) if found["last"] else first
+        epics.extend(str(n) for n in range(first, min(last, first + 99) + 1))
+    if stories or epics:
+        return DependencyRefs(tuple(dict.fromkeys(stories)), tuple(dict.fromkeys(epics)))
+    # "**Dependencies**: 0 (none)" counts as none too.
+    if _NONE.match(text) or re.match(r"^0\b", text):
+        return DependencyRefs()
+    return None
+
+
+def _acceptance_criteria(blocks: list[_Block]) -> tuple[str, ...]:
+    """Items under an `Acceptance Criteria` heading (or after an `**Acceptance Criteria:**`
+    label, as in epics files): list items, each code block (gherkin) whole, or paragraphs."""
+    regions = [
+        inside
+        for _h, inside in _sections(blocks, lambda t: t.lower().startswith("acceptance criteria"))
+    ]
+    if not regions:
+        regions = [_after_label(blocks, "acceptance criteria")]
+    criteria: list[str] = []
+    for inside in regions:
+        items = [b for b in inside if b.kind == "item" and not b.quoted]
+        top = min((b.depth for b in items), default=0)
+        for block in inside:
+            if block.kind == "item" and block.depth == top and block.text.strip():
+                criteria.append(_criterion(block.text))
+            elif block.kind == "code" and block.depth == 0 and block.text.strip():
+                criteria.append(block.text.strip())
+        if not criteria:
+            criteria.extend(
+                _plain(b.text)
+                for b in inside
+                if b.kind == "paragraph" and not b.depth and b.text.strip()
+            )
+    return tuple(c for c in criteria if c)
+
+
+def _after_label(blocks: list[_Block], label: str) -> list[_Block]:
+    """The blocks after a paragraph that is only `**<label>:**`, up to the next such label
+    paragraph, heading or rule."""
+    region: list[_Block] = []
+    collecting = False
+    for block in blocks:
+        is_label = (
+            block.kind == "paragraph"
+            and not block.depth
+            and bool(
+                re.match(r"^(?:\*\*|__)?[A-Za-z][\w /&-]*:?(?:\*\*|__)?:?\s*$", block.text.strip())
+            )
+        )
+        if collecting and (block.kind in ("heading", "hr") or is_label):
+            break
+        if collecting:
+            region.append(block)
+        elif is_label and _plain(block.text).rstrip(":").strip().lower() == label:
+            collecting = True
+    return region
+
+
+def _criterion(text: str) -> str:
+    first = " ".join(part.strip() for part in text.strip().splitlines())
+    return _plain(re.sub(r"^\[[ xX]\]\s*", "", first))
+
+
+def _files(blocks: list[_Block], section: re.Pattern[str]) -> tuple[str, ...]:
+    """Paths named by the list items of file-list sections (`### File List`, `Files to
+    Create`, `Deliverables`): backticked, linked or plain, before any ` - note`."""
+    paths: list[str] = []
+    for heading, inside in _sections(blocks, lambda t: bool(section.match(t))):
+        if "validation" in heading.text.lower():
+            continue
+        items = [b for b in inside if b.kind == "item" and not b.quoted]
+        top = min((b.depth for b in items), default=0)
+        for item in items:
+            if item.depth == top:
+                paths.extend(_paths_in(item.text))
+    return tuple(dict.fromkeys(paths))
+
+
+def _paths_in(text: str) -> list[str]:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    first = re.sub(r"^\[[ xX]\]\s*", "", first)
+    first = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", first)
+    first = first.replace("**", "")
+    # Notes follow a dash, a parenthesis or a colon after the path(s).
+    head = re.split(r"\s+[-–—]\s+|\s+\(|:\s", first, maxsplit=1)[0]
+    found: list[str] = []
+    for raw in re.split(r"[,\s]+", head):
+        token = raw.strip("`'\"*;:").removeprefix("./")
+        if not token or ".." in token.split("/") or not _PATH_TOKEN.match(token):
+            continue
+        if "/" in token or re.search(r"\.[A-Za-z0-9]{1,10}$", token):
+            found.append(token)
+    return found
+
+
+def _agent(blocks: list[_Block], lines: list[str]) -> str | None:
+    """An `**Agent**: name` line in the story's header (before its second `##` section):
+    agent names further down are records of who did past work."""
+    h2 = [b.start for b in blocks if b.kind == "heading" and b.level <= 2 and not b.quoted]
+    limit = h2[1] if len(h2) > 1 else len(lines)
+    for line, label, value in _labels(blocks, lines):
+        if line < limit and label in _AGENT_LABELS and value:
+            name = re.split(r"\s*\(", _plain(value), maxsplit=1)[0].strip()
+            return name or None
+    return None
+
+
+def _epic_tag(blocks: list[_Block], lines: list[str]) -> str | None:
+    """`**Epic:** 4 - End-to-End Testing` -> `end-to-end-testing` (scope `epic:<slug>`)."""
+    for _line, label, value in _labels(blocks, lines):
+        if label != "epic" or not value:
+            continue
+        text = _plain(value)
+        found = re.match(r"^(?:Epic\s+)?[\d.]+\s*(?:[-:–—]\s*)?(?P<title>.*)$", text, re.I)
+        title = found["title"] if found else text
+        title = re.split(r"\s+[-–—]\s+|\s*\(", title, maxsplit=1)[0]
+        return slugify(title) or None
+    return None
+
+
+def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
+    """YAML front matter (`---` ... `---` at the top) and the text with it blanked out, so
+    that line numbers still match the file."""
+    found = re.match(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)?^---[ \t]*$", text, re.S | re.M)
+    if found is None:
+        return {}, text
+    inner = found[1] if found[1].strip() else ""
+    try:
+        document = parse_yaml(inner, path)
+    except BacklogError as exc:
+        # The YAML starts on the file's second line.
+        line = exc.line + 1 if exc.line else 1
+        raise BacklogError(path, line, f"front matter: {exc.reason}") from None
+    data = document.data
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise BacklogError(path, 2, "front matter: expected 'key: value' lines between the '---'")
+    blanked = "\n" * found.group(0).count("\n") + text[found.end() :]
+    return {str(k): v for k, v in data.items()}, blanked
+
+
+def _apply_front_matter(fields: StoryFields, front: dict[str, Any]) -> StoryFields:
+    changes: dict[str, Any] = {}
+    if isinstance(front.get("title"), str) and front["title"].strip():
+        changes["title"] = front["title"].strip()
+    if front.get("status") is not None:
+        changes["status_text"] = str(front["status"])
+    if isinstance(front.get("agent"), str) and front["agent"].strip():
+        changes["agent"] = front["agent"].strip()
+    if front.get("epic") is not None:
+        changes["epic_tag"] = slugify(str(front["epic"])) or fields.epic_tag
+    raw = front.get("dependencies", front.get("depends_on"))
+    if raw is not None:
+        values = raw if isinstance(raw, list) else [raw]
+        refs = dependency_refs(", ".join(str(v) for v in values))
+        changes["dependencies"] = refs if refs is not None else DependencyRefs()
+        changes["dependencies_line"] = 1
+    return replace(fields, **changes)
