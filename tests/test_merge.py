@@ -198,6 +198,8 @@ def test_conflict_round_in_the_worktree_then_a_clean_merge(spaces: GitWorkspaces
     assert parents(repo, resolved)[1] == integration
     # Only b's own work counts as changed, not a's files that came in with the merge.
     assert spaces.changed_files(b) == ["b.txt", "shared.txt"]
+    patch = spaces.diff(b)
+    assert "+TWO from a and b" in patch and "-TWO from a" in patch and "a.txt" not in patch
     assert spaces.open("b") == b
 
     outcome = spaces.merge("b", "merge b")

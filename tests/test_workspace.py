@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wavefront.errors import WorkspaceError
-from wavefront.workspace import GitRepo, GitWorkspaces, PlainWorkspaces, safe_name
+from wavefront.workspace import GitRepo, GitWorkspaces, PlainWorkspaces, Workspaces, safe_name
 
 SAFE_CHARS = re.compile(r"[A-Za-z0-9._-]+")
 
@@ -324,7 +324,9 @@ def test_delete_run_branches_leaves_the_integration_branch(
 
 
 def test_plain_workspaces_run_in_one_directory_and_touch_nothing(tmp_path: Path) -> None:
-    plain = PlainWorkspaces(tmp_path / "work")
+    plain: Workspaces = PlainWorkspaces(tmp_path / "work")  # both backends fit the protocol
+    git_backend: Workspaces = GitWorkspaces(GitRepo(make_repo(tmp_path / "repo")), "r1")
+    assert git_backend.integration_branch == "wavefront/r1"
     handle = plain.create("1.1")
     assert handle.path == (tmp_path / "work").resolve() and handle.path.is_dir()
     assert handle.branch is None and handle.base_commit is None

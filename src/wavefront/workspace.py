@@ -69,6 +69,7 @@ class Workspaces(Protocol):
     def commit_all(self, handle: WorkspaceHandle, message: str) -> str | None: ...
     def changed_files(self, handle: WorkspaceHandle) -> list[str]: ...
     def conflict_markers(self, handle: WorkspaceHandle) -> list[str]: ...
+    def diff(self, handle: WorkspaceHandle) -> str: ...
     def head(self, handle: WorkspaceHandle) -> str: ...
     def merge(self, task_id: str, message: str) -> MergeOutcome: ...
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]: ...
@@ -197,15 +198,19 @@ class GitWorkspaces:
 
     def changed_files(self, handle: WorkspaceHandle) -> list[str]:
         """Paths the task changed: from its base (or the last integration it merged) to HEAD."""
+        return split_z(self._task_diff(handle, "--name-only", "--no-renames", "-z"))
+
+    def diff(self, handle: WorkspaceHandle) -> str:
+        """The task's own change as a patch (for reviewers), on the same base as changed_files."""
+        return self._task_diff(handle)
+
+    def _task_diff(self, handle: WorkspaceHandle, *options: str) -> str:
         head = self.head(handle)
         base = handle.base_commit or self._read_base(handle.path)
         if base is None:
-            return []
+            return ""
         base = self._effective_base(base, head)
-        out = self.repo.run(
-            "diff", "--name-only", "--no-renames", "-z", base, head, "--", cwd=handle.path
-        )
-        return split_z(out)
+        return self.repo.run("diff", *options, base, head, "--", cwd=handle.path)
 
     def conflict_markers(self, handle: WorkspaceHandle) -> list[str]:
         """Files whose changes (committed or not) still hold `<<<<<<<`-style markers.
@@ -490,6 +495,9 @@ class PlainWorkspaces:
 
     def conflict_markers(self, handle: WorkspaceHandle) -> list[str]:
         return []
+
+    def diff(self, handle: WorkspaceHandle) -> str:
+        return ""
 
     def head(self, handle: WorkspaceHandle) -> str:
         return ""
