@@ -167,6 +167,7 @@ class FailureKind(StrEnum):
     BAD_OUTPUT = "bad_output"
     AUTH = "auth"
     CANCELLED = "cancelled"
+    MAX_TURNS = "max_turns"  # the CLI stopped at its turn limit before finishing
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,162 @@
+"""The one prompt every runner sends: who the agent is, what to do, what to read first, what
+its dependencies delivered, which gates its work will face, and how to report back.
+
+`PROMPT_TEMPLATE` is the whole text with one slot per section; `build_prompt` fills the
+slots and leaves out sections that would be empty. The report ends with a `Deviations:`
+section (the seeds' deviation protocol), which `parse_deviations` reads back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from wavefront.model import AgentProfile, GateSpec, Task
+
+__all__ = ["PROMPT_TEMPLATE", "DependencyDelivery", "build_prompt", "parse_deviations"]
+
+PROMPT_TEMPLATE = """\
+{role}# Task {task_id}: {title}
+
+{body}{criteria}{reading}{dependencies}{gates}{extra}\
+## When you are done
+
+Work only inside this repository. Do not commit; wavefront commits and merges your work.
+End your reply with a short report:
+
+Summary: what you did, in a few sentences.
+Files changed: the paths you created or edited.
+Deviations: every place where you departed from the task, the acceptance criteria or the
+architecture documents, why, and what it affects. Write "Deviations: none" if there were
+none.
+"""
+
+_ROLE = "## Your role: {name}\n\n{text}\n\n"
+_SECTION = "## {heading}\n\n{lines}\n\n"
+
+
+@dataclass(frozen=True)
+class DependencyDelivery:
+    """What a finished dependency handed on: its summary and the files it changed."""
+
+    task_id: str
+    title: str
+    summary: str = ""
+    changed_files: tuple[str, ...] = ()
+
+
+def build_prompt(
+    task: Task,
+    profile: AgentProfile | None,
+    *,
+    dependencies: Sequence[DependencyDelivery] = (),
+    gates: Sequence[GateSpec] = (),
+    extra: str = "",
+    persona: bool = True,
+) -> str:
+    """The prompt for one attempt at `task` by `profile`.
+
+    `persona=False` leaves the profile's role text out (its name stays) for runners that
+    hand it to the CLI themselves (`CliRunner.passes_persona`), so it is not said twice.
+    `gates` defaults to the task's own gates when empty.
+    """
+    return PROMPT_TEMPLATE.format(
+        role=_role(profile, persona),
+        task_id=task.id,
+        title=task.title,
+        body=(task.body.strip() or "(no description beyond the title)") + "\n\n",
+        criteria=_section("Acceptance criteria", [f"- {c}" for c in task.acceptance_criteria]),
+        reading=_reading(task),
+        dependencies=_section(
+            "What your dependencies delivered (already merged into your branch)",
+            [_delivery(d) for d in dependencies],
+        ),
+        gates=_section(
+            "Checks your work must pass before it is merged",
+            [f"- {_gate(g)}" for g in (gates or task.gates)],
+        ),
+        extra=_section("Notes", [extra.strip()]) if extra.strip() else "",
+    )
+
+
+def _role(profile: AgentProfile | None, persona: bool) -> str:
+    if profile is None:
+        return ""
+    text = profile.prompt.strip() if persona else ""
+    if not text:
+        text = profile.description.strip() or f"Act as {profile.name}."
+    return _ROLE.format(name=profile.name, text=text)
+
+
+def _section(heading: str, lines: Sequence[str]) -> str:
+    lines = [line for line in lines if line.strip()]
+    return _SECTION.format(heading=heading, lines="\n".join(lines)) if lines else ""
+
+
+def _reading(task: Task) -> str:
+    files = [*task.context_files, *(f for f in task.reference_files if f not in task.context_files)]
+    reading = ["Read these before you change anything:", *(f"- {path}" for path in files)]
+    delivering = ["Your work must create or update these paths:"]
+    delivering += [f"- {path}" for path in task.deliverables]
+    return _section("Read first", reading if files else []) + _section(
+        "Deliverables", delivering if task.deliverables else []
+    )
+
+
+def _delivery(dep: DependencyDelivery) -> str:
+    text = f"- {dep.task_id} ({dep.title})"
+    if dep.summary.strip():
+        text += ": " + " ".join(dep.summary.split())
+    if dep.changed_files:
+        text += "\n  changed: " + ", ".join(dep.changed_files)
+    return text
+
+
+def _gate(gate: GateSpec) -> str:
+    options = gate.options
+    detail = options.get("run") or options.get("paths") or options.get("documents") or ""
+    if isinstance(detail, list | tuple):
+        detail = ", ".join(str(item) for item in detail)
+    return f"{gate.kind}: {detail}" if detail else gate.kind
+
+
+_DEVIATIONS = re.compile(
+    r"^[ \t]*(?:#+[ \t]*|\*\*)?deviations?(?:\*\*)?[ \t]*:?(?:\*\*)?[ \t]*(?P<rest>.*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_BULLET = re.compile(r"^[ \t]*(?:[-*+•]|\d+[.)])[ \t]+(?P<item>.+)$")
+_NONE = re.compile(r"^(?:none|no deviations?|n/?a|nothing)\b[.!]?", re.IGNORECASE)
+_NEXT_SECTION = re.compile(r"^(?:#+\s|\*\*[^*]+\*\*\s*:?\s*$|[A-Z][A-Za-z ]{1,30}:\s)")
+
+
+def parse_deviations(text: str) -> list[str]:
+    """The deviations an agent reported in the last `Deviations:` section of `text`.
+
+    Accepts `Deviations: none`, an inline `Deviations: changed X because Y`, and a heading
+    (`## Deviations`, `**Deviations**:`) followed by bullet or numbered items or plain
+    lines, up to the next blank line after the list or the next heading.
+    """
+    matches = list(_DEVIATIONS.finditer(text))
+    if not matches:
+        return []
+    last = matches[-1]
+    rest = last.group("rest").strip().strip("*").strip()
+    if rest:
+        return [] if _NONE.match(rest) else [rest]
+    items: list[str] = []
+    for line in text[last.end() :].splitlines()[1:]:
+        if not line.strip():
+            if items:
+                break
+            continue
+        if _NEXT_SECTION.match(line.strip()) and not _BULLET.match(line):
+            break
+        bullet = _BULLET.match(line)
+        if bullet:
+            items.append(bullet.group("item").strip())
+        elif items and line.startswith((" ", "\t")):
+            items[-1] += " " + line.strip()  # continuation of the previous item
+        else:
+            items.append(line.strip())
+    return [item for item in items if not _NONE.match(item)]

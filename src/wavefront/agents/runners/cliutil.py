@@ -1,0 +1,428 @@
+"""What the coding-agent CLI runners share: running the child, reading its output, naming
+its failure.
+
+Each CLI module (`claude`, `codex`, `gemini`, ...) says only what differs: the argv it
+builds from an `AgentRequest` and how it reads the CLI's documented output. `CliRunner.run`
+does the rest the same way for all of them: the child runs through `run_process` (stdin
+from /dev/null, own process group, group killed on timeout or cancel), the CLI's documented
+credential variables are passed on explicitly (the child environment is an allow-list), a
+timeout or a missing program becomes a result, and a run that printed no final result is a
+failure (`BAD_OUTPUT`), never a success.
+
+Failure text is classified once, here: rate and usage limits (with the reset time when the
+CLI says it), missing or rejected credentials, and everything else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from wavefront.agents.runners.base import AgentRequest
+from wavefront.agents.runners.process import ProcessOutcome, run_process
+from wavefront.model import AgentProfile, AgentResult, FailureKind
+
+__all__ = [
+    "TEXT_LIMIT",
+    "CliRunner",
+    "Failure",
+    "Usage",
+    "as_dict",
+    "as_int",
+    "as_str",
+    "classify_failure",
+    "iter_json_lines",
+    "last_json_object",
+    "parse_reset_time",
+    "profile_model",
+    "prompt_file_for",
+    "short",
+]
+
+# The final text kept: the end is where agents put their report.
+TEXT_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens and cost as read from one CLI's output (cost None: the CLI gave none)."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cached_in: int = 0
+    cost_usd: float | None = None
+    estimated: bool = False  # cost computed by wavefront from tokens and a price table
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A classified failure: its kind, a one-line reason and, for limits, when to retry."""
+
+    kind: FailureKind
+    reason: str
+    retry_at: float | None = None
+
+
+class CliRunner:
+    """Base of the CLI runners. Subclasses set the class attributes and implement
+    `build_argv` and `parse`; `run` is shared.
+
+    Settings (the keyword arguments `make_runner` passes): `executable` (path or name of the
+    CLI, default the documented name), `extra_args` (appended before the prompt, for flags
+    wavefront does not know), `env` (extra variables for the child) and `model` (the default
+    model when neither the request nor the profile names one).
+    """
+
+    name: ClassVar[str]
+    executable_names: ClassVar[tuple[str, ...]]
+    # Documented credential variables, passed from our environment to the child; and the
+    # files the CLI keeps a login in (relative to the home directory), for `doctor`.
+    auth_env: ClassVar[tuple[str, ...]] = ()
+    auth_files: ClassVar[tuple[str, ...]] = ()
+    # Variables that configure the CLI itself (its home, provider, mode), passed the same way.
+    config_env: ClassVar[tuple[str, ...]] = ()
+    # The agent-file folder whose profiles this CLI understands natively (model names, tools).
+    profile_dir: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        *,
+        executable: str | None = None,
+        extra_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        model: str | None = None,
+    ) -> None:
+        if executable is not None and not isinstance(executable, str):
+            raise ValueError(f"executable must be a string, got {executable!r}")
+        if isinstance(extra_args, str) or not all(isinstance(a, str) for a in extra_args):
+            raise ValueError("extra_args must be a list of strings")
+        self.executable = executable or self.executable_names[0]
+        self.extra_args: tuple[str, ...] = tuple(extra_args)
+        self.env: dict[str, str] = {str(k): str(v) for k, v in (env or {}).items()}
+        self.default_model = model
+
+    # --- what each CLI module provides -------------------------------------------------
+
+    def build_argv(self, request: AgentRequest) -> list[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def parse(
+        self, outcome: ProcessOutcome, request: AgentRequest
+    ) -> AgentResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def passes_persona(self, profile: AgentProfile | None) -> bool:
+        """True when this runner hands `profile.prompt` to the CLI itself (a system-prompt
+        flag, a named agent), so the task prompt should not repeat it."""
+        return False
+
+    # --- shared ------------------------------------------------------------------------
+
+    def model_for(self, request: AgentRequest) -> str | None:
+        """The model to ask for: the request's, else the profile's when this CLI understands
+        it, else the runner's default."""
+        return (
+            request.model
+            or profile_model(request.profile, self.profile_dir)
+            or (self.default_model)
+        )
+
+    def child_env(self, request: AgentRequest) -> dict[str, str]:
+        """Credentials and CLI settings from our environment, then runner and request env."""
+        env = {
+            name: os.environ[name]
+            for name in (*self.auth_env, *self.config_env)
+            if name in os.environ
+        }
+        env.update(self.env)
+        env.update(request.env)
+        return env
+
+    async def run(self, request: AgentRequest) -> AgentResult:
+        argv = self.build_argv(request)
+        outcome = await run_process(
+            argv,
+            cwd=request.workspace,
+            log_path=request.log_path,
+            timeout_s=request.timeout_s,
+            env=self.child_env(request),
+        )
+        if outcome.timed_out:
+            return self.failed(
+                outcome,
+                Failure(
+                    FailureKind.TIMEOUT,
+                    f"timed out after {outcome.duration_s:.0f}s; process group killed",
+                ),
+            )
+        if outcome.returncode in (126, 127) and not outcome.stdout:
+            return self.failed(
+                outcome,
+                Failure(
+                    FailureKind.CRASHED,
+                    f"{self.name} could not be started: {short(outcome.stderr)}",
+                ),
+            )
+        return self.parse(outcome, request)
+
+    def failed(
+        self,
+        outcome: ProcessOutcome,
+        failure: Failure,
+        usage: Usage | None = None,
+        request: AgentRequest | None = None,
+        **more: Any,
+    ) -> AgentResult:
+        """An unsuccessful result for `outcome`; a failed attempt still reports what it
+        spent (estimated from tokens when `request` is given and the CLI gave no cost)."""
+        if usage is not None and request is not None:
+            usage = self.with_estimated_cost(usage, request)
+        result = _result(outcome, usage, ok=False, **more)
+        return replace(
+            result, failure=failure.kind, reason=failure.reason, retry_at=failure.retry_at
+        )
+
+    def succeeded(
+        self, outcome: ProcessOutcome, text: str, usage: Usage, request: AgentRequest, **more: Any
+    ) -> AgentResult:
+        """A successful result; cost estimated from tokens when the CLI gave none."""
+        usage = self.with_estimated_cost(usage, request)
+        return _result(outcome, usage, ok=True, text=text[-TEXT_LIMIT:], **more)
+
+    def with_estimated_cost(self, usage: Usage, request: AgentRequest) -> Usage:
+        if usage.cost_usd is not None:
+            return usage
+        from wavefront.agents.pricing import estimate_cost
+
+        model = self.model_for(request)
+        cost = estimate_cost(model, usage.tokens_in, usage.tokens_out, usage.cached_in)
+        return replace(usage, cost_usd=cost, estimated=True) if cost is not None else usage
+
+    def exit_failure(self, outcome: ProcessOutcome, what: str) -> Failure:
+        """The failure of a run that produced no usable result (`what` says what was
+        missing): limits and auth problems by their text, a signal as a crash, a non-zero
+        exit as an error and a clean exit without a result as bad output."""
+        text = "\n".join(part for part in (outcome.stderr, outcome.stdout) if part)
+        found = classify_failure(text)
+        if found is not None:
+            return found
+        code = outcome.returncode
+        if code is not None and code < 0:
+            return Failure(FailureKind.CRASHED, f"{self.name} killed by signal {-code}")
+        if code:
+            return Failure(FailureKind.CRASHED, f"{self.name} exit code {code}: {short(text)}")
+        return Failure(FailureKind.BAD_OUTPUT, f"{self.name} printed {what}: {short(text)}")
+
+
+def _result(outcome: ProcessOutcome, usage: Usage | None, *, ok: bool, **more: Any) -> AgentResult:
+    return AgentResult(
+        ok=ok,
+        cost_usd=usage.cost_usd if usage else None,
+        cost_estimated=bool(usage and usage.estimated and usage.cost_usd is not None),
+        tokens_in=usage.tokens_in if usage else 0,
+        tokens_out=usage.tokens_out if usage else 0,
+        duration_s=outcome.duration_s,
+        log_path=outcome.log_path,
+        **more,
+    )
+
+
+# --- reading output ------------------------------------------------------------------
+
+
+def iter_json_lines(text: str) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSON-lines stream; other lines (banners, warnings) skipped."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            yield value
+
+
+def last_json_object(text: str) -> dict[str, Any] | None:
+    """The last complete JSON object in `text` that starts at the beginning of a line
+    (pretty-printed or not), or None. CLIs print warnings before their JSON."""
+    decoder = json.JSONDecoder()
+    found: dict[str, Any] | None = None
+    for match in re.finditer(r"^\{", text, re.MULTILINE):
+        try:
+            value, _ = decoder.raw_decode(text, match.start())
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            found = value
+    return found
+
+
+def short(text: str, limit: int = 300) -> str:
+    """The last non-empty line of `text`, cut to `limit` characters (for reasons)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:limit] if lines else "(no output)"
+
+
+def as_int(value: Any) -> int:
+    """`value` if it is an integer count, else 0 (JSON from a CLI is not trusted)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_str(value: Any) -> str:
+    """`value` if it is a string, else ''."""
+    return value if isinstance(value, str) else ""
+
+
+def prompt_file_for(log_path: Path) -> Path:
+    """Where a runner that hands the prompt over as a file writes it: beside the attempt's
+    log, outside the worktree, so it never becomes part of the change."""
+    return log_path.with_name(log_path.stem + ".prompt.md")
+
+
+def profile_model(profile: AgentProfile | None, native_dir: str | None) -> str | None:
+    """The profile's model when it was written for this CLI (`native_dir` in its origin);
+    `inherit` means no choice. A Claude alias like `sonnet` means nothing to Codex."""
+    if profile is None or not profile.model or profile.model == "inherit":
+        return None
+    if profile.runner is None and (native_dir is None or native_dir not in profile.origin):
+        return None
+    return profile.model
+
+
+# --- classifying failures ------------------------------------------------------------
+
+_RATE_LIMIT = re.compile(
+    r"\b429\b|rate[ _-]?limit|usage[ _-]?limit|hit your (usage )?limit|too many requests"
+    r"|quota|resource[ _-]?exhausted|limit reached|overloaded_error",
+    re.IGNORECASE,
+)
+_AUTH = re.compile(
+    r"\b401\b|unauthori[sz]ed|invalid[ _-]?api[ _-]?key|authenticat(e|ion)"
+    r"|not logged in|please (run )?/?login|missing api key|api key (is )?(missing|not set)"
+    r"|no api key|credentials? (not found|missing|expired)|permission_denied.*api key",
+    re.IGNORECASE,
+)
+
+
+def classify_failure(text: str, now: datetime | None = None) -> Failure | None:
+    """RATE_LIMITED (with `retry_at` when the text names a reset) or AUTH when `text`
+    says so; None when it is some other failure."""
+    if not text.strip():
+        return None
+    rate = _RATE_LIMIT.search(text)
+    if rate is not None:
+        line = _line_at(text, rate.start())
+        return Failure(FailureKind.RATE_LIMITED, line, parse_reset_time(text, now))
+    auth = _AUTH.search(text)
+    if auth is not None:
+        return Failure(FailureKind.AUTH, _line_at(text, auth.start()))
+    return None
+
+
+def _line_at(text: str, index: int) -> str:
+    start = text.rfind("\n", 0, index) + 1
+    end = text.find("\n", index)
+    return text[start : end if end >= 0 else len(text)].strip()[:300]
+
+
+_EPOCH_PATTERNS = (
+    re.compile(
+        r"limit reached\|(\d{10})"
+    ),  # Claude Code: "Claude AI usage limit reached|1749924000"
+    re.compile(r"[\"']?(?:resets_?at|resetsAt|reset_at)[\"']?\s*[:=]\s*(\d{10})", re.IGNORECASE),
+)
+_SECONDS_PATTERNS = (
+    re.compile(r"resets_in_seconds[\"']?\s*[:=]\s*(\d+)", re.IGNORECASE),
+    re.compile(r"retry[- ]after[\"']?\s*[:=]\s*[\"']?(\d+)", re.IGNORECASE),
+    re.compile(r"retry in (\d+(?:\.\d+)?)\s*s\b", re.IGNORECASE),  # Gemini: "Please retry in 34.5s"
+)
+_DURATION = re.compile(
+    r"(?:try again|retry|resets?) in ((?:\s*,?\s*(?:and\s+)?\d+\s*"
+    r"(?:days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b)+)",
+    re.IGNORECASE,
+)
+_DURATION_PART = re.compile(r"(\d+)\s*(d|h|m|s)", re.IGNORECASE)
+_CLOCK = re.compile(
+    r"(?:resets?|reset at|try again at)\s+(?:at\s+)?"
+    r"(?:(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?P<day>\d{1,2}),?\s+"
+    r"(?:at\s+)?)?(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?"
+    r"(?:\s*\((?P<tz>[A-Za-z_]+(?:/[A-Za-z_+\-]+)*)\))?",
+    re.IGNORECASE,
+)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def parse_reset_time(text: str, now: datetime | None = None) -> float | None:
+    """When a limit named in `text` resets, as epoch seconds, or None when it does not say.
+
+    Understands epoch stamps (`...limit reached|1749924000`, `"resetsAt": 1771390800`),
+    waits (`retry-after: 30`, `try again in 2 days 17 hours 14 minutes`, `retry in 34.5s`)
+    and clock times (`resets 7pm (America/Los_Angeles)`, `resets Apr 23 at 4pm (UTC)`,
+    `try again at 3:04 PM`), the last taken as the next such time in the named zone.
+    """
+    now = now or datetime.now().astimezone()
+    for pattern in _EPOCH_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            return float(match.group(1))
+    for pattern in _SECONDS_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            return now.timestamp() + float(match.group(1))
+    match = _DURATION.search(text)
+    if match:
+        seconds = 0
+        unit_seconds = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+        for number, unit in _DURATION_PART.findall(match.group(1)):
+            seconds += int(number) * unit_seconds[unit.lower()]
+        if seconds:
+            return now.timestamp() + seconds
+    match = _CLOCK.search(text)
+    if match and (match.group("ampm") or match.group("minute") or match.group("tz")):
+        return _next_clock_time(match, now)
+    return None
+
+
+def _next_clock_time(match: re.Match[str], now: datetime) -> float | None:
+    zone = now.tzinfo
+    if match.group("tz"):
+        try:
+            zone = ZoneInfo(match.group("tz"))
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = now.tzinfo
+    local_now = now.astimezone(zone)
+    hour = int(match.group("hour"))
+    minute = int(match.group("minute") or 0)
+    ampm = (match.group("ampm") or "").lower().replace(".", "")
+    if ampm == "pm" and hour < 12:
+        hour += 12
+    elif ampm == "am" and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59:
+        return None
+    candidate = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if match.group("month"):
+        month = _MONTHS.index(match.group("month").lower()[:3]) + 1
+        try:
+            candidate = candidate.replace(month=month, day=int(match.group("day")))
+        except ValueError:
+            return None
+        if candidate < local_now - timedelta(days=180):
+            candidate = candidate.replace(year=candidate.year + 1)
+    elif candidate <= local_now:
+        candidate += timedelta(days=1)
+    return candidate.timestamp()

@@ -1,0 +1,158 @@
+"""Gemini CLI headless mode: `gemini -p PROMPT --output-format json --approval-mode MODE`.
+
+Written for Gemini CLI 0.9 to 0.2x, following docs/cli/headless.md in
+google-gemini/gemini-cli: one JSON object (`session_id`, `response`, `stats`, optional
+`error` {type, message, code}). `stats.models.<name>.tokens` holds prompt / candidates /
+cached / thoughts counts; no cost, so it is estimated per model from `agents.pricing`.
+In JSON mode a fatal error is written as that JSON object to stderr and the exit status is
+the documented code: 41 authentication, 42 input, 52 configuration, 53 turn limit
+(`maxSessionTurns`), 54 fatal tool error, 130 cancelled; other codes come from the error
+itself (an API status such as 429).
+
+Gemini CLI has no flag to add to the system prompt (GEMINI_SYSTEM_MD replaces it whole),
+so the role text stays in the prompt. Tool approval: `approval_mode` setting, default
+`yolo`: in headless mode anything that would ask is denied, and the agent works in a
+disposable worktree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from wavefront.agents.pricing import estimate_cost
+from wavefront.agents.runners.base import AgentRequest
+from wavefront.agents.runners.cliutil import (
+    CliRunner,
+    Failure,
+    Usage,
+    as_int,
+    as_str,
+    classify_failure,
+    last_json_object,
+)
+from wavefront.agents.runners.process import ProcessOutcome
+from wavefront.model import AgentResult, FailureKind
+
+__all__ = ["APPROVAL_MODES", "EXIT_CODES", "GeminiRunner"]
+
+APPROVAL_MODES = ("default", "auto_edit", "yolo")
+
+# Documented headless exit codes and what they mean for an attempt.
+EXIT_CODES: dict[int, tuple[FailureKind, str]] = {
+    41: (FailureKind.AUTH, "authentication error"),
+    42: (FailureKind.ERROR, "input error (invalid prompt or arguments)"),
+    52: (FailureKind.ERROR, "configuration error"),
+    53: (FailureKind.MAX_TURNS, "turn limit exceeded"),
+    54: (FailureKind.ERROR, "fatal tool execution error"),
+    130: (FailureKind.CANCELLED, "cancelled"),
+}
+
+
+class GeminiRunner(CliRunner):
+    """Runs Gemini CLI headless in the task's worktree (settings: see `CliRunner`, plus
+    `approval_mode`)."""
+
+    name = "gemini"
+    executable_names = ("gemini",)
+    auth_env = (
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "GOOGLE_GENAI_USE_VERTEXAI",
+        "GOOGLE_CLOUD_PROJECT",
+        "GOOGLE_CLOUD_LOCATION",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+    )
+    auth_files = (".gemini/oauth_creds.json",)
+    config_env = ("GEMINI_MODEL", "GEMINI_CLI_HOME")
+
+    def __init__(
+        self,
+        *,
+        executable: str | None = None,
+        extra_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        model: str | None = None,
+        approval_mode: str = "yolo",
+    ) -> None:
+        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model)
+        if approval_mode not in APPROVAL_MODES:
+            raise ValueError(
+                f"approval_mode must be one of {', '.join(APPROVAL_MODES)}; got {approval_mode!r}"
+            )
+        self.approval_mode = approval_mode
+
+    def build_argv(self, request: AgentRequest) -> list[str]:
+        argv = [self.executable, "-p", request.prompt, "--output-format", "json"]
+        argv += ["--approval-mode", self.approval_mode]
+        model = self.model_for(request)
+        if model:
+            argv += ["--model", model]
+        return argv + list(self.extra_args)
+
+    def parse(self, outcome: ProcessOutcome, request: AgentRequest) -> AgentResult:
+        # The answer is on stdout; a fatal error's JSON is on stderr.
+        doc = last_json_object(outcome.stdout) or last_json_object(outcome.stderr)
+        if doc is None:
+            return self.failed(outcome, self._exit_code_failure(outcome))
+        usage = _usage(doc.get("stats"))
+        session_id = as_str(doc.get("session_id")) or None
+        response = as_str(doc.get("response"))
+        error = doc.get("error")
+        if isinstance(error, dict) or outcome.returncode:
+            failure = _error_failure(error if isinstance(error, dict) else {}, outcome)
+            return self.failed(outcome, failure, usage, text=response, session_id=session_id)
+        if not response.strip():
+            failure = Failure(FailureKind.BAD_OUTPUT, "gemini returned an empty response")
+            return self.failed(outcome, failure, usage, session_id=session_id)
+        return self.succeeded(outcome, response, usage, request, session_id=session_id)
+
+    def _exit_code_failure(self, outcome: ProcessOutcome) -> Failure:
+        known = EXIT_CODES.get(outcome.returncode or 0)
+        found = classify_failure(outcome.stderr)
+        if found is not None:
+            return found
+        if known is not None:
+            return Failure(known[0], f"gemini: {known[1]}")
+        return self.exit_failure(outcome, "no JSON result")
+
+
+def _usage(stats: Any) -> Usage:
+    """Token totals over all models; cost summed per model (each has its own price)."""
+    models = stats.get("models") if isinstance(stats, dict) else None
+    if not isinstance(models, dict):
+        return Usage()
+    tokens_in = tokens_out = cached = 0
+    cost: float | None = None
+    for name, entry in models.items():
+        tokens = entry.get("tokens") if isinstance(entry, dict) else None
+        if not isinstance(tokens, dict):
+            continue
+        model_in = as_int(tokens.get("prompt"))
+        model_out = as_int(tokens.get("candidates")) + as_int(tokens.get("thoughts"))
+        model_cached = as_int(tokens.get("cached"))
+        tokens_in += model_in
+        tokens_out += model_out
+        cached += model_cached
+        model_cost = estimate_cost(str(name), model_in, model_out, model_cached)
+        if model_cost is not None:
+            cost = (cost or 0.0) + model_cost
+    return Usage(tokens_in, tokens_out, cached, cost, estimated=cost is not None)
+
+
+def _error_failure(error: Mapping[str, Any], outcome: ProcessOutcome) -> Failure:
+    message = str(error.get("message") or "").strip()
+    code = error.get("code")
+    text = f"{error.get('type', '')} {code} {message}\n{outcome.stderr}"
+    if str(code) == "429":
+        found = classify_failure(text)
+        retry_at = found.retry_at if found is not None else None
+        return Failure(FailureKind.RATE_LIMITED, f"gemini: {message}"[:300], retry_at)
+    known = EXIT_CODES.get(code) if isinstance(code, int) else None
+    known = known or EXIT_CODES.get(outcome.returncode or 0)
+    if known is not None and known[0] is not FailureKind.ERROR:
+        return Failure(known[0], f"gemini: {message or known[1]}")
+    found = classify_failure(text)
+    if found is not None:
+        return found
+    return Failure(FailureKind.ERROR, f"gemini: {message or 'error'}"[:300])

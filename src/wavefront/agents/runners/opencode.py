@@ -1,0 +1,136 @@
+"""OpenCode non-interactive mode: `opencode run --format json [--agent NAME] PROMPT`.
+
+Written for opencode 0.15 to 1.x, following the CLI docs (opencode.ai/docs/cli, `run`)
+and `packages/opencode/src/cli/cmd/run.ts` for the events: one JSON object per line,
+`{"type", "timestamp", "sessionID", ...}` with `type` step_start, text, tool_use,
+reasoning and step_finish carrying a `part` (text parts: `part.text`; step-finish parts:
+`part.cost` in USD and `part.tokens` {input, output, reasoning, cache: {read, write}}),
+`error` carrying `error` {name: ProviderAuthError | APIError | UnknownError | ...,
+data: {message, statusCode, ...}}, and (newer versions) a closing `done`. The exit status
+is 1 when the session reported an error.
+
+Profile mapping: a profile loaded from an `.opencode/agent(s)/` file is OpenCode's own
+agent, passed by name with `--agent` (its prompt, model and tool permissions then come from
+that file, so the task prompt leaves the role text out); any other profile's role text
+stays in the prompt. The final text is the text of the last assistant message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wavefront.agents.runners.base import AgentRequest
+from wavefront.agents.runners.cliutil import (
+    CliRunner,
+    Failure,
+    Usage,
+    as_dict,
+    as_int,
+    classify_failure,
+    iter_json_lines,
+)
+from wavefront.agents.runners.process import ProcessOutcome
+from wavefront.model import AgentProfile, AgentResult, FailureKind
+
+__all__ = ["OpenCodeRunner"]
+
+
+class OpenCodeRunner(CliRunner):
+    """Runs `opencode run` in the task's worktree (settings: see `CliRunner`)."""
+
+    name = "opencode"
+    executable_names = ("opencode",)
+    auth_env = (
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_GENERATIVE_AI_API_KEY",
+        "OPENROUTER_API_KEY",
+        "GROQ_API_KEY",
+        "DEEPSEEK_API_KEY",
+        "XAI_API_KEY",
+        "GITHUB_TOKEN",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    )
+    auth_files = (".local/share/opencode/auth.json",)
+    config_env = ("OPENCODE_CONFIG", "OPENCODE_CONFIG_DIR")
+    profile_dir = ".opencode"
+
+    def passes_persona(self, profile: AgentProfile | None) -> bool:
+        return profile is not None and _is_opencode_agent(profile)
+
+    def build_argv(self, request: AgentRequest) -> list[str]:
+        argv = [self.executable, "run", "--format", "json"]
+        model = self.model_for(request)
+        if model:
+            argv += ["--model", model]
+        if request.profile is not None and self.passes_persona(request.profile):
+            argv += ["--agent", request.profile.name]
+        return [*argv, *self.extra_args, request.prompt]
+
+    def parse(self, outcome: ProcessOutcome, request: AgentRequest) -> AgentResult:
+        session_id: str | None = None
+        texts: dict[str, list[str]] = {}
+        last_message = ""
+        errors: list[dict[str, Any]] = []
+        tokens_in = tokens_out = cached = 0
+        cost: float | None = None
+        for event in iter_json_lines(outcome.stdout):
+            if isinstance(event.get("sessionID"), str):
+                session_id = event["sessionID"]
+            part = as_dict(event.get("part"))
+            kind = event.get("type")
+            if kind == "text" and isinstance(part.get("text"), str):
+                last_message = str(part.get("messageID") or "")
+                texts.setdefault(last_message, []).append(part["text"])
+            elif kind == "step_finish":
+                tokens = as_dict(part.get("tokens"))
+                cache = as_dict(tokens.get("cache"))
+                cached += as_int(cache.get("read"))
+                tokens_in += as_int(tokens.get("input")) + as_int(cache.get("read"))
+                tokens_in += as_int(cache.get("write"))
+                tokens_out += as_int(tokens.get("output")) + as_int(tokens.get("reasoning"))
+                if isinstance(part.get("cost"), int | float):
+                    cost = (cost or 0.0) + float(part["cost"])
+            elif kind == "error":
+                error = event.get("error")
+                errors.append(error if isinstance(error, dict) else {"name": str(error)})
+        usage = Usage(tokens_in, tokens_out, cached, cost)
+        text = "\n".join(texts.get(last_message, []))
+        if errors:
+            failure = _error_failure(errors[-1])
+            return self.failed(outcome, failure, usage, request, text=text, session_id=session_id)
+        if not text.strip():
+            failure = self.exit_failure(outcome, "no text from the agent")
+            return self.failed(outcome, failure, usage, request, session_id=session_id)
+        return self.succeeded(outcome, text, usage, request, session_id=session_id)
+
+
+def _is_opencode_agent(profile: AgentProfile) -> bool:
+    origin = profile.origin.replace("\\", "/")
+    markers = (".opencode/agent/", ".opencode/agents/")
+    return any(f"/{marker}" in origin or origin.startswith(marker) for marker in markers)
+
+
+def _error_failure(error: dict[str, Any]) -> Failure:
+    name = str(error.get("name") or "error")
+    data = as_dict(error.get("data"))
+    message = str(data.get("message") or name)
+    if name == "ProviderAuthError":
+        return Failure(FailureKind.AUTH, f"opencode: {message}"[:300])
+    status = data.get("statusCode")
+    headers = as_dict(data.get("responseHeaders"))
+    details = f"{message}\n{data.get('responseBody') or ''}\n" + "\n".join(
+        f"{key}: {value}" for key, value in headers.items()
+    )
+    if status == 429:
+        found = classify_failure(details)
+        retry_at = found.retry_at if found is not None else None
+        return Failure(FailureKind.RATE_LIMITED, f"opencode: {message}"[:300], retry_at)
+    if status in (401, 403):
+        return Failure(FailureKind.AUTH, f"opencode: {message}"[:300])
+    found = classify_failure(details)
+    return found or Failure(FailureKind.ERROR, f"opencode {name}: {message}"[:300])
