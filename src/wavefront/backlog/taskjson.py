@@ -13,10 +13,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from wavefront.backlog.base import Backlog
 from wavefront.backlog.jsonsource import JsonDocument, load_json, raise_json_validation_error
@@ -34,7 +42,7 @@ _SUBTASK_FILE = re.compile(r"subtask_(\d+)\.json")
 
 
 class _FileRef(BaseModel):
-    """An enhanced-schema context entry: a path, optionally narrowed to some lines."""
+    """A context entry: a plain path, or (enhanced schema) a path narrowed to some lines."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -42,8 +50,20 @@ class _FileRef(BaseModel):
     lines: StrictStr | None = None
     reason: StrictStr | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_path(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
 
-_Ref = StrictStr | _FileRef
+
+def _seq_value(value: object) -> str | int:
+    # One plain check instead of a union, so an error names the field, not a union member.
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return value
+    raise ValueError(f'expected a seq like "01", got {value!r}')
+
+
+_Seq = Annotated[str | int, PlainValidator(_seq_value)]
 
 
 class _Common(BaseModel):
@@ -51,8 +71,8 @@ class _Common(BaseModel):
 
     id: StrictStr | None = None
     status: StrictStr | None = None
-    context_files: list[_Ref] | None = None
-    reference_files: list[_Ref] | None = None
+    context_files: list[_FileRef] | None = None
+    reference_files: list[_FileRef] | None = None
     completed_at: StrictStr | None = None
 
 
@@ -66,9 +86,9 @@ class _Feature(_Common):
 
 
 class _Subtask(_Common):
-    seq: StrictStr | StrictInt | None = None
+    seq: _Seq | None = None
     title: StrictStr
-    depends_on: list[StrictStr | StrictInt] | None = None
+    depends_on: list[_Seq] | None = None
     parallel: StrictBool | None = None
     suggested_agent: StrictStr | None = None
     acceptance_criteria: list[StrictStr] | None = None
@@ -245,7 +265,7 @@ def _make_task(
     if feature_extras:
         # Enhanced-schema fields of the feature (bounded_context, rice_score, contracts, ...).
         metadata["feature_fields"] = feature_extras
-    refs = [_ref_dict(ref) for ref in [*context, *reference] if isinstance(ref, _FileRef)]
+    refs = [_ref_dict(ref) for ref in [*context, *reference] if ref.lines or ref.reason]
     if refs:
         metadata["file_refs"] = refs
     extras = {k: v for k, v in doc.data.items() if k not in _MAPPED and k not in metadata}
@@ -274,8 +294,8 @@ def _make_task(
     )
 
 
-def _paths(refs: list[StrictStr | _FileRef]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(ref if isinstance(ref, str) else ref.path for ref in refs))
+def _paths(refs: list[_FileRef]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(ref.path for ref in refs))
 
 
 def _ref_dict(ref: _FileRef) -> dict[str, Any]:

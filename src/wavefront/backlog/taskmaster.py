@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictStr
 
 from wavefront.backlog.base import Backlog
 from wavefront.backlog.jsonsource import JsonDocument, Key, load_json, raise_json_validation_error
@@ -36,7 +36,15 @@ __all__ = ["DESCRIPTION", "NAME", "discover", "load", "load_tag", "matches", "ta
 NAME = "taskmaster"
 DESCRIPTION = "Task Master tasks.json (tagged or legacy; subtasks become the units of work)"
 
-_Id = StrictInt | StrictFloat | StrictStr
+
+def _id_value(value: object) -> int | float | str:
+    # One plain check instead of a union, so an error names the field, not a union member.
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return value
+    raise ValueError(f"expected a number or a string, got {value!r}")
+
+
+_Id = Annotated[int | float | str, PlainValidator(_id_value)]
 _NUMBERED = re.compile(r"\d+(?:\.\d+)*")
 
 _STATUSES = {
