@@ -210,6 +210,11 @@ def test_verify_defaults_to_merged_with_a_command_gate(tmp_path: Path) -> None:
             "tasks[0].gates[0]: unknown option 'run' for a human gate",
         ),
         ("tasks: {a: 1}\n", 1, "tasks: expected a valid list"),
+        (
+            "tasks:\n  - id: a\n    title: A\n    title: B\n",
+            4,
+            "key 'title' is written twice in the same mapping",
+        ),
         ("- just\n- a list\n", 1, "expected a mapping of settings"),
         ("tasks:\n  - id: a\n  - id: [x]\n", 3, "tasks[1].id: expected a valid string"),
     ],

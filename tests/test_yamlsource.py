@@ -158,3 +158,9 @@ def test_validation_error_class_and_no_model(tmp_path: Path) -> None:
         raise_validation_error(path, doc, validation.value, error_class=BacklogError)
     assert type(info.value) is BacklogError
     assert info.value.reason == "tasks[0]: unknown key 'extra'"
+
+
+def test_duplicate_keys(tmp_path: Path) -> None:
+    doc = parse_yaml("a: 1\nb:\n  - {x: 1, x: 2}\n  - y: 1\na: 3\n", tmp_path / "d.yaml")
+    assert doc.duplicate_keys() == [("x", 3), ("a", 5)]
+    assert parse_yaml(SAMPLE, tmp_path / "ok.yaml").duplicate_keys() == []

@@ -328,6 +328,10 @@ def parse_config(doc: YamlDocument) -> ProjectConfig:
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, Mapping):
         raise ConfigError(path, 1, "expected a mapping of settings (version, tasks, agents, ...)")
+    duplicates = doc.duplicate_keys()
+    if duplicates:
+        key, line = duplicates[0]
+        raise ConfigError(path, line, f"key {key!r} is written twice in the same mapping")
     data = _as_written(doc, data)
     try:
         config = ProjectConfig.model_validate(data)

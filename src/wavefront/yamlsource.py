@@ -61,6 +61,28 @@ class YamlDocument:
             node = found[1] if found is not None else None
         return node.value if isinstance(node, yaml.ScalarNode) else None
 
+    def duplicate_keys(self) -> list[tuple[str, int]]:
+        """Keys written twice in the same mapping, with the line of the repeat.
+
+        `safe_load` silently keeps the last one; in a hand-written settings file that
+        hides a mistake, so strict readers report it.
+        """
+        found: list[tuple[str, int]] = []
+        stack = [self.root] if self.root is not None else []
+        while stack:
+            node = stack.pop()
+            if isinstance(node, yaml.MappingNode):
+                seen: set[str] = set()
+                for key_node, value_node in node.value:
+                    if isinstance(key_node, yaml.ScalarNode):
+                        if key_node.value in seen:
+                            found.append((key_node.value, key_node.start_mark.line + 1))
+                        seen.add(key_node.value)
+                    stack.append(value_node)
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+        return sorted(found, key=lambda item: item[1])
+
 
 def _child(node: yaml.Node, key: str | int) -> tuple[yaml.Node, yaml.Node] | None:
     """The (node that names it, value node) of `key` under `node`, or None."""
