@@ -1,0 +1,327 @@
+"""The scheduling loop: dispatch ready tasks the moment their dependencies are merged.
+
+One asyncio loop. A task is ready when every dependency is `done` (merged); among ready
+tasks the one with the highest remaining critical path starts first, subject to the
+overall limit, the per-runner limits, paused runners (rate limits) and file overlap with
+work that is not merged yet. `strategy="waves"` adds the seeds' barrier: only the lowest
+unfinished wave may start.
+
+All state lives in the journal. The engine keeps a cache of task statuses, fed by the
+journal's committed events, plus counters of unfinished dependencies so that finding the
+ready tasks costs O(log n) per task rather than a scan of the whole graph.
+What one task goes through (agent, gates, review rounds, merge) is in `taskflow.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import time
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from wavefront.journal import Event, Journal, TaskRecord
+from wavefront.model import GateSpec, TaskStatus
+from wavefront.plan import files_overlap
+from wavefront.taskflow import TaskFlow, WorkOutcome
+
+__all__ = ["Engine", "RunSettings", "RunStop"]
+
+# States in which a task occupies one of the parallel slots.
+_SLOT_STATES = frozenset({TaskStatus.RUNNING, TaskStatus.VERIFYING, TaskStatus.REVIEWING})
+# States in which a task's files are not merged yet (so overlapping tasks must wait).
+_UNMERGED_STATES = _SLOT_STATES | {TaskStatus.MERGING, TaskStatus.NEEDS_HUMAN}
+# Final states that block a task's dependents.
+_BLOCKING_STATES = frozenset({TaskStatus.FAILED, TaskStatus.CONFLICT, TaskStatus.CANCELLED,
+                              TaskStatus.BLOCKED})
+_STARTABLE = frozenset({TaskStatus.PENDING, TaskStatus.READY})
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a run behaves; stored with the run so `resume` behaves the same."""
+
+    max_parallel: int = 4
+    per_runner: Mapping[str, int] = field(default_factory=dict)
+    strategy: Literal["dependency", "waves"] = "dependency"
+    retries: int = 0
+    retry_backoff_s: float = 1.0
+    timeout_s: float | None = 1800.0
+    verify: Literal["merged", "branch", "none"] = "branch"
+    review_rounds: int = 2
+    on_review_limit: Literal["needs-human", "accept"] = "needs-human"
+    gates: tuple[GateSpec, ...] = ()
+    budget_usd: float | None = None
+    wait_for_humans: bool = False
+    poll_s: float = 0.5
+
+
+@dataclass(frozen=True)
+class RunStop:
+    """Why the loop ended: `finished`, `interrupted`, `budget`, `waiting` or `stopped`."""
+
+    state: str
+    reason: str = ""
+
+
+class Engine:
+    """Runs one journaled run to the end (or until interrupted)."""
+
+    def __init__(self, journal: Journal, run_id: str, flow: TaskFlow,
+                 settings: RunSettings) -> None:
+        self.journal = journal
+        self.run_id = run_id
+        self.flow = flow
+        self.settings = settings
+        self._jobs: dict[str, asyncio.Task[None]] = {}
+        self._stopping: str | None = None
+        self._not_before: dict[str, float] = {}
+        self._wake = asyncio.Event()
+        self._records: dict[str, TaskRecord] = {}
+        self._status: dict[str, TaskStatus] = {}
+        self._dependents: dict[str, list[str]] = {}
+        self._missing_deps: dict[str, int] = {}
+        self._ready: list[tuple[float, int, str]] = []
+        self._changes: list[tuple[str, TaskStatus]] = []
+        self._open = 0
+
+    # -- control ---------------------------------------------------------------------
+
+    def stop(self, reason: str = "interrupted") -> None:
+        """Stop dispatching and cancel agents at work (a Ctrl-C). Merges in flight finish."""
+        if self._stopping is None:
+            self._stopping = reason
+            for task_id, job in self._jobs.items():
+                if not self.flow.is_merging(task_id):
+                    job.cancel()
+        self._wake.set()
+
+    async def run(self) -> RunStop:
+        self.journal.listeners.append(self._on_event)
+        try:
+            self._load()
+            for task_id, status in self._status.items():
+                if status == TaskStatus.MERGING:  # merged or not before a crash: finish it
+                    self._start(task_id, self.flow.merge(task_id))
+            while True:
+                self._apply_changes()
+                self._apply_decisions()
+                if self._stopping is None:
+                    self._stopping = self._budget_exceeded()
+                if self._stopping is None:
+                    self._dispatch()
+                if not self._jobs:
+                    outcome = self._idle_outcome()
+                    if outcome is not None:
+                        return outcome
+                await self._sleep()
+        finally:
+            self.journal.listeners.remove(self._on_event)
+            for job in self._jobs.values():
+                job.cancel()
+            if self._jobs:
+                await asyncio.gather(*self._jobs.values(), return_exceptions=True)
+
+    # -- the cache -------------------------------------------------------------------
+
+    def _load(self) -> None:
+        self._records = {r.task_id: r for r in self.journal.tasks(self.run_id)}
+        self._status = {task_id: r.status for task_id, r in self._records.items()}
+        self._dependents = {task_id: [] for task_id in self._records}
+        self._missing_deps = {}
+        for task_id, record in self._records.items():
+            deps = [d for d in record.task.dependencies if d in self._records]
+            for dep in deps:
+                self._dependents[dep].append(task_id)
+            self._missing_deps[task_id] = sum(
+                self._status[d] != TaskStatus.DONE for d in deps)
+        self._open = sum(not s.is_final for s in self._status.values())
+        self._ready = []
+        for task_id in self._records:
+            self._push_if_ready(task_id)
+        # Blocking is derived state: settle it for failures recorded before this process.
+        for task_id, status in list(self._status.items()):
+            if status in _BLOCKING_STATES:
+                self._block_dependents_of(task_id)
+
+    def _on_event(self, event: Event) -> None:
+        if event.kind == "task_status" and event.task_id is not None:
+            self._changes.append((event.task_id, TaskStatus(event.data["status"])))
+            self._wake.set()
+        elif event.kind == "graph_grown":
+            self._changes.append(("", TaskStatus.PENDING))
+            self._wake.set()
+
+    def _apply_changes(self) -> None:
+        while self._changes:
+            changes, self._changes = self._changes, []
+            if any(task_id == "" for task_id, _ in changes):
+                self._load()
+                continue
+            for task_id, status in changes:
+                self._apply_change(task_id, status)
+
+    def _apply_change(self, task_id: str, status: TaskStatus) -> None:
+        previous = self._status.get(task_id)
+        if previous is None or previous == status:
+            return
+        self._status[task_id] = status
+        self._open += int(previous.is_final) - int(status.is_final)
+        if status == TaskStatus.DONE:
+            for dependent in self._dependents[task_id]:
+                self._missing_deps[dependent] -= 1
+                self._push_if_ready(dependent)
+        elif previous == TaskStatus.DONE:
+            for dependent in self._dependents[task_id]:
+                self._missing_deps[dependent] += 1
+        if status in _BLOCKING_STATES:
+            self._block_dependents_of(task_id)
+        if status in _STARTABLE:
+            self._push_if_ready(task_id)
+
+    def _push_if_ready(self, task_id: str) -> None:
+        if self._status[task_id] in _STARTABLE and self._missing_deps[task_id] == 0:
+            record = self._records[task_id]
+            heapq.heappush(self._ready, (-record.priority, record.position, task_id))
+
+    def _block_dependents_of(self, task_id: str) -> None:
+        """Mark every task that waits on a failed one as blocked, naming the root cause."""
+        status = self._status[task_id]
+        reason = self.journal.task(self.run_id, task_id)
+        why = reason.reason if reason else ""
+        cause = why if status == TaskStatus.BLOCKED and why else (
+            f"blocked by {task_id} ({status.value}{': ' + why if why else ''})")
+        for dependent in self._dependents[task_id]:
+            if self._status[dependent] in _STARTABLE:
+                self.journal.set_status(self.run_id, dependent, TaskStatus.BLOCKED, cause,
+                                        blocked_by=task_id)
+                self._apply_changes()
+
+    # -- dispatch --------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        now = time.time()
+        holding = [t for t, s in self._status.items() if s in _SLOT_STATES]
+        if len(holding) >= self.settings.max_parallel or not self._ready:
+            return
+        unmerged = [self._records[t] for t, s in self._status.items() if s in _UNMERGED_STATES]
+        wave_floor = min((self._records[t].wave for t, s in self._status.items()
+                          if not s.is_final), default=0)
+        runners = [self._records[t].runner for t in holding]
+        exclusive_running = any(not self._records[t].task.parallel for t in holding)
+        deferred: list[tuple[float, int, str]] = []
+        while self._ready and len(holding) < self.settings.max_parallel:
+            entry = heapq.heappop(self._ready)
+            task_id = entry[2]
+            record = self._records[task_id]
+            if self._status[task_id] not in _STARTABLE or task_id in self._jobs:
+                continue  # stale heap entry
+            runner = record.runner or ""
+            limit = self.settings.per_runner.get(runner)
+            if (
+                exclusive_running
+                or self._not_before.get(task_id, 0.0) > now
+                or (self.settings.strategy == "waves" and record.wave > wave_floor)
+                or not self.flow.runner_available(runner, now)
+                or (limit is not None and runners.count(runner) >= limit)
+                or (not record.task.parallel and holding)
+                or any(files_overlap(record.task, other.task) for other in unmerged)
+            ):
+                deferred.append(entry)
+                continue
+            self.journal.set_status(self.run_id, task_id, TaskStatus.RUNNING, "dispatched")
+            self._apply_changes()
+            holding.append(task_id)
+            runners.append(record.runner)
+            unmerged.append(record)
+            exclusive_running = not record.task.parallel
+            self._start(task_id, self._work_then_merge(task_id))
+        for entry in deferred:
+            heapq.heappush(self._ready, entry)
+
+    def _start(self, task_id: str, coroutine: Coroutine[Any, Any, None]) -> None:
+        job = asyncio.ensure_future(coroutine)
+        self._jobs[task_id] = job
+        job.add_done_callback(lambda _: self._finished(task_id))
+
+    def _finished(self, task_id: str) -> None:
+        self._jobs.pop(task_id, None)
+        self._wake.set()
+
+    async def _work_then_merge(self, task_id: str) -> None:
+        outcome = await self.flow.work(task_id)
+        if outcome is WorkOutcome.READY_TO_MERGE:
+            await self.flow.merge(task_id)
+        elif outcome is WorkOutcome.RETRY:
+            record = self.journal.task(self.run_id, task_id)
+            used = record.retries_used if record else 1
+            self._not_before[task_id] = (
+                time.time() + self.settings.retry_backoff_s * 2 ** max(used - 1, 0))
+
+    # -- humans, budgets, the end -----------------------------------------------------
+
+    def _apply_decisions(self) -> None:
+        if TaskStatus.NEEDS_HUMAN not in self._status.values():
+            return
+        for task_id, decision, note in self.journal.take_decisions(self.run_id):
+            if self._status.get(task_id) != TaskStatus.NEEDS_HUMAN or task_id in self._jobs:
+                continue
+            if decision == "approve":
+                self._start(task_id, self.flow.merge(task_id, approval_note=note))
+            else:
+                reason = f"rejected by a person: {note}" if note else "rejected by a person"
+                self.journal.set_status(self.run_id, task_id, TaskStatus.FAILED, reason)
+        self._apply_changes()
+
+    def _budget_exceeded(self) -> str | None:
+        budget = self.settings.budget_usd
+        if budget is None:
+            return None
+        spent = self.journal.totals(self.run_id)["cost_usd"]
+        if spent < budget:
+            return None
+        self.journal.append_event(self.run_id, "budget_reached", spent_usd=spent,
+                                  budget_usd=budget)
+        return "budget"
+
+    def _idle_outcome(self) -> RunStop | None:
+        """Nothing is running: decide whether the run is over or only waiting."""
+        if self._stopping is not None:
+            return RunStop(self._stopping, self._stopping)
+        if self._open == 0:
+            return RunStop("finished")
+        now = time.time()
+        startable = [t for _, _, t in self._ready if self._status[t] in _STARTABLE]
+        humans = sorted(t for t, s in self._status.items() if s == TaskStatus.NEEDS_HUMAN)
+        if startable:
+            disabled = {self.flow.runner_disabled(self._records[t].runner or "")
+                        for t in startable}
+            if None not in disabled:
+                return RunStop("stopped", "; ".join(sorted(str(d) for d in disabled)))
+            if any(self._not_before.get(t, 0.0) > now
+                   or not self.flow.runner_available(self._records[t].runner or "", now)
+                   for t in startable):
+                return None  # a retry backoff or a rate-limit pause: wait for it
+            # Held back only by files or a wave that a task waiting for a person holds.
+        if humans:
+            if self.settings.wait_for_humans:
+                return None
+            return RunStop("waiting", "waiting for approval: " + ", ".join(humans))
+        if startable:
+            return None
+        # Open tasks whose dependencies can never finish would be a bug; end them clearly.
+        for task_id, status in list(self._status.items()):
+            if not status.is_final:
+                self.journal.set_status(self.run_id, task_id, TaskStatus.BLOCKED,
+                                        "its dependencies cannot complete")
+        self._apply_changes()
+        return RunStop("finished")
+
+    async def _sleep(self) -> None:
+        if self._changes:
+            return
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_s)

@@ -1,0 +1,157 @@
+"""What a run did, from the journal: the completion summary and `status`.
+
+`summarize` reads one run into a `RunSummary`; `render_summary` turns it into the seed's
+completion summary (counts, failed tasks with reasons, blocked tasks with what blocked
+them, time, cost, what to do next).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from wavefront.journal import Journal, RunRecord, TaskRecord
+from wavefront.model import TaskStatus
+
+__all__ = ["RunSummary", "TaskLine", "render_status", "render_summary", "summarize"]
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    task_id: str
+    title: str
+    status: TaskStatus
+    reason: str
+    agent: str | None
+    runner: str | None
+    attempts: int
+    cost_usd: float
+    tokens_in: int
+    tokens_out: int
+    cost_estimated: bool
+    merge_commit: str | None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run: RunRecord
+    tasks: tuple[TaskLine, ...]
+    elapsed_s: float
+    cost_usd: float
+    cost_estimated: bool
+    tokens_in: int
+    tokens_out: int
+
+    @property
+    def counts(self) -> Mapping[TaskStatus, int]:
+        counts: dict[TaskStatus, int] = {}
+        for line in self.tasks:
+            counts[line.status] = counts.get(line.status, 0) + 1
+        return counts
+
+    def with_status(self, *statuses: TaskStatus) -> list[TaskLine]:
+        return [line for line in self.tasks if line.status in statuses]
+
+
+def summarize(journal: Journal, run: RunRecord) -> RunSummary:
+    lines = []
+    attempts_by_task: dict[str, list[tuple[float | None, int, int, bool]]] = {}
+    for attempt in journal.attempts(run.id):
+        attempts_by_task.setdefault(attempt.task_id, []).append(
+            (attempt.cost_usd, attempt.tokens_in, attempt.tokens_out, attempt.cost_estimated))
+    records: list[TaskRecord] = journal.tasks(run.id)
+    for record in records:
+        attempts = attempts_by_task.get(record.task_id, [])
+        lines.append(TaskLine(
+            task_id=record.task_id, title=record.task.title, status=record.status,
+            reason=record.reason, agent=record.agent, runner=record.runner,
+            attempts=len(attempts), cost_usd=sum(a[0] or 0.0 for a in attempts),
+            tokens_in=sum(a[1] for a in attempts), tokens_out=sum(a[2] for a in attempts),
+            cost_estimated=any(a[3] for a in attempts), merge_commit=record.merge_commit))
+    events = journal.events(run.id)
+    start = events[0].at if events else run.created_at
+    end = events[-1].at if events else run.created_at
+    return RunSummary(
+        run=run, tasks=tuple(lines), elapsed_s=end - start,
+        cost_usd=sum(line.cost_usd for line in lines),
+        cost_estimated=any(line.cost_estimated for line in lines),
+        tokens_in=sum(line.tokens_in for line in lines),
+        tokens_out=sum(line.tokens_out for line in lines),
+    )
+
+
+def _money(summary: RunSummary) -> str:
+    approx = "~" if summary.cost_estimated else ""
+    return (f"{approx}${summary.cost_usd:.2f} "
+            f"({summary.tokens_in:,} tokens in, {summary.tokens_out:,} out)")
+
+
+def render_summary(summary: RunSummary) -> RenderableType:
+    counts = summary.counts
+    done = counts.get(TaskStatus.DONE, 0)
+    total = len(summary.tasks)
+    failed = summary.with_status(TaskStatus.FAILED, TaskStatus.CONFLICT, TaskStatus.CANCELLED)
+    blocked = summary.with_status(TaskStatus.BLOCKED)
+    waiting = summary.with_status(TaskStatus.NEEDS_HUMAN)
+    pending = [line for line in summary.tasks if not line.status.is_final
+               and line.status != TaskStatus.NEEDS_HUMAN]
+    complete = done + counts.get(TaskStatus.SKIPPED, 0) == total
+    title = ("✅ Run complete" if complete else
+             "⏸  Run paused" if summary.run.state not in ("finished",) else "❌ Run finished with problems")
+    parts: list[RenderableType] = [Text(title, style="bold")]
+    parts.append(Text(
+        f"Total tasks: {total}   ✅ Done: {done}   ❌ Failed: {len(failed)}   "
+        f"⊘ Blocked: {len(blocked)}   ? Waiting: {len(waiting)}   "
+        f"↷ Skipped: {counts.get(TaskStatus.SKIPPED, 0)}   · Not run: {len(pending)}"))
+    parts.append(Text(f"Branch: {summary.run.branch}   Time: {summary.elapsed_s:.1f}s   "
+                      f"Cost: {_money(summary)}"))
+    if failed:
+        parts.append(Text("\nFailed:", style="bold red"))
+        parts.extend(Text(f"  - {line.task_id}: {line.title} ({line.status.value}: "
+                          f"{line.reason})") for line in failed)
+    if blocked:
+        parts.append(Text("\nBlocked:", style="bold yellow"))
+        parts.extend(Text(f"  - {line.task_id}: {line.title} ({line.reason})")
+                     for line in blocked)
+    if waiting:
+        parts.append(Text("\nWaiting for a person:", style="bold yellow"))
+        parts.extend(Text(f"  - {line.task_id}: {line.reason}") for line in waiting)
+    parts.append(Text("\nNext steps:", style="bold"))
+    for step in _next_steps(summary, failed, blocked, waiting, pending):
+        parts.append(Text(f"  {step}"))
+    return Group(*parts)
+
+
+def _next_steps(summary: RunSummary, failed: list[TaskLine], blocked: list[TaskLine],
+                waiting: list[TaskLine], pending: list[TaskLine]) -> list[str]:
+    steps = []
+    if failed:
+        first = failed[0].task_id
+        steps.append(f"Look at why: `wavefront log {first}`; fix, then "
+                     f"`wavefront retry {' '.join(t.task_id for t in failed)}` "
+                     "(releases the blocked tasks)")
+    if waiting:
+        steps.append(f"Decide: `wavefront approve {waiting[0].task_id}` or "
+                     f"`wavefront reject {waiting[0].task_id} --note ...`")
+    if pending or waiting or (failed and not blocked):
+        steps.append("Continue the run: `wavefront resume`")
+    steps.append(f"Review the work: `git log --graph {summary.run.branch}`; "
+                 "per-task details: `wavefront status`")
+    return [f"{n}. {text}" for n, text in enumerate(steps, 1)]
+
+
+def render_status(summary: RunSummary) -> RenderableType:
+    table = Table(title=f"run {summary.run.id} ({summary.run.state}) → {summary.run.branch}",
+                  title_justify="left")
+    for name in ("task", "status", "agent", "attempts", "cost", "reason"):
+        table.add_column(name, overflow="fold")
+    for line in summary.tasks:
+        cost = f"{'~' if line.cost_estimated else ''}${line.cost_usd:.2f}" if line.cost_usd else ""
+        table.add_row(line.task_id, line.status.value, line.agent or "-", str(line.attempts),
+                      cost, line.reason)
+    totals = Text(f"Total cost: {_money(summary)}")
+    return Group(table, totals)

@@ -1,0 +1,365 @@
+"""Runs as a library: start, resume, retry, approve, cancel, clean.
+
+The CLI is a thin layer over these functions. A run is created from a plan, stored in the
+journal with everything needed to continue it (task definitions, agents, runners,
+settings), and driven by the `Engine`. `resume_run` first reconciles the journal with git:
+a merge that was published before a crash is recorded, unfinished attempts are discarded,
+stray worktrees are removed; then the engine picks up where the run stood.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from wavefront.agents import assign_agent, load_profiles
+from wavefront.backlog.base import Backlog
+from wavefront.engine import Engine, RunSettings, RunStop
+from wavefront.errors import WavefrontError
+from wavefront.journal import Journal, RunRecord
+from wavefront.model import AgentProfile, GateSpec, TaskStatus
+from wavefront.plan import Plan
+from wavefront.pool import RunnerPool
+from wavefront.progress import Reporter
+from wavefront.runlock import RunLock
+from wavefront.taskflow import FlowSettings, TaskFlow
+from wavefront.workspace import GitRepo, GitWorkspaces
+
+__all__ = [
+    "RunOptions",
+    "RunResult",
+    "approve",
+    "clean",
+    "open_journal",
+    "resolve_run",
+    "resume_run",
+    "retry_tasks",
+    "start_run",
+]
+
+STATE_DIR = ".wavefront"
+
+# Builds the reporter for a run once its id is known (the live view or plain lines).
+ReporterFactory = Callable[[Journal, str], Reporter]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the user chose on the command line; None means "from wavefront.yaml or default"."""
+
+    run_id: str | None = None
+    runner: str | None = None
+    max_parallel: int | None = None
+    per_runner: Mapping[str, int] = field(default_factory=dict)
+    strategy: str = "dependency"
+    retries: int | None = None
+    timeout_s: float | None = None
+    verify: str | None = None
+    budget_usd: float | None = None
+    include_done: bool = False
+    wait_for_humans: bool = False
+    runner_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    branch: str
+    stop: RunStop
+    counts: Mapping[str, int]
+
+    @property
+    def exit_code(self) -> int:
+        if self.stop.state != "finished":
+            return 3
+        bad = sum(n for status, n in self.counts.items()
+                  if status not in (TaskStatus.DONE.value, TaskStatus.SKIPPED.value))
+        return 1 if bad else 0
+
+
+def open_journal(root: Path) -> Journal:
+    return Journal.open(root / STATE_DIR / "journal.db")
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
+              reporter: ReporterFactory | None = None) -> RunResult:
+    """Create a run for `plan` in the git repository at `root` and drive it to the end."""
+    repo = GitRepo(root)
+    base = repo.head_commit()
+    state_dir = repo.root / STATE_DIR
+    with RunLock(state_dir), open_journal(repo.root) as journal:
+        config = backlog.config
+        profiles = load_profiles(repo.root, config)
+        settings, runner_settings, default_runner = _settings(backlog, options)
+        run_id = options.run_id or new_run_id()
+        rows = []
+        for task in plan.tasks:
+            agent = assign_agent(task, profiles).agent
+            runner = _runner_for(task.metadata.get("runner"), profiles.get(agent),
+                                 default_runner)
+            rows.append((replace(task, dependencies=plan.dependencies[task.id]), agent,
+                         runner, plan.priority[task.id], plan.wave_of[task.id]))
+        workspaces = GitWorkspaces(repo, run_id, state_dir)
+        stored = {"settings": _jsonable(settings), "runner_settings": runner_settings,
+                  "default_runner": default_runner,
+                  "agent_gates": _agent_gates(config), "base_dir": str(repo.root)}
+        journal.create_run(run_id, repo=repo.root, base_commit=base,
+                           branch=workspaces.integration_branch, options=stored, tasks=rows)
+        workspaces.create_integration_branch(base)
+        for task in plan.tasks:
+            if task.status == TaskStatus.DONE and not options.include_done:
+                journal.set_status(run_id, task.id, TaskStatus.SKIPPED,
+                                   "already done in the backlog file")
+        return _drive(journal, repo, run_id, profiles, reporter)
+
+
+def resume_run(root: Path, run_id: str | None = None,
+               reporter: ReporterFactory | None = None) -> RunResult:
+    """Continue a run after Ctrl-C, a crash or a reboot."""
+    repo = GitRepo(root)
+    state_dir = repo.root / STATE_DIR
+    with RunLock(state_dir), open_journal(repo.root) as journal:
+        run = resolve_run(journal, run_id)
+        profiles = load_profiles(repo.root, None)
+        reconcile(journal, run, GitWorkspaces(repo, run.id, state_dir))
+        journal.set_run_state(run.id, "running", resumed=True)
+        return _drive(journal, repo, run.id, profiles, reporter)
+
+
+def resolve_run(journal: Journal, run_id: str | None) -> RunRecord:
+    run = journal.get_run(run_id) if run_id else journal.latest_run()
+    if run is None:
+        known = ", ".join(r.id for r in journal.runs()[-5:]) or "none yet"
+        raise WavefrontError(
+            f"no run {run_id!r} in {journal.path} (recent: {known})" if run_id
+            else f"no run in {journal.path} yet; start one with `wavefront run`")
+    return run
+
+
+def reconcile(journal: Journal, run: RunRecord, workspaces: GitWorkspaces) -> None:
+    """Make the journal agree with git before anything is scheduled again."""
+    journal.abandon_attempts(run.id, "the process running it stopped")
+    integration = workspaces.integration_head()
+    keep: set[str] = set()
+    for record in journal.tasks(run.id):
+        status = record.status
+        if status == TaskStatus.MERGING:
+            head = workspaces.repo.rev_parse(f"refs/heads/{workspaces.task_branch(record.task_id)}")
+            if head is not None and workspaces.repo.is_ancestor(head, integration):
+                journal.record_merge(run.id, record.task_id, integration)
+            elif head is None:
+                journal.set_status(run.id, record.task_id, TaskStatus.PENDING,
+                                   "resumed: its branch was gone, running it again")
+            else:
+                keep.add(record.task_id)  # the engine merges it again first
+        elif status in (TaskStatus.RUNNING, TaskStatus.VERIFYING, TaskStatus.REVIEWING,
+                        TaskStatus.READY):
+            journal.set_status(run.id, record.task_id, TaskStatus.PENDING,
+                               "resumed: the unfinished attempt was discarded")
+        elif status in (TaskStatus.NEEDS_HUMAN, TaskStatus.FAILED, TaskStatus.CONFLICT):
+            keep.add(record.task_id)
+    workspaces.prune_stray(keep)
+
+
+def retry_tasks(root: Path, task_ids: Sequence[str], run_id: str | None = None) -> list[str]:
+    """Put failed tasks back in the queue and release the tasks they blocked."""
+    with open_journal(root) as journal:
+        run = resolve_run(journal, run_id)
+        records = {r.task_id: r for r in journal.tasks(run.id)}
+        unknown = [t for t in task_ids if t not in records]
+        if unknown:
+            raise WavefrontError(f"run {run.id} has no task {', '.join(unknown)} "
+                                 f"(tasks: {', '.join(list(records)[:10])})")
+        released: list[str] = []
+        for task_id in task_ids:
+            status = records[task_id].status
+            if status not in (TaskStatus.FAILED, TaskStatus.CONFLICT, TaskStatus.BLOCKED,
+                              TaskStatus.CANCELLED, TaskStatus.NEEDS_HUMAN):
+                raise WavefrontError(f"task {task_id} is {status.value}; only failed, "
+                                     "conflict, blocked or cancelled tasks can be retried")
+            journal.reset_retries(run.id, task_id)
+            journal.set_status(run.id, task_id, TaskStatus.PENDING, "retry requested")
+            released.append(task_id)
+        for record in records.values():
+            if record.status == TaskStatus.BLOCKED and record.task_id not in released:
+                journal.set_status(run.id, record.task_id, TaskStatus.PENDING,
+                                   "released by retry")
+                released.append(record.task_id)
+        return released
+
+
+def approve(root: Path, task_id: str, decision: str, note: str = "",
+            run_id: str | None = None) -> str:
+    """Record a person's decision on a task waiting for one; works while the run goes on."""
+    with open_journal(root) as journal:
+        run = resolve_run(journal, run_id)
+        record = journal.task(run.id, task_id)
+        if record is None:
+            raise WavefrontError(f"run {run.id} has no task {task_id!r}")
+        if record.status != TaskStatus.NEEDS_HUMAN:
+            raise WavefrontError(f"task {task_id} is {record.status.value}, not waiting for "
+                                 "a person")
+        journal.add_decision(run.id, task_id, decision, note)
+        return run.id
+
+
+def clean(root: Path) -> list[Path]:
+    """Remove kept worktrees and task branches of runs that are not active."""
+    repo = GitRepo(root)
+    state_dir = repo.root / STATE_DIR
+    removed: list[Path] = []
+    with RunLock(state_dir), open_journal(repo.root) as journal:
+        for run in journal.runs():
+            workspaces = GitWorkspaces(repo, run.id, state_dir)
+            removed.extend(workspaces.prune_stray(keep=()))
+            workspaces.delete_run_branches()
+    return removed
+
+
+# -- driving the engine ------------------------------------------------------------------
+
+
+def _drive(journal: Journal, repo: GitRepo, run_id: str,
+           profiles: Mapping[str, AgentProfile], reporter: ReporterFactory | None
+           ) -> RunResult:
+    run = resolve_run(journal, run_id)
+    stored = run.options
+    settings = _settings_from_json(stored["settings"])
+    flow = TaskFlow(
+        journal, run_id, GitWorkspaces(repo, run_id, repo.root / STATE_DIR),
+        RunnerPool(stored.get("runner_settings", {})), profiles,
+        FlowSettings(retries=settings.retries, timeout_s=settings.timeout_s,
+                     verify=settings.verify, review_rounds=settings.review_rounds,
+                     on_review_limit=settings.on_review_limit, gates=settings.gates,
+                     default_runner=stored.get("default_runner", "command"),
+                     agent_gates={name: tuple(GateSpec(g["kind"], g.get("options", {}))
+                                              for g in gates)
+                                  for name, gates in stored.get("agent_gates", {}).items()}),
+        repo.root / STATE_DIR / "logs" / run_id,
+    )
+    engine = Engine(journal, run_id, flow, settings)
+    view = reporter(journal, run_id) if reporter is not None else None
+    if view is None:
+        stop = asyncio.run(_run_with_signals(engine))
+    else:
+        journal.listeners.append(view)
+        try:
+            with view:
+                stop = asyncio.run(_run_with_signals(engine))
+        finally:
+            journal.listeners.remove(view)
+    journal.set_run_state(run_id, stop.state if stop.state != "finished" else "finished",
+                          reason=stop.reason)
+    counts: dict[str, int] = {}
+    for record in journal.tasks(run_id):
+        counts[record.status.value] = counts.get(record.status.value, 0) + 1
+    return RunResult(run_id, run.branch, stop, counts)
+
+
+async def _run_with_signals(engine: Engine) -> RunStop:
+    loop = asyncio.get_running_loop()
+    with _signals(loop, engine):
+        return await engine.run()
+
+
+@contextlib.contextmanager
+def _signals(loop: asyncio.AbstractEventLoop, engine: Engine) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop dispatching and cancel agents; the run stays resumable."""
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, engine.stop, "interrupted")
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+# -- settings -----------------------------------------------------------------------------
+
+
+def _settings(backlog: Backlog, options: RunOptions
+              ) -> tuple[RunSettings, dict[str, dict[str, Any]], str]:
+    config = backlog.config
+    defaults = config.defaults if config else None
+    limits = config.limits if config else None
+    runner_settings: dict[str, dict[str, Any]] = {
+        name: dict(values) for name, values in (config.runners if config else {}).items()}
+    if config is not None:
+        for settings_of_runner in runner_settings.values():
+            # Paths in wavefront.yaml are relative to the file, not to the cwd.
+            solutions = settings_of_runner.get("solutions_dir")
+            if solutions is not None and not Path(solutions).is_absolute():
+                settings_of_runner["solutions_dir"] = str(config.base_dir / solutions)
+    for name, extra in options.runner_settings.items():
+        runner_settings.setdefault(name, {}).update(extra)
+    default_runner = options.runner or (defaults.runner if defaults else None)
+    if default_runner is None:
+        raise WavefrontError(
+            "no runner chosen: pass --runner (claude, codex, gemini, opencode, aider, cursor, "
+            "goose, command, script) or set defaults.runner in wavefront.yaml")
+    review = config.review if config else None
+    settings = RunSettings(
+        max_parallel=options.max_parallel or (limits.max_parallel if limits else None)
+        or min(4, os.cpu_count() or 1) or 1,
+        per_runner={**(limits.per_runner if limits else {}), **options.per_runner},
+        strategy="waves" if options.strategy == "waves" else "dependency",
+        retries=options.retries if options.retries is not None
+        else (defaults.retries if defaults else 0),
+        timeout_s=options.timeout_s or (defaults.timeout if defaults else 1800.0),
+        verify=_verify(options.verify or (config.verify_mode if config else "branch")),
+        review_rounds=review.max_rounds if review else 2,
+        on_review_limit=review.on_limit if review else "needs-human",
+        gates=config.gate_specs if config else (),
+        budget_usd=options.budget_usd or (limits.max_cost_usd if limits else None),
+        wait_for_humans=options.wait_for_humans,
+    )
+    return settings, runner_settings, default_runner
+
+
+def _verify(value: str) -> Any:
+    if value not in ("merged", "branch", "none"):
+        raise WavefrontError(f"--verify must be merged, branch or none, not {value!r}")
+    return value
+
+
+def _runner_for(explicit: Any, profile: AgentProfile | None, default: str) -> str:
+    if explicit:
+        return str(explicit)
+    if profile is not None and profile.runner:
+        return profile.runner
+    return default
+
+
+def _agent_gates(config: Any) -> dict[str, list[dict[str, Any]]]:
+    if config is None:
+        return {}
+    return {name: [{"kind": g.kind, "options": g.options} for g in agent.gates]
+            for name, agent in config.agents.items() if agent.gates}
+
+
+def _jsonable(settings: RunSettings) -> dict[str, Any]:
+    data = asdict(settings)
+    data["gates"] = [{"kind": g.kind, "options": dict(g.options)} for g in settings.gates]
+    data["per_runner"] = dict(settings.per_runner)
+    return data
+
+
+def _settings_from_json(data: Mapping[str, Any]) -> RunSettings:
+    values = dict(data)
+    values["gates"] = tuple(GateSpec(g["kind"], g.get("options", {})) for g in values["gates"])
+    return RunSettings(**values)

@@ -1,0 +1,406 @@
+"""What one task goes through: workspace, agent, gates, review rounds, merge queue.
+
+Every step is journaled before it is acted on, so `resume` can tell where a task stood.
+Agent and gate failures are values; they end in a task status with a reason, never an
+exception out of here (a `WavefrontError` from git becomes a failed task too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_deviations
+from wavefront.agents.runners.base import AgentRequest
+from wavefront.errors import WavefrontError
+from wavefront.gates import GateContext, check_gates
+from wavefront.journal import AttemptRecord, Journal, TaskRecord
+from wavefront.model import (
+    AgentProfile,
+    AgentResult,
+    FailureKind,
+    GateAction,
+    GateResult,
+    GateSpec,
+    Task,
+    TaskStatus,
+)
+from wavefront.pool import RunnerPool
+from wavefront.workspace import GitWorkspaces, WorkspaceHandle, Workspaces, safe_name
+
+__all__ = ["FlowSettings", "TaskFlow", "WorkOutcome"]
+
+
+class WorkOutcome(Enum):
+    READY_TO_MERGE = "ready_to_merge"
+    RETRY = "retry"  # failed, a retry is left: the engine backs off and re-dispatches
+    REQUEUED = "requeued"  # rate limit or a disabled runner: no retry spent
+    FAILED = "failed"
+    WAITING = "waiting"  # needs a person
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    retries: int = 0
+    timeout_s: float | None = 1800.0
+    verify: str = "branch"
+    review_rounds: int = 2
+    on_review_limit: str = "needs-human"
+    gates: tuple[GateSpec, ...] = ()
+    default_runner: str = "script"
+    agent_gates: Mapping[str, tuple[GateSpec, ...]] | None = None
+
+
+class TaskFlow:
+    def __init__(
+        self,
+        journal: Journal,
+        run_id: str,
+        workspaces: Workspaces,
+        pool: RunnerPool,
+        profiles: Mapping[str, AgentProfile],
+        settings: FlowSettings,
+        logs_dir: Path,
+    ) -> None:
+        self.journal = journal
+        self.run_id = run_id
+        self.workspaces = workspaces
+        self.pool = pool
+        self.profiles = profiles
+        self.settings = settings
+        self.logs_dir = logs_dir
+        self._merge_lock = asyncio.Lock()
+        self._merging: set[str] = set()
+        self.on_change: Callable[[], None] = lambda: None
+
+    # -- what the engine asks ---------------------------------------------------------
+
+    def is_merging(self, task_id: str) -> bool:
+        return task_id in self._merging
+
+    def runner_available(self, name: str, now: float) -> bool:
+        return self.pool.available(name or self.settings.default_runner, now)
+
+    def runner_disabled(self, name: str) -> str | None:
+        return self.pool.disabled(name or self.settings.default_runner)
+
+    # -- work: agent, gates, review rounds ----------------------------------------------
+
+    async def work(self, task_id: str) -> WorkOutcome:
+        record = self._record(task_id)
+        attempt: AttemptRecord | None = None
+        try:
+            handle = await asyncio.to_thread(self.workspaces.create, task_id)
+            self.journal.append_event(self.run_id, "workspace_created", task_id,
+                                      path=str(handle.path), branch=handle.branch,
+                                      base_commit=handle.base_commit)
+            feedback = ""
+            round_ = 1
+            while True:
+                attempt = self._start_attempt(record, handle, kind="agent")
+                result = await self._run_agent(record, handle, attempt, round_, feedback)
+                outcome = await self._after_agent(record, handle, attempt, result)
+                attempt = None
+                if outcome is not None:
+                    return outcome
+                results = await self._check_gates(record, handle, round_)
+                verdict = results[-1] if results else None
+                if verdict is None or verdict.passed:
+                    return WorkOutcome.READY_TO_MERGE
+                if verdict.action is GateAction.REVISE:
+                    if round_ < self.settings.review_rounds:
+                        round_ += 1
+                        feedback = _revision_request(verdict)
+                        self._status(task_id, TaskStatus.RUNNING,
+                                     f"changes requested by {verdict.gate} "
+                                     f"(round {round_} of {self.settings.review_rounds})")
+                        continue
+                    if self.settings.on_review_limit == "accept":
+                        self.journal.append_event(self.run_id, "accepted_with_findings",
+                                                  task_id, findings=list(verdict.findings))
+                        return WorkOutcome.READY_TO_MERGE
+                    self._status(task_id, TaskStatus.NEEDS_HUMAN,
+                                 f"review not approved after {round_} rounds: "
+                                 f"{verdict.summary}; `wavefront approve {task_id}` or "
+                                 f"`wavefront reject {task_id}`")
+                    return WorkOutcome.WAITING
+                if verdict.action is GateAction.WAIT:
+                    self._status(task_id, TaskStatus.NEEDS_HUMAN,
+                                 f"{verdict.summary}; `wavefront approve {task_id}`")
+                    return WorkOutcome.WAITING
+                return self._failed(record, f"gate {verdict.gate} failed: {verdict.summary}")
+        except asyncio.CancelledError:
+            if attempt is not None:
+                self.journal.finish_attempt(
+                    attempt.id, AgentResult(ok=False, failure=FailureKind.CANCELLED,
+                                            reason="interrupted"), state="cancelled")
+            self._status(task_id, TaskStatus.PENDING, "interrupted; will run again on resume")
+            raise
+        except WavefrontError as exc:
+            return self._failed(record, str(exc), allow_retry=False)
+        except Exception as exc:  # a bug must not hang the run or lose the reason
+            self._log_crash(task_id, exc)
+            return self._failed(record, f"internal error: {exc!r}", allow_retry=False)
+
+    async def _run_agent(self, record: TaskRecord, handle: WorkspaceHandle,
+                         attempt: AttemptRecord, round_: int, feedback: str) -> AgentResult:
+        task = record.task
+        runner_name = self._runner_name(record)
+        profile = self.profiles.get(record.agent or "")
+        prompt = build_prompt(task, profile, dependencies=self._deliveries(task),
+                              gates=self._gate_specs(record), extra=feedback)
+        request = AgentRequest(
+            task=task, prompt=prompt, workspace=handle.path,
+            log_path=Path(attempt.log_path or self._log_path(task.id, attempt.number)),
+            profile=profile, model=task.metadata.get("model") or (profile.model if profile
+                                                                   else None),
+            timeout_s=task.metadata.get("timeout", self.settings.timeout_s),
+            max_turns=task.metadata.get("max_turns"),
+            options={**self.pool.options(runner_name), "attempt": self._attempt_count(task.id),
+                     "round": round_, "role": "implement" if attempt.kind == "agent"
+                     else "resolve-conflict",
+                     **({"script": task.metadata["script"]} if "script" in task.metadata
+                        else {})},
+        )
+        return await self.pool.get(runner_name).run(request)
+
+    async def _after_agent(self, record: TaskRecord, handle: WorkspaceHandle,
+                           attempt: AttemptRecord, result: AgentResult) -> WorkOutcome | None:
+        """Record the attempt; None means the work is committed and goes on to the gates."""
+        task_id = record.task_id
+        if not result.ok:
+            self.journal.finish_attempt(attempt.id, result)
+            return self._agent_failed(record, result)
+        message = f"{task_id}: {record.task.title}\n\nwavefront-run: {self.run_id}"
+        head = await asyncio.to_thread(self.workspaces.commit_all, handle, message)
+        changed = await asyncio.to_thread(self.workspaces.changed_files, handle)
+        if not changed and isinstance(self.workspaces, GitWorkspaces):
+            # A phantom completion: the agent said it was done and changed nothing.
+            result = replace(result, ok=False, failure=FailureKind.BAD_OUTPUT,
+                             reason="the agent reported success but changed no files")
+            self.journal.finish_attempt(attempt.id, result)
+            return self._agent_failed(record, result)
+        if head is None and isinstance(self.workspaces, GitWorkspaces):
+            head = await asyncio.to_thread(self.workspaces.head, handle)
+        self.journal.finish_attempt(attempt.id, result, head_commit=head, changed_files=changed,
+                                    deviations=parse_deviations(result.text))
+        return None
+
+    def _agent_failed(self, record: TaskRecord, result: AgentResult) -> WorkOutcome:
+        runner_name = self._runner_name(record)
+        if result.failure is FailureKind.RATE_LIMITED:
+            until = self.pool.pause(runner_name, result.retry_at)
+            self._status(record.task_id, TaskStatus.PENDING,
+                         f"runner {runner_name} rate limited until "
+                         f"{time.strftime('%H:%M:%S', time.localtime(until))}; "
+                         "no retry spent")
+            return WorkOutcome.REQUEUED
+        if result.failure is FailureKind.AUTH:
+            self.pool.disable(runner_name, f"runner {runner_name} is not authenticated: "
+                                           f"{result.reason}")
+            self._status(record.task_id, TaskStatus.PENDING,
+                         f"waiting: runner {runner_name} is not authenticated")
+            return WorkOutcome.REQUEUED
+        kind = result.failure.value if result.failure else "error"
+        return self._failed(record, f"agent {kind}: {result.reason or 'no reason given'}")
+
+    def _failed(self, record: TaskRecord, reason: str, allow_retry: bool = True) -> WorkOutcome:
+        current = self._record(record.task_id)
+        retries = int(record.task.metadata.get("retries", self.settings.retries))
+        if allow_retry and current.retries_used < retries:
+            self._status(record.task_id, TaskStatus.PENDING,
+                         f"{reason}; retry {current.retries_used + 1} of {retries}",
+                         spend_retry=True)
+            return WorkOutcome.RETRY
+        self._status(record.task_id, TaskStatus.FAILED, reason)
+        return WorkOutcome.FAILED
+
+    # -- gates -------------------------------------------------------------------------
+
+    def _gate_specs(self, record: TaskRecord) -> tuple[GateSpec, ...]:
+        agent_gates = (self.settings.agent_gates or {}).get(record.agent or "", ())
+        return (*self.settings.gates, *agent_gates, *record.task.gates)
+
+    async def _check_gates(self, record: TaskRecord, handle: WorkspaceHandle,
+                           round_: int) -> list[GateResult]:
+        specs = self._gate_specs(record)
+        if not specs:
+            return []
+        self._status(record.task_id, TaskStatus.VERIFYING, "checking gates")
+        attempt = self.journal.attempts(self.run_id, record.task_id)[-1]
+        context = GateContext(
+            task=record.task, workspace=handle.path,
+            log_dir=self._log_path(record.task_id, 0).parent,
+            base_commit=handle.base_commit, head_commit=attempt.head_commit,
+            changed_files=attempt.changed_files,
+            diff=await asyncio.to_thread(self.workspaces.diff, handle),
+            attempt=attempt.number, round=round_,
+            run_reviewer=lambda agent, prompt, n: self._review(record, handle, agent,
+                                                               prompt, n),
+        )
+        results = await check_gates(specs, context)
+        for result in results:
+            self.journal.record_gate(attempt.id, result)
+        return results
+
+    async def _review(self, record: TaskRecord, handle: WorkspaceHandle, agent: str,
+                      prompt: str, round_: int) -> AgentResult:
+        """Run a reviewer agent in the task's worktree; its cost is journaled too."""
+        profile = self.profiles.get(agent)
+        runner_name = (profile.runner if profile and profile.runner
+                       else self.settings.default_runner)
+        self._status(record.task_id, TaskStatus.REVIEWING, f"review by {agent}")
+        attempt = self.journal.start_attempt(
+            self.run_id, record.task_id, kind="review", runner=runner_name, agent=agent,
+            workspace=handle.path,
+            log_path=self._log_path(record.task_id, 0).with_name(f"review-{agent}-{round_}.log"))
+        request = AgentRequest(
+            task=record.task, prompt=prompt, workspace=handle.path,
+            log_path=Path(attempt.log_path or ""), profile=profile,
+            model=profile.model if profile else None, timeout_s=self.settings.timeout_s,
+            options={**self.pool.options(runner_name), "role": "review", "round": round_,
+                     "attempt": attempt.number,
+                     **({"script": record.task.metadata["script"]}
+                        if "script" in record.task.metadata else {})},
+        )
+        result = await self.pool.get(runner_name).run(request)
+        self.journal.finish_attempt(attempt.id, result)
+        return result
+
+    # -- merge queue --------------------------------------------------------------------
+
+    async def merge(self, task_id: str, approval_note: str | None = None) -> None:
+        """Merge a task whose gates passed; one merge at a time, exactly once."""
+        self._merging.add(task_id)
+        try:
+            if approval_note is not None:
+                self.journal.append_event(self.run_id, "approved", task_id, note=approval_note)
+            await self._merge(task_id)
+        except WavefrontError as exc:
+            self._status(task_id, TaskStatus.FAILED, f"merge failed: {exc}")
+        except Exception as exc:
+            self._log_crash(task_id, exc)
+            self._status(task_id, TaskStatus.FAILED, f"internal error in merge: {exc!r}")
+        finally:
+            self._merging.discard(task_id)
+
+    async def _merge(self, task_id: str) -> None:
+        record = self._record(task_id)
+        title = record.task.title
+        message = (f"Merge {task_id}: {title}\n\nwavefront-run: {self.run_id}\n"
+                   f"wavefront-task: {task_id}")
+        async with self._merge_lock:
+            self._status(task_id, TaskStatus.MERGING, "in the merge queue")
+            outcome = await asyncio.to_thread(self.workspaces.merge, task_id, message)
+            if outcome.ok:
+                self.journal.record_merge(self.run_id, task_id, outcome.commit or "")
+                handle = await asyncio.to_thread(self.workspaces.open, task_id)
+                if handle is not None:
+                    await asyncio.to_thread(self.workspaces.remove, handle, True)
+                return
+        await self._resolve_conflict(record, outcome.conflicts, outcome.details)
+
+    async def _resolve_conflict(self, record: TaskRecord, conflicts: tuple[str, ...],
+                                details: str) -> None:
+        """Send a conflict back to the agent once, in its worktree; then give up clearly."""
+        task_id = record.task_id
+        tried = any(a.kind == "conflict" for a in self.journal.attempts(self.run_id, task_id))
+        handle = await asyncio.to_thread(self.workspaces.open, task_id)
+        files = ", ".join(conflicts) or "unknown files"
+        if tried or handle is None:
+            self._status(task_id, TaskStatus.CONFLICT,
+                         f"merge conflict in {files}; worktree kept"
+                         + (f" at {handle.path}" if handle else ""))
+            return
+        markers = await asyncio.to_thread(self.workspaces.start_conflict_resolution, handle)
+        self._status(task_id, TaskStatus.RUNNING,
+                     f"merge conflict in {files}: back to the agent once")
+        attempt = self._start_attempt(record, handle, kind="conflict")
+        feedback = (
+            "Your branch conflicts with work merged since you started. The merge is in "
+            f"progress in your worktree; resolve the conflict markers in: "
+            f"{', '.join(markers or conflicts)}. Keep both sides' intent.\n{details}"
+        )
+        result = await self._run_agent(record, handle, attempt, 1, feedback)
+        unresolved = []
+        if result.ok:
+            unresolved = await asyncio.to_thread(self.workspaces.conflict_markers, handle)
+        if unresolved:
+            self.journal.finish_attempt(attempt.id, replace(
+                result, ok=False, failure=FailureKind.BAD_OUTPUT,
+                reason=f"conflict markers left in {', '.join(unresolved)}"))
+            self._status(task_id, TaskStatus.CONFLICT,
+                         f"merge conflict in {files} not resolved by the agent; worktree kept "
+                         f"at {handle.path}")
+            return
+        if await self._after_agent(record, handle, attempt, result) is not None:
+            return
+        results = await self._check_gates(record, handle, 1)
+        if results and not results[-1].passed:
+            self._status(task_id, TaskStatus.CONFLICT,
+                         f"conflict resolution failed gate {results[-1].gate}: "
+                         f"{results[-1].summary}")
+            return
+        await self._merge(task_id)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _record(self, task_id: str) -> TaskRecord:
+        record = self.journal.task(self.run_id, task_id)
+        if record is None:
+            raise WavefrontError(f"run {self.run_id} has no task {task_id!r}")
+        return record
+
+    def _status(self, task_id: str, status: TaskStatus, reason: str = "",
+                **data: Any) -> None:
+        self.journal.set_status(self.run_id, task_id, status, reason, **data)
+        self.on_change()
+
+    def _runner_name(self, record: TaskRecord) -> str:
+        return record.runner or self.settings.default_runner
+
+    def _start_attempt(self, record: TaskRecord, handle: WorkspaceHandle,
+                       kind: str) -> AttemptRecord:
+        number = 1 + sum(a.kind == kind for a in self.journal.attempts(self.run_id,
+                                                                          record.task_id))
+        suffix = "" if kind == "agent" else f"-{kind}"
+        return self.journal.start_attempt(
+            self.run_id, record.task_id, kind=kind, runner=self._runner_name(record),
+            agent=record.agent, base_commit=handle.base_commit, workspace=handle.path,
+            log_path=self._log_path(record.task_id, number, suffix))
+
+    def _attempt_count(self, task_id: str) -> int:
+        """Attempts at the work itself (first tries, retries, conflict rounds) so far."""
+        return sum(a.kind in ("agent", "conflict")
+                   for a in self.journal.attempts(self.run_id, task_id))
+
+    def _log_path(self, task_id: str, number: int, suffix: str = "") -> Path:
+        return self.logs_dir / safe_name(task_id) / f"attempt-{number}{suffix}.log"
+
+    def _deliveries(self, task: Task) -> list[DependencyDelivery]:
+        deliveries = []
+        for dep in task.dependencies:
+            done = [a for a in self.journal.attempts(self.run_id, dep)
+                    if a.kind in ("agent", "conflict") and a.ok]
+            dep_record = self.journal.task(self.run_id, dep)
+            if done and dep_record is not None:
+                deliveries.append(DependencyDelivery(dep, dep_record.task.title,
+                                                     done[-1].text, done[-1].changed_files))
+        return deliveries
+
+    def _log_crash(self, task_id: str, exc: BaseException) -> None:
+        path = self._log_path(task_id, 0).with_name("internal-error.log")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+
+
+def _revision_request(verdict: GateResult) -> str:
+    findings = "\n".join(f"- {finding}" for finding in verdict.findings) or verdict.summary
+    return (f"The reviewer ({verdict.gate}) requested changes. Address every finding, "
+            f"then report what you changed:\n{findings}")

@@ -1,0 +1,54 @@
+"""Shared fixtures: real git repositories in temporary directories."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+GIT_IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid"]
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *GIT_IDENTITY, *args], check=True,
+                          capture_output=True, text=True)
+    return done.stdout
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A repository with one commit on `main`."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("hello\n")
+    git(repo, "add", "README.md")
+    git(repo, "commit", "-q", "-m", "initial")
+    return repo
+
+
+WriteBacklog = Callable[..., Path]
+
+
+@pytest.fixture
+def write_backlog(git_repo: Path) -> WriteBacklog:
+    """Write a `wavefront.yaml` with scripted tasks into the repository (not committed)."""
+
+    def write(tasks: list[dict[str, Any]], **settings: Any) -> Path:
+        document: dict[str, Any] = {"version": 1, "defaults": {"runner": "script",
+                                                               "retries": 0}}
+        for key, value in settings.items():
+            if isinstance(value, dict) and isinstance(document.get(key), dict):
+                document[key].update(value)
+            else:
+                document[key] = value
+        document["tasks"] = tasks
+        path = git_repo / "wavefront.yaml"
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+        return path
+
+    return write
