@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import wavefront.backlog.speckit as speckit
 from wavefront.errors import BacklogError
 from wavefront.model import TaskStatus
+from wavefront.plan import validate_tasks
 
 FIXTURES = Path(os.environ.get("WAVEFRONT_FIXTURES", "/work/shared/fixtures")) / "speckit-tasks"
 
@@ -79,6 +80,7 @@ def test_fixture_loads(
     assert {s: sum(1 for t in backlog.tasks if t.status is s) for s in statuses} == statuses
     for task_id, deps in samples.items():
         assert by_id[task_id].dependencies == deps, task_id
+    validate_tasks(backlog.tasks)  # no duplicates, missing dependencies or cycles
     assert len(backlog.notes) == notes
     lines = path.read_text().splitlines()
     for task in backlog.tasks:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import wavefront.backlog.taskjson as taskjson
 from wavefront.errors import BacklogError
 from wavefront.model import TaskStatus
+from wavefront.plan import validate_tasks
 
 FIXTURES = Path(os.environ.get("WAVEFRONT_FIXTURES", "/work/shared/fixtures")) / "openagents-tasks"
 WORKFLOW_DOCS = sorted(FIXTURES.glob("*/.opencode/docs/workflows/full-project-workflow.md"))
@@ -66,6 +67,7 @@ def test_worked_example_loads_from_any_entry(worked_example: Path, target: str) 
     for seq, deps in EXPECTED_DEPENDS.items():
         assert by_id[prefix + seq].dependencies == tuple(prefix + d for d in deps)
     assert all(t.epic == "order-management-mvp" for t in backlog.tasks)
+    validate_tasks(backlog.tasks)
     assert all(t.status is TaskStatus.PENDING and t.agent == "CoderAgent" for t in backlog.tasks)
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import wavefront.backlog.taskmaster as taskmaster
 from wavefront.errors import BacklogError
 from wavefront.model import TaskStatus
+from wavefront.plan import validate_tasks
 
 FIXTURES = Path(os.environ.get("WAVEFRONT_FIXTURES", "/work/shared/fixtures")) / "taskmaster"
 
@@ -92,6 +93,7 @@ def test_fixture_loads(
     assert len(backlog.tasks) == len(by_id) == count
     for task_id, deps in samples.items():
         assert by_id[task_id].dependencies == deps, task_id
+    validate_tasks(backlog.tasks)  # no duplicates, missing dependencies or cycles
     counted = {s: sum(1 for t in backlog.tasks if t.status is s) for s in statuses}
     assert counted == statuses
     if tag is None:
