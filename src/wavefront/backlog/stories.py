@@ -211,10 +211,14 @@ def _load_epics_file(path: Path) -> Backlog:
     stories: list[_Story] = []
     epic_number: str | None = None
     epic_title: str | None = None
+    epic_level = 0
     for position, (index, level, heading) in enumerate(headings):
         if (epic_found := _EPIC_HEADING.match(heading)) is not None:
             epic_number, epic_title = epic_found["number"], epic_found["title"]
+            epic_level = level
             continue
+        if level <= epic_level:  # "## Summary" after an epic ends it
+            epic_number, epic_title, epic_level = None, None, 0
         story_found = _STORY_HEADING.match(heading)
         if story_found is None:
             continue
@@ -256,7 +260,7 @@ def _with_title(fields: StoryFields, title: str | None, line: int) -> StoryField
 
 
 def _short_epic_title(title: str) -> str:
-    """ "CLI Tool & Developer Experience - POST-MVP (DEFERRED)" -> the part before " - " / "("."""
+    """An epic's name without its notes: `Auth - POST-MVP (DEFERRED)` -> `Auth`."""
     return re.split(r"\s+[-–—]\s+|\s*\(", title, maxsplit=1)[0].strip()
 
 

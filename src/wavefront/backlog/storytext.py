@@ -32,7 +32,7 @@ _STORY_REF = re.compile(r"(?<![\w.])\d+\.\d+(?:-\d+(?![.\d]))?[a-z]?(?![\w])(?!\
 _EPIC_REF = re.compile(
     r"\bEpics?\s+(?P<first>\d+)(?:\s*(?:-|–|to|through)\s*(?P<last>\d+))?(?![\d.])", re.I
 )
-_NONE = re.compile(r"^(?:none|n/?a|nothing|no dependencies|-|—)\b", re.I)
+_NONE = re.compile(r"^(?:(?:none|n/?a|nothing|no dependencies)\b|[-—–]\s*$)", re.I)
 _DEPENDENCY_LABELS = frozenset(
     {
         "dependencies",
@@ -121,7 +121,7 @@ def parse_story(text: str, path: Path) -> StoryFields:
 
 
 def slugify(text: str) -> str:
-    """ "CLI Tool & Developer Experience" -> "cli-tool-developer-experience"."""
+    """A tag from a title: `CLI Tool & Developer Experience` -> `cli-tool-developer-experience`."""
     return "-".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
