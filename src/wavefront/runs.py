@@ -37,6 +37,7 @@ __all__ = [
     "RunOptions",
     "RunResult",
     "approve",
+    "cancel_run",
     "clean",
     "open_journal",
     "resolve_run",
@@ -213,6 +214,29 @@ def approve(root: Path, task_id: str, decision: str, note: str = "",
                                  "a person")
         journal.add_decision(run.id, task_id, decision, note)
         return run.id
+
+
+def cancel_run(root: Path, run_id: str | None, stop: Callable[[int], None],
+               wait_s: float = 30.0) -> tuple[int | None, list[str]]:
+    """Stop the process driving the run (if any), then cancel its unfinished tasks."""
+    repo = GitRepo(root)
+    lock = RunLock(repo.root / STATE_DIR)
+    pid = lock.holder()
+    if pid is not None and pid > 0:
+        stop(pid)
+        deadline = time.monotonic() + wait_s
+        while lock.holder() is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    with lock, open_journal(repo.root) as journal:
+        run = resolve_run(journal, run_id)
+        cancelled = []
+        for record in journal.tasks(run.id):
+            if not record.status.is_final:
+                journal.set_status(run.id, record.task_id, TaskStatus.CANCELLED,
+                                   "cancelled by `wavefront cancel`")
+                cancelled.append(record.task_id)
+        journal.set_run_state(run.id, "cancelled")
+    return pid, cancelled
 
 
 def clean(root: Path) -> list[Path]:

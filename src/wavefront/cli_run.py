@@ -1,0 +1,298 @@
+"""The commands that run work: run, resume, status, retry, approve, reject, cancel, clean,
+log, report and demo. Registered on the `wavefront` group in `cli.py`; each calls
+`wavefront.runs` (or `report`, `demo`) and turns the outcome into output and an exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from wavefront.cli import backlog_options, load_and_plan_from_options, plan_options, wavefront
+
+__all__: list[str] = []
+
+
+def _root_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-C", "--dir", "root", type=click.Path(file_okay=False, path_type=Path),
+                        default=Path("."), show_default="current directory",
+                        help="The git repository of the run.")(function)
+
+
+def _run_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--run", "run_id", metavar="RUN",
+                        help="The run (default: the latest).")(function)
+
+
+def _progress_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--no-progress", is_flag=True,
+                        help="Print one line per event instead of the live view "
+                             "(the default when stderr is not a terminal).")(function)
+
+
+def _reporter(no_progress: bool) -> Any:
+    from wavefront.progress import LineProgress, LiveProgress
+
+    if no_progress or not sys.stderr.isatty():
+        return lambda journal, run_id: LineProgress(journal, run_id)
+    return lambda journal, run_id: LiveProgress(journal, run_id)
+
+
+def _finish(root: Path, result: Any) -> None:
+    """Print the completion summary and exit with the run's code."""
+    from rich.console import Console
+
+    from wavefront.report import render_summary, summarize
+    from wavefront.runs import open_journal, resolve_run
+
+    with open_journal(root) as journal:
+        summary = summarize(journal, resolve_run(journal, result.run_id))
+    console = Console(highlight=False)
+    console.print()
+    console.print(render_summary(summary))
+    if result.stop.state not in ("finished",):
+        console.print(f"\nRun {result.run_id} stopped ({result.stop.reason or result.stop.state})"
+                      f"; continue it with `wavefront resume`.")
+    sys.exit(result.exit_code)
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, int]:
+    limits: dict[str, int] = {}
+    for value in values:
+        name, _, number = value.partition("=")
+        if not name or not number.isdigit() or int(number) < 1:
+            raise click.BadParameter(f"expected NAME=N with N >= 1, got {value!r}",
+                                     param_hint=option)
+        limits[name] = int(number)
+    return limits
+
+
+@wavefront.command()
+@backlog_options
+@plan_options
+@click.option("--runner", metavar="NAME",
+              help="Runner for tasks that do not name one: claude, codex, gemini, opencode, "
+                   "aider, cursor, goose, command or script (default: wavefront.yaml).")
+@click.option("-j", "--max-parallel", type=click.IntRange(min=1), metavar="N",
+              help="Agents at work at once (default: wavefront.yaml limits, else 4).")
+@click.option("--per-runner", multiple=True, metavar="NAME=N",
+              help="At most N agents of one runner at once (repeatable), e.g. claude=3.")
+@click.option("--strategy", type=click.Choice(["dependency", "waves"]), default="dependency",
+              show_default=True,
+              help="dependency: start a task the moment its dependencies are merged; "
+                   "waves: finish each wave before the next starts.")
+@click.option("--retries", type=click.IntRange(min=0), metavar="N",
+              help="Retries per task after a failed attempt (with backoff).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Time limit of one agent attempt.")
+@click.option("--verify", type=click.Choice(["merged", "branch", "none"]),
+              help="Where command gates run: on the merged tree before publishing (merged), "
+                   "on the task branch only (branch), or not at all.")
+@click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True), metavar="USD",
+              help="Stop dispatching once the run has spent this much; the run stays resumable.")
+@click.option("--include-done", is_flag=True,
+              help="Also run tasks the backlog files already mark as done.")
+@click.option("--wait-for-approval", is_flag=True,
+              help="Keep the run open while tasks wait for `wavefront approve`.")
+@click.option("--run-id", metavar="ID", help="Name the run (default: date, time and a tag).")
+@_progress_option
+def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...],
+        strategy: str, retries: int | None, timeout: float | None, verify: str | None,
+        budget_usd: float | None, include_done: bool, wait_for_approval: bool,
+        run_id: str | None, no_progress: bool, **params: Any) -> None:
+    """Run the backlog (or the scope in ARGS) through agents in git worktrees.
+
+    Every task works in its own worktree on a branch made from the integration branch
+    `wavefront/<run>`; finished work that passed its gates is merged there one task at a
+    time. Exit codes: 0 all done, 1 some failed or blocked, 2 bad input, 3 interrupted
+    or paused (continue with `wavefront resume`).
+    """
+    from wavefront.runs import RunOptions, start_run
+
+    loaded = load_and_plan_from_options(params)
+    options = RunOptions(
+        run_id=run_id, runner=runner, max_parallel=max_parallel,
+        per_runner=_pairs(per_runner, "--per-runner"), strategy=strategy, retries=retries,
+        timeout_s=timeout, verify=verify, budget_usd=budget_usd, include_done=include_done,
+        wait_for_humans=wait_for_approval)
+    root: Path = params["root"]
+    result = start_run(root, loaded.backlog, loaded.plan, options,
+                       reporter=_reporter(no_progress))
+    _finish(root, result)
+
+
+@wavefront.command()
+@click.argument("run_id", required=False, metavar="[RUN]")
+@_root_option
+@_progress_option
+def resume(run_id: str | None, root: Path, no_progress: bool) -> None:
+    """Continue a run after Ctrl-C, a crash or a reboot (default: the latest run).
+
+    The journal is first reconciled with git: a merge published before the crash is
+    recorded, unfinished attempts are discarded and run again, stray worktrees removed.
+    """
+    from wavefront.runs import resume_run
+
+    _finish(root, resume_run(root, run_id, reporter=_reporter(no_progress)))
+
+
+@wavefront.command()
+@click.argument("run_id", required=False, metavar="[RUN]")
+@_root_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option("--orchestration-dir", type=click.Path(file_okay=False, path_type=Path),
+              metavar="DIR",
+              help="Also write the seeds' state files (story-<id>.json and "
+                   "orchestration-state.json) into DIR, e.g. .agent-orchestration.")
+def status(run_id: str | None, root: Path, as_json: bool, orchestration_dir: Path | None
+           ) -> None:
+    """Each task's state, reason, attempts and cost in a run."""
+    from rich.console import Console
+
+    from wavefront.report import render_status, summarize
+    from wavefront.runs import open_journal, resolve_run
+    from wavefront.statefiles import status_json, write_orchestration_dir
+
+    with open_journal(root) as journal:
+        summary = summarize(journal, resolve_run(journal, run_id))
+        if orchestration_dir is not None:
+            write_orchestration_dir(journal, summary, orchestration_dir)
+    if as_json:
+        click.echo(json.dumps(status_json(summary), indent=2, ensure_ascii=False))
+    else:
+        Console(highlight=False).print(render_status(summary))
+
+
+@wavefront.command()
+@click.argument("task_ids", nargs=-1, required=True, metavar="ID...")
+@_root_option
+@_run_option
+@click.option("--no-run", is_flag=True, help="Only mark the tasks; run them later with resume.")
+@_progress_option
+def retry(task_ids: tuple[str, ...], root: Path, run_id: str | None, no_run: bool,
+          no_progress: bool) -> None:
+    """Run failed, conflicting or blocked tasks again and release the tasks they blocked."""
+    from wavefront.runs import resume_run, retry_tasks
+
+    released = retry_tasks(root, task_ids, run_id)
+    click.echo(f"queued again: {', '.join(released)}", err=True)
+    if not no_run:
+        _finish(root, resume_run(root, run_id, reporter=_reporter(no_progress)))
+
+
+def _decide(decision: str) -> Callable[..., None]:
+    def command(task_id: str, note: str, root: Path, run_id: str | None) -> None:
+        from wavefront.runs import approve as record
+
+        run = record(root, task_id, decision, note, run_id)
+        click.echo(f"{decision} recorded for {task_id} in run {run}; the run applies it "
+                   "(or `wavefront resume` does, if it is not running)")
+
+    return command
+
+
+approve = wavefront.command(
+    name="approve",
+    help="Approve a task waiting for a person; works while the run goes on.")(
+    click.argument("task_id", metavar="ID")(
+        click.option("--note", default="", help="Why (kept in the journal and report).")(
+            _root_option(_run_option(_decide("approve"))))))
+
+reject = wavefront.command(
+    name="reject",
+    help="Reject a task waiting for a person; it fails with your note.")(
+    click.argument("task_id", metavar="ID")(
+        click.option("--note", required=True, help="Why (kept in the journal and report).")(
+            _root_option(_run_option(_decide("reject"))))))
+
+
+@wavefront.command()
+@click.argument("task_id", metavar="ID")
+@_root_option
+@_run_option
+@click.option("--attempt", type=int, metavar="N", help="Which attempt (default: the last).")
+def log(task_id: str, root: Path, run_id: str | None, attempt: int | None) -> None:
+    """Print the agent log of a task's attempt."""
+    from wavefront.errors import WavefrontError
+    from wavefront.runs import open_journal, resolve_run
+
+    with open_journal(root) as journal:
+        run = resolve_run(journal, run_id)
+        attempts = journal.attempts(run.id, task_id)
+    if not attempts:
+        raise WavefrontError(f"task {task_id!r} has no attempts in run {run.id}")
+    chosen = attempts[-1] if attempt is None else next(
+        (a for a in attempts if a.number == attempt and a.kind == "agent"), None)
+    if chosen is None or not chosen.log_path or not Path(chosen.log_path).exists():
+        raise WavefrontError(f"no log for attempt {attempt} of {task_id}")
+    click.echo(f"# {task_id} attempt {chosen.number} ({chosen.kind}, {chosen.state}): "
+               f"{chosen.log_path}", err=True)
+    click.echo(Path(chosen.log_path).read_text(encoding="utf-8", errors="replace"), nl=False)
+
+
+@wavefront.command()
+@click.argument("run_id", required=False, metavar="[RUN]")
+@_root_option
+def cancel(run_id: str | None, root: Path) -> None:
+    """Stop the active run (as Ctrl-C would) and mark its unfinished tasks cancelled."""
+    from wavefront.runs import cancel_run
+
+    pid, cancelled = cancel_run(root, run_id, stop=lambda pid: os.kill(pid, signal.SIGTERM))
+    if pid:
+        click.echo(f"sent stop to the running wavefront process {pid}", err=True)
+    click.echo(f"cancelled {len(cancelled)} unfinished task(s)", err=True)
+
+
+@wavefront.command()
+@_root_option
+def clean(root: Path) -> None:
+    """Remove the kept worktrees and task branches of runs (integration branches stay)."""
+    from wavefront.runs import clean as clean_runs
+
+    removed = clean_runs(root)
+    click.echo(f"removed {len(removed)} worktree(s) and the task branches of finished runs")
+
+
+@wavefront.command()
+@click.argument("run_id", required=False, metavar="[RUN]")
+@_root_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("report.md"), show_default=True, help="Where to write the report.")
+def report(run_id: str | None, root: Path, output: Path) -> None:
+    """Write report.md for a run: per task status, agent, attempts, gates, review findings,
+    deviations, cost and time, plus the run's totals."""
+    from wavefront.reportmd import write_report
+    from wavefront.runs import open_journal, resolve_run
+
+    with open_journal(root) as journal:
+        path = write_report(journal, resolve_run(journal, run_id), output)
+    click.echo(f"wrote {path}")
+
+
+@wavefront.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="Create the demo repository here and keep it (default: a temporary one).")
+@_progress_option
+def demo(directory: Path | None, no_progress: bool) -> None:
+    """Run the bundled example project end to end with scripted agents (no model needed):
+    stories in parallel worktrees, a test gate, a review round, the merge queue."""
+    from wavefront.demo import prepare_demo
+    from wavefront.plan import load_and_plan
+    from wavefront.runs import RunOptions, start_run
+
+    project = prepare_demo(directory)
+    click.echo(f"demo repository: {project.root}", err=True)
+    loaded = load_and_plan([], root=project.root)
+    options = RunOptions(runner_settings={"script": {"solutions_dir": str(project.solutions_dir)}})
+    result = start_run(project.root, loaded.backlog, loaded.plan, options,
+                       reporter=_reporter(no_progress))
+    click.echo(f"\nLook around: cd {project.root} && git log --graph --oneline {result.branch}",
+               err=True)
+    _finish(project.root, result)
