@@ -68,6 +68,12 @@ def validate_tasks(tasks: Sequence[Task]) -> None:
 
     Every problem found is counted; the message shows the first one in full.
     """
+    by_id = _check_tasks(tasks)
+    _topological_order({task.id: task.dependencies for task in tasks}, by_id, {})
+
+
+def _check_tasks(tasks: Sequence[Task]) -> dict[str, Task]:
+    """Everything `validate_tasks` checks but cycles; returns the tasks by id."""
     problems: list[str] = []
     by_id: dict[str, Task] = {}
     for task in tasks:
@@ -76,7 +82,6 @@ def validate_tasks(tasks: Sequence[Task]) -> None:
             problems.append(
                 f"{task.source}: duplicate task id {task.id!r} (also declared at {first.source})"
             )
-    known = sorted(by_id, key=id_sort_key)
     for task in tasks:
         for dependency in task.dependencies:
             if dependency == task.id:
@@ -84,17 +89,16 @@ def validate_tasks(tasks: Sequence[Task]) -> None:
             elif dependency not in by_id:
                 problems.append(
                     f"{task.where_dependencies}: dependency {dependency!r} of task {task.id!r} "
-                    f"is not in the backlog (known: {_known_ids(dependency, known)})"
+                    f"is not in the backlog (known: {_known_ids(dependency, by_id)})"
                 )
-    if not problems:
-        graph = {task.id: task.dependencies for task in tasks}
-        _check_acyclic(graph, by_id, {})
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise PlanError(problems[0] + more)
+    return by_id
 
 
-def _known_ids(missing: str, known: Sequence[str]) -> str:
+def _known_ids(missing: str, ids: Iterable[str]) -> str:
+    known = sorted(ids, key=id_sort_key)
     if len(known) <= _KNOWN_SHOWN:
         return ", ".join(known) or "none"
     close = difflib.get_close_matches(missing, known, n=_KNOWN_SHOWN // 2, cutoff=0.5)
@@ -102,23 +106,24 @@ def _known_ids(missing: str, known: Sequence[str]) -> str:
     return f"{', '.join(shown)}, ... {len(known)} tasks"
 
 
-def _check_acyclic(
+def _topological_order(
     graph: Mapping[str, Iterable[str]],
     by_id: Mapping[str, Task],
     implied: Mapping[tuple[str, str], str],
-) -> list[list[str]]:
-    """The graph's waves, or a `PlanError` showing a cycle and where its first edge is."""
+) -> list[str]:
+    """Every task after its dependencies, or a `PlanError` showing a cycle and where its
+    first edge is declared."""
     sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter(graph)
     try:
         sorter.prepare()
     except graphlib.CycleError as error:
         raise _cycle_error(list(error.args[1]), by_id, implied) from None
-    waves: list[list[str]] = []
+    order: list[str] = []
     while sorter.is_active():
-        wave = sorted(sorter.get_ready(), key=id_sort_key)
-        waves.append(wave)
-        sorter.done(*wave)
-    return waves
+        ready = sorter.get_ready()
+        order.extend(ready)
+        sorter.done(*ready)
+    return order
 
 
 def _cycle_error(
@@ -175,12 +180,13 @@ class Plan:
         options: PlanOptions = PlanOptions(),
     ) -> Plan:
         """Validate `tasks`, add implied edges, cut to `scope` and compute the schedule."""
-        validate_tasks(tasks)
+        _check_tasks(tasks)
         ordered = sorted(tasks, key=lambda task: id_sort_key(task.id))
         by_id = {task.id: task for task in ordered}
         graph, implied = _effective_graph(ordered, options)
-        if implied:
-            _check_acyclic(graph, by_id, implied)  # implied edges can close a cycle
+        # One graphlib pass over the whole graph (implied edges can close a cycle too);
+        # the scoped waves are then read off its order.
+        order = _topological_order(graph, by_id, implied)
 
         requested = select_scope(ordered, scope)
         in_scope = set(requested)
@@ -199,8 +205,7 @@ class Plan:
             task.id: tuple(dict.fromkeys(d for d in graph[task.id] if d in in_scope))
             for task in chosen
         }
-        waves = _check_acyclic(dependencies, by_id, implied)
-        wave_of = {task_id: index for index, wave in enumerate(waves) for task_id in wave}
+        waves, wave_of = _waves(order, dependencies, by_id)
         dependents: dict[str, list[str]] = {task.id: [] for task in chosen}
         for task in chosen:
             for dependency in dependencies[task.id]:
@@ -304,6 +309,21 @@ class Plan:
     def why(self, task_id: str, dependency: str) -> str:
         """Why `task_id` depends on `dependency`: `declared`, or the implied rule."""
         return self.implied.get((task_id, dependency), "declared")
+
+
+def _waves(
+    order: Sequence[str], dependencies: Mapping[str, Sequence[str]], by_id: Mapping[str, Task]
+) -> tuple[list[list[str]], dict[str, int]]:
+    """Wave of a task: 0 without dependencies, else one past its latest dependency."""
+    wave_of: dict[str, int] = {}
+    for task_id in order:
+        if task_id in dependencies:
+            wave_of[task_id] = 1 + max((wave_of[d] for d in dependencies[task_id]), default=-1)
+    waves: list[list[str]] = [[] for _ in range(max(wave_of.values(), default=-1) + 1)]
+    for task_id in by_id:  # by_id is in natural id order, and so is each wave
+        if task_id in wave_of:
+            waves[wave_of[task_id]].append(task_id)
+    return waves, wave_of
 
 
 def _epic_key(task: Task) -> str | None:

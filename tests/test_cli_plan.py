@@ -1,0 +1,353 @@
+"""The planning commands of the `wavefront` CLI on real backlog files in tmp_path."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from wavefront.cli import wavefront
+
+FIXTURES = Path("/work/shared/fixtures")
+
+
+def write_story(
+    root: Path, story_id: str, deps: str = "None", status: str = "Draft", title: str = ""
+) -> Path:
+    folder = root / "docs" / "stories"
+    folder.mkdir(parents=True, exist_ok=True)
+    title = title or f"Story number {story_id}"
+    path = folder / f"{story_id}.{title.lower().replace(' ', '-')}.md"
+    path.write_text(
+        f"# Story {story_id}: {title}\n\n"
+        f"## Status\n\n{status}\n\n"
+        f"**Dependencies**: {deps}\n\n"
+        "## Acceptance Criteria\n\n1. It works\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """1.1 <- 1.2 <- 1.3, 1.1 <- 2.1, and 2.2 alone; 1.1 is done."""
+    write_story(tmp_path, "1.1", status="Done")
+    write_story(tmp_path, "1.2", "1.1")
+    write_story(tmp_path, "1.3", "1.2")
+    write_story(tmp_path, "2.1", "1.1")
+    write_story(tmp_path, "2.2")
+    return tmp_path
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(wavefront, [str(a) for a in args])
+
+
+def assert_error(result: Result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.count("\n") == 1  # one line
+    for fragment in fragments:
+        assert fragment in result.stderr
+    assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------------------- plan
+
+
+def test_plan_table_shows_waves_critical_path_and_counts(repo: Path) -> None:
+    result = run("plan", "-C", repo)
+    assert result.exit_code == 0, result.output
+    for task_id in ("1.1", "1.2", "1.3", "2.1", "2.2"):
+        assert task_id in result.stdout
+    assert "critical path (*): 1.1 -> 1.2 -> 1.3 (length 3)" in result.stdout
+    assert "5 tasks in 3 waves; max parallelism 2; done already 1" in result.stdout
+    assert result.stderr.startswith("read stories: docs/stories/1.1.")  # discovered, one line
+    assert result.stderr.count("\n") == 1
+
+
+def test_plan_json(repo: Path) -> None:
+    result = run("plan", "-C", repo, "-o", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["waves"] == [["1.1", "2.2"], ["1.2", "2.1"], ["1.3"]]
+    assert data["critical_path"] == ["1.1", "1.2", "1.3"]
+    by_id = {task["id"]: task for task in data["tasks"]}
+    assert by_id["1.3"]["dependencies"] == ["1.2"]
+    assert by_id["1.1"]["priority"] == 3
+    assert by_id["1.1"]["status"] == "done"
+    assert all(task["agent"] for task in data["tasks"])
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("mermaid", ["flowchart LR", 'subgraph wave0["Wave 0"]', "t0 ==> t1", "t0 --> t3"]),
+        ("dot", ["digraph plan {", '"1.1" -> "1.2" [style=bold];', '"1.1" -> "2.1";']),
+    ],
+)
+def test_plan_graph_outputs(repo: Path, output: str, expected: list[str]) -> None:
+    result = run("plan", "-C", repo, "-o", output)
+    assert result.exit_code == 0, result.output
+    for line in expected:
+        assert line in result.stdout
+
+
+def test_plan_with_backlog_path_does_not_announce_discovery(repo: Path) -> None:
+    result = run("plan", repo / "docs" / "stories", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    result = run("plan", "-b", repo / "docs" / "stories", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["tasks"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "tasks", "skipped"),
+    [
+        (["2.*"], ["2.1", "2.2"], []),  # 2.1's dependency 1.1 is done: not out of scope
+        (["1.3", "--expand-scope"], ["1.2", "1.3"], []),
+        (["1.3", "2.2", "--skip-out-of-scope"], ["2.2"], ["1.3"]),
+        (["1.2-1.3"], ["1.2", "1.3"], []),
+        (["epic:2"], ["2.1", "2.2"], []),
+    ],
+)
+def test_plan_scope(repo: Path, args: list[str], tasks: list[str], skipped: list[str]) -> None:
+    result = run("plan", "-C", repo, "-o", "json", *args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [task["id"] for task in data["tasks"]] == tasks
+    assert data["skipped"] == skipped
+
+
+def test_out_of_scope_without_terminal_tells_which_flag(repo: Path) -> None:
+    assert_error(
+        run("plan", "-C", repo, "1.3"),
+        "task 1.3 depends on 1.2, which is not in the scope",
+        "pass --expand-scope or --skip-out-of-scope",
+    )
+
+
+def test_scope_matching_nothing(repo: Path) -> None:
+    assert_error(run("plan", "-C", repo, "7.*"), "scope '7.*' matches no task")
+
+
+def test_expand_and_skip_exclude_each_other(repo: Path) -> None:
+    result = run("plan", "-C", repo, "--expand-scope", "--skip-out-of-scope")
+    assert result.exit_code == 2
+    assert "exclude each other" in result.stderr
+
+
+def test_implied_dependencies_flags(repo: Path) -> None:
+    write_story(repo, "0.1")
+    result = run("plan", "-C", repo, "-o", "json", "--implicit-deps", "--foundation-deps")
+    assert result.exit_code == 0, result.output
+    deps = {task["id"]: task["dependencies"] for task in json.loads(result.stdout)["tasks"]}
+    assert sorted(deps["2.2"]) == ["0.1", "2.1"]
+    assert "0.1" in deps["1.1"]
+
+
+# -------------------------------------------------------------------------- errors
+
+
+def test_missing_dependency_names_file_and_line(tmp_path: Path) -> None:
+    write_story(tmp_path, "1.1")
+    bad = write_story(tmp_path, "1.2", "9.9")
+    write_story(tmp_path, "1.3")
+    result = run("validate", "-C", tmp_path)
+    assert_error(
+        result,
+        f"{bad}:",
+        "dependency '9.9' of task '1.2' is not in the backlog (known: 1.1, 1.2, 1.3)",
+    )
+    line = int(result.stderr.split(f"{bad}:")[1].split(":")[0])
+    assert bad.read_text().splitlines()[line - 1].startswith("**Dependencies**")
+
+
+def test_cycle_shows_the_whole_path(tmp_path: Path) -> None:
+    write_story(tmp_path, "1.2", "1.4")
+    write_story(tmp_path, "1.4", "1.2")
+    assert_error(run("plan", "-C", tmp_path), "dependency cycle 1.2 -> 1.4 -> 1.2")
+
+
+def test_no_backlog_found(tmp_path: Path) -> None:
+    assert_error(run("plan", "-C", tmp_path), "no backlog found")
+
+
+def test_unknown_format(repo: Path) -> None:
+    assert_error(run("plan", "-C", repo, "--format", "nope"), "unknown format 'nope'")
+
+
+# ------------------------------------------------------------------ validate/next/parallel
+
+
+def test_validate_ok(repo: Path) -> None:
+    result = run("validate", "-C", repo)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("ok: 5 tasks in 5 files, 5 in scope, 3 waves")
+
+
+def test_next_takes_the_longest_remaining_path(repo: Path) -> None:
+    result = run("next", "-C", repo, "-o", "id")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "1.2\n"
+
+
+def test_next_skips_tasks_in_progress(repo: Path) -> None:
+    write_story(repo, "1.2", "1.1", status="In Progress", title="Story number 1.2")
+    result = run("next", "-C", repo, "-o", "id")
+    assert result.stdout == "2.1\n"  # 2.1 and 2.2 tie on priority; id order decides
+
+
+def test_parallel_lists_everything_ready(repo: Path) -> None:
+    result = run("parallel", "-C", repo, "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert [row["id"] for row in json.loads(result.stdout)] == ["1.2", "2.1", "2.2"]
+
+
+def test_nothing_ready_when_all_done(tmp_path: Path) -> None:
+    write_story(tmp_path, "1.1", status="Done")
+    result = run("next", "-C", tmp_path)
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "all 1 tasks in scope are done" in result.stderr
+
+
+# --------------------------------------------------------------------------- agents
+
+
+def test_agents_without_backlog_lists_profiles(tmp_path: Path) -> None:
+    result = run("agents", "-C", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "full-stack-engineer" in result.stdout
+    assert "Assignments" not in result.stdout
+
+
+def test_agents_with_backlog_assigns_every_task(repo: Path) -> None:
+    result = run("agents", "-C", repo)
+    assert result.exit_code == 0, result.output
+    assert "Assignments" in result.stdout
+    for task_id in ("1.1", "1.2", "1.3", "2.1", "2.2"):
+        assert task_id in result.stdout.split("Assignments", 1)[1]
+
+
+# ---------------------------------------------------------------------- help, version
+
+
+def test_every_command_and_option_has_help() -> None:
+    assert wavefront.help
+    for name, command in wavefront.commands.items():
+        assert command.help, name
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"{name} {param.opts}"
+        result = run(name, "--help")
+        assert result.exit_code == 0
+        assert "--backlog" in result.stdout
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("wavefront, version ")
+
+
+def test_module_entry_point_in_a_real_process(tmp_path: Path) -> None:
+    write_story(tmp_path, "1.1", "3.3")
+    done = subprocess.run(
+        [sys.executable, "-m", "wavefront", "plan", "-C", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ")
+    assert "dependency '3.3' of task '1.1'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# ------------------------------------------------------------------------- fixtures
+
+# Fixtures that cannot be planned, and the error each must give; every other fixture
+# repository must plan cleanly.
+BROKEN_FIXTURES: dict[str, str] = {
+    "stories-with-deps/salacoste__openapi-mcp-swagger": "duplicate task id '9.1'",
+    "openagents-tasks/Agentz360__secure-OpenAgentsControl": "no backlog found",
+}
+
+
+def _fixture_repos() -> list[Path]:
+    if not FIXTURES.is_dir():
+        return []
+    return sorted(
+        repo
+        for kind in FIXTURES.iterdir()
+        if kind.is_dir() and kind.name != "agents"
+        for repo in kind.iterdir()
+        if repo.is_dir()
+    )
+
+
+@pytest.mark.parametrize("fixture", _fixture_repos(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_plan_on_fixture(fixture: Path) -> None:
+    name = f"{fixture.parent.name}/{fixture.name}"
+    result = run("plan", "-C", fixture, "--expand-scope", "-o", "json")
+    if name in BROKEN_FIXTURES:
+        assert_error(result, BROKEN_FIXTURES[name])
+        return
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    tasks = {task["id"]: task for task in data["tasks"]}
+    assert tasks
+    # The plan of real data keeps its invariants: dependencies come in earlier waves,
+    # the critical path is a chain of dependencies, priorities cover the task itself.
+    for task in tasks.values():
+        for dependency in task["dependencies"]:
+            assert tasks[dependency]["wave"] < task["wave"]
+        assert task["priority"] >= task["weight"]
+    path = data["critical_path"]
+    for before, after in itertools.pairwise(path):
+        assert before in tasks[after]["dependencies"]
+    assert 0 < len(path) <= len(data["waves"])
+    table = run("plan", "-C", fixture, "--expand-scope")
+    assert table.exit_code == 0
+    assert f"{len(tasks)} tasks in {len(data['waves'])} waves" in table.stdout
+
+
+# agent fixture repository -> the profiles read from its files (besides the built-in ones);
+# the plugin and category folders of the last two are not where agent CLIs look.
+AGENT_FIXTURES: dict[str, dict[str, str]] = {
+    "0xMiden__note-transport-service": {"code-reviewer": ".claude/agents/code-reviewer.md"},
+    "anomalyco__opencode": {
+        "docs": ".opencode/agent/docs.md",
+        "duplicate-pr": ".opencode/agent/duplicate-pr.md",
+    },
+    "darrenhinde__OpenAgentsControl": {
+        "coder-agent": ".opencode/agent/subagents/code/coder-agent.md",
+        "openagent": ".opencode/agent/core/openagent.md",
+        "task-manager": ".opencode/agent/subagents/core/task-manager.md",
+    },
+    "VoltAgent__awesome-claude-code-subagents": {},
+    "wshobson__agents": {},
+}
+
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not present")
+@pytest.mark.parametrize(("fixture", "expected"), sorted(AGENT_FIXTURES.items()))
+def test_agents_on_fixture(fixture: str, expected: dict[str, str]) -> None:
+    result = run("agents", "-C", FIXTURES / "agents" / fixture, "-o", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    found = {p["name"]: p["origin"] for p in data["profiles"] if p["origin"] != "builtin"}
+    assert found == expected
+    assert data["assignments"] is None
+    table = run("agents", "-C", FIXTURES / "agents" / fixture)
+    assert table.exit_code == 0
+    for name in expected:
+        assert name in table.stdout
