@@ -402,7 +402,7 @@ def agents(output: str, **params: Any) -> None:
     table.add_column("description", min_width=20)
     for row in rows:
         # The first sentence is enough to tell profiles apart; the files hold the rest.
-        summary = shorten(row["description"].split(". ")[0], width=90, placeholder="...")
+        summary = shorten((row["description"] or "").split(". ")[0], width=90, placeholder="...")
         table.add_row(row["name"], row["origin"], row["model"] or "-", summary)
     console = _console()
     console.print(table)
