@@ -267,9 +267,12 @@ def last_json_object(text: str) -> dict[str, Any] | None:
 
 
 def short(text: str, limit: int = 300) -> str:
-    """The last non-empty line of `text`, cut to `limit` characters (for reasons)."""
+    """The line of `text` that best says what went wrong, cut to `limit` characters: the
+    first one that mentions an error, else the last non-empty one (for reasons)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:limit] if lines else "(no output)"
+    errors = [line for line in lines if "error" in line.lower()]
+    chosen = errors[0] if errors else (lines[-1] if lines else "(no output)")
+    return chosen[:limit]
 
 
 def as_int(value: Any) -> int:
@@ -347,7 +350,7 @@ _EPOCH_PATTERNS = (
 )
 _SECONDS_PATTERNS = (
     re.compile(r"resets_in_seconds[\"']?\s*[:=]\s*(\d+)", re.IGNORECASE),
-    re.compile(r"retry[- ]after[\"']?\s*[:=]\s*[\"']?(\d+)", re.IGNORECASE),
+    re.compile(r"retry[- ]after[\"']?\s*[:=]?\s*[\"']?(\d+)", re.IGNORECASE),
     re.compile(r"retry in (\d+(?:\.\d+)?)\s*s\b", re.IGNORECASE),  # Gemini: "Please retry in 34.5s"
 )
 _DURATION = re.compile(

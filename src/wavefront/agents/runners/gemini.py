@@ -93,7 +93,7 @@ class GeminiRunner(CliRunner):
     def parse(self, outcome: ProcessOutcome, request: AgentRequest) -> AgentResult:
         # The answer is on stdout; a fatal error's JSON is on stderr.
         doc = last_json_object(outcome.stdout) or last_json_object(outcome.stderr)
-        if doc is None:
+        if doc is None or not {"response", "error", "stats"} & doc.keys():
             return self.failed(outcome, self._exit_code_failure(outcome))
         usage = _usage(doc.get("stats"))
         session_id = as_str(doc.get("session_id")) or None

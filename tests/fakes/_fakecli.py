@@ -1,0 +1,60 @@
+"""Shared machinery of the fake agent CLIs: replay a recorded output per scenario.
+
+Each `fake_<cli>.py` parses its CLI's documented flags (rejecting unknown ones the way the
+real CLI does) and then calls `replay`. The scenario comes from `FAKE_SCENARIO`; its bytes
+come from `tests/data/cli_outputs/<cli>/<scenario>.stdout|.stderr`, written unchanged.
+`FAKE_ARGV_FILE`, when set, receives the argv as JSON so tests can check the flags sent.
+Scenario `hang` starts a grandchild (`sleep`), writes its pid to `FAKE_CHILD_PID_FILE` and
+sleeps: a runner's timeout must kill the whole process group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "cli_outputs"
+
+
+def replay(cli: str, exit_codes: Mapping[str, int]) -> None:
+    """Write the scenario's recorded stdout/stderr and exit with its code."""
+    if os.environ.get("FAKE_ARGV_FILE"):
+        Path(os.environ["FAKE_ARGV_FILE"]).write_text(json.dumps(sys.argv[1:]), "utf-8")
+    scenario = os.environ.get("FAKE_SCENARIO", "success")
+    if scenario == "hang":
+        child = subprocess.Popen(["sleep", "300"])
+        pid_file = os.environ.get("FAKE_CHILD_PID_FILE")
+        if pid_file:
+            Path(pid_file).write_text(str(child.pid), "utf-8")
+        sys.stdout.write("{\"type\": \"started\"}\n")
+        sys.stdout.flush()
+        time.sleep(300)
+        sys.exit(0)
+    if scenario == "crash":
+        sys.stdout.write("{\"type\": \"started\"}\n")
+        sys.stdout.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    out = DATA / cli / f"{scenario}.stdout"
+    err = DATA / cli / f"{scenario}.stderr"
+    if not out.exists() and not err.exists():
+        sys.stderr.write(f"fake {cli}: no recorded output for scenario {scenario!r}\n")
+        sys.exit(99)
+    if out.exists():
+        sys.stdout.buffer.write(out.read_bytes())
+        sys.stdout.flush()
+    if err.exists():
+        sys.stderr.buffer.write(err.read_bytes())
+        sys.stderr.flush()
+    sys.exit(exit_codes.get(scenario, 0))
+
+
+def reject(program: str, message: str, code: int) -> None:
+    """Print a usage error the way `program` does and exit with `code`."""
+    sys.stderr.write(message.replace("{program}", program) + "\n")
+    sys.exit(code)
