@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,15 @@ from typing import Any
 
 import pytest
 import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Real backlog and agent files from public projects live beside the repository, in
+# `../shared/fixtures` (or $WAVEFRONT_FIXTURES). Tests that read them skip where they are
+# absent (a bare clone), except in CI, which always has them: there, absence is a failure.
+FIXTURES = Path(os.environ.get("WAVEFRONT_FIXTURES") or REPO_ROOT.parent / "shared" / "fixtures")
+if os.environ.get("CI") and not FIXTURES.is_dir():
+    raise RuntimeError(f"CI run without the shared fixtures at {FIXTURES}")
 
 GIT_IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid"]
 

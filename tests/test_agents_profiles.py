@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from conftest import FIXTURES as SHARED_FIXTURES
 from wavefront.agents import builtin_profiles, load_profile_file, load_profiles
 from wavefront.config import load_config
 from wavefront.errors import BacklogError, ConfigError
 
-FIXTURES = Path("/work/shared/fixtures/agents")
+FIXTURES = SHARED_FIXTURES / "agents"
 
 # path under FIXTURES, name, start of description, model, tools, format, settings expected
 FIXTURE_CASES: list[tuple[str, str, str, str | None, tuple[str, ...], str, dict[str, Any]]] = [

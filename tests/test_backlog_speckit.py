@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -10,11 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wavefront.backlog.speckit as speckit
+from conftest import FIXTURES as SHARED_FIXTURES
 from wavefront.errors import BacklogError
 from wavefront.model import TaskStatus
 from wavefront.plan import validate_tasks
 
-FIXTURES = Path(os.environ.get("WAVEFRONT_FIXTURES", "/work/shared/fixtures")) / "speckit-tasks"
+FIXTURES = SHARED_FIXTURES / "speckit-tasks"
 
 needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not present")
 

@@ -11,19 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import FIXTURES as SHARED_FIXTURES
 from wavefront.backlog import stories
 from wavefront.errors import BacklogError
 from wavefront.model import Task, TaskStatus
 
-
-def _fixtures() -> Path | None:
-    candidates = [Path(__file__).parent / "fixtures", Path("/work/shared/fixtures")]
-    if os.environ.get("WAVEFRONT_FIXTURES"):
-        candidates.insert(0, Path(os.environ["WAVEFRONT_FIXTURES"]))
-    return next((c for c in candidates if (c / "bmad-stories").is_dir()), None)
-
-
-FIXTURES = _fixtures()
+FIXTURES: Path | None = SHARED_FIXTURES if SHARED_FIXTURES.is_dir() else None
 needs_fixtures = pytest.mark.skipif(
     FIXTURES is None, reason="real-project fixtures not found (set WAVEFRONT_FIXTURES)"
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -12,11 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wavefront.backlog.taskjson as taskjson
+from conftest import FIXTURES as SHARED_FIXTURES
 from wavefront.errors import BacklogError
 from wavefront.model import TaskStatus
 from wavefront.plan import validate_tasks
 
-FIXTURES = Path(os.environ.get("WAVEFRONT_FIXTURES", "/work/shared/fixtures")) / "openagents-tasks"
+FIXTURES = SHARED_FIXTURES / "openagents-tasks"
 WORKFLOW_DOCS = sorted(FIXTURES.glob("*/.opencode/docs/workflows/full-project-workflow.md"))
 
 needs_fixtures = pytest.mark.skipif(not WORKFLOW_DOCS, reason="shared fixtures not present")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wavefront.backlog.taskmaster as taskmaster
+from conftest import FIXTURES as SHARED_FIXTURES
 from wavefront.errors import BacklogError
 from wavefront.model import TaskStatus
 from wavefront.plan import validate_tasks
 
-FIXTURES = Path(os.environ.get("WAVEFRONT_FIXTURES", "/work/shared/fixtures")) / "taskmaster"
+FIXTURES = SHARED_FIXTURES / "taskmaster"
 
 needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not present")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import WriteBacklog, git
 
+from conftest import WriteBacklog, git
 from wavefront.journal import Journal
 from wavefront.model import TaskStatus
 from wavefront.plan import load_and_plan

@@ -105,6 +105,8 @@ class Engine:
             for task_id, status in self._status.items():
                 if status == TaskStatus.MERGING:  # merged or not before a crash: finish it
                     self._start(task_id, self.flow.merge(task_id))
+            for task_id in self.flow.unhooked_done_tasks():
+                self._start(task_id, self.flow.run_hooks(task_id))
             while True:
                 self._apply_changes()
                 self._apply_decisions()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
@@ -34,7 +34,22 @@ from wavefront.model import (
 from wavefront.pool import RunnerPool
 from wavefront.workspace import GitWorkspaces, WorkspaceHandle, Workspaces, safe_name
 
-__all__ = ["FlowSettings", "TaskFlow", "WorkOutcome"]
+__all__ = ["DoneContext", "DoneHook", "FlowSettings", "TaskFlow", "WorkOutcome"]
+
+
+@dataclass(frozen=True)
+class DoneContext:
+    """What a done-hook sees: the finished task, its agent's last report, the commit."""
+
+    journal: Journal
+    run_id: str
+    task: Task
+    final_text: str
+    commit: str
+    workspaces: Workspaces
+
+
+DoneHook = Callable[[DoneContext], Awaitable[None]]
 
 
 class WorkOutcome(Enum):
@@ -67,6 +82,7 @@ class TaskFlow:
         profiles: Mapping[str, AgentProfile],
         settings: FlowSettings,
         logs_dir: Path,
+        hooks: Sequence[DoneHook] = (),
     ) -> None:
         self.journal = journal
         self.run_id = run_id
@@ -75,6 +91,7 @@ class TaskFlow:
         self.profiles = profiles
         self.settings = settings
         self.logs_dir = logs_dir
+        self.hooks = tuple(hooks)
         self._merge_lock = asyncio.Lock()
         self._merging: set[str] = set()
         self.on_change: Callable[[], None] = lambda: None
@@ -102,13 +119,15 @@ class TaskFlow:
                                       base_commit=handle.base_commit)
             feedback = ""
             round_ = 1
+            agentless = bool(record.task.metadata.get("agentless"))
             while True:
-                attempt = self._start_attempt(record, handle, kind="agent")
-                result = await self._run_agent(record, handle, attempt, round_, feedback)
-                outcome = await self._after_agent(record, handle, attempt, result)
-                attempt = None
-                if outcome is not None:
-                    return outcome
+                if not agentless:
+                    attempt = self._start_attempt(record, handle, kind="agent")
+                    result = await self._run_agent(record, handle, attempt, round_, feedback)
+                    outcome = await self._after_agent(record, handle, attempt, result)
+                    attempt = None
+                    if outcome is not None:
+                        return outcome
                 results = await self._check_gates(record, handle, round_)
                 verdict = results[-1] if results else None
                 if verdict is None or verdict.passed:
@@ -180,7 +199,8 @@ class TaskFlow:
         message = f"{task_id}: {record.task.title}\n\nwavefront-run: {self.run_id}"
         head = await asyncio.to_thread(self.workspaces.commit_all, handle, message)
         changed = await asyncio.to_thread(self.workspaces.changed_files, handle)
-        if not changed and isinstance(self.workspaces, GitWorkspaces):
+        if (not changed and isinstance(self.workspaces, GitWorkspaces)
+                and not record.task.metadata.get("allow_no_changes")):
             # A phantom completion: the agent said it was done and changed nothing.
             result = replace(result, ok=False, failure=FailureKind.BAD_OUTPUT,
                              reason="the agent reported success but changed no files")
@@ -233,7 +253,13 @@ class TaskFlow:
         if not specs:
             return []
         self._status(record.task_id, TaskStatus.VERIFYING, "checking gates")
-        attempt = self.journal.attempts(self.run_id, record.task_id)[-1]
+        attempts = [a for a in self.journal.attempts(self.run_id, record.task_id)
+                    if a.kind != "review"]
+        # A task with no agent (a sync point, a validator) records its gates on an attempt
+        # of kind "gates" so every gate result hangs off an attempt.
+        attempt = attempts[-1] if attempts else self.journal.start_attempt(
+            self.run_id, record.task_id, kind="gates", base_commit=handle.base_commit,
+            workspace=handle.path)
         context = GateContext(
             task=record.task, workspace=handle.path,
             log_dir=self._log_path(record.task_id, 0).parent,
@@ -303,7 +329,9 @@ class TaskFlow:
                 handle = await asyncio.to_thread(self.workspaces.open, task_id)
                 if handle is not None:
                     await asyncio.to_thread(self.workspaces.remove, handle, True)
-                return
+        if outcome.ok:
+            await self.run_hooks(task_id)
+            return
         await self._resolve_conflict(record, outcome.conflicts, outcome.details)
 
     async def _resolve_conflict(self, record: TaskRecord, conflicts: tuple[str, ...],
@@ -348,6 +376,34 @@ class TaskFlow:
                          f"{results[-1].summary}")
             return
         await self._merge(task_id)
+
+    # -- after a task is done ----------------------------------------------------------------
+
+    async def run_hooks(self, task_id: str) -> None:
+        """Run the done-hooks (workflow fan-out, branch choice) once per task.
+
+        Hooks write their effects to the journal themselves; `hooks_done` marks them
+        complete so a resume after a crash here runs them again, and only then.
+        """
+        if not self.hooks:
+            return
+        record = self._record(task_id)
+        texts = [a.text for a in self.journal.attempts(self.run_id, task_id)
+                 if a.kind in ("agent", "conflict") and a.ok]
+        context = DoneContext(journal=self.journal, run_id=self.run_id, task=record.task,
+                              final_text=texts[-1] if texts else "",
+                              commit=record.merge_commit or "", workspaces=self.workspaces)
+        for hook in self.hooks:
+            await hook(context)
+        self.journal.append_event(self.run_id, "hooks_done", task_id)
+
+    def unhooked_done_tasks(self) -> list[str]:
+        """Done tasks whose hooks did not complete (the process stopped in between)."""
+        if not self.hooks:
+            return []
+        hooked = {e.task_id for e in self.journal.events(self.run_id, kind="hooks_done")}
+        return [r.task_id for r in self.journal.tasks(self.run_id)
+                if r.status == TaskStatus.DONE and r.task_id not in hooked]
 
     # -- helpers ------------------------------------------------------------------------
 
