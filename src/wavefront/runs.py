@@ -22,6 +22,7 @@ from typing import Any
 
 from wavefront.agents import assign_agent, load_profiles
 from wavefront.backlog.base import Backlog
+from wavefront.config import ProjectConfig, load_config
 from wavefront.engine import Engine, RunSettings, RunStop
 from wavefront.errors import WavefrontError
 from wavefront.journal import Journal, RunRecord
@@ -106,8 +107,10 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         settings, runner_settings, default_runner = _settings(backlog, options)
         run_id = options.run_id or new_run_id()
         rows = []
+        default_agent = (config.defaults.agent if config and config.defaults.agent
+                         else "full-stack-engineer")
         for task in plan.tasks:
-            agent = assign_agent(task, profiles).agent
+            agent = assign_agent(task, profiles, default=default_agent).agent
             runner = _runner_for(task.metadata.get("runner"), profiles.get(agent),
                                  default_runner)
             rows.append((replace(task, dependencies=plan.dependencies[task.id]), agent,
@@ -115,7 +118,8 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         workspaces = GitWorkspaces(repo, run_id, state_dir)
         stored = {"settings": _jsonable(settings), "runner_settings": runner_settings,
                   "default_runner": default_runner,
-                  "agent_gates": _agent_gates(config), "base_dir": str(repo.root)}
+                  "agent_gates": _agent_gates(config),
+                  "config": str(config.source) if config and config.source else None}
         journal.create_run(run_id, repo=repo.root, base_commit=base,
                            branch=workspaces.integration_branch, options=stored, tasks=rows)
         workspaces.create_integration_branch(base)
@@ -133,7 +137,7 @@ def resume_run(root: Path, run_id: str | None = None,
     state_dir = repo.root / STATE_DIR
     with RunLock(state_dir), open_journal(repo.root) as journal:
         run = resolve_run(journal, run_id)
-        profiles = load_profiles(repo.root, None)
+        profiles = load_profiles(repo.root, _stored_config(run))
         reconcile(journal, run, GitWorkspaces(repo, run.id, state_dir))
         journal.set_run_state(run.id, "running", resumed=True)
         return _drive(journal, repo, run.id, profiles, reporter)
@@ -353,6 +357,14 @@ def _settings(backlog: Backlog, options: RunOptions
         wait_for_humans=options.wait_for_humans,
     )
     return settings, runner_settings, default_runner
+
+
+def _stored_config(run: RunRecord) -> ProjectConfig | None:
+    """The run's wavefront.yaml again, for its inline agent profiles (None if gone)."""
+    path = run.options.get("config")
+    if not path or not Path(path).is_file():
+        return None
+    return load_config(Path(path))
 
 
 def _verify(value: str) -> Any:
