@@ -515,3 +515,22 @@ def test_estimate_cost_bills_cached_input_at_the_cached_rate() -> None:
     assert full == pytest.approx(price.input) and cached == pytest.approx(price.cached_input)
     assert price_for("gpt-5-mini") != price_for("gpt-5")  # longest prefix wins
     assert estimate_cost("gpt-5", 0, 0) is None
+
+
+# --- the registry ------------------------------------------------------------------------
+
+
+def test_registry_builds_cli_runners_from_settings() -> None:
+    from wavefront.agents.runners import RUNNERS as REGISTRY
+    from wavefront.agents.runners import make_runner as build
+    from wavefront.errors import ConfigError
+
+    for cls in ALL:
+        assert REGISTRY[cls.name] is cls
+    runner = build("claude", {"permission_mode": "bypassPermissions", "model": "opus"})
+    assert isinstance(runner, ClaudeRunner)
+    assert (runner.permission_mode, runner.default_model) == ("bypassPermissions", "opus")
+    with pytest.raises(ConfigError, match="permission_mode"):
+        build("claude", {"permission_mode": "always"})
+    with pytest.raises(ConfigError, match="colour"):
+        build("codex", {"colour": "blue"})

@@ -32,12 +32,12 @@ def replay(cli: str, exit_codes: Mapping[str, int]) -> None:
         pid_file = os.environ.get("FAKE_CHILD_PID_FILE")
         if pid_file:
             Path(pid_file).write_text(str(child.pid), "utf-8")
-        sys.stdout.write("{\"type\": \"started\"}\n")
+        sys.stdout.write('{"type": "started"}\n')
         sys.stdout.flush()
         time.sleep(300)
         sys.exit(0)
     if scenario == "crash":
-        sys.stdout.write("{\"type\": \"started\"}\n")
+        sys.stdout.write('{"type": "started"}\n')
         sys.stdout.flush()
         os.kill(os.getpid(), signal.SIGKILL)
     out = DATA / cli / f"{scenario}.stdout"

@@ -10,8 +10,15 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from wavefront.agents.runners.aider import AiderRunner
 from wavefront.agents.runners.base import AgentRequest, Runner
+from wavefront.agents.runners.claude import ClaudeRunner
+from wavefront.agents.runners.codex import CodexRunner
 from wavefront.agents.runners.command import CommandRunner
+from wavefront.agents.runners.cursor import CursorRunner
+from wavefront.agents.runners.gemini import GeminiRunner
+from wavefront.agents.runners.goose import GooseRunner
+from wavefront.agents.runners.opencode import OpenCodeRunner
 from wavefront.agents.runners.script import ScriptRunner
 from wavefront.errors import ConfigError
 from wavefront.model import SourceLocation
@@ -22,6 +29,13 @@ __all__ = ["RUNNERS", "AgentRequest", "Runner", "make_runner"]
 RUNNERS: dict[str, Callable[..., Runner]] = {
     "command": CommandRunner,
     "script": ScriptRunner,
+    "claude": ClaudeRunner,
+    "codex": CodexRunner,
+    "gemini": GeminiRunner,
+    "opencode": OpenCodeRunner,
+    "aider": AiderRunner,
+    "cursor": CursorRunner,
+    "goose": GooseRunner,
 }
 
 

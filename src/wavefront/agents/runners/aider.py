@@ -84,7 +84,7 @@ class AiderRunner(CliRunner):
         "AZURE_API_BASE",
         "AZURE_API_VERSION",
     )
-    auth_files = (".aider.conf.yml", ".env")
+    auth_files = (".aider.conf.yml",)
     config_env = ("OPENAI_API_BASE", "OLLAMA_API_BASE", "AIDER_MODEL", "AIDER_WEAK_MODEL")
 
     def build_argv(self, request: AgentRequest) -> list[str]:

@@ -80,7 +80,7 @@ class CliRunner:
     model when neither the request nor the profile names one).
     """
 
-    name: ClassVar[str]
+    name: str  # a plain attribute, as the `Runner` protocol has it
     executable_names: ClassVar[tuple[str, ...]]
     # Documented credential variables, passed from our environment to the child; and the
     # files the CLI keeps a login in (relative to the home directory), for `doctor`.
