@@ -351,3 +351,46 @@ def test_agents_on_fixture(fixture: str, expected: dict[str, str]) -> None:
     assert table.exit_code == 0
     for name in expected:
         assert name in table.stdout
+
+
+# ---------------------------------------------------------------- the scope question
+
+
+def _answer_on_terminal(repo: Path, answer: str) -> subprocess.CompletedProcess[str]:
+    """Run `plan 1.3` with stdin and stderr on a pseudo-terminal and answer the question."""
+    import os
+    import pty
+    import select
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wavefront", "plan", "-C", str(repo), "-o", "json", "1.3"],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        text=True,
+    )
+    os.close(terminal)
+    seen = b""
+    while b"cancel?" not in seen:
+        ready, _, _ = select.select([controller], [], [], 30)
+        assert ready, f"no question asked; saw {seen!r}"
+        seen += os.read(controller, 4096)
+    os.write(controller, answer.encode() + b"\n")
+    stdout, _ = process.communicate(timeout=60)
+    os.close(controller)
+    assert "Task 1.3 depends on story 1.2, which is not in the current scope." in seen.decode()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, "")
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "tasks"),
+    [("expand", 0, ["1.2", "1.3"]), ("skip", 0, []), ("cancel", 1, None)],
+)
+def test_out_of_scope_question_on_a_terminal(
+    repo: Path, answer: str, code: int, tasks: list[str] | None
+) -> None:
+    done = _answer_on_terminal(repo, answer)
+    assert done.returncode == code
+    if tasks is not None:
+        assert [task["id"] for task in json.loads(done.stdout)["tasks"]] == tasks
