@@ -18,8 +18,8 @@ from typing import Any
 
 from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_deviations
 from wavefront.agents.runners.base import AgentRequest
-from wavefront.errors import WavefrontError
-from wavefront.gates import GateContext, check_gates
+from wavefront.errors import WavefrontError, WorkspaceError
+from wavefront.gates import GateContext, check_gates, effective_gates
 from wavefront.journal import AttemptRecord, Journal, TaskRecord
 from wavefront.model import (
     AgentProfile,
@@ -32,9 +32,18 @@ from wavefront.model import (
     TaskStatus,
 )
 from wavefront.pool import RunnerPool
-from wavefront.workspace import GitWorkspaces, WorkspaceHandle, Workspaces, safe_name
+from wavefront.workspace import (
+    GitWorkspaces,
+    MergeOutcome,
+    WorkspaceHandle,
+    Workspaces,
+    safe_name,
+)
 
 __all__ = ["DoneContext", "DoneHook", "FlowSettings", "TaskFlow", "WorkOutcome"]
+
+# Publishing is compare-and-swap; a moving branch is tried again this many times.
+_PUBLISH_TRIES = 5
 
 
 @dataclass(frozen=True)
@@ -321,9 +330,13 @@ class TaskFlow:
         title = record.task.title
         message = (f"Merge {task_id}: {title}\n\nwavefront-run: {self.run_id}\n"
                    f"wavefront-task: {task_id}")
+        broken: GateResult | None = None
         async with self._merge_lock:
             self._status(task_id, TaskStatus.MERGING, "in the merge queue")
-            outcome = await asyncio.to_thread(self.workspaces.merge, task_id, message)
+            if self._verifies_merged(record):
+                outcome, broken = await self._verified_merge(record, message)
+            else:
+                outcome = await asyncio.to_thread(self.workspaces.merge, task_id, message)
             if outcome.ok:
                 self.journal.record_merge(self.run_id, task_id, outcome.commit or "")
                 handle = await asyncio.to_thread(self.workspaces.open, task_id)
@@ -332,7 +345,101 @@ class TaskFlow:
         if outcome.ok:
             await self.run_hooks(task_id)
             return
+        if broken is not None:
+            await self._fix_merged(record, broken)
+            return
         await self._resolve_conflict(record, outcome.conflicts, outcome.details)
+
+    def _verifies_merged(self, record: TaskRecord) -> bool:
+        """`verify: merged` and a command gate to run: check the merged tree first."""
+        return (self.settings.verify == "merged" and isinstance(self.workspaces, GitWorkspaces)
+                and bool(effective_gates(self._gate_specs(record), record.task,
+                                         stage="merged")))
+
+    async def _verified_merge(self, record: TaskRecord, message: str
+                              ) -> tuple[MergeOutcome, GateResult | None]:
+        """Merge only a tree whose command gates pass, so the branch never turns red.
+
+        Like `GitWorkspaces.merge` (exactly once, compare-and-swap publish), with the gates
+        run in a throwaway worktree of the merge commit between computing and publishing.
+        """
+        workspaces = self.workspaces
+        assert isinstance(workspaces, GitWorkspaces)
+        repo = workspaces.repo
+        branch = workspaces.task_branch(record.task_id)
+        task_head = await asyncio.to_thread(repo.rev_parse, f"refs/heads/{branch}")
+        if task_head is None:
+            raise WorkspaceError(f"task branch {branch} does not exist; nothing to merge")
+        integration = f"refs/heads/{workspaces.integration_branch}"
+        holder = (await asyncio.to_thread(repo.checked_out_branches)).get(integration)
+        if holder is not None:
+            raise WorkspaceError(f"branch {workspaces.integration_branch} is checked out at "
+                                 f"{holder}; switch that checkout to another branch so "
+                                 "wavefront can add merges to it")
+        for _ in range(_PUBLISH_TRIES):
+            old = await asyncio.to_thread(workspaces.integration_head)
+            if await asyncio.to_thread(repo.is_ancestor, task_head, old):
+                return MergeOutcome(True, old, (), f"{branch} is already merged"), None
+            outcome = await asyncio.to_thread(workspaces.compute_merge, old, task_head, message)
+            if not outcome.ok or outcome.commit is None:
+                return outcome, None
+            self._status(record.task_id, TaskStatus.MERGING, "checking gates on the merged tree")
+            broken = await self._check_merged(record, outcome.commit, old)
+            if broken is not None:
+                return MergeOutcome(False, None, (), broken.summary), broken
+            if await asyncio.to_thread(workspaces.publish, outcome.commit, old):
+                return outcome, None
+        return MergeOutcome(False, None, (), f"{workspaces.integration_branch} kept moving "
+                            f"while merging {branch}; try again"), None
+
+    async def _check_merged(self, record: TaskRecord, commit: str, old: str
+                            ) -> GateResult | None:
+        """Run the command gates on the merge commit; the first that fails, or None."""
+        handle = await asyncio.to_thread(self.workspaces.checkout_detached, commit,
+                                         f"{safe_name(record.task_id)}-merged")
+        attempts = [a for a in self.journal.attempts(self.run_id, record.task_id)
+                    if a.kind != "review"]
+        attempt = attempts[-1] if attempts else self.journal.start_attempt(
+            self.run_id, record.task_id, kind="gates", base_commit=old)
+        context = GateContext(
+            task=record.task, workspace=handle.path,
+            log_dir=self._log_path(record.task_id, 0).parent, base_commit=old,
+            head_commit=commit, changed_files=attempt.changed_files, attempt=attempt.number,
+            stage="merged")
+        try:
+            results = await check_gates(self._gate_specs(record), context)
+        finally:
+            await asyncio.to_thread(self.workspaces.remove, handle)
+        for result in results:
+            self.journal.record_gate(attempt.id, replace(result,
+                                                         gate=f"{result.gate} (merged tree)"))
+        return next((r for r in results if not r.passed), None)
+
+    async def _fix_merged(self, record: TaskRecord, broken: GateResult) -> None:
+        """A semantic conflict: each side passes alone, the merge does not. Back to the
+        agent once, with the integration branch merged into its worktree and the failure."""
+        task_id = record.task_id
+        tried = any(a.kind == "merged-fix"
+                    for a in self.journal.attempts(self.run_id, task_id))
+        handle = await asyncio.to_thread(self.workspaces.open, task_id)
+        failure = f"the merged tree fails gate {broken.gate}: {broken.summary}"
+        if tried or handle is None:
+            self._status(task_id, TaskStatus.CONFLICT,
+                         f"{failure}; not merged, the integration branch is unchanged"
+                         + (f"; worktree kept at {handle.path}" if handle else ""))
+            return
+        conflicts = await asyncio.to_thread(self.workspaces.start_conflict_resolution, handle)
+        self._status(task_id, TaskStatus.RUNNING, f"{failure}: back to the agent once")
+        clash = (f" It also conflicts in: {', '.join(conflicts)}; resolve those markers."
+                 if conflicts else "")
+        feedback = (
+            "Your change passes its gates on its own, but merged with the work integrated "
+            f"since you started, gate {broken.gate} fails ({broken.summary}). That work is "
+            f"being merged into your worktree (a merge is in progress).{clash} Make the "
+            "merged code pass while keeping both sides' intent.\n\nGate output:\n"
+            f"{broken.details}")
+        await self._send_back(record, handle, "merged-fix", feedback,
+                              f"the fix for {failure}")
 
     async def _resolve_conflict(self, record: TaskRecord, conflicts: tuple[str, ...],
                                 details: str) -> None:
@@ -349,12 +456,20 @@ class TaskFlow:
         markers = await asyncio.to_thread(self.workspaces.start_conflict_resolution, handle)
         self._status(task_id, TaskStatus.RUNNING,
                      f"merge conflict in {files}: back to the agent once")
-        attempt = self._start_attempt(record, handle, kind="conflict")
         feedback = (
             "Your branch conflicts with work merged since you started. The merge is in "
             f"progress in your worktree; resolve the conflict markers in: "
             f"{', '.join(markers or conflicts)}. Keep both sides' intent.\n{details}"
         )
+        await self._send_back(record, handle, "conflict", feedback,
+                              f"merge conflict in {files}")
+
+    async def _send_back(self, record: TaskRecord, handle: WorkspaceHandle, kind: str,
+                         feedback: str, what: str) -> None:
+        """One agent round in the task's worktree (merge in progress), then gates and the
+        merge queue again; a failure ends in `conflict` with the worktree kept."""
+        task_id = record.task_id
+        attempt = self._start_attempt(record, handle, kind=kind)
         result = await self._run_agent(record, handle, attempt, 1, feedback)
         unresolved = []
         if result.ok:
@@ -364,16 +479,15 @@ class TaskFlow:
                 result, ok=False, failure=FailureKind.BAD_OUTPUT,
                 reason=f"conflict markers left in {', '.join(unresolved)}"))
             self._status(task_id, TaskStatus.CONFLICT,
-                         f"merge conflict in {files} not resolved by the agent; worktree kept "
-                         f"at {handle.path}")
+                         f"{what} not resolved by the agent (conflict markers left); "
+                         f"worktree kept at {handle.path}")
             return
         if await self._after_agent(record, handle, attempt, result) is not None:
             return
         results = await self._check_gates(record, handle, 1)
         if results and not results[-1].passed:
             self._status(task_id, TaskStatus.CONFLICT,
-                         f"conflict resolution failed gate {results[-1].gate}: "
-                         f"{results[-1].summary}")
+                         f"{what} failed gate {results[-1].gate}: {results[-1].summary}")
             return
         await self._merge(task_id)
 
@@ -433,7 +547,7 @@ class TaskFlow:
 
     def _attempt_count(self, task_id: str) -> int:
         """Attempts at the work itself (first tries, retries, conflict rounds) so far."""
-        return sum(a.kind in ("agent", "conflict")
+        return sum(a.kind in ("agent", "conflict", "merged-fix")
                    for a in self.journal.attempts(self.run_id, task_id))
 
     def _log_path(self, task_id: str, number: int, suffix: str = "") -> Path:
