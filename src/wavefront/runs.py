@@ -25,6 +25,7 @@ from wavefront.backlog.base import Backlog
 from wavefront.config import ProjectConfig, load_config
 from wavefront.engine import Engine, RunSettings, RunStop
 from wavefront.errors import WavefrontError
+from wavefront.gates import validate_plan_gates
 from wavefront.journal import Journal, RunRecord
 from wavefront.model import AgentProfile, GateSpec, TaskStatus
 from wavefront.plan import Plan
@@ -104,6 +105,7 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
     with RunLock(state_dir), open_journal(repo.root) as journal:
         config = backlog.config
         profiles = load_profiles(repo.root, config)
+        validate_plan_gates(config, plan.tasks, profiles=profiles, root=repo.root)
         settings, runner_settings, default_runner = _settings(backlog, options)
         run_id = options.run_id or new_run_id()
         rows = []
