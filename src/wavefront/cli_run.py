@@ -131,8 +131,11 @@ def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...
 @wavefront.command()
 @click.argument("run_id", required=False, metavar="[RUN]")
 @_root_option
+@click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True), metavar="USD",
+              help="A new spending limit for the run (e.g. after it stopped at its budget).")
 @_progress_option
-def resume(run_id: str | None, root: Path, no_progress: bool) -> None:
+def resume(run_id: str | None, root: Path, budget_usd: float | None, no_progress: bool
+           ) -> None:
     """Continue a run after Ctrl-C, a crash or a reboot (default: the latest run).
 
     The journal is first reconciled with git: a merge published before the crash is
@@ -140,7 +143,8 @@ def resume(run_id: str | None, root: Path, no_progress: bool) -> None:
     """
     from wavefront.runs import resume_run
 
-    _finish(root, resume_run(root, run_id, reporter=_reporter(no_progress)))
+    _finish(root, resume_run(root, run_id, reporter=_reporter(no_progress),
+                             budget_usd=budget_usd))
 
 
 @wavefront.command()
@@ -296,3 +300,32 @@ def demo(directory: Path | None, no_progress: bool) -> None:
     click.echo(f"\nLook around: cd {project.root} && git log --graph --oneline {result.branch}",
                err=True)
     _finish(project.root, result)
+
+
+@wavefront.command()
+@click.argument("task_id", metavar="ID")
+@backlog_options
+@plan_options
+@click.option("--runner", metavar="NAME", help="Show the prompt as this runner would get it.")
+def prompt(task_id: str, runner: str | None, **params: Any) -> None:
+    """Print the exact prompt task ID would get, before any money is spent."""
+    from wavefront.runs import preview_prompt
+
+    loaded = load_and_plan_from_options(params)
+    click.echo(preview_prompt(params["root"], loaded.backlog, loaded.plan, task_id, runner))
+
+
+@wavefront.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def doctor(as_json: bool) -> None:
+    """Which agent CLIs are installed, their versions, whether they look authenticated,
+    and which runner uses each."""
+    from dataclasses import asdict
+
+    from wavefront.doctor import check_agents, format_checks
+
+    checks = check_agents()
+    if as_json:
+        click.echo(json.dumps([asdict(c) for c in checks], indent=2, default=str))
+    else:
+        click.echo(format_checks(checks))

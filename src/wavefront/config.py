@@ -218,6 +218,7 @@ class TaskConfig(_Strict):
     timeout: Annotated[float, Field(gt=0)] | None = None
     retries: Annotated[int, Field(ge=0)] | None = None
     max_turns: Annotated[int, Field(gt=0)] | None = None
+    max_cost_usd: Annotated[float, Field(gt=0)] | None = None
     script: dict[str, Any] | None = None
     _line: int = PrivateAttr(default=0)
     _depends_line: int = PrivateAttr(default=0)
@@ -285,6 +286,7 @@ def _build_task(item: TaskConfig, path: Path) -> Task:
             ("timeout", item.timeout),
             ("retries", item.retries),
             ("max_turns", item.max_turns),
+            ("max_cost_usd", item.max_cost_usd),
             ("script", item.script),
         )
         if value is not None

@@ -81,6 +81,9 @@ class Engine:
         self._wake = asyncio.Event()
         self._records: dict[str, TaskRecord] = {}
         self._status: dict[str, TaskStatus] = {}
+        # The same statuses grouped by value, so dispatch reads the few tasks holding a slot
+        # instead of scanning the whole graph on every wake-up.
+        self._by_status: dict[TaskStatus, set[str]] = {}
         self._dependents: dict[str, list[str]] = {}
         self._missing_deps: dict[str, int] = {}
         self._ready: list[tuple[float, int, str]] = []
@@ -131,6 +134,9 @@ class Engine:
     def _load(self) -> None:
         self._records = {r.task_id: r for r in self.journal.tasks(self.run_id)}
         self._status = {task_id: r.status for task_id, r in self._records.items()}
+        self._by_status = {status: set() for status in TaskStatus}
+        for task_id, status in self._status.items():
+            self._by_status[status].add(task_id)
         self._dependents = {task_id: [] for task_id in self._records}
         self._missing_deps = {}
         for task_id, record in self._records.items():
@@ -170,6 +176,8 @@ class Engine:
         if previous is None or previous == status:
             return
         self._status[task_id] = status
+        self._by_status[previous].discard(task_id)
+        self._by_status[status].add(task_id)
         self._open += int(previous.is_final) - int(status.is_final)
         if status == TaskStatus.DONE:
             for dependent in self._dependents[task_id]:
@@ -205,12 +213,14 @@ class Engine:
 
     def _dispatch(self) -> None:
         now = time.time()
-        holding = [t for t, s in self._status.items() if s in _SLOT_STATES]
+        holding = self._in_states(_SLOT_STATES)
         if len(holding) >= self.settings.max_parallel or not self._ready:
             return
-        unmerged = [self._records[t] for t, s in self._status.items() if s in _UNMERGED_STATES]
-        wave_floor = min((self._records[t].wave for t, s in self._status.items()
-                          if not s.is_final), default=0)
+        unmerged = [self._records[t] for t in self._in_states(_UNMERGED_STATES)]
+        wave_floor = 0
+        if self.settings.strategy == "waves":
+            wave_floor = min((self._records[t].wave for t, s in self._status.items()
+                              if not s.is_final), default=0)
         runners = [self._records[t].runner for t in holding]
         exclusive_running = any(not self._records[t].task.parallel for t in holding)
         deferred: list[tuple[float, int, str]] = []
@@ -243,6 +253,9 @@ class Engine:
         for entry in deferred:
             heapq.heappush(self._ready, entry)
 
+    def _in_states(self, states: frozenset[TaskStatus]) -> list[str]:
+        return [task_id for status in states for task_id in self._by_status[status]]
+
     def _start(self, task_id: str, coroutine: Coroutine[Any, Any, None]) -> None:
         job = asyncio.ensure_future(coroutine)
         self._jobs[task_id] = job
@@ -265,7 +278,7 @@ class Engine:
     # -- humans, budgets, the end -----------------------------------------------------
 
     def _apply_decisions(self) -> None:
-        if TaskStatus.NEEDS_HUMAN not in self._status.values():
+        if not self._by_status.get(TaskStatus.NEEDS_HUMAN):
             return
         for task_id, decision, note in self.journal.take_decisions(self.run_id):
             if self._status.get(task_id) != TaskStatus.NEEDS_HUMAN or task_id in self._jobs:
@@ -281,8 +294,11 @@ class Engine:
         budget = self.settings.budget_usd
         if budget is None:
             return None
-        spent = self.journal.totals(self.run_id)["cost_usd"]
-        if spent < budget:
+        totals = self.journal.totals(self.run_id)
+        spent = totals["cost_usd"]
+        # "Would be exceeded": expect the next attempt to cost what attempts cost so far.
+        expected = spent / totals["attempts"] if totals["attempts"] else 0.0
+        if spent + expected <= budget:
             return None
         self.journal.append_event(self.run_id, "budget_reached", spent_usd=spent,
                                   budget_usd=budget)

@@ -355,6 +355,16 @@ class Journal:
         rows = self._db.execute("SELECT * FROM runs ORDER BY created_at, rowid").fetchall()
         return [_run(row) for row in rows]
 
+    def update_run_options(self, run_id: str, changes: Mapping[str, Any]) -> None:
+        """Change stored run options (e.g. a larger budget given to `resume`)."""
+        run = self.get_run(run_id)
+        if run is None:
+            raise JournalError(f"no run {run_id!r} in {self.path}")
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET options = ? WHERE id = ?",
+                       (_dumps({**run.options, **changes}), run_id))
+            self._insert_event(run_id, "run_options_changed", None, dict(changes))
+
     def set_run_state(self, run_id: str, state: str, **data: Any) -> None:
         finished = time.time() if state in {"finished", "cancelled"} else None
         with self._transaction() as db:

@@ -42,6 +42,7 @@ __all__ = [
     "cancel_run",
     "clean",
     "open_journal",
+    "preview_prompt",
     "resolve_run",
     "resume_run",
     "retry_tasks",
@@ -133,16 +134,49 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
 
 
 def resume_run(root: Path, run_id: str | None = None,
-               reporter: ReporterFactory | None = None) -> RunResult:
-    """Continue a run after Ctrl-C, a crash or a reboot."""
+               reporter: ReporterFactory | None = None,
+               budget_usd: float | None = None) -> RunResult:
+    """Continue a run after Ctrl-C, a crash or a reboot (optionally with a new budget)."""
     repo = GitRepo(root)
     state_dir = repo.root / STATE_DIR
     with RunLock(state_dir), open_journal(repo.root) as journal:
         run = resolve_run(journal, run_id)
         profiles = load_profiles(repo.root, _stored_config(run))
+        if budget_usd is not None:
+            settings = {**run.options["settings"], "budget_usd": budget_usd}
+            journal.update_run_options(run.id, {"settings": settings})
         reconcile(journal, run, GitWorkspaces(repo, run.id, state_dir))
         journal.set_run_state(run.id, "running", resumed=True)
         return _drive(journal, repo, run.id, profiles, reporter)
+
+
+def preview_prompt(root: Path, backlog: Backlog, plan: Plan, task_id: str,
+                   runner: str | None = None) -> str:
+    """The exact prompt the task would get from `wavefront run` (before any dependency
+    has delivered), so it can be read before money is spent."""
+    from wavefront.agents.prompt import build_prompt
+    from wavefront.pool import RunnerPool
+
+    task = plan.by_id.get(task_id)
+    if task is None:
+        known = ", ".join(list(plan.by_id)[:10])
+        raise WavefrontError(f"no task {task_id!r} in the plan (tasks: {known})")
+    config = backlog.config
+    profiles = load_profiles(root, config)
+    default_agent = (config.defaults.agent if config and config.defaults.agent
+                     else "full-stack-engineer")
+    agent = assign_agent(task, profiles, default=default_agent).agent
+    profile = profiles.get(agent)
+    _, runner_settings, default_runner = _settings(backlog, RunOptions(runner=runner or "script"))
+    chosen = _runner_for(task.metadata.get("runner"), profile,
+                         runner or (config.defaults.runner if config and
+                                    config.defaults.runner else default_runner))
+    agent_gates = [GateSpec(g["kind"], g.get("options", {}))
+                   for g in _agent_gates(config).get(agent, [])]
+    gates = (*(config.gate_specs if config else ()), *agent_gates, *task.gates)
+    passes = getattr(RunnerPool(runner_settings).get(chosen), "passes_persona", None)
+    persona = not (passes is not None and passes(profile))
+    return build_prompt(task, profile, gates=gates, persona=persona)
 
 
 def resolve_run(journal: Journal, run_id: str | None) -> RunRecord:

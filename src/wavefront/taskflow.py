@@ -130,6 +130,9 @@ class TaskFlow:
             round_ = 1
             agentless = bool(record.task.metadata.get("agentless"))
             while True:
+                over = self._over_task_budget(record)
+                if over:
+                    return self._failed(record, over, allow_retry=False)
                 if not agentless:
                     attempt = self._start_attempt(record, handle, kind="agent")
                     result = await self._run_agent(record, handle, attempt, round_, feedback)
@@ -180,9 +183,13 @@ class TaskFlow:
                          attempt: AttemptRecord, round_: int, feedback: str) -> AgentResult:
         task = record.task
         runner_name = self._runner_name(record)
+        runner = self.pool.get(runner_name)
         profile = self.profiles.get(record.agent or "")
+        passes_persona = getattr(runner, "passes_persona", None)
+        persona = not (passes_persona is not None and passes_persona(profile))
         prompt = build_prompt(task, profile, dependencies=self._deliveries(task),
-                              gates=self._gate_specs(record), extra=feedback)
+                              gates=self._gate_specs(record), extra=feedback,
+                              persona=persona)
         request = AgentRequest(
             task=task, prompt=prompt, workspace=handle.path,
             log_path=Path(attempt.log_path or self._log_path(task.id, attempt.number)),
@@ -196,7 +203,7 @@ class TaskFlow:
                      **({"script": task.metadata["script"]} if "script" in task.metadata
                         else {})},
         )
-        return await self.pool.get(runner_name).run(request)
+        return await runner.run(request)
 
     async def _after_agent(self, record: TaskRecord, handle: WorkspaceHandle,
                            attempt: AttemptRecord, result: AgentResult) -> WorkOutcome | None:
@@ -544,6 +551,17 @@ class TaskFlow:
             self.run_id, record.task_id, kind=kind, runner=self._runner_name(record),
             agent=record.agent, base_commit=handle.base_commit, workspace=handle.path,
             log_path=self._log_path(record.task_id, number, suffix))
+
+    def _over_task_budget(self, record: TaskRecord) -> str:
+        """Why no further attempt may start (the task's `max_cost_usd`), or ""."""
+        limit = record.task.metadata.get("max_cost_usd")
+        if limit is None:
+            return ""
+        spent = sum(a.cost_usd or 0.0 for a in self.journal.attempts(self.run_id,
+                                                                     record.task_id))
+        if spent < float(limit):
+            return ""
+        return f"task budget reached: spent ${spent:.2f} of max_cost_usd ${float(limit):.2f}"
 
     def _attempt_count(self, task_id: str) -> int:
         """Attempts at the work itself (first tries, retries, conflict rounds) so far."""

@@ -3,7 +3,9 @@
 Each `fake_<cli>.py` parses its CLI's documented flags (rejecting unknown ones the way the
 real CLI does) and then calls `replay`. The scenario comes from `FAKE_SCENARIO`; its bytes
 come from `tests/data/cli_outputs/<cli>/<scenario>.stdout|.stderr`, written unchanged.
-`FAKE_ARGV_FILE`, when set, receives the argv as JSON so tests can check the flags sent.
+`FAKE_SEQUENCE` + `FAKE_STATE_FILE` replay a different scenario per call (a rate limit, then
+a success); `FAKE_WRITES` (JSON {path: content}) makes a success also edit files, as a real
+agent would. `FAKE_ARGV_FILE`, when set, receives the argv as JSON so tests can check the flags sent.
 Scenario `hang` starts a grandchild (`sleep`), writes its pid to `FAKE_CHILD_PID_FILE` and
 sleeps: a runner's timeout must kill the whole process group.
 """
@@ -26,7 +28,14 @@ def replay(cli: str, exit_codes: Mapping[str, int]) -> None:
     """Write the scenario's recorded stdout/stderr and exit with its code."""
     if os.environ.get("FAKE_ARGV_FILE"):
         Path(os.environ["FAKE_ARGV_FILE"]).write_text(json.dumps(sys.argv[1:]), "utf-8")
-    scenario = os.environ.get("FAKE_SCENARIO", "success")
+    scenario = _scenario()
+    if scenario == "success" and os.environ.get("FAKE_WRITES"):
+        # What a real agent does besides printing: edit files in its working directory.
+        for name, content in json.loads(os.environ["FAKE_WRITES"]).items():
+            # `{dir}` is the working directory's name: one file per task worktree.
+            target = Path.cwd() / name.replace("{dir}", Path.cwd().name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, "utf-8")
     if scenario == "hang":
         child = subprocess.Popen(["sleep", "300"])
         pid_file = os.environ.get("FAKE_CHILD_PID_FILE")
@@ -52,6 +61,20 @@ def replay(cli: str, exit_codes: Mapping[str, int]) -> None:
         sys.stderr.buffer.write(err.read_bytes())
         sys.stderr.flush()
     sys.exit(exit_codes.get(scenario, 0))
+
+
+def _scenario() -> str:
+    """`FAKE_SCENARIO`, or the next entry of `FAKE_SEQUENCE` (comma-separated, the last one
+    repeating) counted across calls in `FAKE_STATE_FILE`."""
+    sequence = os.environ.get("FAKE_SEQUENCE")
+    state = os.environ.get("FAKE_STATE_FILE")
+    if not sequence or not state:
+        return os.environ.get("FAKE_SCENARIO", "success")
+    path = Path(state)
+    calls = int(path.read_text("utf-8")) if path.exists() else 0
+    path.write_text(str(calls + 1), "utf-8")
+    steps = sequence.split(",")
+    return steps[min(calls, len(steps) - 1)]
 
 
 def reject(program: str, message: str, code: int) -> None:

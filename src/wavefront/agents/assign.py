@@ -328,13 +328,19 @@ def _best_rule(task: Task, profiles: Mapping[str, AgentProfile]) -> Assignment |
             scores[rule.name] += _TEXT_POINTS
             evidence[rule.name].append(repr(word))
     chosen: tuple[int, Rule, str] | None = None
+    # Evidence for a specialist nobody defined (say python-developer) is evidence for the
+    # generalist default, not for whichever specialist happens to exist (say the SDET).
+    unstaffed = 0
     for rule in RULES:
         agent = next((name for name in rule.agents if name in profiles), None)
-        if agent is None or scores[rule.name] == 0:
+        if agent is None:
+            unstaffed += scores[rule.name]
+            continue
+        if scores[rule.name] == 0:
             continue
         if chosen is None or scores[rule.name] > chosen[0]:
             chosen = (scores[rule.name], rule, agent)
-    if chosen is None:
+    if chosen is None or unstaffed >= chosen[0]:
         return None
     _, rule, agent = chosen
     shown = evidence[rule.name][:3]
