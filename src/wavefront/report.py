@@ -100,8 +100,12 @@ def render_summary(summary: RunSummary) -> RenderableType:
     pending = [line for line in summary.tasks if not line.status.is_final
                and line.status != TaskStatus.NEEDS_HUMAN]
     complete = done + counts.get(TaskStatus.SKIPPED, 0) == total
-    title = ("✅ Run complete" if complete else
-             "⏸  Run paused" if summary.run.state not in ("finished",) else "❌ Run finished with problems")
+    if complete:
+        title = "✅ Run complete"
+    elif summary.run.state != "finished":
+        title = "⏸  Run paused"
+    else:
+        title = "❌ Run finished with problems"
     parts: list[RenderableType] = [Text(title, style="bold")]
     parts.append(Text(
         f"Total tasks: {total}   ✅ Done: {done}   ❌ Failed: {len(failed)}   "

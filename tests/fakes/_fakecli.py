@@ -3,11 +3,11 @@
 Each `fake_<cli>.py` parses its CLI's documented flags (rejecting unknown ones the way the
 real CLI does) and then calls `replay`. The scenario comes from `FAKE_SCENARIO`; its bytes
 come from `tests/data/cli_outputs/<cli>/<scenario>.stdout|.stderr`, written unchanged.
-`FAKE_SEQUENCE` + `FAKE_STATE_FILE` replay a different scenario per call (a rate limit, then
-a success); `FAKE_WRITES` (JSON {path: content}) makes a success also edit files, as a real
-agent would. `FAKE_ARGV_FILE`, when set, receives the argv as JSON so tests can check the flags sent.
-Scenario `hang` starts a grandchild (`sleep`), writes its pid to `FAKE_CHILD_PID_FILE` and
-sleeps: a runner's timeout must kill the whole process group.
+`FAKE_SEQUENCE` + `FAKE_STATE_FILE` replay a different scenario per call (a rate limit,
+then a success); `FAKE_WRITES` (JSON {path: content}) makes a success also edit files, as
+a real agent would. `FAKE_ARGV_FILE`, when set, receives the argv as JSON so tests can
+check the flags sent. Scenario `hang` starts a grandchild (`sleep`), writes its pid to
+`FAKE_CHILD_PID_FILE` and sleeps: a runner's timeout must kill the whole process group.
 """
 
 from __future__ import annotations

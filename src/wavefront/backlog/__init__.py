@@ -33,7 +33,9 @@ def detect_format(path: Path) -> BacklogFormat:
         if fmt.matches(path):
             return fmt
     names = ", ".join(FORMATS)
-    raise BacklogError(path, None, f"cannot tell the backlog format from the path; use --format ({names})")
+    raise BacklogError(
+        path, None, f"cannot tell the backlog format from the path; use --format ({names})"
+    )
 
 
 def discover_backlog(root: Path) -> list[Path]:
