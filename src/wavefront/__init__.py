@@ -1,4 +1,11 @@
-"""wavefront: run a backlog through coding agents in parallel; get one verified branch."""
+"""wavefront: run a backlog through coding agents in parallel; get one verified branch.
+
+The public API: load a backlog (`load_backlog`, `discover_backlog`), plan it (`Plan`,
+`PlanOptions`, `load_and_plan`), run it (`start_run`, `resume_run`, `RunOptions`), and the
+values and errors they use. Everything else is internal and may change.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from wavefront.errors import (
     BacklogError,
@@ -13,6 +20,7 @@ from wavefront.model import (
     AgentProfile,
     AgentResult,
     FailureKind,
+    GateAction,
     GateResult,
     GateSpec,
     SourceLocation,
@@ -20,23 +28,63 @@ from wavefront.model import (
     TaskStatus,
 )
 
+if TYPE_CHECKING:
+    from wavefront.backlog import Backlog, discover_backlog, load_backlog
+    from wavefront.plan import Plan, PlanOptions, load_and_plan
+    from wavefront.runs import RunOptions, RunResult, resume_run, start_run
+
+# Loaded on first use, so `wavefront --help` does not pay for the engine and SQLite.
+_LAZY = {
+    "Backlog": "wavefront.backlog",
+    "discover_backlog": "wavefront.backlog",
+    "load_backlog": "wavefront.backlog",
+    "Plan": "wavefront.plan",
+    "PlanOptions": "wavefront.plan",
+    "load_and_plan": "wavefront.plan",
+    "RunOptions": "wavefront.runs",
+    "RunResult": "wavefront.runs",
+    "resume_run": "wavefront.runs",
+    "start_run": "wavefront.runs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'wavefront' has no attribute {name!r}")
+
 __version__ = "0.1.0"
 
 __all__ = [
     "AgentProfile",
     "AgentResult",
+    "Backlog",
     "BacklogError",
     "ConfigError",
     "FailureKind",
+    "GateAction",
     "GateResult",
     "GateSpec",
     "JournalError",
+    "Plan",
     "PlanError",
+    "PlanOptions",
     "RunLockedError",
+    "RunOptions",
+    "RunResult",
     "SourceLocation",
     "Task",
     "TaskStatus",
     "WavefrontError",
     "WorkspaceError",
     "__version__",
+    "discover_backlog",
+    "load_and_plan",
+    "load_backlog",
+    "resume_run",
+    "start_run",
 ]
