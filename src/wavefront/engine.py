@@ -87,7 +87,10 @@ class Engine:
         self._dependents: dict[str, list[str]] = {}
         self._missing_deps: dict[str, int] = {}
         self._ready: list[tuple[float, int, str]] = []
-        self._changes: list[tuple[str, TaskStatus]] = []
+        # A None status marks a task whose done-hooks finished (`hooks_done`).
+        self._changes: list[tuple[str, TaskStatus | None]] = []
+        self._hooked: set[str] = set()
+        self._released: set[str] = set()
         self._open = 0
 
     # -- control ---------------------------------------------------------------------
@@ -138,13 +141,15 @@ class Engine:
         for task_id, status in self._status.items():
             self._by_status[status].add(task_id)
         self._dependents = {task_id: [] for task_id in self._records}
+        self._hooked = ({e.task_id for e in self.journal.events(self.run_id, kind="hooks_done")
+                         if e.task_id is not None} if self.flow.hooks else set())
+        self._released = {t for t in self._records if self._releases(t)}
         self._missing_deps = {}
         for task_id, record in self._records.items():
             deps = [d for d in record.task.dependencies if d in self._records]
             for dep in deps:
                 self._dependents[dep].append(task_id)
-            self._missing_deps[task_id] = sum(
-                self._status[d] != TaskStatus.DONE for d in deps)
+            self._missing_deps[task_id] = sum(d not in self._released for d in deps)
         self._open = sum(not s.is_final for s in self._status.values())
         self._ready = []
         for task_id in self._records:
@@ -161,6 +166,9 @@ class Engine:
         elif event.kind == "graph_grown":
             self._changes.append(("", TaskStatus.PENDING))
             self._wake.set()
+        elif event.kind == "hooks_done" and event.task_id is not None:
+            self._changes.append((event.task_id, None))
+            self._wake.set()
 
     def _apply_changes(self) -> None:
         while self._changes:
@@ -169,7 +177,33 @@ class Engine:
                 self._load()
                 continue
             for task_id, status in changes:
-                self._apply_change(task_id, status)
+                if status is None:
+                    if task_id in self._status:
+                        self._hooked.add(task_id)
+                        self._sync_release(task_id)
+                else:
+                    self._apply_change(task_id, status)
+
+    def _releases(self, task_id: str) -> bool:
+        """Whether a task lets its dependents start: done (and its done-hooks ran, which
+        may grow the graph in front of them), or skipped (a branch not taken)."""
+        status = self._status[task_id]
+        if status == TaskStatus.SKIPPED:
+            return True
+        return status == TaskStatus.DONE and (not self.flow.hooks or task_id in self._hooked)
+
+    def _sync_release(self, task_id: str) -> None:
+        releases = self._releases(task_id)
+        if releases == (task_id in self._released):
+            return
+        if releases:
+            self._released.add(task_id)
+        else:
+            self._released.discard(task_id)
+        for dependent in self._dependents[task_id]:
+            self._missing_deps[dependent] += -1 if releases else 1
+            if releases:
+                self._push_if_ready(dependent)
 
     def _apply_change(self, task_id: str, status: TaskStatus) -> None:
         previous = self._status.get(task_id)
@@ -179,13 +213,7 @@ class Engine:
         self._by_status[previous].discard(task_id)
         self._by_status[status].add(task_id)
         self._open += int(previous.is_final) - int(status.is_final)
-        if status == TaskStatus.DONE:
-            for dependent in self._dependents[task_id]:
-                self._missing_deps[dependent] -= 1
-                self._push_if_ready(dependent)
-        elif previous == TaskStatus.DONE:
-            for dependent in self._dependents[task_id]:
-                self._missing_deps[dependent] += 1
+        self._sync_release(task_id)
         if status in _BLOCKING_STATES:
             self._block_dependents_of(task_id)
         if status in _STARTABLE:
@@ -239,6 +267,7 @@ class Engine:
                 or not self.flow.runner_available(runner, now)
                 or (limit is not None and runners.count(runner) >= limit)
                 or (not record.task.parallel and holding)
+                or self._group_full(record, holding)
                 or any(files_overlap(record.task, other.task) for other in unmerged)
             ):
                 deferred.append(entry)
@@ -252,6 +281,17 @@ class Engine:
             self._start(task_id, self._work_then_merge(task_id))
         for entry in deferred:
             heapq.heappush(self._ready, entry)
+
+    def _group_full(self, record: TaskRecord, holding: list[str]) -> bool:
+        """Whether a concurrency group of the task (metadata `concurrency`: [[name, limit]],
+        e.g. a workflow's max_concurrent) already has its limit of tasks at work."""
+        for name, limit in record.task.metadata.get("concurrency") or ():
+            busy = sum(any(group[0] == name for group in
+                           self._records[t].task.metadata.get("concurrency") or ())
+                       for t in holding)
+            if busy >= int(limit):
+                return True
+        return False
 
     def _in_states(self, states: frozenset[TaskStatus]) -> list[str]:
         return [task_id for status in states for task_id in self._by_status[status]]

@@ -16,7 +16,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -322,10 +322,26 @@ class Journal:
         tasks: Sequence[tuple[Task, str | None, str | None, float, int]],
         *,
         reason: str,
+        extend_dependencies: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
-        """Grow a run's graph (workflow fan-out); journaled so a resume sees the same graph."""
+        """Grow a run's graph (workflow fan-out); journaled so a resume sees the same graph.
+
+        `extend_dependencies` adds dependencies to tasks already in the run (the fan-in of
+        a fan-out waits for the new tasks), in the same transaction.
+        """
         now = time.time()
+        extend = {k: list(v) for k, v in (extend_dependencies or {}).items()}
         with self._transaction() as db:
+            for task_id, extra in extend.items():
+                row = db.execute("SELECT definition FROM tasks WHERE run_id = ? AND task_id = ?",
+                                 (run_id, task_id)).fetchone()
+                if row is None:
+                    raise JournalError(f"run {run_id!r} has no task {task_id!r}")
+                task = task_from_json(row["definition"])
+                deps = tuple(dict.fromkeys((*task.dependencies, *extra)))
+                db.execute("UPDATE tasks SET definition = ?, updated_at = ? WHERE run_id = ?"
+                           " AND task_id = ?", (task_to_json(replace(task, dependencies=deps)),
+                                                now, run_id, task_id))
             start = int(db.execute("SELECT COUNT(*) FROM tasks WHERE run_id = ?",
                                    (run_id,)).fetchone()[0])
             db.executemany(
@@ -339,7 +355,8 @@ class Journal:
                 ],
             )
             self._insert_event(run_id, "graph_grown", None,
-                               {"tasks": [t[0].id for t in tasks], "reason": reason})
+                               {"tasks": [t[0].id for t in tasks], "reason": reason,
+                                **({"dependencies_added": extend} if extend else {})})
 
     def get_run(self, run_id: str) -> RunRecord | None:
         row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
