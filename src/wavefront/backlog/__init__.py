@@ -17,10 +17,11 @@ __all__ = ["FORMATS", "Backlog", "BacklogFormat", "discover_backlog", "load_back
 
 
 def _formats() -> dict[str, BacklogFormat]:
-    from wavefront.backlog import bmad, native, speckit, stories, taskjson, taskmaster
+    from wavefront.backlog import bmad, native, speckit, stories, taskjson, taskmaster, workflow
 
     # Order is detection and discovery priority: the first that matches wins.
-    modules: tuple[BacklogFormat, ...] = (native, taskmaster, taskjson, bmad, stories, speckit)
+    modules: tuple[BacklogFormat, ...] = (native, workflow, taskmaster, taskjson, bmad,
+                                          stories, speckit)
     return {module.NAME: module for module in modules}
 
 

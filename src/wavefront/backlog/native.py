@@ -13,6 +13,7 @@ from pathlib import Path
 from wavefront.backlog.base import Backlog
 from wavefront.config import ProjectConfig, parse_config
 from wavefront.errors import ConfigError
+from wavefront.model import Task
 from wavefront.yamlsource import YamlDocument, load_yaml
 
 __all__ = ["DESCRIPTION", "NAME", "discover", "load", "matches"]
@@ -58,7 +59,7 @@ def load(path: Path) -> Backlog:
         doc = load_yaml(path)
         config = parse_config(doc)
         own = Backlog(
-            tasks=config.build_tasks(),
+            tasks=(*config.build_tasks(), *_workflow_tasks(config, doc)),
             files=(path,),
             formats=(NAME,),
             config=config,
@@ -66,6 +67,19 @@ def load(path: Path) -> Backlog:
         return Backlog.merge([own, *_included(config, doc)])
     finally:
         _loading.reset(token)
+
+
+def _workflow_tasks(config: ProjectConfig, doc: YamlDocument) -> tuple[Task, ...]:
+    """The tasks of the `workflow:` section; its command steps' runners join `runners`."""
+    if config.workflow is None:
+        return ()
+    from wavefront.workflow import WorkflowSource, build_workflow
+
+    compiled = build_workflow(config.workflow, WorkflowSource(doc, ("workflow",)),
+                              root=config.base_dir, config=config)
+    for name, settings in compiled.runners.items():
+        config.runners.setdefault(name, dict(settings))
+    return compiled.tasks
 
 
 def _included(config: ProjectConfig, doc: YamlDocument) -> list[Backlog]:
