@@ -1,0 +1,265 @@
+"""Steps to tasks: a checked workflow becomes plain `model.Task`s for the one engine.
+
+Nothing here runs anything. A step becomes one task (a fixed fan-out one per item); its
+dependencies, gates and metadata say everything the engine and the done-hook need:
+
+- `agentless`: a sync point, or the placeholder of a fan-out that grows at run time;
+- `allow_no_changes`: an analyzer (it answers, it need not edit files);
+- `grows_at_run_time`: the placeholder whose done-hook adds one task per story/subtask;
+- `concurrency`: `[[group, limit], ...]`, limits the engine keeps per group;
+- `workflow`: the step id and kind, the analyzer's labels, the branch a step belongs to,
+  the loop, and for a placeholder the template its grown tasks are made from.
+
+Ids of grown tasks come from their source (`implement:1.2`), so compiling and expanding
+twice gives the same graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wavefront.model import GateSpec, SourceLocation, Task
+from wavefront.workflow.schema import Step, Workflow
+
+__all__ = [
+    "ANSWER_INSTRUCTIONS",
+    "CompiledWorkflow",
+    "Item",
+    "command_runner_name",
+    "compile_workflow",
+    "item_task",
+]
+
+ANSWER_INSTRUCTIONS = (
+    "You are the analyzer of this workflow: decide which branch comes next. Answer with "
+    "exactly one of these labels: {labels}. End your reply with the line\n"
+    "ANSWER: <label>"
+)
+WORKFLOW_GROUP = "workflow"
+
+
+@dataclass(frozen=True)
+class CompiledWorkflow:
+    """The tasks of a workflow, plus the command runners its command steps need."""
+
+    tasks: tuple[Task, ...]
+    runners: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing a fan-out runs over: a list entry, a story, a subtask."""
+
+    id: str
+    title: str
+    body: str = ""
+    dependencies: tuple[str, ...] = ()
+    acceptance_criteria: tuple[str, ...] = ()
+    deliverables: tuple[str, ...] = ()
+    context_files: tuple[str, ...] = ()
+    agent: str | None = None
+    source: SourceLocation | None = None
+
+
+def command_runner_name(step_id: str) -> str:
+    """The runner a command analyzer or validator of `step_id` is run by."""
+    return f"workflow-command:{step_id}"
+
+
+def compile_workflow(workflow: Workflow, graph: Mapping[str, Sequence[str]]) -> CompiledWorkflow:
+    """The tasks of `workflow`, given each step's dependencies from `check_workflow`."""
+    path = workflow.source.path
+    exits: dict[str, tuple[str, ...]] = {}
+    tasks: list[Task] = []
+    runners: dict[str, dict[str, Any]] = {}
+    order = _in_dependency_order(workflow, graph)
+    for step in order:
+        source = SourceLocation(path, workflow.source.line(*step.origin.keys))
+        deps = tuple(dict.fromkeys(t for dep in graph[step.id] for t in exits[dep]))
+        template = _template(workflow, step, runners)
+        if step.for_each is not None and step.for_each.items is not None:
+            items = [Item(id=str(x), title=str(x)) for x in step.for_each.items]
+            if not items:
+                raise workflow.error(step, "for_each.items is empty", "for_each")
+            grown = [item_task(template, item, deps, source) for item in items]
+            tasks.extend(grown)
+            exits[step.id] = tuple(t.id for t in grown)
+            continue
+        task = _step_task(step, template, deps, source)
+        tasks.append(task)
+        exits[step.id] = (task.id,)
+    return CompiledWorkflow(tasks=tuple(tasks), runners=runners)
+
+
+def _in_dependency_order(workflow: Workflow, graph: Mapping[str, Sequence[str]]) -> list[Step]:
+    import graphlib
+
+    by_id = workflow.by_id()
+    order = graphlib.TopologicalSorter({k: tuple(v) for k, v in graph.items()}).static_order()
+    return [by_id[step_id] for step_id in order]
+
+
+def _template(workflow: Workflow, step: Step, runners: dict[str, dict[str, Any]]
+              ) -> dict[str, Any]:
+    """Everything a task of this step is made from, as plain (JSON-ready) data."""
+    gates = [{"kind": gate.kind, "options": gate.options} for gate in step.gates]
+    if step.reviewers:
+        options: dict[str, Any] = {"agents": list(step.reviewers)}
+        if step.max_rounds is not None:
+            options["max_rounds"] = step.max_rounds
+        gates.append({"kind": "review", "options": options})
+    metadata: dict[str, Any] = {
+        key: value for key, value in (
+            ("runner", step.runner), ("model", step.model), ("timeout", step.timeout),
+            ("retries", step.retries), ("max_turns", step.max_turns), ("script", step.script))
+        if value is not None}
+    validator = step.validator
+    if validator is not None and validator.agent is not None:
+        options = {"agents": [validator.agent], "name": f"validator {validator.agent}"}
+        if validator.max_rounds is not None:
+            options["max_rounds"] = validator.max_rounds
+        gates.append({"kind": "review", "options": options})
+    elif validator is not None and validator.run is not None:
+        gates.append({"kind": "command", "options": {"run": validator.run,
+                                                     "name": "validator"}})
+        # A command validator's loop is the task's retries: at most max_rounds tries.
+        metadata.setdefault("retries", (validator.max_rounds or 1) - 1)
+    prompt = step.prompt.strip()
+    info: dict[str, Any] = {"step": step.id, "kind": _kind(step)}
+    if step.analyzer is not None:
+        labels = list(step.analyzer.labels)
+        info["labels"] = labels
+        metadata["allow_no_changes"] = True
+        if step.analyzer.run is not None:
+            name = command_runner_name(step.id)
+            runners[name] = {"kind": "command", "argv_template": step.analyzer.run,
+                             "prompt_via": "stdin"}
+            metadata["runner"] = name
+        prompt = "\n\n".join(p for p in (prompt, ANSWER_INSTRUCTIONS.format(
+            labels=", ".join(labels))) if p)
+    if step.allow_no_changes:
+        metadata["allow_no_changes"] = True
+    if step.branch is not None:
+        info["branch"] = {"analyzer": step.branch[0], "label": step.branch[1]}
+    if step.loop is not None:
+        info["loop"] = step.loop.model_dump()
+    concurrency = [[WORKFLOW_GROUP, workflow.max_concurrent]] if workflow.max_concurrent else []
+    if step.for_each is not None and step.max_concurrent is not None:
+        concurrency.append([step.id, step.max_concurrent])
+    if concurrency:
+        metadata["concurrency"] = concurrency
+    metadata["workflow"] = info
+    return {
+        "step": step.id,
+        "title": step.title or _title(step),
+        "prompt": prompt,
+        "agent": step.agent,
+        "inputs": list(step.inputs),
+        "outputs": list(step.outputs),
+        "files": list(step.files),
+        "acceptance_criteria": list(step.acceptance_criteria),
+        "gates": gates,
+        "metadata": metadata,
+        "keep_dependencies": bool(step.for_each.keep_dependencies) if step.for_each else True,
+    }
+
+
+def _kind(step: Step) -> str:
+    if step.sync:
+        return "sync"
+    if step.analyzer is not None:
+        return "analyzer"
+    if step.for_each is not None:
+        return "fan_out"
+    return "agent"
+
+
+def _title(step: Step) -> str:
+    for line in step.prompt.splitlines():
+        if line.strip():
+            return line.strip().lstrip("#").strip()[:80]
+    return step.id.replace("-", " ").replace("_", " ").capitalize()
+
+
+def _step_task(step: Step, template: Mapping[str, Any], deps: tuple[str, ...],
+               source: SourceLocation) -> Task:
+    metadata = dict(template["metadata"])
+    title = template["title"]
+    body = template["prompt"]
+    if step.sync:
+        metadata["agentless"] = True
+    if step.for_each is not None:  # grows at run time: a placeholder holds the template
+        kind = "stories" if step.for_each.stories else "subtasks"
+        metadata.update(agentless=True, grows_at_run_time=True)
+        metadata["workflow"] = {**metadata["workflow"], "expand": {
+            "kind": kind, "path": step.for_each.source_path, "template": dict(template)}}
+        noun = "story" if kind == "stories" else "subtask"
+        title = f"{title} (one task per {noun} in {step.for_each.source_path})"
+        body = (f"Placeholder: when this step starts, one task per {noun} found in "
+                f"{step.for_each.source_path} is added to the run.\n\n{body}").strip()
+    outputs = tuple(template["outputs"])
+    return Task(
+        id=step.id,
+        title=title,
+        source=source,
+        body=body,
+        dependencies=deps,
+        agent=step.agent,
+        acceptance_criteria=tuple(template["acceptance_criteria"]),
+        deliverables=() if step.for_each is not None else outputs,
+        files=tuple(dict.fromkeys([*template["files"], *outputs])) if step.for_each is None
+        else (),
+        context_files=tuple(template["inputs"]),
+        gates=() if step.for_each is not None else _gates(template, source),
+        metadata=metadata,
+    )
+
+
+def _gates(template: Mapping[str, Any], source: SourceLocation | None) -> tuple[GateSpec, ...]:
+    return tuple(GateSpec(g["kind"], dict(g["options"]), source) for g in template["gates"])
+
+
+def _fill(text: str, item: Item) -> str:
+    return text.replace("{item}", item.id).replace("{item_title}", item.title)
+
+
+def item_task(template: Mapping[str, Any], item: Item, deps: Sequence[str],
+              source: SourceLocation, sibling_ids: Sequence[str] = ()) -> Task:
+    """The task of one fan-out item: `<step>:<item id>`, made from the step's template.
+
+    `sibling_ids` are the other items' ids: an item's own dependencies on them become
+    dependencies on their tasks when the step keeps dependencies.
+    """
+    step_id = template["step"]
+    own_deps = [f"{step_id}:{dep}" for dep in item.dependencies
+                if template.get("keep_dependencies", True) and dep in sibling_ids]
+    metadata = dict(template["metadata"])
+    metadata["workflow"] = {**metadata["workflow"], "kind": "fan_out_item", "item": item.id}
+    outputs = tuple(_fill(o, item) for o in template["outputs"])
+    deliverables = tuple(dict.fromkeys([*item.deliverables, *outputs]))
+    parts = [_fill(template["prompt"], item)]
+    if item.body.strip():
+        parts += [f"## {item.title}", item.body.strip()]
+    else:
+        parts.append(f"This task is for: {item.title}")
+    body = "\n\n".join(part for part in parts if part)
+    reading = [*(_fill(i, item) for i in template["inputs"]), *item.context_files]
+    if item.source is not None:
+        reading.append(str(item.source.path))
+    return Task(
+        id=f"{step_id}:{item.id}",
+        title=f"{_fill(template['title'], item)}: {item.title}",
+        source=item.source or source,
+        body=body,
+        dependencies=tuple(dict.fromkeys([*deps, *own_deps])),
+        agent=template["agent"] or item.agent,
+        acceptance_criteria=(*template["acceptance_criteria"], *item.acceptance_criteria),
+        deliverables=deliverables,
+        files=tuple(dict.fromkeys([*template["files"], *deliverables])),
+        context_files=tuple(dict.fromkeys(reading)),
+        gates=_gates(template, source),
+        metadata=metadata,
+    )
+
