@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import WriteBacklog, git
 
+from conftest import WriteBacklog, git
 from wavefront.model import TaskStatus
 from wavefront.plan import load_and_plan
 from wavefront.runs import RunOptions, RunResult, open_journal, start_run
@@ -75,26 +75,49 @@ def first_parent_history(repo: Path, branch: str) -> list[str]:
 def semantic_conflict(fix: dict[str, Any]) -> list[dict[str, Any]]:
     """`rename` renames greet(); `caller` (based before the rename) still calls it."""
     return [
-        {"id": "rename", "title": "rename greet to hello",
-         "script": {"files": {"mods/lib.py": RENAMED}}},
-        {"id": "caller", "title": "add a caller", "script": {
-            "sleep": 0.6, "attempts": [{"files": {"mods/caller.py": USES_GREET}}, fix]}},
-        {"id": "after", "title": "after the caller", "depends_on": ["caller"],
-         "script": {"files": {"after.txt": "x\n"}}},
+        {
+            "id": "rename",
+            "title": "rename greet to hello",
+            "script": {"files": {"mods/lib.py": RENAMED}},
+        },
+        {
+            "id": "caller",
+            "title": "add a caller",
+            "script": {"sleep": 0.6, "attempts": [{"files": {"mods/caller.py": USES_GREET}}, fix]},
+        },
+        {
+            "id": "after",
+            "title": "after the caller",
+            "depends_on": ["caller"],
+            "script": {"files": {"after.txt": "x\n"}},
+        },
     ]
 
 
 @pytest.mark.parametrize("verify", ["branch", "merged"])
-def test_a_failing_test_gate_keeps_the_task_out(checked_repo: Path,
-                                                write_backlog: WriteBacklog,
-                                                verify: str) -> None:
-    write_backlog([
-        {"id": "good", "title": "good", "script": {"files": {"mods/good.py": USES_GREET}}},
-        {"id": "bad", "title": "bad", "script": {
-            "files": {"mods/bad.py": "def run():\n    raise ValueError('broken')\n"}}},
-        {"id": "later", "title": "later", "depends_on": ["bad"],
-         "script": {"files": {"later.txt": "x\n"}}},
-    ], gates=[GATE], verify=verify)
+def test_a_failing_test_gate_keeps_the_task_out(
+    checked_repo: Path, write_backlog: WriteBacklog, verify: str
+) -> None:
+    write_backlog(
+        [
+            {"id": "good", "title": "good", "script": {"files": {"mods/good.py": USES_GREET}}},
+            {
+                "id": "bad",
+                "title": "bad",
+                "script": {
+                    "files": {"mods/bad.py": "def run():\n    raise ValueError('broken')\n"}
+                },
+            },
+            {
+                "id": "later",
+                "title": "later",
+                "depends_on": ["bad"],
+                "script": {"files": {"later.txt": "x\n"}},
+            },
+        ],
+        gates=[GATE],
+        verify=verify,
+    )
 
     result = run(checked_repo)
 
@@ -113,11 +136,15 @@ def test_a_failing_test_gate_keeps_the_task_out(checked_repo: Path,
     assert "mods/good.py" in tree and "mods/bad.py" not in tree
 
 
-def test_a_semantic_conflict_is_caught_and_sent_back(checked_repo: Path,
-                                                     write_backlog: WriteBacklog,
-                                                     tmp_path: Path) -> None:
-    write_backlog(semantic_conflict({"files": {"mods/caller.py": USES_HELLO}}),
-                  gates=[GATE], verify="merged", limits={"max_parallel": 2})
+def test_a_semantic_conflict_is_caught_and_sent_back(
+    checked_repo: Path, write_backlog: WriteBacklog, tmp_path: Path
+) -> None:
+    write_backlog(
+        semantic_conflict({"files": {"mods/caller.py": USES_HELLO}}),
+        gates=[GATE],
+        verify="merged",
+        limits={"max_parallel": 2},
+    )
 
     result = run(checked_repo)
 
@@ -129,22 +156,33 @@ def test_a_semantic_conflict_is_caught_and_sent_back(checked_repo: Path,
     assert [a.kind for a in attempts] == ["agent", "merged-fix"]
     # The branch passed alone, the merged tree did not; the fix passed both.
     assert [(g.gate.endswith("(merged tree)"), g.passed) for g in first_gates] == [
-        (False, True), (True, False)]
+        (False, True),
+        (True, False),
+    ]
     assert "FAIL caller.py" in first_gates[1].details
     assert [(g.gate.endswith("(merged tree)"), g.passed) for g in fix_gates] == [
-        (False, True), (True, True)]
+        (False, True),
+        (True, True),
+    ]
     assert git(checked_repo, "show", f"{result.branch}:mods/caller.py") == USES_HELLO
     # Every state the integration branch ever had passes the gate.
     history = first_parent_history(checked_repo, result.branch)
     assert len(history) == 4  # the checker, then rename, caller and after merged
-    assert all(passes_check(checked_repo, commit, tmp_path / f"check-{n}")
-               for n, commit in enumerate(history))
+    assert all(
+        passes_check(checked_repo, commit, tmp_path / f"check-{n}")
+        for n, commit in enumerate(history)
+    )
 
 
 def test_an_unfixed_semantic_conflict_ends_in_conflict_and_stays_out(
-        checked_repo: Path, write_backlog: WriteBacklog, tmp_path: Path) -> None:
-    write_backlog(semantic_conflict({"files": {"mods/note.txt": "tried\n"}}),
-                  gates=[GATE], verify="merged", limits={"max_parallel": 2})
+    checked_repo: Path, write_backlog: WriteBacklog, tmp_path: Path
+) -> None:
+    write_backlog(
+        semantic_conflict({"files": {"mods/note.txt": "tried\n"}}),
+        gates=[GATE],
+        verify="merged",
+        limits={"max_parallel": 2},
+    )
 
     result = run(checked_repo)
 
@@ -158,14 +196,21 @@ def test_an_unfixed_semantic_conflict_ends_in_conflict_and_stays_out(
     assert records["after"].status == TaskStatus.BLOCKED
     tree = git(checked_repo, "ls-tree", "-r", "--name-only", result.branch).split()
     assert "mods/caller.py" not in tree
-    assert all(passes_check(checked_repo, commit, tmp_path / f"check-{n}")
-               for n, commit in enumerate(first_parent_history(checked_repo, result.branch)))
+    assert all(
+        passes_check(checked_repo, commit, tmp_path / f"check-{n}")
+        for n, commit in enumerate(first_parent_history(checked_repo, result.branch))
+    )
 
 
 def test_without_merged_verification_the_semantic_conflict_gets_in(
-        checked_repo: Path, write_backlog: WriteBacklog, tmp_path: Path) -> None:
-    write_backlog(semantic_conflict({"files": {"mods/caller.py": USES_HELLO}}),
-                  gates=[GATE], verify="branch", limits={"max_parallel": 2})
+    checked_repo: Path, write_backlog: WriteBacklog, tmp_path: Path
+) -> None:
+    write_backlog(
+        semantic_conflict({"files": {"mods/caller.py": USES_HELLO}}),
+        gates=[GATE],
+        verify="branch",
+        limits={"max_parallel": 2},
+    )
 
     result = run(checked_repo)
 
@@ -180,10 +225,14 @@ def test_without_merged_verification_the_semantic_conflict_gets_in(
 
 
 def test_a_gate_only_for_the_merged_tree_is_not_run_on_the_branch(
-        checked_repo: Path, write_backlog: WriteBacklog) -> None:
+    checked_repo: Path, write_backlog: WriteBacklog
+) -> None:
     merged_only = {**GATE, "on": "merged", "name": "merged check"}
-    write_backlog([{"id": "a", "title": "A", "script": {"files": {"mods/a.py": USES_GREET}}}],
-                  gates=[merged_only], verify="merged")
+    write_backlog(
+        [{"id": "a", "title": "A", "script": {"files": {"mods/a.py": USES_GREET}}}],
+        gates=[merged_only],
+        verify="merged",
+    )
 
     result = run(checked_repo)
 

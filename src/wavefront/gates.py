@@ -1,7 +1,7 @@
 """Gates: checks that must pass before work moves on (DESIGN.md, "Gate").
 
 A gate is one method, `async check(context) -> GateResult`. A gate never raises for a
-failing check; a gate that is configured wrongly is rejected by `validate_gate_specs` when
+failing check; a gate that is configured wrongly is rejected by `gatecheck.validate_gate_specs` when
 the run is planned, not at the end of a long run.
 
 Kinds: `command` (a program in the worktree, pass = exit 0), `deliverables` (promised paths
@@ -20,8 +20,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import shlex
-import shutil
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,12 +28,12 @@ from typing import Any, Protocol
 from markdown_it import MarkdownIt
 
 from wavefront.agents.runners.process import run_process
-from wavefront.errors import ConfigError
-from wavefront.model import AgentProfile, AgentResult, GateAction, GateResult, GateSpec, Task
+from wavefront.model import AgentResult, GateAction, GateResult, GateSpec, Task
 
 __all__ = [
     "DEFAULT_MARKERS",
     "GATES",
+    "SHELL_BUILTINS",
     "CommandGate",
     "ContractGate",
     "DeliverablesGate",
@@ -43,10 +42,12 @@ __all__ = [
     "HumanGate",
     "ReviewerCall",
     "check_gates",
+    "command_argv",
     "effective_gates",
+    "empty_sections",
+    "is_glob",
     "make_gate",
-    "validate_gate_specs",
-    "validate_plan_gates",
+    "strings",
 ]
 
 # Runs a reviewer agent: (agent name, prompt, review round) -> its result.
@@ -57,9 +58,25 @@ _DOCUMENT_SUFFIXES = frozenset({".md", ".markdown", ".mdx", ".rst", ".txt", ".ad
 _GLOB_CHARS = frozenset("*?[")
 # Shell syntax in a `run` string means the user wrote a shell command line.
 _SHELL_SYNTAX = re.compile(r"[|&;<>()$`\\*?~]|\[\[")
-_SHELL_BUILTINS = frozenset({"cd", "export", "test", "[", "set", "source", ".", "exec",
-                             "env", "true", "false", "if", "for", "while", "command"})
-_STAGES = ("branch", "merged", "both")
+SHELL_BUILTINS = frozenset(
+    {
+        "cd",
+        "export",
+        "test",
+        "[",
+        "set",
+        "source",
+        ".",
+        "exec",
+        "env",
+        "true",
+        "false",
+        "if",
+        "for",
+        "while",
+        "command",
+    }
+)
 _DETAILS_LIMIT = 4000
 
 
@@ -105,9 +122,16 @@ class CommandGate:
 
     kind = "command"
 
-    def __init__(self, run: str | Sequence[str], timeout: float = 600.0,
-                 name: str | None = None, *, env: Mapping[str, str] | None = None,
-                 cwd: str | None = None, on: str = "both") -> None:
+    def __init__(
+        self,
+        run: str | Sequence[str],
+        timeout: float = 600.0,
+        name: str | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        on: str = "both",
+    ) -> None:
         self.argv = command_argv(run)
         self.timeout = float(timeout)
         shown = run if isinstance(run, str) else shlex.join(run)
@@ -122,20 +146,25 @@ class CommandGate:
     async def check(self, context: GateContext) -> GateResult:
         suffix = "-merged" if context.stage == "merged" else ""
         log_path = context.log_path or (
-            context.log_dir / f"gate-{_slug(self.name)}{suffix}-{context.attempt}.log")
+            context.log_dir / f"gate-{_slug(self.name)}{suffix}-{context.attempt}.log"
+        )
         cwd = context.workspace
         if self.cwd:
             cwd = (context.workspace / self.cwd).resolve()
             if not cwd.is_relative_to(context.workspace.resolve()) or not cwd.is_dir():
                 return GateResult(self.name, False, f"no directory {self.cwd!r} in the worktree")
-        outcome = await run_process(self.argv, cwd=cwd, log_path=log_path,
-                                    timeout_s=self.timeout, env=self.env or None,
-                                    kill_grace_s=1.0)
+        outcome = await run_process(
+            self.argv,
+            cwd=cwd,
+            log_path=log_path,
+            timeout_s=self.timeout,
+            env=self.env or None,
+            kill_grace_s=1.0,
+        )
         tail = (outcome.stdout + outcome.stderr).strip()[-_DETAILS_LIMIT:]
         details = f"log: {log_path}\n{tail}" if tail else f"log: {log_path}"
         if outcome.timed_out:
-            return GateResult(self.name, False, f"timed out after {self.timeout:g}s",
-                              details)
+            return GateResult(self.name, False, f"timed out after {self.timeout:g}s", details)
         if outcome.returncode == 0:
             return GateResult(self.name, True, "exit 0", details)
         return GateResult(self.name, False, f"exit {outcome.returncode}", details)
@@ -177,15 +206,19 @@ class DeliverablesGate:
             elif not any(_covers(path, item) for item in changed):
                 findings.append(f"{path}: exists but this attempt did not change it")
         if findings:
-            return GateResult(self.name, False,
-                              f"{len(findings)} of {len(paths)} deliverables not delivered",
-                              "\n".join(findings), tuple(findings))
+            return GateResult(
+                self.name,
+                False,
+                f"{len(findings)} of {len(paths)} deliverables not delivered",
+                "\n".join(findings),
+                tuple(findings),
+            )
         return GateResult(self.name, True, f"{len(paths)} deliverables present and changed")
 
 
 def _existing(workspace: Path, path: str) -> list[Path]:
     clean = path.strip().rstrip("/")
-    if _is_glob(clean):
+    if is_glob(clean):
         return [p for p in workspace.glob(clean) if p.is_file()]
     target = workspace / clean
     return [target] if target.exists() else []
@@ -194,12 +227,12 @@ def _existing(workspace: Path, path: str) -> list[Path]:
 def _covers(path: str, changed: str) -> bool:
     """Whether changing `changed` counts as changing deliverable `path`."""
     clean = path.strip().rstrip("/")
-    if _is_glob(clean):
+    if is_glob(clean):
         return fnmatch.fnmatchcase(changed, clean)
     return changed == clean or changed.startswith(clean + "/")
 
 
-def _is_glob(path: str) -> bool:
+def is_glob(path: str) -> bool:
     return any(ch in _GLOB_CHARS for ch in path)
 
 
@@ -216,14 +249,23 @@ class ContractGate:
 
     kind = "contract"
 
-    def __init__(self, paths: Sequence[str] | None = None,
-                 markers: Sequence[str] = DEFAULT_MARKERS, name: str | None = None) -> None:
+    def __init__(
+        self,
+        paths: Sequence[str] | None = None,
+        markers: Sequence[str] = DEFAULT_MARKERS,
+        name: str | None = None,
+    ) -> None:
         self.paths = tuple(paths) if paths is not None else None
         self.markers = tuple(markers)
         self.name = name or "contract"
-        self._pattern = re.compile("|".join(
-            rf"(?<![\w]){re.escape(m)}(?![\w])" if m[:1].isalnum() and m[-1:].isalnum()
-            else re.escape(m) for m in self.markers))
+        self._pattern = re.compile(
+            "|".join(
+                rf"(?<![\w]){re.escape(m)}(?![\w])"
+                if m[:1].isalnum() and m[-1:].isalnum()
+                else re.escape(m)
+                for m in self.markers
+            )
+        )
 
     def documents(self, context: GateContext) -> tuple[str, ...]:
         if self.paths is not None:
@@ -247,12 +289,18 @@ class ContractGate:
                 checked += 1
                 relative = file.relative_to(context.workspace).as_posix()
                 text = file.read_text(encoding="utf-8", errors="replace")
-                findings.extend(f"{relative}:{line}: {problem}"
-                                for line, problem in self.problems(text, relative))
+                findings.extend(
+                    f"{relative}:{line}: {problem}"
+                    for line, problem in self.problems(text, relative)
+                )
         if findings:
-            return GateResult(self.name, False, f"{len(findings)} placeholder(s) or gap(s) in "
-                              f"{', '.join(wanted)}", "\n".join(findings[:200]),
-                              tuple(findings[:200]))
+            return GateResult(
+                self.name,
+                False,
+                f"{len(findings)} placeholder(s) or gap(s) in {', '.join(wanted)}",
+                "\n".join(findings[:200]),
+                tuple(findings[:200]),
+            )
         return GateResult(self.name, True, f"{checked} document(s) complete")
 
     def problems(self, text: str, path: str = "") -> list[tuple[int, str]]:
@@ -291,8 +339,12 @@ def empty_sections(text: str) -> list[tuple[int, str]]:
             open_sections.append([level, line, title, False])
             index += 3
             continue
-        if token.level == 0 and token.nesting >= 0 and token.type != "hr" and not (
-                token.type == "html_block" and token.content.strip().startswith("<!--")):
+        if (
+            token.level == 0
+            and token.nesting >= 0
+            and token.type != "hr"
+            and not (token.type == "html_block" and token.content.strip().startswith("<!--"))
+        ):
             for section in open_sections:
                 section[3] = True
         index += 1
@@ -329,19 +381,27 @@ class HumanGate:
 
 
 def _command(options: Mapping[str, Any]) -> Gate:
-    return CommandGate(options["run"], float(options.get("timeout", 600)), options.get("name"),
-                       env=options.get("env"), cwd=options.get("cwd"),
-                       on=str(options.get("on", "both")))
+    return CommandGate(
+        options["run"],
+        float(options.get("timeout", 600)),
+        options.get("name"),
+        env=options.get("env"),
+        cwd=options.get("cwd"),
+        on=str(options.get("on", "both")),
+    )
 
 
 def _deliverables(options: Mapping[str, Any]) -> Gate:
-    return DeliverablesGate(_strings(options.get("paths")), options.get("name"))
+    return DeliverablesGate(strings(options.get("paths")), options.get("name"))
 
 
 def _contract(options: Mapping[str, Any]) -> Gate:
-    markers = _strings(options.get("markers"))
-    return ContractGate(_strings(options.get("paths")),
-                        DEFAULT_MARKERS if markers is None else markers, options.get("name"))
+    markers = strings(options.get("markers"))
+    return ContractGate(
+        strings(options.get("paths")),
+        DEFAULT_MARKERS if markers is None else markers,
+        options.get("name"),
+    )
 
 
 def _review(options: Mapping[str, Any]) -> Gate:
@@ -370,8 +430,9 @@ def make_gate(spec: GateSpec) -> Gate:
     return GATES[spec.kind](spec.options)
 
 
-def effective_gates(specs: Sequence[GateSpec], task: Task, *, stage: str = "branch",
-                    auto_deliverables: bool = True) -> list[GateSpec]:
+def effective_gates(
+    specs: Sequence[GateSpec], task: Task, *, stage: str = "branch", auto_deliverables: bool = True
+) -> list[GateSpec]:
     """The gates to check for `task` at `stage`, without duplicates, in checking order.
 
     On the merged tree only command gates run: the other kinds judge the task's own change,
@@ -380,8 +441,7 @@ def effective_gates(specs: Sequence[GateSpec], task: Task, *, stage: str = "bran
     chosen: list[GateSpec] = []
     seen: set[str] = set()
     candidates = list(specs)
-    if auto_deliverables and task.deliverables and not any(
-            s.kind == "deliverables" for s in specs):
+    if auto_deliverables and task.deliverables and not any(s.kind == "deliverables" for s in specs):
         candidates.append(GateSpec("deliverables", {"name": "deliverables (declared)"}))
     for spec in candidates:
         key = _spec_key(spec)
@@ -397,13 +457,15 @@ def effective_gates(specs: Sequence[GateSpec], task: Task, *, stage: str = "bran
     return sorted(chosen, key=lambda s: _ORDER.get(s.kind, 1))
 
 
-async def check_gates(specs: Sequence[GateSpec], context: GateContext, *,
-                      auto_deliverables: bool = True) -> list[GateResult]:
+async def check_gates(
+    specs: Sequence[GateSpec], context: GateContext, *, auto_deliverables: bool = True
+) -> list[GateResult]:
     """Check gates in order; stop at the first that does not pass (later ones would only
     repeat the failure or spend a reviewer's money on broken work)."""
     results: list[GateResult] = []
-    for spec in effective_gates(specs, context.task, stage=context.stage,
-                                auto_deliverables=auto_deliverables):
+    for spec in effective_gates(
+        specs, context.task, stage=context.stage, auto_deliverables=auto_deliverables
+    ):
         result = await make_gate(spec).check(context)
         results.append(result)
         if not result.passed:
@@ -411,122 +473,10 @@ async def check_gates(specs: Sequence[GateSpec], context: GateContext, *,
     return results
 
 
-# -- validation at plan time --------------------------------------------------------------
-
-
-def validate_plan_gates(config: Any, tasks: Iterable[Task], *,
-                        profiles: Mapping[str, AgentProfile], root: Path) -> None:
-    """Check every gate a run will use (project, agent and task gates) before it starts."""
-    task_list = list(tasks)
-    specs: list[tuple[GateSpec, Task | None]] = []
-    if config is not None:
-        specs += [(spec, None) for spec in config.gate_specs]
-        for agent in config.agents.values():
-            specs += [(gate.to_spec(config.source), None) for gate in agent.gates]
-    for task in task_list:
-        specs += [(spec, task) for spec in task.gates]
-    produced = {path for task in task_list for path in (*task.deliverables, *task.files)}
-    for spec, owner in specs:
-        located = spec if spec.source is not None or owner is None else GateSpec(
-            spec.kind, spec.options, owner.source)
-        validate_gate_specs([located], profiles=profiles, root=root, produced=produced)
-
-
-def validate_gate_specs(specs: Sequence[GateSpec], *, profiles: Mapping[str, AgentProfile],
-                        root: Path, produced: Collection[str] = ()) -> None:
-    """Raise `ConfigError` (file, line, what was expected) for a gate that cannot work.
-
-    A command whose program is missing, a contract document that neither exists nor is
-    produced by a task, a reviewer that is not an agent profile, an option of the wrong
-    type: all are found here, before any agent runs.
-    """
-    for spec in specs:
-        problem = _problem(spec, profiles, root, produced)
-        if problem is not None:
-            where = spec.source
-            raise ConfigError(where.path if where else Path("wavefront.yaml"),
-                              where.line if where else None, f"{spec.kind} gate: {problem}")
-
-
-def _problem(spec: GateSpec, profiles: Mapping[str, AgentProfile], root: Path,
-             produced: Collection[str]) -> str | None:
-    options = spec.options
-    if spec.kind not in GATES:
-        return f"unknown gate kind (expected one of: {', '.join(GATES)})"
-    name = options.get("name")
-    if name is not None and not isinstance(name, str):
-        return "'name' must be text"
-    for key in ("paths", "markers", "agents"):
-        if key in options and _strings(options[key]) is None:
-            return f"{key!r} must be a list of text"
-    if spec.kind == "command":
-        return _command_problem(options, root, produced)
-    if spec.kind == "contract":
-        if any(not m for m in _strings(options.get("markers")) or ()):
-            return "'markers' must not hold empty text"
-        for path in _strings(options.get("paths")) or ():
-            if not _is_glob(path) and not (root / path).exists() and not _produced(
-                    path, produced):
-                return (f"document {path!r} does not exist in {root} and no task declares "
-                        "it as a deliverable or file")
-    if spec.kind == "review":
-        from wavefront.review import review_problem
-
-        return review_problem(options, profiles)
-    if spec.kind == "human" and not isinstance(options.get("prompt", ""), str):
-        return "'prompt' must be text"
-    return None
-
-
-def _command_problem(options: Mapping[str, Any], root: Path,
-                     produced: Collection[str]) -> str | None:
-    run = options.get("run")
-    if not ((isinstance(run, str) and run.strip())
-            or (isinstance(run, list) and run and all(isinstance(a, str) for a in run))):
-        return "'run' must be a command line or a list of arguments"
-    timeout = options.get("timeout", 600)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        return f"'timeout' must be a positive number of seconds, got {timeout!r}"
-    on = options.get("on", "both")
-    if on not in _STAGES:
-        return f"'on' must be one of {', '.join(_STAGES)}, got {on!r}"
-    env = options.get("env", {})
-    if not isinstance(env, Mapping) or not all(isinstance(k, str) for k in env):
-        return "'env' must be a mapping of variable names to values"
-    cwd = options.get("cwd")
-    if cwd is not None and not isinstance(cwd, str):
-        return "'cwd' must be a directory relative to the worktree"
-    try:
-        words = shlex.split(run) if isinstance(run, str) else list(run)
-    except ValueError as exc:
-        return f"cannot read the command line {run!r}: {exc}"
-    words = [w for w in words if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", w)]
-    if not words or words[0] in _SHELL_BUILTINS:
-        return None
-    program = words[0]
-    base = root / cwd if isinstance(cwd, str) else root
-    if "/" in program:
-        if Path(program).is_absolute():
-            return None if Path(program).exists() else f"program {program!r} does not exist"
-        if (base / program).exists() or _produced(program, produced):
-            return None
-        return (f"program {program!r} does not exist in {base} and no task declares it "
-                "as a deliverable or file")
-    if shutil.which(program) is None:
-        return f"program {program!r} is not on PATH"
-    return None
-
-
-def _produced(path: str, produced: Collection[str]) -> bool:
-    clean = path.removeprefix("./")
-    return any(clean == p or (_is_glob(p) and fnmatch.fnmatchcase(clean, p))
-               or clean.startswith(p.rstrip("/") + "/") for p in produced)
-
-
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _strings(value: Any) -> tuple[str, ...] | None:
+def strings(value: Any) -> tuple[str, ...] | None:
     """A list of text (one text counts as a list of one); None when absent or not text."""
     if value is None:
         return None

@@ -19,12 +19,21 @@ from wavefront.model import GateResult, TaskStatus
 __all__ = ["render_report", "write_report"]
 
 _ICON = {
-    TaskStatus.DONE: "✅", TaskStatus.FAILED: "❌", TaskStatus.CONFLICT: "⚠️",
-    TaskStatus.BLOCKED: "⊘", TaskStatus.NEEDS_HUMAN: "✋", TaskStatus.SKIPPED: "↷",
+    TaskStatus.DONE: "✅",
+    TaskStatus.FAILED: "❌",
+    TaskStatus.CONFLICT: "⚠️",
+    TaskStatus.BLOCKED: "⊘",
+    TaskStatus.NEEDS_HUMAN: "✋",
+    TaskStatus.SKIPPED: "↷",
     TaskStatus.CANCELLED: "✖",
 }
-_ATTENTION = (TaskStatus.FAILED, TaskStatus.CONFLICT, TaskStatus.NEEDS_HUMAN,
-              TaskStatus.BLOCKED, TaskStatus.CANCELLED)
+_ATTENTION = (
+    TaskStatus.FAILED,
+    TaskStatus.CONFLICT,
+    TaskStatus.NEEDS_HUMAN,
+    TaskStatus.BLOCKED,
+    TaskStatus.CANCELLED,
+)
 _TEXT_LINES = 15  # of an agent's report and of a failed gate's output
 
 
@@ -54,8 +63,11 @@ class _TaskView:
     @property
     def seconds(self) -> float:
         stamps = [e.at for e in self.events if e.kind == "task_status"]
-        started = [e.at for e in self.events
-                   if e.kind == "task_status" and e.data.get("status") == "running"]
+        started = [
+            e.at
+            for e in self.events
+            if e.kind == "task_status" and e.data.get("status") == "running"
+        ]
         return max(stamps) - min(started) if started else 0.0
 
     @property
@@ -75,8 +87,13 @@ def render_report(journal: Journal, run: RunRecord) -> str:
     views = _views(journal, run)
     lines = [f"# Integration report: run {run.id}", ""]
     lines += _overview(journal, run, views)
-    lines += ["", "## Tasks", "", "| Task | Title | Status | Agent | Attempts | Gates | Cost "
-              "| Time |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "## Tasks",
+        "",
+        "| Task | Title | Status | Agent | Attempts | Gates | Cost | Time |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for view in views:
         record = view.record
         gates = view.all_gates
@@ -84,22 +101,30 @@ def render_report(journal: Journal, run: RunRecord) -> str:
         lines.append(
             f"| {_cell(record.task_id)} | {_cell(record.task.title)} | {_status(record)} | "
             f"{_cell(record.agent or '-')} | {len(view.work)} | "
-            f"{passed}/{len(gates)} passed | {_money(view.cost)} | {view.seconds:.1f}s |")
+            f"{passed}/{len(gates)} passed | {_money(view.cost)} | {view.seconds:.1f}s |"
+        )
     attention = [v for v in views if v.record.status in _ATTENTION]
     if attention:
         lines += ["", "## Needs attention", ""]
-        lines += [f"- **{v.record.task_id}** ({v.record.status.value}): "
-                  f"{_one_line(v.record.reason) or 'no reason recorded'}" for v in attention]
+        lines += [
+            f"- **{v.record.task_id}** ({v.record.status.value}): "
+            f"{_one_line(v.record.reason) or 'no reason recorded'}"
+            for v in attention
+        ]
     open_findings = list(_open_findings(views))
     if open_findings:
-        lines += ["", "## Open findings", "",
-                  "Findings that did not stop the merge (accepted at the review limit, or "
-                  "minor remarks on an approval):", ""]
+        lines += [
+            "",
+            "## Open findings",
+            "",
+            "Findings that did not stop the merge (accepted at the review limit, or "
+            "minor remarks on an approval):",
+            "",
+        ]
         lines += [f"- **{task_id}**: {_one_line(finding)}" for task_id, finding in open_findings]
     deviations = [(v.record.task_id, d) for v in views for d in v.deviations]
     lines += ["", "## Deviations", ""]
-    lines += ([f"- **{task_id}**: {_one_line(d)}" for task_id, d in deviations]
-              or ["None declared."])
+    lines += [f"- **{task_id}**: {_one_line(d)}" for task_id, d in deviations] or ["None declared."]
     lines += ["", "## Task details"]
     for view in views:
         lines += ["", *_details(view)]
@@ -117,9 +142,14 @@ def _views(journal: Journal, run: RunRecord) -> list[_TaskView]:
     views = []
     for record in journal.tasks(run.id):
         mine = attempts.get(record.task_id, [])
-        views.append(_TaskView(record, tuple(mine),
-                               {a.id: journal.gate_results(a.id) for a in mine},
-                               tuple(events.get(record.task_id, []))))
+        views.append(
+            _TaskView(
+                record,
+                tuple(mine),
+                {a.id: journal.gate_results(a.id) for a in mine},
+                tuple(events.get(record.task_id, [])),
+            )
+        )
     return views
 
 
@@ -138,7 +168,8 @@ def _overview(journal: Journal, run: RunRecord, views: Sequence[_TaskView]) -> l
     approx = "~" if totals["cost_estimated"] else ""
     by_status = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     return [
-        "| | |", "| --- | --- |",
+        "| | |",
+        "| --- | --- |",
         f"| Branch | `{run.branch}` |",
         f"| Base commit | `{run.base_commit[:12]}` |",
         f"| State | {run.state} |",
@@ -164,8 +195,10 @@ def _details(view: _TaskView) -> list[str]:
         status += f" — {_one_line(record.reason)}"
     lines.append(f"- **Status**: {status}")
     lines.append(f"- **Agent**: {record.agent or '-'} (runner {record.runner or '-'})")
-    lines.append(f"- **Attempts**: {len(view.work)} at the work, {len(view.reviews)} reviews; "
-                 f"**cost** {_money(view.cost)}; **time** {view.seconds:.1f}s")
+    lines.append(
+        f"- **Attempts**: {len(view.work)} at the work, {len(view.reviews)} reviews; "
+        f"**cost** {_money(view.cost)}; **time** {view.seconds:.1f}s"
+    )
     if task.acceptance_criteria:
         lines.append(f"- **Acceptance criteria**: {len(task.acceptance_criteria)}")
     for event in view.events:
@@ -184,18 +217,29 @@ def _details(view: _TaskView) -> list[str]:
         if before:
             followed[before[-1].id].append(review)
     for attempt in view.work:
-        lines += ["", *_attempt(attempt, view.gates.get(attempt.id, []),
-                                followed.get(attempt.id, []))]
+        lines += [
+            "",
+            *_attempt(attempt, view.gates.get(attempt.id, []), followed.get(attempt.id, [])),
+        ]
     return lines
 
 
-def _attempt(attempt: AttemptRecord, gates: Sequence[GateResult],
-             reviews: Sequence[AttemptRecord]) -> list[str]:
-    outcome = attempt.state if attempt.ok is not False else (
-        f"{attempt.state}: {attempt.failure or 'error'}"
-        + (f" ({_one_line(attempt.reason)})" if attempt.reason else ""))
-    lines = [f"#### Attempt {attempt.number} ({attempt.kind}) — {outcome}, "
-             f"{attempt.duration_s:.1f}s, {_money(attempt.cost_usd or 0.0)}", ""]
+def _attempt(
+    attempt: AttemptRecord, gates: Sequence[GateResult], reviews: Sequence[AttemptRecord]
+) -> list[str]:
+    outcome = (
+        attempt.state
+        if attempt.ok is not False
+        else (
+            f"{attempt.state}: {attempt.failure or 'error'}"
+            + (f" ({_one_line(attempt.reason)})" if attempt.reason else "")
+        )
+    )
+    lines = [
+        f"#### Attempt {attempt.number} ({attempt.kind}) — {outcome}, "
+        f"{attempt.duration_s:.1f}s, {_money(attempt.cost_usd or 0.0)}",
+        "",
+    ]
     reported = _tail(attempt.text)
     if reported:
         lines += ["Reported:", "", *[f"> {line}" if line else ">" for line in reported], ""]
@@ -209,12 +253,20 @@ def _attempt(attempt: AttemptRecord, gates: Sequence[GateResult],
             lines.append(f"- {mark} {_one_line(gate.gate)}: {_one_line(gate.summary)}")
             lines += [f"  - {_one_line(f)}" for f in gate.findings]
             if not gate.passed and gate.details and not gate.findings:
-                lines += ["", "  ```text", *[f"  {line}" for line in _tail(gate.details)],
-                          "  ```", ""]
+                lines += [
+                    "",
+                    "  ```text",
+                    *[f"  {line}" for line in _tail(gate.details)],
+                    "  ```",
+                    "",
+                ]
     if reviews:
         lines.append("")
-        lines += [f"Review {r.number} by {r.agent or '-'}: {r.state}, {r.duration_s:.1f}s, "
-                  f"{_money(r.cost_usd or 0.0)}" for r in reviews]
+        lines += [
+            f"Review {r.number} by {r.agent or '-'}: {r.state}, {r.duration_s:.1f}s, "
+            f"{_money(r.cost_usd or 0.0)}"
+            for r in reviews
+        ]
     return lines
 
 

@@ -40,8 +40,17 @@ _DIFF_LIMIT = 60_000
 _RAW_LIMIT = 8_000
 _FENCED_JSON = re.compile(r"```(?:json|JSON)?[ \t]*\n(.*?)```", re.DOTALL)
 _APPROVE = frozenset({"approve", "approved", "accept", "accepted", "lgtm", "pass"})
-_CHANGES = frozenset({"request_changes", "changes_requested", "request_change",
-                      "needs_changes", "reject", "rejected", "changes"})
+_CHANGES = frozenset(
+    {
+        "request_changes",
+        "changes_requested",
+        "request_change",
+        "needs_changes",
+        "reject",
+        "rejected",
+        "changes",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -109,8 +118,11 @@ def _json_objects(text: str) -> list[Any]:
 def _finding_text(item: _Finding | str) -> str:
     if isinstance(item, str):
         return item.strip()
-    message = item.message or item.description or ", ".join(
-        f"{k}: {v}" for k, v in (item.model_extra or {}).items())
+    message = (
+        item.message
+        or item.description
+        or ", ".join(f"{k}: {v}" for k, v in (item.model_extra or {}).items())
+    )
     where = item.file or ""
     if where and item.line not in (None, ""):
         where += f":{item.line}"
@@ -165,28 +177,44 @@ def review_prompt(task: Task, diff: str, changed_files: Sequence[str], round_: i
     """What a reviewer is asked: the task, its criteria, the diff and the verdict format."""
     sections = ""
     if task.acceptance_criteria:
-        sections += "\n## Acceptance criteria\n\n" + "\n".join(
-            f"{n}. {c}" for n, c in enumerate(task.acceptance_criteria, 1)) + "\n"
+        sections += (
+            "\n## Acceptance criteria\n\n"
+            + "\n".join(f"{n}. {c}" for n, c in enumerate(task.acceptance_criteria, 1))
+            + "\n"
+        )
     strategy = task.metadata.get("test_strategy")
     if isinstance(strategy, str) and strategy.strip():
         sections += f"\n## Test strategy\n\n{strategy.strip()}\n"
     if task.deliverables:
-        sections += "\n## Deliverables\n\n" + "\n".join(
-            f"- {d}" for d in task.deliverables) + "\n"
-    shown = diff if len(diff) <= _DIFF_LIMIT else (
-        diff[:_DIFF_LIMIT] + f"\n... ({len(diff) - _DIFF_LIMIT} more characters; read the "
-        "files in the working copy)\n")
+        sections += "\n## Deliverables\n\n" + "\n".join(f"- {d}" for d in task.deliverables) + "\n"
+    shown = (
+        diff
+        if len(diff) <= _DIFF_LIMIT
+        else (
+            diff[:_DIFF_LIMIT] + f"\n... ({len(diff) - _DIFF_LIMIT} more characters; read the "
+            "files in the working copy)\n"
+        )
+    )
     fence = "```"
     while fence in shown:
         fence += "`"
-    round_note = "" if round_ <= 1 else (
-        f"## Round {round_}\n\nThe implementer revised the change after an earlier review. "
-        "Check that every earlier finding is addressed.\n\n")
+    round_note = (
+        ""
+        if round_ <= 1
+        else (
+            f"## Round {round_}\n\nThe implementer revised the change after an earlier review. "
+            "Check that every earlier finding is addressed.\n\n"
+        )
+    )
     return _PROMPT.format(
-        task_id=task.id, title=task.title, body=task.body.strip() or task.title,
-        sections=sections, files="\n".join(f"- {f}" for f in changed_files) or "(none)",
+        task_id=task.id,
+        title=task.title,
+        body=task.body.strip() or task.title,
+        sections=sections,
+        files="\n".join(f"- {f}" for f in changed_files) or "(none)",
         diff=f"{fence}diff\n{shown.rstrip()}\n{fence}" if shown.strip() else "(no diff)",
-        round_note=round_note)
+        round_note=round_note,
+    )
 
 
 class ReviewGate:
@@ -194,8 +222,13 @@ class ReviewGate:
 
     kind = "review"
 
-    def __init__(self, agents: Sequence[str] = (DEFAULT_REVIEWER,), name: str | None = None,
-                 max_rounds: int | None = None, on_limit: str | None = None) -> None:
+    def __init__(
+        self,
+        agents: Sequence[str] = (DEFAULT_REVIEWER,),
+        name: str | None = None,
+        max_rounds: int | None = None,
+        on_limit: str | None = None,
+    ) -> None:
         self.agents = tuple(agents) or (DEFAULT_REVIEWER,)
         self.name = name or f"review: {', '.join(self.agents)}"
         self.max_rounds = max_rounds
@@ -205,17 +238,21 @@ class ReviewGate:
     def from_options(cls, options: Mapping[str, Any]) -> ReviewGate:
         agents = options.get("agents") or [DEFAULT_REVIEWER]
         rounds = options.get("max_rounds")
-        return cls([agents] if isinstance(agents, str) else list(agents), options.get("name"),
-                   int(rounds) if rounds is not None else None, options.get("on_limit"))
+        return cls(
+            [agents] if isinstance(agents, str) else list(agents),
+            options.get("name"),
+            int(rounds) if rounds is not None else None,
+            options.get("on_limit"),
+        )
 
     async def check(self, context: GateContext) -> GateResult:
         if context.run_reviewer is None:
             return GateResult(self.name, False, "no reviewer can be run here")
-        prompt = review_prompt(context.task, context.diff, context.changed_files,
-                               context.round)
+        prompt = review_prompt(context.task, context.diff, context.changed_files, context.round)
         call = context.run_reviewer
-        results = await asyncio.gather(*(call(agent, prompt, context.round)
-                                         for agent in self.agents))
+        results = await asyncio.gather(
+            *(call(agent, prompt, context.round) for agent in self.agents)
+        )
         return self._judge(dict(zip(self.agents, results, strict=True)), context.round)
 
     def _judge(self, answers: Mapping[str, AgentResult], round_: int) -> GateResult:
@@ -227,8 +264,11 @@ class ReviewGate:
         for agent, result in answers.items():
             verdict = parse_verdict(result.text) if result.ok else None
             if verdict is None:
-                why = (f"{result.failure or 'error'}: {result.reason}" if not result.ok
-                       else "no readable verdict")
+                why = (
+                    f"{result.failure or 'error'}: {result.reason}"
+                    if not result.ok
+                    else "no readable verdict"
+                )
                 unreadable.append(f"{agent} ({why})")
                 raw.append(f"--- {agent} ---\n{result.text[-_RAW_LIMIT:]}")
                 continue
@@ -239,27 +279,45 @@ class ReviewGate:
                 wanted.append(prefix + "changes requested without findings")
         if unreadable:
             # Never an approval: the work may be fine, but nobody has said so.
-            return GateResult(self.name, False, "review failed: " + "; ".join(unreadable),
-                              "\n".join(raw), tuple(wanted + notes))
+            return GateResult(
+                self.name,
+                False,
+                "review failed: " + "; ".join(unreadable),
+                "\n".join(raw),
+                tuple(wanted + notes),
+            )
         if not wanted:
             summary = "approved" + (f" with {len(notes)} minor finding(s)" if notes else "")
             return GateResult(self.name, True, summary, "\n".join(notes), tuple(notes))
         summary = f"changes requested ({len(wanted)} finding(s), round {round_})"
         if self.max_rounds is not None and round_ >= self.max_rounds:
             if self.on_limit == "accept":
-                return GateResult(self.name, True,
-                                  f"accepted with {len(wanted)} open finding(s) after "
-                                  f"{round_} round(s)", "\n".join(wanted),
-                                  tuple(wanted + notes))
-            return GateResult(self.name, False, f"review not approved after {round_} "
-                              "round(s)", "\n".join(wanted), tuple(wanted + notes),
-                              action=GateAction.WAIT)
-        return GateResult(self.name, False, summary, "\n".join(wanted),
-                          tuple(wanted + notes), action=GateAction.REVISE)
+                return GateResult(
+                    self.name,
+                    True,
+                    f"accepted with {len(wanted)} open finding(s) after {round_} round(s)",
+                    "\n".join(wanted),
+                    tuple(wanted + notes),
+                )
+            return GateResult(
+                self.name,
+                False,
+                f"review not approved after {round_} round(s)",
+                "\n".join(wanted),
+                tuple(wanted + notes),
+                action=GateAction.WAIT,
+            )
+        return GateResult(
+            self.name,
+            False,
+            summary,
+            "\n".join(wanted),
+            tuple(wanted + notes),
+            action=GateAction.REVISE,
+        )
 
 
-def review_problem(options: Mapping[str, Any],
-                   profiles: Mapping[str, AgentProfile]) -> str | None:
+def review_problem(options: Mapping[str, Any], profiles: Mapping[str, AgentProfile]) -> str | None:
     """What is wrong with a review gate's options, or None."""
     agents = options.get("agents", [DEFAULT_REVIEWER])
     names = [agents] if isinstance(agents, str) else agents
@@ -270,8 +328,9 @@ def review_problem(options: Mapping[str, Any],
         known = ", ".join(sorted(profiles)) or "none"
         return f"reviewer {unknown[0]!r} is not an agent profile (known: {known})"
     rounds = options.get("max_rounds")
-    if rounds is not None and (isinstance(rounds, bool) or not isinstance(rounds, int)
-                               or rounds < 0):
+    if rounds is not None and (
+        isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0
+    ):
         return f"'max_rounds' must be a whole number of rounds (0 or more), got {rounds!r}"
     on_limit = options.get("on_limit")
     if on_limit is not None and on_limit not in _ON_LIMIT:

@@ -25,7 +25,7 @@ from wavefront.backlog.base import Backlog
 from wavefront.config import ProjectConfig, load_config
 from wavefront.engine import Engine, RunSettings, RunStop
 from wavefront.errors import WavefrontError
-from wavefront.gates import validate_plan_gates
+from wavefront.gatecheck import validate_plan_gates
 from wavefront.journal import Journal, RunRecord
 from wavefront.model import AgentProfile, GateSpec, TaskStatus
 from wavefront.plan import Plan
