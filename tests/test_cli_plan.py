@@ -395,3 +395,14 @@ def test_out_of_scope_question_on_a_terminal(
     assert done.returncode == code
     if tasks is not None:
         assert [task["id"] for task in json.loads(done.stdout)["tasks"]] == tasks
+
+
+def test_plan_table_of_a_large_backlog_shows_waves(repo: Path) -> None:
+    result = run("plan", "-C", repo, "--rows", "3")
+    assert result.exit_code == 0, result.output
+    assert "Plan (by wave)" in result.stdout
+    assert "1.1*, 2.2" in result.stdout
+    assert "one row per wave (5 tasks); -o json lists every task" in result.stdout
+    assert "Story number 1.3" not in result.stdout  # titles only in the full table
+    full = run("plan", "-C", repo, "--rows", "0")
+    assert "Story number 1.3" in full.stdout

@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wavefront.errors import PlanError
 from wavefront.model import SourceLocation, Task, TaskStatus
-from wavefront.plan import Plan, PlanOptions, files_overlap, validate_tasks
+from wavefront.plan import FileClaims, Plan, PlanOptions, files_overlap, validate_tasks
 
 
 def task(
@@ -393,3 +395,33 @@ def test_files_overlap(first: str, second: str, expected: bool) -> None:
 
 def test_no_files_never_overlap() -> None:
     assert not files_overlap(task("a"), task("b", files=("src/",)))
+
+
+@pytest.mark.parametrize(("first", "second", "expected"), OVERLAPS)
+def test_file_claims_agree_with_files_overlap(first: str, second: str, expected: bool) -> None:
+    a, b = task("a", files=(first,)), task("b", files=(second,))
+    assert FileClaims([a]).conflicts(b) is expected
+    assert FileClaims([b]).conflicts(a) is expected
+    bystander = task("c", files=("elsewhere/c.txt",))
+    assert FileClaims([bystander, a]).conflicts(b) is (expected or files_overlap(bystander, b))
+
+
+def test_file_claims_ignore_tasks_without_files() -> None:
+    claims = FileClaims([task("a", files=("src/",))])
+    assert not claims.conflicts(task("b"))
+    assert not FileClaims([task("c")]).conflicts(task("d", files=(".",)))
+
+
+_PATHS = ["src", "src/a.py", "src/b.py", "src/pkg/c.py", "src/*.py", "docs/*.md", "docs", ".",
+          "docs/x.md", "src/pkg/", "tests/test_?.py", "tests/test_a.py"]  # fmt: skip
+
+
+@given(
+    claimed=st.lists(st.lists(st.sampled_from(_PATHS), max_size=3), max_size=4),
+    candidate=st.lists(st.sampled_from(_PATHS), max_size=3),
+)
+def test_file_claims_match_pairwise_overlap(claimed: list[list[str]], candidate: list[str]) -> None:
+    holders = [task(f"h{n}", files=tuple(files)) for n, files in enumerate(claimed)]
+    newcomer = task("new", files=tuple(candidate))
+    expected = any(files_overlap(newcomer, holder) for holder in holders)
+    assert FileClaims(holders).conflicts(newcomer) is expected

@@ -245,7 +245,14 @@ def validate(**params: Any) -> None:
 @backlog_options
 @plan_options
 @output_option("table", "json", "mermaid", "dot")
-def plan(output: str, **params: Any) -> None:
+@click.option(
+    "--rows",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Above this many tasks the table shows one row per wave (0: always every task).",
+)
+def plan(output: str, rows: int, **params: Any) -> None:
     """Show the plan: waves, agents, dependencies, critical path and parallelism.
 
     The table marks the critical path with '*'. `-o json|mermaid|dot` prints the graph for
@@ -256,7 +263,7 @@ def plan(output: str, **params: Any) -> None:
     loaded = load_and_plan_from_options(params)
     agents = agent_names(loaded.plan.tasks, params["root"], loaded)
     if output == "table":
-        _console().print(render.plan_table(loaded.plan, agents))
+        _console().print(render.plan_table(loaded.plan, agents, max_rows=rows))
     else:
         click.echo(render.OUTPUTS[output](loaded.plan, agents))
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from wavefront.backlog.base import Backlog
 
 __all__ = [
+    "FileClaims",
     "LoadedPlan",
     "OutOfScope",
     "Plan",
@@ -284,18 +285,20 @@ class Plan:
         or busy; a task marked `parallel: False` only starts alone (nothing else taken or
         busy).
         """
-        taken: list[Task] = []
+        taken: list[str] = []
         occupied = [self.by_id[task_id] for task_id in busy if task_id in self.by_id]
+        claims = FileClaims(occupied)
         for task_id in self.ready(finished, busy):
             task = self.by_id[task_id]
             if not task.parallel:
                 if not taken and not occupied:
                     return [task_id]
                 continue
-            if any(files_overlap(task, other) for other in (*taken, *occupied)):
+            if claims.conflicts(task):
                 continue
-            taken.append(task)
-        return [task.id for task in taken]
+            claims.add(task)
+            taken.append(task_id)
+        return taken
 
     def next_task(self) -> str | None:
         """The one task to start next, judging by the statuses written in the files."""
@@ -524,6 +527,63 @@ def files_overlap(a: Task, b: Task) -> bool:
     declared directory, or a path a declared glob matches (checked both ways). Unsure
     cases (two globs) count as overlapping: running apart is safe, colliding is not."""
     return any(_paths_overlap(first, second) for first in a.files for second in b.files)
+
+
+class FileClaims:
+    """The files claimed by running (or chosen) tasks, indexed so that checking a task
+    costs about one set lookup per declared path instead of a scan of every claim.
+
+    Agrees with `files_overlap`: `conflicts(task)` is True exactly when `task` overlaps
+    some task that was added.
+    """
+
+    def __init__(self, tasks: Iterable[Task] = ()) -> None:
+        self._paths: set[str] = set()  # literal paths claimed
+        self._parents: set[str] = set()  # every directory above a claimed literal path
+        self._globs: list[str] = []
+        self._everything = False  # someone claimed "." (the whole tree)
+        self._any = False
+        for task in tasks:
+            self.add(task)
+
+    def add(self, task: Task) -> None:
+        for raw in task.files:
+            path = _normalise(raw)
+            self._any = True
+            if path == ".":
+                self._everything = True
+            elif _GLOB & set(path):
+                self._globs.append(path)
+            else:
+                self._paths.add(path)
+                self._parents.update(_parents(path))
+
+    def conflicts(self, task: Task) -> bool:
+        if not task.files or not self._any:
+            return False
+        if self._everything:
+            return True
+        for raw in task.files:
+            path = _normalise(raw)
+            if path == ".":
+                return True
+            if _GLOB & set(path):
+                # Globs are rare: compare with every claim, as files_overlap would.
+                if any(_paths_overlap(path, other) for other in (*self._paths, *self._globs)):
+                    return True
+                continue
+            if path in self._paths or path in self._parents:
+                return True
+            if any(parent in self._paths for parent in _parents(path)):
+                return True
+            if any(_paths_overlap(path, pattern) for pattern in self._globs):
+                return True
+        return False
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:end]) for end in range(1, len(parts))]
 
 
 # ------------------------------------------------------------------------- load + plan

@@ -104,15 +104,38 @@ def plan_to_dot(plan: Plan, agents: Agents | None = None) -> str:
     return "\n".join(lines)
 
 
-def plan_table(plan: Plan, agents: Agents | None = None) -> RenderableType:
-    """The waves as a rich table plus a line of totals (what `wavefront plan` shows)."""
+def plan_table(plan: Plan, agents: Agents | None = None, max_rows: int = 0) -> RenderableType:
+    """The waves as a rich table plus lines of totals (what `wavefront plan` shows).
+
+    With `max_rows` (> 0) and more tasks than that, one row per wave lists its ids instead:
+    a table of thousands of rows is slow to draw and no one reads it.
+    """
     from rich.console import Group
+    from rich.text import Text
+
+    compact = 0 < max_rows < len(plan.tasks)
+    table = _wave_table(plan) if compact else _task_table(plan, agents or {})
+    lines = [
+        f"critical path (*): {' -> '.join(plan.critical_path) or '-'} "
+        f"(length {plan.critical_length:g})",
+        f"{len(plan.tasks)} tasks in {len(plan.waves)} waves; "
+        f"max parallelism {plan.max_parallelism}; done already {len(plan.done_in_files)}",
+    ]
+    if compact:
+        lines.append(f"one row per wave ({len(plan.tasks)} tasks); -o json lists every task")
+    if plan.expanded:
+        lines.append(f"scope expanded with: {', '.join(plan.expanded)}")
+    if plan.skipped:
+        lines.append(f"skipped (dependencies outside the scope): {', '.join(plan.skipped)}")
+    return Group(table, *(Text(line) for line in lines))
+
+
+def _task_table(plan: Plan, agents: Agents) -> RenderableType:
     from rich.table import Table
     from rich.text import Text
 
-    agents = agents or {}
     critical = set(plan.critical_path)
-    table = Table(title="Plan", show_lines=False)
+    table = Table(title="Plan")
     for column in ("wave", "id", "title", "agent", "depends on"):
         table.add_column(column, overflow="fold")
     for number, wave in enumerate(plan.waves):
@@ -127,17 +150,22 @@ def plan_table(plan: Plan, agents: Agents | None = None) -> RenderableType:
                 ", ".join(plan.dependencies[task_id]) or "-",
                 end_section=position == len(wave) - 1,
             )
-    lines = [
-        f"critical path (*): {' -> '.join(plan.critical_path) or '-'} "
-        f"(length {plan.critical_length:g})",
-        f"{len(plan.tasks)} tasks in {len(plan.waves)} waves; "
-        f"max parallelism {plan.max_parallelism}; done already {len(plan.done_in_files)}",
-    ]
-    if plan.expanded:
-        lines.append(f"scope expanded with: {', '.join(plan.expanded)}")
-    if plan.skipped:
-        lines.append(f"skipped (dependencies outside the scope): {', '.join(plan.skipped)}")
-    return Group(table, *(Text(line) for line in lines))
+    return table
+
+
+def _wave_table(plan: Plan, shown: int = 12) -> RenderableType:
+    from rich.table import Table
+
+    critical = set(plan.critical_path)
+    table = Table(title="Plan (by wave)")
+    table.add_column("wave", justify="right")
+    table.add_column("tasks", justify="right")
+    table.add_column("ids", overflow="fold")
+    for number, wave in enumerate(plan.waves):
+        ids = [task_id + ("*" if task_id in critical else "") for task_id in wave[:shown]]
+        more = f", ... +{len(wave) - shown}" if len(wave) > shown else ""
+        table.add_row(str(number), str(len(wave)), ", ".join(ids) + more)
+    return table
 
 
 OUTPUTS: dict[str, Callable[[Plan, Agents | None], str]] = {
