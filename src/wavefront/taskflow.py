@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_deviations
 from wavefront.agents.runners.base import AgentRequest
@@ -35,12 +35,16 @@ from wavefront.pool import RunnerPool
 from wavefront.workspace import (
     GitWorkspaces,
     MergeOutcome,
+    PlainWorkspaces,
     WorkspaceHandle,
     Workspaces,
     safe_name,
 )
 
 __all__ = ["DoneContext", "DoneHook", "FlowSettings", "TaskFlow", "WorkOutcome"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 # Publishing is compare-and-swap; a moving branch is tried again this many times.
 _PUBLISH_TRIES = 5
@@ -122,7 +126,7 @@ class TaskFlow:
         record = self._record(task_id)
         attempt: AttemptRecord | None = None
         try:
-            handle = await asyncio.to_thread(self.workspaces.create, task_id)
+            handle = await self._off_loop(self.workspaces.create, task_id)
             self.journal.append_event(self.run_id, "workspace_created", task_id,
                                       path=str(handle.path), branch=handle.branch,
                                       base_commit=handle.base_commit)
@@ -213,8 +217,8 @@ class TaskFlow:
             self.journal.finish_attempt(attempt.id, result)
             return self._agent_failed(record, result)
         message = f"{task_id}: {record.task.title}\n\nwavefront-run: {self.run_id}"
-        head = await asyncio.to_thread(self.workspaces.commit_all, handle, message)
-        changed = await asyncio.to_thread(self.workspaces.changed_files, handle)
+        head = await self._off_loop(self.workspaces.commit_all, handle, message)
+        changed = await self._off_loop(self.workspaces.changed_files, handle)
         if (not changed and isinstance(self.workspaces, GitWorkspaces)
                 and not record.task.metadata.get("allow_no_changes")):
             # A phantom completion: the agent said it was done and changed nothing.
@@ -223,7 +227,7 @@ class TaskFlow:
             self.journal.finish_attempt(attempt.id, result)
             return self._agent_failed(record, result)
         if head is None and isinstance(self.workspaces, GitWorkspaces):
-            head = await asyncio.to_thread(self.workspaces.head, handle)
+            head = await self._off_loop(self.workspaces.head, handle)
         self.journal.finish_attempt(attempt.id, result, head_commit=head, changed_files=changed,
                                     deviations=parse_deviations(result.text))
         return None
@@ -281,7 +285,7 @@ class TaskFlow:
             log_dir=self._log_path(record.task_id, 0).parent,
             base_commit=handle.base_commit, head_commit=attempt.head_commit,
             changed_files=attempt.changed_files,
-            diff=await asyncio.to_thread(self.workspaces.diff, handle),
+            diff=await self._off_loop(self.workspaces.diff, handle),
             attempt=attempt.number, round=round_,
             run_reviewer=lambda agent, prompt, n: self._review(record, handle, agent,
                                                                prompt, n),
@@ -343,12 +347,12 @@ class TaskFlow:
             if self._verifies_merged(record):
                 outcome, broken = await self._verified_merge(record, message)
             else:
-                outcome = await asyncio.to_thread(self.workspaces.merge, task_id, message)
+                outcome = await self._off_loop(self.workspaces.merge, task_id, message)
             if outcome.ok:
                 self.journal.record_merge(self.run_id, task_id, outcome.commit or "")
-                handle = await asyncio.to_thread(self.workspaces.open, task_id)
+                handle = await self._off_loop(self.workspaces.open, task_id)
                 if handle is not None:
-                    await asyncio.to_thread(self.workspaces.remove, handle, True)
+                    await self._off_loop(self.workspaces.remove, handle, True)
         if outcome.ok:
             await self.run_hooks(task_id)
             return
@@ -402,7 +406,7 @@ class TaskFlow:
     async def _check_merged(self, record: TaskRecord, commit: str, old: str
                             ) -> GateResult | None:
         """Run the command gates on the merge commit; the first that fails, or None."""
-        handle = await asyncio.to_thread(self.workspaces.checkout_detached, commit,
+        handle = await self._off_loop(self.workspaces.checkout_detached, commit,
                                          f"{safe_name(record.task_id)}-merged")
         attempts = [a for a in self.journal.attempts(self.run_id, record.task_id)
                     if a.kind != "review"]
@@ -416,7 +420,7 @@ class TaskFlow:
         try:
             results = await check_gates(self._gate_specs(record), context)
         finally:
-            await asyncio.to_thread(self.workspaces.remove, handle)
+            await self._off_loop(self.workspaces.remove, handle)
         for result in results:
             self.journal.record_gate(attempt.id, replace(result,
                                                          gate=f"{result.gate} (merged tree)"))
@@ -428,14 +432,14 @@ class TaskFlow:
         task_id = record.task_id
         tried = any(a.kind == "merged-fix"
                     for a in self.journal.attempts(self.run_id, task_id))
-        handle = await asyncio.to_thread(self.workspaces.open, task_id)
+        handle = await self._off_loop(self.workspaces.open, task_id)
         failure = f"the merged tree fails gate {broken.gate}: {broken.summary}"
         if tried or handle is None:
             self._status(task_id, TaskStatus.CONFLICT,
                          f"{failure}; not merged, the integration branch is unchanged"
                          + (f"; worktree kept at {handle.path}" if handle else ""))
             return
-        conflicts = await asyncio.to_thread(self.workspaces.start_conflict_resolution, handle)
+        conflicts = await self._off_loop(self.workspaces.start_conflict_resolution, handle)
         self._status(task_id, TaskStatus.RUNNING, f"{failure}: back to the agent once")
         clash = (f" It also conflicts in: {', '.join(conflicts)}; resolve those markers."
                  if conflicts else "")
@@ -453,14 +457,14 @@ class TaskFlow:
         """Send a conflict back to the agent once, in its worktree; then give up clearly."""
         task_id = record.task_id
         tried = any(a.kind == "conflict" for a in self.journal.attempts(self.run_id, task_id))
-        handle = await asyncio.to_thread(self.workspaces.open, task_id)
+        handle = await self._off_loop(self.workspaces.open, task_id)
         files = ", ".join(conflicts) or "unknown files"
         if tried or handle is None:
             self._status(task_id, TaskStatus.CONFLICT,
                          f"merge conflict in {files}; worktree kept"
                          + (f" at {handle.path}" if handle else ""))
             return
-        markers = await asyncio.to_thread(self.workspaces.start_conflict_resolution, handle)
+        markers = await self._off_loop(self.workspaces.start_conflict_resolution, handle)
         self._status(task_id, TaskStatus.RUNNING,
                      f"merge conflict in {files}: back to the agent once")
         feedback = (
@@ -480,7 +484,7 @@ class TaskFlow:
         result = await self._run_agent(record, handle, attempt, 1, feedback)
         unresolved = []
         if result.ok:
-            unresolved = await asyncio.to_thread(self.workspaces.conflict_markers, handle)
+            unresolved = await self._off_loop(self.workspaces.conflict_markers, handle)
         if unresolved:
             self.journal.finish_attempt(attempt.id, replace(
                 result, ok=False, failure=FailureKind.BAD_OUTPUT,
@@ -525,6 +529,14 @@ class TaskFlow:
         hooked = {e.task_id for e in self.journal.events(self.run_id, kind="hooks_done")}
         return [r.task_id for r in self.journal.tasks(self.run_id)
                 if r.status == TaskStatus.DONE and r.task_id not in hooked]
+
+    async def _off_loop(self, call: Callable[_P, _R], *args: _P.args,
+                        **kwargs: _P.kwargs) -> _R:
+        """Git calls block for milliseconds, so they run in a thread; the plain backend
+        does no git work, and a thread hop per call would cost more than the call."""
+        if isinstance(self.workspaces, PlainWorkspaces):
+            return call(*args, **kwargs)
+        return await asyncio.to_thread(call, *args, **kwargs)
 
     # -- helpers ------------------------------------------------------------------------
 
