@@ -32,7 +32,7 @@ from wavefront.plan import Plan
 from wavefront.pool import RunnerPool
 from wavefront.progress import Reporter
 from wavefront.runlock import RunLock
-from wavefront.taskflow import FlowSettings, TaskFlow
+from wavefront.taskflow import DoneHook, FlowSettings, TaskFlow
 from wavefront.workspace import GitRepo, GitWorkspaces
 
 __all__ = [
@@ -312,6 +312,7 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
                                               for g in gates)
                                   for name, gates in stored.get("agent_gates", {}).items()}),
         repo.root / STATE_DIR / "logs" / run_id,
+        hooks=_hooks(journal, run_id),
     )
     engine = Engine(journal, run_id, flow, settings)
     view = reporter(journal, run_id) if reporter is not None else None
@@ -330,6 +331,16 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
     for record in journal.tasks(run_id):
         counts[record.status.value] = counts.get(record.status.value, 0) + 1
     return RunResult(run_id, run.branch, stop, counts)
+
+
+def _hooks(journal: Journal, run_id: str) -> tuple[DoneHook, ...]:
+    """The done-hooks a run needs: the workflow's, when its tasks came from a workflow."""
+    from wavefront.workflow import uses_workflow
+    from wavefront.workflow.runtime import workflow_hook
+
+    if any(uses_workflow(r.task.metadata) for r in journal.tasks(run_id)):
+        return (workflow_hook,)
+    return ()
 
 
 async def _run_with_signals(engine: Engine) -> RunStop:
