@@ -14,7 +14,8 @@ Keys: `behaviour` (ok, fail, hang, crash, no-change, bad-output, rate-limit, par
 `files` ({path: content}, null deletes), `patch` (diff text), `only` (paths a `partial`
 writes; default the first half), `sleep` (seconds, or [min, max] drawn with `seed`),
 `reset_after` (seconds until a rate limit lifts), `exit_code`, `deviations`, `commit`,
-`cost_usd`, `tokens_in`, `tokens_out`, `attempts` and `rounds` (lists of overrides picked
+`cost_usd`, `tokens_in`, `tokens_out`, `say` (a line added to the final report, e.g. an
+analyzer's `ANSWER: label`), `attempts` and `rounds` (lists of overrides picked
 by `options["attempt"]` / `options["round"]`, 1-based, the last one repeating) and `review`
 (verdicts for `options["role"] == "review"`, picked by round; default approve).
 
@@ -77,6 +78,7 @@ class _Step(BaseModel):
     cost_usd: float | None = None
     tokens_in: int | None = None
     tokens_out: int | None = None
+    say: str | None = None
 
 
 class _Review(BaseModel):
@@ -235,7 +237,8 @@ async def _implement(
     task = request.task
     if behaviour == "no-change":
         text = f"Implemented {task.id}: the code already does what {task.title!r} asks; no changes."
-        return AgentResult(ok=True, text=text + "\nDeviations: none", **usage)
+        said = f"\n{step.say}" if step.say else ""
+        return AgentResult(ok=True, text=text + said + "\nDeviations: none", **usage)
     sources = _solution_files(task_dir, step.files)
     if behaviour == "partial":
         chosen = (
@@ -257,6 +260,8 @@ async def _implement(
         if committed is not None:
             return _with(committed, **usage)
         report.append("Committed the change.")
+    if step.say:
+        report.append(step.say)
     report.append(f"Deviations: {step.deviations or 'none'}")
     return AgentResult(ok=True, text="\n".join(report), **usage)
 
