@@ -226,17 +226,20 @@ def _fill(text: str, item: Item) -> str:
 
 
 def item_task(template: Mapping[str, Any], item: Item, deps: Sequence[str],
-              source: SourceLocation, sibling_ids: Sequence[str] = ()) -> Task:
+              source: SourceLocation, sibling_ids: Sequence[str] = (),
+              grown_from: str | None = None) -> Task:
     """The task of one fan-out item: `<step>:<item id>`, made from the step's template.
 
     `sibling_ids` are the other items' ids: an item's own dependencies on them become
-    dependencies on their tasks when the step keeps dependencies.
+    dependencies on their tasks when the step keeps dependencies. `grown_from` names the
+    placeholder that added the task at run time.
     """
     step_id = template["step"]
     own_deps = [f"{step_id}:{dep}" for dep in item.dependencies
                 if template.get("keep_dependencies", True) and dep in sibling_ids]
     metadata = dict(template["metadata"])
-    metadata["workflow"] = {**metadata["workflow"], "kind": "fan_out_item", "item": item.id}
+    metadata["workflow"] = {**metadata["workflow"], "kind": "fan_out_item", "item": item.id,
+                            **({"grown_from": grown_from} if grown_from else {})}
     outputs = tuple(_fill(o, item) for o in template["outputs"])
     deliverables = tuple(dict.fromkeys([*item.deliverables, *outputs]))
     parts = [_fill(template["prompt"], item)]

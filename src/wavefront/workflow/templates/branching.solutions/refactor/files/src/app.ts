@@ -1,0 +1,1 @@
+// app, refactored (example solution written by the scripted agent).

@@ -1,0 +1,1 @@
+// app, tidied (example solution written by the scripted agent).

@@ -1,0 +1,1 @@
+// Auth flow tests (example solution written by the scripted agent).

@@ -1,0 +1,1 @@
+// gateway auth (example solution written by the scripted agent).

@@ -1,0 +1,1 @@
+// users auth (example solution written by the scripted agent).

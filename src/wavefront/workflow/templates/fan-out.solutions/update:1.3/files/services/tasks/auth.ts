@@ -1,0 +1,1 @@
+// tasks auth (example solution written by the scripted agent).

@@ -1,0 +1,1 @@
+// Role endpoints (example solution written by the scripted agent).

@@ -1,0 +1,1 @@
+// RoleSelector (example solution)

@@ -1,0 +1,1 @@
+// Profile API (example solution written by the scripted agent).

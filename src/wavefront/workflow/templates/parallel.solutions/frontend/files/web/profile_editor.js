@@ -1,0 +1,1 @@
+// ProfileEditor (example solution)

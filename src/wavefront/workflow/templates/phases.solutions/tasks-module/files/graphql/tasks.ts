@@ -1,0 +1,1 @@
+// Tasks schema (example solution written by the scripted agent).

@@ -1,0 +1,1 @@
+// Users schema (example solution written by the scripted agent).

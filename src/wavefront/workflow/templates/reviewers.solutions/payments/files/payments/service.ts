@@ -1,0 +1,1 @@
+// Payment service (example solution written by the scripted agent).

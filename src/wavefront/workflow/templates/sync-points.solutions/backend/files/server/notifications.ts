@@ -1,0 +1,1 @@
+// WebSocket endpoint (example solution written by the scripted agent).

@@ -1,0 +1,1 @@
+// Delivery tests (example solution written by the scripted agent).
