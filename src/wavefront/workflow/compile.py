@@ -105,6 +105,9 @@ def _template(workflow: Workflow, step: Step, runners: dict[str, dict[str, Any]]
               ) -> dict[str, Any]:
     """Everything a task of this step is made from, as plain (JSON-ready) data."""
     gates = [{"kind": gate.kind, "options": gate.options} for gate in step.gates]
+    if (step.outputs or step.for_each) and not any(g["kind"] == "deliverables" for g in gates):
+        # The handoff rule: a step's artifacts must exist before anything after it starts.
+        gates.insert(0, {"kind": "deliverables", "options": {}})
     if step.reviewers:
         options: dict[str, Any] = {"agents": list(step.reviewers)}
         if step.max_rounds is not None:
