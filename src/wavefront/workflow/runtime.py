@@ -164,7 +164,7 @@ def _choose_branch(context: DoneContext, info: Mapping[str, Any]) -> None:
             journal.set_status(run_id, record.task_id, TaskStatus.SKIPPED,
                                f"branch not taken: {step} answered {label}")
     loop = info.get("loop")
-    if isinstance(loop, Mapping) and str(loop["on"]).lower() == label.lower():
+    if isinstance(loop, Mapping) and str(loop["on_answer"]).lower() == label.lower():
         _next_iteration(context, info, loop, records)
 
 
@@ -221,7 +221,7 @@ def _next_iteration(context: DoneContext, info: Mapping[str, Any], loop: Mapping
                if analyzer.id in r.task.dependencies and r.task_id not in body
                and r.status in _STARTABLE}
     journal.add_tasks(run_id, rows, reason=f"iteration {iteration + 1} of {limit} "
-                                           f"({analyzer.id} answered {loop['on']})",
+                                           f"({analyzer.id} answered {loop['on_answer']})",
                       extend_dependencies=outside)
 
 

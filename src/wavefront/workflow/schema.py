@@ -150,10 +150,11 @@ class Validator(_Strict):
 
 
 class Loop(_Strict):
-    """Go back to `back_to` while the analyzer answers `on`, at most `max_iterations` times."""
+    """Go back to `back_to` while the analyzer answers `on_answer`, at most `max_iterations`
+    times in all."""
 
     back_to: Text
-    on: Text
+    on_answer: Text
     max_iterations: Annotated[int, Field(ge=1)] | None = None
 
 
@@ -450,9 +451,9 @@ def _check_references(workflow: Workflow, step: Step, steps: Mapping[str, Step])
                                  "loop")
         if step.loop.back_to not in steps:
             raise workflow.error(step, f"loop.back_to: no step {step.loop.back_to!r}", "loop")
-        if step.loop.on.lower() not in (x.lower() for x in step.analyzer.labels):
-            raise workflow.error(step, f"loop.on: {step.loop.on!r} is not one of the labels",
-                                 "loop")
+        if step.loop.on_answer.lower() not in (x.lower() for x in step.analyzer.labels):
+            raise workflow.error(step, f"loop.on_answer: {step.loop.on_answer!r} is not one "
+                                       "of the labels", "loop")
 
 
 def _check_cycles(workflow: Workflow, graph: Mapping[str, tuple[str, ...]]) -> None:

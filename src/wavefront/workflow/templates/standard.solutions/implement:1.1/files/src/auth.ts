@@ -1,0 +1,2 @@
+// auth feature (example solution)
+export const feature = 'auth';

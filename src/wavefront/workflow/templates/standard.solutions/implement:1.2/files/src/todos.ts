@@ -1,0 +1,2 @@
+// todos feature (example solution)
+export const feature = 'todos';

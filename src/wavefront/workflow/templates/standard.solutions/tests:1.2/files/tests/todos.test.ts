@@ -1,0 +1,1 @@
+// tests of todos (example solution)
