@@ -1,0 +1,1 @@
+// todo UI (example solution)

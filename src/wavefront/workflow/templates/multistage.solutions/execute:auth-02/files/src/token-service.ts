@@ -1,0 +1,1 @@
+// Token service (example solution)
