@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from wavefront.model import Task
 from wavefront.plan import Plan
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def plan_as_data(plan: Plan, agents: Agents | None = None) -> dict[str, Any]:
                 "agent": agents.get(task.id, task.agent),
                 "parallel": task.parallel,
                 "source": str(task.source),
+                "grows_at_run_time": _grows(task),
             }
             for task in plan.tasks
         ],
@@ -54,6 +56,11 @@ def plan_as_data(plan: Plan, agents: Agents | None = None) -> dict[str, Any]:
         "expanded": list(plan.expanded),
         "skipped": list(plan.skipped),
     }
+
+
+def _grows(task: Task) -> bool:
+    """A workflow placeholder that becomes one task per story/subtask when it runs."""
+    return bool(task.metadata.get("grows_at_run_time"))
 
 
 def plan_to_json(plan: Plan, agents: Agents | None = None) -> str:
@@ -123,6 +130,9 @@ def plan_table(plan: Plan, agents: Agents | None = None, max_rows: int = 0) -> R
     ]
     if compact:
         lines.append(f"one row per wave ({len(plan.tasks)} tasks); -o json lists every task")
+    growing = [task.id for task in plan.tasks if _grows(task)]
+    if growing:
+        lines.append(f"⟳ grows at run time (one task per item found then): {', '.join(growing)}")
     if plan.expanded:
         lines.append(f"scope expanded with: {', '.join(plan.expanded)}")
     if plan.skipped:
@@ -142,9 +152,10 @@ def _task_table(plan: Plan, agents: Agents) -> RenderableType:
         for position, task_id in enumerate(wave):
             task = plan.by_id[task_id]
             marker = "*" if task_id in critical else ""
+            grows = " ⟳" if _grows(task) else ""
             table.add_row(
                 str(number) if position == 0 else "",
-                Text(task_id + marker, style="bold" if marker else ""),
+                Text(task_id + marker + grows, style="bold" if marker else ""),
                 task.title,
                 agents.get(task_id, task.agent or ""),
                 ", ".join(plan.dependencies[task_id]) or "-",
