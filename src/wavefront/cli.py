@@ -450,4 +450,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 # The commands that run work live in their own module; importing it registers them.
-from wavefront import cli_run  # noqa: E402, F401
+from wavefront import cli_run, cli_workflow  # noqa: E402, F401
