@@ -39,6 +39,7 @@ def list_templates() -> list[TemplateInfo]:
     for path in sorted(_templates_dir().glob("*.yaml")):
         first = path.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip()
         description = first.split(":", 1)[1].strip() if ":" in first else first
+        description = description.split(". ")[0].rstrip(".")
         found.append(TemplateInfo(path.stem, description, path))
     return found
 
