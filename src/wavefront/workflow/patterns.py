@@ -221,10 +221,15 @@ class _Builder:
             if not isinstance(name, str):
                 raise self._error(("sync_points", index), "a sync point needs a name")
             ids.append(slug(name))
+        by_name = {**{str(p.get("name", p.get("id")) if isinstance(p, Mapping) else p): i
+                      for p, i in zip(points, ids, strict=True)}, **{i: i for i in ids}}
         plain = [s for s in self.steps if isinstance(s, dict)]
         segments: dict[str, list[str]] = {sync_id: [] for sync_id in ids}
         for step in plain:
-            named = [ids.index(a) for a in _as_list(step.get("after")) if a in ids]
+            # Steps name a sync point as written ("API contract definition") or by its id.
+            step["after"] = [by_name.get(a, a) if isinstance(a, str) else a
+                             for a in _as_list(step.get("after"))]
+            named = [ids.index(a) for a in step["after"] if a in ids]
             segment = max(named) + 1 if named else 0
             if segment < len(ids):
                 segments[ids[segment]].append(str(step.get("id")))
