@@ -56,6 +56,15 @@ class RunSummary:
     def with_status(self, *statuses: TaskStatus) -> list[TaskLine]:
         return [line for line in self.tasks if line.status in statuses]
 
+    @property
+    def cost_by_agent(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for line in self.tasks:
+            if line.cost_usd:
+                agent = line.agent or "-"
+                totals[agent] = totals.get(agent, 0.0) + line.cost_usd
+        return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
 
 def summarize(journal: Journal, run: RunRecord) -> RunSummary:
     lines = []
@@ -86,8 +95,12 @@ def summarize(journal: Journal, run: RunRecord) -> RunSummary:
 
 def _money(summary: RunSummary) -> str:
     approx = "~" if summary.cost_estimated else ""
-    return (f"{approx}${summary.cost_usd:.2f} "
+    text = (f"{approx}${summary.cost_usd:.2f} "
             f"({summary.tokens_in:,} tokens in, {summary.tokens_out:,} out)")
+    by_agent = summary.cost_by_agent
+    if len(by_agent) > 1:
+        text += "; by agent: " + ", ".join(f"{a} ${c:.2f}" for a, c in by_agent.items())
+    return text
 
 
 def render_summary(summary: RunSummary) -> RenderableType:

@@ -1,0 +1,32 @@
+# One entry for developer tasks. Every target uses the project's own virtual environment.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install test lint typecheck check bench chaos demo
+
+$(VENV)/bin/wavefront:
+	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -e '.[test]'
+
+install: $(VENV)/bin/wavefront
+
+test: install          ## the whole suite (what CI runs)
+	$(PY) -m pytest
+
+lint: install          ## ruff on everything
+	$(VENV)/bin/ruff check src tests benchmarks
+
+typecheck: install     ## mypy --strict on src/
+	$(VENV)/bin/mypy
+
+check: lint typecheck test
+
+bench: install         ## the benchmarks behind the README's figures
+	$(PY) benchmarks/bench_plan.py
+	$(PY) benchmarks/bench_engine.py --quick
+	$(PY) benchmarks/compare.py --quick
+
+chaos: install         ## the long chaos run (200+ kills)
+	$(PY) tests/chaos/chaos.py --long
+
+demo: install
+	$(VENV)/bin/wavefront demo

@@ -1,0 +1,83 @@
+"""The run commands as a user types them: real `python -m wavefront` processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import WriteBacklog, git
+
+
+def wavefront(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wavefront", *args, "-C", str(repo)],
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+
+
+def test_run_status_log_and_state_files(git_repo: Path, write_backlog: WriteBacklog,
+                                        tmp_path: Path) -> None:
+    write_backlog([
+        {"id": "1.1", "title": "one", "script": {"files": {"one.txt": "1\n"}}},
+        {"id": "1.2", "title": "two", "depends_on": ["1.1"],
+         "script": {"files": {"two.txt": "2\n"}}},
+        {"id": "1.3", "title": "three", "script": {"behaviour": "fail"}},
+    ])
+    done = wavefront(git_repo, "run", "--no-progress")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "1.3: three (failed: agent error" in done.stdout
+    assert "wavefront retry 1.3" in done.stdout  # the summary says what to do next
+
+    status = wavefront(git_repo, "status", "--json",
+                       "--orchestration-dir", str(tmp_path / "orch"))
+    data = json.loads(status.stdout)
+    by_id = {t["id"]: t for t in data["tasks"]}
+    assert by_id["1.1"]["status"] == "done" and by_id["1.1"]["merge_commit"]
+    assert by_id["1.3"]["status"] == "failed"
+    assert data["totals"]["done"] == 2 and data["totals"]["failed"] == 1
+    story = json.loads((tmp_path / "orch" / "story-1.2.json").read_text())
+    assert story["status"] == "Approved" and story["dependencies"] == ["1.1"]
+    overall = json.loads((tmp_path / "orch" / "orchestration-state.json").read_text())
+    assert overall["totalStories"] == 3 and overall["completed"] == 2
+    assert overall["failed"] == 1
+
+    log = wavefront(git_repo, "log", "1.3")
+    assert log.returncode == 0
+    assert "scripted failure" in log.stdout
+
+    branch = data["run"]["branch"]
+    assert git(git_repo, "show", f"{branch}:two.txt") == "2\n"
+
+
+def test_run_outside_a_repository_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "wavefront.yaml").write_text(
+        "version: 1\ndefaults: {runner: script}\ntasks: [{id: a}]\n")
+    done = wavefront(tmp_path, "run", "--no-progress")
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "not a git repository" in last
+    assert "Traceback" not in done.stderr
+
+
+def test_a_broken_backlog_stops_before_anything_runs(git_repo: Path) -> None:
+    (git_repo / "wavefront.yaml").write_text(
+        "version: 1\ndefaults: {runner: script}\ntasks:\n  - id: a\n    depends_on: [zz]\n")
+    done = wavefront(git_repo, "run", "--no-progress")
+    assert done.returncode == 2
+    assert "wavefront.yaml:5" in done.stderr and "'zz'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (git_repo / ".wavefront" / "journal.db").exists()
+
+
+def test_no_runner_chosen_is_a_clear_error(git_repo: Path) -> None:
+    (git_repo / "wavefront.yaml").write_text("version: 1\ntasks: [{id: a}]\n")
+    done = wavefront(git_repo, "run", "--no-progress")
+    assert done.returncode == 2
+    assert "no runner chosen" in done.stderr
+
+
+def test_resume_without_a_run_is_a_clear_error(git_repo: Path) -> None:
+    done = wavefront(git_repo, "resume", "--no-progress")
+    assert done.returncode == 2
+    assert "no run in" in done.stderr
