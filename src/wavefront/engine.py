@@ -231,11 +231,12 @@ class Engine:
         why = reason.reason if reason else ""
         cause = why if status == TaskStatus.BLOCKED and why else (
             f"blocked by {task_id} ({status.value}{': ' + why if why else ''})")
+        # The new statuses come back as events; `_apply_changes` propagates them further
+        # in its loop (iteratively: a long chain must not recurse).
         for dependent in self._dependents[task_id]:
             if self._status[dependent] in _STARTABLE:
                 self.journal.set_status(self.run_id, dependent, TaskStatus.BLOCKED, cause,
                                         blocked_by=task_id)
-                self._apply_changes()
 
     # -- dispatch --------------------------------------------------------------------
 
