@@ -1,0 +1,222 @@
+"""Whole workflows through the CLI and the library: the standard template end to end, a
+phase gate that stops the next phase, a kill during the fan-out and the resume, bounded
+iterations, and a done-hook that runs twice adding nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from conftest import git
+from wavefront.journal import Journal
+from wavefront.plan import load_and_plan
+from wavefront.runs import RunOptions, open_journal, start_run
+from wavefront.taskflow import DoneContext
+from wavefront.workflow.init import init_template
+from wavefront.workflow.runtime import parse_answer, workflow_hook
+from wavefront.workspace import GitRepo, GitWorkspaces
+
+PHASES = ["requirements", "requirements-gate", "architecture", "ux", "foundation-gate",
+          "implement", "tests", "implementation-gate", "integration", "integration-gate",
+          "e2e", "product-signoff", "performance", "security", "validation-gate",
+          "documentation", "devops", "smoke", "final-gate", "more-features"]
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wavefront", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=600, check=False)
+
+
+def done_at(journal: Journal, run_id: str, task_id: str) -> int:
+    return next(e.id for e in journal.events(run_id, kind="task_status")
+                if e.task_id == task_id and e.data["status"] == "done")
+
+
+def started_at(journal: Journal, run_id: str, task_id: str) -> int:
+    return next(e.id for e in journal.events(run_id, kind="task_status")
+                if e.task_id == task_id and e.data["status"] == "running")
+
+
+def test_init_standard_then_run_completes_every_phase(git_repo: Path) -> None:
+    written = cli("init", "--template", "standard", "--scripted", cwd=git_repo)
+    assert written.returncode == 0, written.stderr
+    ran = cli("run", "--no-progress", cwd=git_repo)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    with open_journal(git_repo) as journal:
+        run = journal.latest_run()
+        assert run is not None
+        found = {r.task_id: r.status.value for r in journal.tasks(run.id)}
+        stories = {"1.1", "1.2"}
+        assert found == {**{p: "done" for p in PHASES},
+                         **{f"{step}:{s}": "done" for step in ("implement", "tests")
+                            for s in stories}}
+        # Each phase starts only after the gate before it passed.
+        for gate, phase in (("requirements-gate", "architecture"),
+                            ("foundation-gate", "implement:1.1"),
+                            ("implementation-gate", "integration"),
+                            ("integration-gate", "security"),
+                            ("validation-gate", "devops")):
+            assert done_at(journal, run.id, gate) < started_at(journal, run.id, phase)
+        # Story 1.2 depends on 1.1 in its file; the fan-out keeps that order.
+        assert done_at(journal, run.id, "implement:1.1") < started_at(
+            journal, run.id, "implement:1.2")
+        gated = {e.task_id for e in journal.events(run.id, kind="gate_checked")
+                 if e.data["gate"] == "contract" and e.data["passed"]}
+    assert {"requirements-gate", "foundation-gate", "integration-gate",
+            "validation-gate"} <= gated
+    tree = git(git_repo, "ls-tree", "-r", "--name-only", run.branch).split()
+    assert ".work/integration/INTEGRATION-REPORT.md" in tree
+    assert ".work/validation/sign-offs/product-manager.md" in tree
+    assert "docs/stories/1.2.todo-list.md" in tree
+
+
+def test_a_gate_failure_in_phase_1_stops_phase_2(git_repo: Path) -> None:
+    init_template("standard", git_repo, scripted=True)
+    loaded = load_and_plan([], root=git_repo)
+    tbd = "# System architecture\n\n## Feature boundaries\n\nTBD\n"
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(runner_settings={
+        "script": {"script": {"tasks": {"architecture": {"files": {
+            ".work/foundation/architecture/ARCHITECTURE.md": tbd}}}}}}))
+    assert result.exit_code == 1
+    with open_journal(git_repo) as journal:
+        found = {r.task_id: r for r in journal.tasks(result.run_id)}
+        started = {e.task_id for e in journal.events(result.run_id, kind="task_status")
+                   if e.data["status"] == "running"}
+    assert found["architecture"].status.value == "done"
+    assert found["foundation-gate"].status.value == "failed"
+    assert "TBD" in found["foundation-gate"].reason or "contract" in found["foundation-gate"].reason
+    assert started == {"requirements", "requirements-gate", "architecture", "ux",
+                       "foundation-gate"}
+    assert found["implement"].status.value == "blocked"
+    assert not any(":" in task_id for task_id in found)  # the fan-out never grew
+
+
+def test_killed_during_the_fan_out_resumes_with_the_same_graph(git_repo: Path) -> None:
+    init_template("fan-out", git_repo, scripted=True)
+    config = yaml.safe_load((git_repo / "wavefront.yaml").read_text())
+    config["runners"]["script"]["script"] = {"tasks": {
+        f"update:1.{n}": {"sleep": 3} for n in (1, 2, 3)}}
+    (git_repo / "wavefront.yaml").write_text(yaml.safe_dump(config))
+    child = subprocess.Popen([sys.executable, "-m", "wavefront", "run", "--no-progress"],
+                             cwd=git_repo, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        run_id = None
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            if not (git_repo / ".wavefront" / "journal.db").exists():
+                continue
+            with open_journal(git_repo) as journal:
+                run = journal.latest_run()
+                if run is None:
+                    continue
+                running = [r for r in journal.tasks(run.id)
+                           if r.task_id.startswith("update:") and r.status.value == "running"]
+                if running:
+                    run_id = run.id
+                    break
+        assert run_id is not None, "the fan-out never started"
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    with open_journal(git_repo) as journal:
+        before = [(r.task_id, r.task.dependencies) for r in journal.tasks(run_id)]
+    resumed = cli("resume", run_id, "--no-progress", cwd=git_repo)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    with open_journal(git_repo) as journal:
+        after = [(r.task_id, r.task.dependencies) for r in journal.tasks(run_id)]
+        grown = journal.events(run_id, kind="graph_grown")
+        statuses = {r.task_id: r.status.value for r in journal.tasks(run_id)}
+    assert after == before  # the same graph: nothing added or changed by the resume
+    assert len(grown) == 1
+    assert set(statuses.values()) == {"done"}
+    merges = git(git_repo, "log", "--format=%s", f"wavefront/{run_id}").splitlines()
+    for item in ("update:1.1", "update:1.2", "update:1.3"):
+        assert sum(line.startswith(f"Merge {item}:") for line in merges) == 1
+
+
+def test_the_fan_out_hook_run_again_adds_nothing(git_repo: Path) -> None:
+    init_template("fan-out", git_repo, scripted=True)
+    loaded = load_and_plan([], root=git_repo)
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions())
+    assert result.exit_code == 0
+    with open_journal(git_repo) as journal:
+        record = journal.task(result.run_id, "update")
+        assert record is not None and record.merge_commit
+        tasks_before = journal.tasks(result.run_id)
+        context = DoneContext(journal=journal, run_id=result.run_id, task=record.task,
+                              final_text="", commit=record.merge_commit,
+                              workspaces=GitWorkspaces(GitRepo(git_repo), result.run_id))
+        asyncio.run(workflow_hook(context))
+        assert journal.tasks(result.run_id) == tasks_before
+        assert len(journal.events(result.run_id, kind="graph_grown")) == 1
+
+
+LOOP = """\
+version: 1
+defaults: {runner: script, retries: 0}
+workflow:
+  steps:
+    - id: build
+      agent: full-stack-engineer
+      prompt: Build the next batch of features.
+      script:
+        tasks:
+          build: {files: {batch.txt: "batch 1\\n"}}
+          build@2: {files: {batch.txt: "batch 2\\n"}}
+          build@3: {files: {batch.txt: "batch 3\\n"}}
+    - id: more
+      agent: product-manager
+      after: [build]
+      prompt: More features needed?
+      analyzer: {labels: ["yes", "no"]}
+      loop: {back_to: build, on_answer: "yes", max_iterations: 2}
+      script: {behaviour: no-change, say: "ANSWER: yes"}
+    - id: ship
+      agent: devops-engineer
+      after: [more]
+      prompt: Ship it.
+      script: {files: {SHIPPED: "yes\\n"}}
+"""
+
+
+def test_an_iteration_stops_at_its_maximum_count(git_repo: Path) -> None:
+    (git_repo / "wavefront.yaml").write_text(LOOP)
+    loaded = load_and_plan([], root=git_repo)
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions())
+    assert result.exit_code == 0
+    with open_journal(git_repo) as journal:
+        found = {r.task_id: r.status.value for r in journal.tasks(result.run_id)}
+        ship = journal.task(result.run_id, "ship")
+        limit = journal.events(result.run_id, kind="iteration_limit")
+        order = [done_at(journal, result.run_id, t) for t in ("more", "build@2", "more@2")]
+        shipped = started_at(journal, result.run_id, "ship")
+    assert found == {"build": "done", "more": "done", "build@2": "done", "more@2": "done",
+                     "ship": "done"}
+    assert ship is not None and "more@2" in ship.task.dependencies
+    assert order == sorted(order) and order[-1] < shipped
+    assert [e.task_id for e in limit] == ["more@2"]
+    assert git(git_repo, "show", f"{result.branch}:batch.txt") == "batch 2\n"
+
+
+def test_answers_are_read_exactly_never_guessed() -> None:
+    labels = ["high_complexity", "simple_cleanup"]
+    table = [
+        ("Looked around.\nANSWER: high_complexity", "high_complexity"),
+        ("**Answer**: `Simple_Cleanup`.", "simple_cleanup"),
+        ("simple_cleanup\n", "simple_cleanup"),
+        ("ANSWER: high\nANSWER: simple_cleanup", "simple_cleanup"),
+        ("I think high_complexity is likely", None),
+        ("ANSWER: medium", None),
+        ("", None),
+    ]
+    for text, expected in table:
+        assert parse_answer(text, labels)[0] == expected, text
