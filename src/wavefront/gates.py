@@ -349,7 +349,7 @@ def empty_sections(text: str) -> list[tuple[int, str]]:
                 section[3] = True
         index += 1
     close(0)
-    return empty
+    return sorted(empty)
 
 
 def _is_document(path: str) -> bool:
