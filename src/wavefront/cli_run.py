@@ -283,15 +283,18 @@ def report(run_id: str | None, root: Path, output: Path) -> None:
 @wavefront.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
               help="Create the demo repository here and keep it (default: a temporary one).")
+@click.option("--workflow", type=click.Choice(["standard"]),
+              help="Run the example through a workflow template instead: seed 000's phases "
+                   "and gates, fanning out over the stories its requirements phase writes.")
 @_progress_option
-def demo(directory: Path | None, no_progress: bool) -> None:
+def demo(directory: Path | None, workflow: str | None, no_progress: bool) -> None:
     """Run the bundled example project end to end with scripted agents (no model needed):
     stories in parallel worktrees, a test gate, a review round, the merge queue."""
     from wavefront.demo import prepare_demo
     from wavefront.plan import load_and_plan
     from wavefront.runs import RunOptions, start_run
 
-    project = prepare_demo(directory)
+    project = prepare_demo(directory, workflow)
     click.echo(f"demo repository: {project.root}", err=True)
     loaded = load_and_plan([], root=project.root)
     options = RunOptions(runner_settings={"script": {"solutions_dir": str(project.solutions_dir)}})
