@@ -1,0 +1,253 @@
+"""Drive wavefront's real engine over a generated graph, the way `runs._drive` does.
+
+No git: tasks run in one plain directory (`PlainWorkspaces`), so what is measured is the
+scheduler, the task flow, the runner and the journal (SQLite, WAL, every event written),
+not git. The git-backed measurement lives in `bench_engine.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from dags import Dag
+from wavefront.engine import Engine, RunSettings
+from wavefront.journal import Journal
+from wavefront.model import SourceLocation, Task, TaskStatus
+from wavefront.pool import RunnerPool
+from wavefront.taskflow import FlowSettings, TaskFlow
+from wavefront.workspace import GitRepo, GitWorkspaces, PlainWorkspaces
+
+__all__ = [
+    "EngineRun",
+    "GitRun",
+    "Priority",
+    "TaskKind",
+    "build_tasks",
+    "run_engine",
+    "run_engine_git",
+]
+
+# sleep: the script runner sleeps the task's duration; noop: it returns at once;
+# command: the command runner starts a real child (`true`) per task.
+TaskKind = Literal["sleep", "noop", "command", "git"]
+# What the engine is told about each task's length: the true durations (an oracle, like a
+# well-estimated `weight`), unit weights (only the graph's shape), or nothing at all.
+Priority = Literal["durations", "unit", "none"]
+
+SOURCE = SourceLocation(Path("benchmark"), 1)
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    wall_s: float
+    done: int
+    tasks: int
+    counts: dict[str, int]
+
+
+def build_tasks(
+    dag: Dag, kind: TaskKind, priority: Priority = "durations"
+) -> list[tuple[Task, str | None, str | None, float, int]]:
+    """Journal rows (task, agent, runner, priority, wave) for `dag`."""
+    if priority == "durations":
+        levels = dag.bottom_levels
+    elif priority == "unit":
+        levels = dag.with_durations({t: 1.0 for t in dag.ids}).bottom_levels
+    else:
+        levels = {t: 0.0 for t in dag.ids}
+    wave_of = {t: number for number, wave in enumerate(dag.waves) for t in wave}
+    rows: list[tuple[Task, str | None, str | None, float, int]] = []
+    for task_id in dag.ids:
+        metadata: dict[str, Any] = {}
+        if kind == "sleep":
+            metadata["script"] = {"sleep": dag.durations[task_id]}
+        elif kind == "git":
+            # One new file per task: a real change that merges without conflicts.
+            metadata["script"] = {"files": {f"work/{task_id}.txt": f"{task_id}\n"}}
+        rows.append(
+            (
+                Task(
+                    id=task_id,
+                    title=f"task {task_id}",
+                    source=SOURCE,
+                    dependencies=dag.deps[task_id],
+                    metadata=metadata,
+                ),
+                None,
+                None,
+                levels[task_id],
+                wave_of[task_id],
+            )
+        )
+    return rows
+
+
+def run_engine(
+    dag: Dag,
+    workdir: Path,
+    *,
+    slots: int = 8,
+    kind: TaskKind = "sleep",
+    priority: Priority = "durations",
+    poll_s: float = 0.5,
+    run_id: str = "bench",
+) -> EngineRun:
+    """Create a run for `dag` in a fresh journal under `workdir` and drive it to the end."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    runner = "command" if kind == "command" else "script"
+    pool_settings = {"command": {"argv_template": ["true"]}} if kind == "command" else {}
+    with Journal.open(workdir / "journal.db") as journal:
+        journal.create_run(
+            run_id,
+            repo=workdir,
+            base_commit="",
+            branch="",
+            options={},
+            tasks=build_tasks(dag, kind, priority),
+        )
+        flow = TaskFlow(
+            journal,
+            run_id,
+            PlainWorkspaces(workdir / "work"),
+            RunnerPool(pool_settings),
+            {},
+            FlowSettings(default_runner=runner, timeout_s=None),
+            workdir / "logs",
+        )
+        engine = Engine(
+            journal, run_id, flow, RunSettings(max_parallel=slots, poll_s=poll_s, timeout_s=None)
+        )
+        started = time.perf_counter()
+        stop = asyncio.run(engine.run())
+        wall = time.perf_counter() - started
+        counts: dict[str, int] = {}
+        for record in journal.tasks(run_id):
+            counts[record.status.value] = counts.get(record.status.value, 0) + 1
+    if stop.state != "finished":
+        raise RuntimeError(f"benchmark run stopped early: {stop}")
+    return EngineRun(wall, counts.get(TaskStatus.DONE.value, 0), len(dag), counts)
+
+
+@dataclass(frozen=True)
+class GitRun:
+    wall_s: float
+    done: int
+    tasks: int
+    git_calls: int
+    git_s: float  # summed duration of every git process the run started
+    by_command: dict[str, tuple[int, float]]  # git subcommand -> (calls, seconds)
+
+
+@contextmanager
+def _timed_git(calls: list[tuple[str, float]]) -> Iterator[None]:
+    """Record the duration of every git process wavefront starts (instrumentation only:
+    each call still runs the real git)."""
+    original = GitRepo.run_result
+
+    def timed(self: GitRepo, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        started = time.perf_counter()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            name = " ".join(args[:2]) if args[:1] == ("worktree",) else (args[0] if args else "")
+            calls.append((name, time.perf_counter() - started))
+
+    GitRepo.run_result = timed  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        GitRepo.run_result = original  # type: ignore[method-assign]
+
+
+def init_repo(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    for args in (["init", "-q", "-b", "main"], ["commit", "-q", "--allow-empty", "-m", "start"]):
+        subprocess.run(["git", "-C", str(root), *identity, *args], check=True, capture_output=True)
+    return root
+
+
+def run_engine_git(dag: Dag, workdir: Path, *, slots: int = 8, run_id: str = "bench") -> GitRun:
+    """Drive `dag` with real worktrees, commits and merges (as `runs._drive` does)."""
+    repo = GitRepo(init_repo(workdir / "repo"))
+    state_dir = repo.root / ".wavefront"
+    calls: list[tuple[str, float]] = []
+    with Journal.open(state_dir / "journal.db") as journal, _timed_git(calls):
+        workspaces = GitWorkspaces(repo, run_id, state_dir)
+        base = repo.head_commit()
+        journal.create_run(
+            run_id,
+            repo=repo.root,
+            base_commit=base,
+            branch=workspaces.integration_branch,
+            options={},
+            tasks=build_tasks(dag, "git", "unit"),
+        )
+        workspaces.create_integration_branch(base)
+        calls.clear()  # count only what the run itself does
+        flow = TaskFlow(
+            journal,
+            run_id,
+            workspaces,
+            RunnerPool(),
+            {},
+            FlowSettings(default_runner="script", timeout_s=None),
+            state_dir / "logs" / run_id,
+        )
+        engine = Engine(journal, run_id, flow, RunSettings(max_parallel=slots, timeout_s=None))
+        started = time.perf_counter()
+        stop = asyncio.run(engine.run())
+        wall = time.perf_counter() - started
+        records = journal.tasks(run_id)
+    done = sum(r.status == TaskStatus.DONE for r in records)
+    if stop.state != "finished" or done != len(dag):
+        problems = "; ".join(
+            f"{r.task_id} {r.status.value}: {r.reason}"
+            for r in records
+            if r.status != TaskStatus.DONE
+        )
+        raise RuntimeError(
+            f"git benchmark run ended {stop} with {done}/{len(dag)} done: {problems[:2000]}"
+        )
+    by_command: dict[str, tuple[int, float]] = {}
+    for command, seconds in calls:
+        count, total = by_command.get(command, (0, 0.0))
+        by_command[command] = (count + 1, total + seconds)
+    return GitRun(wall, done, len(dag), len(calls), sum(s for _, s in calls), by_command)
+
+
+def bare_git_per_task(workdir: Path, tasks: int) -> float:
+    """Seconds per task for the least git a task needs, run back to back with no engine:
+    worktree add, write a file, add, commit, merge-tree, commit-tree, update-ref,
+    worktree remove, branch -D."""
+    root = init_repo(workdir / "bare")
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+
+    def git(*args: str, cwd: Path = root) -> str:
+        return subprocess.run(
+            ["git", "-C", str(cwd), *identity, *args], check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    git("branch", "integration")
+    started = time.perf_counter()
+    for number in range(tasks):
+        name = f"t{number}"
+        tree_dir = workdir / "bare-trees" / name
+        git("worktree", "add", "-q", "-b", f"task/{name}", str(tree_dir), "integration")
+        (tree_dir / f"{name}.txt").write_text(name + "\n")
+        git("add", "--all", cwd=tree_dir)
+        git("commit", "-q", "-m", name, cwd=tree_dir)
+        old = git("rev-parse", "integration")
+        tree = git("merge-tree", "--write-tree", old, f"task/{name}").splitlines()[0]
+        commit = git("commit-tree", tree, "-p", old, "-p", f"task/{name}", "-m", f"merge {name}")
+        git("update-ref", "refs/heads/integration", commit, old)
+        git("worktree", "remove", "--force", str(tree_dir))
+        git("branch", "-q", "-D", f"task/{name}")
+    return (time.perf_counter() - started) / tasks
