@@ -17,16 +17,15 @@ from typing import Any
 import pytest
 
 from conftest import git
+from wavefront.contract import ContractGate, empty_sections
 from wavefront.errors import ConfigError
 from wavefront.gates import (
     CommandGate,
-    ContractGate,
     DeliverablesGate,
     GateContext,
     HumanGate,
     check_gates,
     effective_gates,
-    empty_sections,
 )
 from wavefront.model import AgentResult, GateAction, GateSpec, SourceLocation, Task
 from wavefront.plan import load_and_plan
@@ -496,3 +495,19 @@ def test_a_contract_on_a_document_a_task_will_write(
             ("contract", True),
             ("deliverables (declared)", True),
         ]
+
+
+def test_what_a_command_gate_leaves_behind_is_removed(git_repo: Path) -> None:
+    (git_repo / "work.txt").write_text("the agent's uncommitted work\n")
+    leaves_mess = (
+        "import pathlib\n"
+        "pathlib.Path('__pycache__').mkdir()\n"
+        "pathlib.Path('__pycache__/m.pyc').write_text('x')\n"
+        "pathlib.Path('README.md').write_text('reformatted')\n"
+    )
+    gate = CommandGate([sys.executable, "-c", leaves_mess])
+    result = asyncio.run(gate.check(context(git_repo, log_dir=git_repo.parent / "logs")))
+    assert result.passed
+    assert not (git_repo / "__pycache__").exists()
+    assert (git_repo / "README.md").read_text() == "hello\n"
+    assert (git_repo / "work.txt").exists()  # what was there before the gate stays

@@ -1,12 +1,13 @@
 """Gates: checks that must pass before work moves on (DESIGN.md, "Gate").
 
 A gate is one method, `async check(context) -> GateResult`. A gate never raises for a
-failing check; a gate that is configured wrongly is rejected by `gatecheck.validate_gate_specs` when
-the run is planned, not at the end of a long run.
+failing check; a gate that is configured wrongly is rejected when the run is planned
+(`gatecheck.py`), not at the end of a long run.
 
 Kinds: `command` (a program in the worktree, pass = exit 0), `deliverables` (promised paths
-exist and were changed), `contract` (documents hold no placeholder or empty section),
-`review` (a reviewer agent's verdict, in `review.py`) and `human` (a person decides).
+exist and were changed), `contract` (documents hold no placeholder or empty section, in
+`contract.py`), `review` (a reviewer agent's verdict, in `review.py`) and `human` (a person
+decides).
 `check_gates` runs them cheapest first and stops at the first that does not pass, so a
 reviewer is never paid to read work that fails its tests.
 
@@ -17,25 +18,23 @@ configured for it (`auto_deliverables=False` turns this off).
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import re
 import shlex
+import subprocess
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from markdown_it import MarkdownIt
-
 from wavefront.agents.runners.process import run_process
 from wavefront.model import AgentResult, GateAction, GateResult, GateSpec, Task
 
 __all__ = [
-    "DEFAULT_MARKERS",
     "GATES",
     "SHELL_BUILTINS",
     "CommandGate",
-    "ContractGate",
     "DeliverablesGate",
     "Gate",
     "GateContext",
@@ -44,7 +43,7 @@ __all__ = [
     "check_gates",
     "command_argv",
     "effective_gates",
-    "empty_sections",
+    "existing",
     "is_glob",
     "make_gate",
     "strings",
@@ -53,8 +52,6 @@ __all__ = [
 # Runs a reviewer agent: (agent name, prompt, review round) -> its result.
 ReviewerCall = Callable[[str, str, int], Awaitable[AgentResult]]
 
-DEFAULT_MARKERS: tuple[str, ...] = ("TBD", "TODO", "???")
-_DOCUMENT_SUFFIXES = frozenset({".md", ".markdown", ".mdx", ".rst", ".txt", ".adoc"})
 _GLOB_CHARS = frozenset("*?[")
 # Shell syntax in a `run` string means the user wrote a shell command line.
 _SHELL_SYNTAX = re.compile(r"[|&;<>()$`\\*?~]|\[\[")
@@ -153,14 +150,19 @@ class CommandGate:
             cwd = (context.workspace / self.cwd).resolve()
             if not cwd.is_relative_to(context.workspace.resolve()) or not cwd.is_dir():
                 return GateResult(self.name, False, f"no directory {self.cwd!r} in the worktree")
-        outcome = await run_process(
-            self.argv,
-            cwd=cwd,
-            log_path=log_path,
-            timeout_s=self.timeout,
-            env=self.env or None,
-            kill_grace_s=1.0,
-        )
+        before = await asyncio.to_thread(_worktree_changes, context.workspace)
+        try:
+            outcome = await run_process(
+                self.argv,
+                cwd=cwd,
+                log_path=log_path,
+                timeout_s=self.timeout,
+                env=self.env or None,
+                kill_grace_s=1.0,
+            )
+        finally:
+            if before is not None:
+                await asyncio.to_thread(_tidy, context.workspace, before)
         tail = (outcome.stdout + outcome.stderr).strip()[-_DETAILS_LIMIT:]
         details = f"log: {log_path}\n{tail}" if tail else f"log: {log_path}"
         if outcome.timed_out:
@@ -168,6 +170,45 @@ class CommandGate:
         if outcome.returncode == 0:
             return GateResult(self.name, True, "exit 0", details)
         return GateResult(self.name, False, f"exit {outcome.returncode}", details)
+
+
+def _worktree_changes(workspace: Path) -> set[str] | None:
+    """Uncommitted entries (`XY path`) in a git worktree; None when it is not one."""
+    done = subprocess.run(
+        ["git", "-C", str(workspace), "status", "--porcelain=v1", "-z", "--untracked-files=all"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return None
+    return {entry for entry in done.stdout.split("\0") if entry}
+
+
+def _tidy(workspace: Path, before: set[str]) -> None:
+    """Undo what a gate left in the worktree (caches, reports, reformatted files).
+
+    Gates verify; they must not change the work. Without this, `__pycache__` from a test
+    run would be committed with the next review round. Ignored files are left alone.
+    """
+    left = (_worktree_changes(workspace) or set()) - before
+    untracked = [entry[3:] for entry in left if entry.startswith("??")]
+    touched = [entry[3:] for entry in left if not entry.startswith("??")]
+    root = workspace.resolve()
+    for relative in untracked:
+        target = (root / relative).resolve()
+        if target.is_relative_to(root) and (target.is_file() or target.is_symlink()):
+            target.unlink()
+            for parent in target.parents:
+                if parent == root or any(parent.iterdir()):
+                    break
+                parent.rmdir()
+    if touched:
+        subprocess.run(
+            ["git", "-C", str(workspace), "checkout", "--", *touched],
+            capture_output=True,
+            check=False,
+        )
 
 
 def command_argv(run: str | Sequence[str]) -> list[str]:
@@ -200,7 +241,7 @@ class DeliverablesGate:
         changed = context.changed_files
         findings: list[str] = []
         for path in paths:
-            present = _existing(context.workspace, path)
+            present = existing(context.workspace, path)
             if not present:
                 findings.append(f"{path}: missing")
             elif not any(_covers(path, item) for item in changed):
@@ -216,7 +257,7 @@ class DeliverablesGate:
         return GateResult(self.name, True, f"{len(paths)} deliverables present and changed")
 
 
-def _existing(workspace: Path, path: str) -> list[Path]:
+def existing(workspace: Path, path: str) -> list[Path]:
     clean = path.strip().rstrip("/")
     if is_glob(clean):
         return [p for p in workspace.glob(clean) if p.is_file()]
@@ -234,126 +275,6 @@ def _covers(path: str, changed: str) -> bool:
 
 def is_glob(path: str) -> bool:
     return any(ch in _GLOB_CHARS for ch in path)
-
-
-# -- contract -----------------------------------------------------------------------------
-
-
-class ContractGate:
-    """Named documents hold no placeholder (`TBD`, `TODO`, `???`) and no empty section.
-
-    The seed's "No TBD sections allowed": an architecture or interface document that other
-    tasks build on must be finished. Documents are the `paths` option, else the task's
-    deliverables that are documents, else the documents the attempt changed.
-    """
-
-    kind = "contract"
-
-    def __init__(
-        self,
-        paths: Sequence[str] | None = None,
-        markers: Sequence[str] = DEFAULT_MARKERS,
-        name: str | None = None,
-    ) -> None:
-        self.paths = tuple(paths) if paths is not None else None
-        self.markers = tuple(markers)
-        self.name = name or "contract"
-        self._pattern = re.compile(
-            "|".join(
-                rf"(?<![\w]){re.escape(m)}(?![\w])"
-                if m[:1].isalnum() and m[-1:].isalnum()
-                else re.escape(m)
-                for m in self.markers
-            )
-        )
-
-    def documents(self, context: GateContext) -> tuple[str, ...]:
-        if self.paths is not None:
-            return self.paths
-        declared = tuple(p for p in context.task.deliverables if _is_document(p))
-        return declared or tuple(p for p in context.changed_files if _is_document(p))
-
-    async def check(self, context: GateContext) -> GateResult:
-        wanted = self.documents(context)
-        if not wanted:
-            return GateResult(self.name, True, "no documents to check")
-        findings: list[str] = []
-        checked = 0
-        for path in wanted:
-            files = _existing(context.workspace, path)
-            if not files:
-                findings.append(f"{path}: missing")
-            for file in files:
-                if file.is_dir():
-                    continue
-                checked += 1
-                relative = file.relative_to(context.workspace).as_posix()
-                text = file.read_text(encoding="utf-8", errors="replace")
-                findings.extend(
-                    f"{relative}:{line}: {problem}"
-                    for line, problem in self.problems(text, relative)
-                )
-        if findings:
-            return GateResult(
-                self.name,
-                False,
-                f"{len(findings)} placeholder(s) or gap(s) in {', '.join(wanted)}",
-                "\n".join(findings[:200]),
-                tuple(findings[:200]),
-            )
-        return GateResult(self.name, True, f"{checked} document(s) complete")
-
-    def problems(self, text: str, path: str = "") -> list[tuple[int, str]]:
-        """(line, problem) for every placeholder and, in markdown, every empty section."""
-        found: list[tuple[int, str]] = []
-        if self.markers:
-            for number, line in enumerate(text.splitlines(), 1):
-                for match in self._pattern.finditer(line):
-                    found.append((number, f"placeholder {match.group(0)!r}"))
-        if Path(path).suffix.lower() in (".md", ".markdown", ".mdx", ""):
-            found.extend(empty_sections(text))
-        return sorted(found)
-
-
-def empty_sections(text: str) -> list[tuple[int, str]]:
-    """Markdown headings with nothing under them before the next heading of their level."""
-    tokens = MarkdownIt("commonmark").parse(text)
-    # (level, line, title, has_content) for headings still open
-    open_sections: list[list[Any]] = []
-    empty: list[tuple[int, str]] = []
-
-    def close(down_to: int) -> None:
-        while open_sections and open_sections[-1][0] >= down_to:
-            level, line, title, has_content = open_sections.pop()
-            if not has_content:
-                empty.append((line, f"section {'#' * level} {title} is empty"))
-
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        if token.type == "heading_open" and token.level == 0:
-            level = int(token.tag[1:])
-            close(level)
-            title = tokens[index + 1].content if index + 1 < len(tokens) else ""
-            line = token.map[0] + 1 if token.map else 1
-            open_sections.append([level, line, title, False])
-            index += 3
-            continue
-        if (
-            token.level == 0
-            and token.nesting >= 0
-            and token.type != "hr"
-            and not (token.type == "html_block" and token.content.strip().startswith("<!--"))
-        ):
-            for section in open_sections:
-                section[3] = True
-        index += 1
-    close(0)
-    return sorted(empty)
-
-
-def _is_document(path: str) -> bool:
-    return Path(path).suffix.lower() in _DOCUMENT_SUFFIXES
 
 
 # -- human --------------------------------------------------------------------------------
@@ -396,6 +317,8 @@ def _deliverables(options: Mapping[str, Any]) -> Gate:
 
 
 def _contract(options: Mapping[str, Any]) -> Gate:
+    from wavefront.contract import DEFAULT_MARKERS, ContractGate  # contract uses this module
+
     markers = strings(options.get("markers"))
     return ContractGate(
         strings(options.get("paths")),
