@@ -92,6 +92,7 @@ class Engine:
         self._hooked: set[str] = set()
         self._released: set[str] = set()
         self._open = 0
+        self._fatal: BaseException | None = None
 
     # -- control ---------------------------------------------------------------------
 
@@ -114,6 +115,8 @@ class Engine:
             for task_id in self.flow.unhooked_done_tasks():
                 self._start(task_id, self.flow.run_hooks(task_id))
             while True:
+                if self._fatal is not None:
+                    raise self._fatal
                 self._apply_changes()
                 self._apply_decisions()
                 if self._stopping is None:
@@ -300,10 +303,14 @@ class Engine:
     def _start(self, task_id: str, coroutine: Coroutine[Any, Any, None]) -> None:
         job = asyncio.ensure_future(coroutine)
         self._jobs[task_id] = job
-        job.add_done_callback(lambda _: self._finished(task_id))
+        job.add_done_callback(lambda done: self._finished(task_id, done))
 
-    def _finished(self, task_id: str) -> None:
+    def _finished(self, task_id: str, job: asyncio.Task[None]) -> None:
         self._jobs.pop(task_id, None)
+        # Task flows turn every failure into a task status; what still escapes (the journal
+        # cannot be written) ends the run instead of leaving it waiting forever.
+        if not job.cancelled() and job.exception() is not None and self._fatal is None:
+            self._fatal = job.exception()
         self._wake.set()
 
     async def _work_then_merge(self, task_id: str) -> None:

@@ -15,7 +15,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -248,23 +248,39 @@ class Journal:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise JournalError(f"{self.path}: cannot write the journal: {exc}") from exc
+            raise JournalError(self._cannot_write(exc)) from exc
         try:
             yield self._db
-        except BaseException:
+        except BaseException as exc:
             self._uncommitted.clear()
-            self._db.execute("ROLLBACK")
+            self._rollback()
+            # A full disk or an I/O error is the journal's failure; a constraint violation
+            # is the caller's to explain (a duplicate run id).
+            if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                raise JournalError(self._cannot_write(exc)) from exc
             raise
         try:
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._uncommitted.clear()
-            self._db.execute("ROLLBACK")
-            raise JournalError(f"{self.path}: cannot write the journal: {exc}") from exc
+            self._rollback()
+            raise JournalError(self._cannot_write(exc)) from exc
         committed, self._uncommitted = self._uncommitted, []
         for event in committed:
             for listener in self.listeners:
                 listener(event)
+
+    def _rollback(self) -> None:
+        # After a failed COMMIT (disk full, I/O error) SQLite may have rolled back already.
+        if self._db.in_transaction:
+            with suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+
+    def _cannot_write(self, exc: sqlite3.Error) -> str:
+        hint = ""
+        if any(word in str(exc) for word in ("full", "I/O")):
+            hint = "; is the disk full? Free some space, then `wavefront resume`"
+        return f"{self.path}: cannot write the journal: {exc}{hint}"
 
     def _insert_event(
         self, run_id: str, kind: str, task_id: str | None, data: Mapping[str, Any]
