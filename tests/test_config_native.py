@@ -54,7 +54,7 @@ tasks:
     status: In Progress
     script: {files: {src/api/app.py: "print('hi')\\n"}}
 workflow:
-  anything: [goes, here]
+  steps: [{id: check, sync: true}]
 """
 
 
@@ -82,7 +82,7 @@ def test_full_file_settings(tmp_path: Path) -> None:
     assert config.verify_mode == "branch"
     assert config.review.max_rounds == 3
     assert config.review.on_limit == "accept"
-    assert config.workflow == {"anything": ["goes", "here"]}
+    assert config.workflow == {"steps": [{"id": "check", "sync": True}]}
     assert config.gate_specs == (
         GateSpec(
             "command", {"run": "python -m unittest", "timeout": 600}, SourceLocation(path, 20)
@@ -265,7 +265,7 @@ def test_native_load(tmp_path: Path) -> None:
 
     path = write(tmp_path, FULL)
     backlog = load_backlog(path)
-    assert [t.id for t in backlog.tasks] == ["db", "api"]
+    assert [t.id for t in backlog.tasks] == ["db", "api", "check"]  # workflow steps last
     assert backlog.files == (path,)
     assert backlog.formats == ("wavefront",)
     assert isinstance(backlog.config, ProjectConfig)

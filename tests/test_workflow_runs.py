@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import git
+from conftest import WriteBacklog, git
 from wavefront.journal import Journal
 from wavefront.plan import load_and_plan
 from wavefront.runs import RunOptions, open_journal, start_run
@@ -220,3 +220,19 @@ def test_answers_are_read_exactly_never_guessed() -> None:
     ]
     for text, expected in table:
         assert parse_answer(text, labels)[0] == expected, text
+
+
+def test_a_task_skipped_at_the_start_releases_its_dependents(
+        git_repo: Path, write_backlog: WriteBacklog) -> None:
+    # Engine rule added with workflows: skipped (a branch not taken, or already done in
+    # the backlog file) lets dependents start, as done does.
+    write_backlog([
+        {"id": "a", "title": "A", "status": "done", "script": {"files": {"a.txt": "A\n"}}},
+        {"id": "b", "title": "B", "depends_on": ["a"], "script": {"files": {"b.txt": "B\n"}}},
+    ])
+    loaded = load_and_plan([], root=git_repo)
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions())
+    assert result.exit_code == 0
+    with open_journal(git_repo) as journal:
+        assert {r.task_id: r.status.value for r in journal.tasks(result.run_id)} == {
+            "a": "skipped", "b": "done"}
