@@ -182,6 +182,9 @@ PHASES = [
     ("merging", status_event("merging"), None),
     ("merge-before-publish", None, "kill-merge-before"),
     ("merge-after-publish", None, "kill-merge-after"),
+    # The run is in the journal, its integration branch not yet in git.
+    ("start-before-branch", None, "kill-start-before"),
+    ("start-after-branch", None, "kill-start-after"),
 ]
 
 
@@ -231,7 +234,10 @@ def test_a_second_run_while_one_is_active_is_refused(tmp_path: Path) -> None:
     write_backlog(repo, [files_task("slow", sleep=3.0), files_task("next", depends_on=["slow"])])
     first = WavefrontProcess(repo, RUN)
     watch = JournalWatch(repo)
-    assert watch.wait_for(lambda kind, *_: kind == "attempt_started", first)
+    assert watch.wait_for(lambda kind, *_: kind == "attempt_started", first), (
+        first.alive(),
+        first.stderr(),
+    )
     watch.close()
 
     for command in (RUN, ("resume", "--no-progress")):

@@ -145,7 +145,10 @@ def resume_run(root: Path, run_id: str | None = None,
         if budget_usd is not None:
             settings = {**run.options["settings"], "budget_usd": budget_usd}
             journal.update_run_options(run.id, {"settings": settings})
-        reconcile(journal, run, GitWorkspaces(repo, run.id, state_dir))
+        workspaces = GitWorkspaces(repo, run.id, state_dir)
+        # A run killed between its journal entry and its branch has no branch yet.
+        workspaces.create_integration_branch(run.base_commit)
+        reconcile(journal, run, workspaces)
         journal.set_run_state(run.id, "running", resumed=True)
         return _drive(journal, repo, run.id, profiles, reporter)
 
