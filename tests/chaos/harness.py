@@ -28,7 +28,8 @@ REAL_GIT = shutil.which("git") or "/usr/bin/git"
 # A stand-in for `git` on PATH. It runs the real git, except that:
 # - a file `kill-merge-before` (or `-after`) in $WF_CHAOS_DIR makes the next publishing
 #   `update-ref` of a merge SIGKILL the engine (its parent) just before (after) git moves the
-#   integration branch: the two sides of the merge queue's critical step;
+#   integration branch: the two sides of the merge queue's critical step; `kill-start-*`
+#   does the same around the creation of the integration branch when a run starts;
 # - $WF_GIT_FAIL_AT=N makes the N-th call (counted in $WF_CHAOS_DIR/git-calls) fail like git
 #   does on a broken repository, exit 128 with a message on stderr.
 _WRAPPER = """#!/bin/sh
@@ -41,16 +42,18 @@ if [ -n "$dir" ] && [ -n "${WF_GIT_FAIL_AT:-}" ]; then
         exit 128
     fi
 fi
-merging=0
+# Which wavefront step this call is, from the reflog message wavefront gives it.
+step=""
 for arg in "$@"; do
-    [ "$arg" = "wavefront: merge" ] && merging=1
+    [ "$arg" = "wavefront: merge" ] && step=merge
+    [ "$arg" = "wavefront: start run" ] && step=start
 done
-if [ -n "$dir" ] && [ "$merging" = 1 ]; then
-    if mv "$dir/kill-merge-before" "$dir/kill-merge-before.done" 2>/dev/null; then
+if [ -n "$dir" ] && [ -n "$step" ]; then
+    if mv "$dir/kill-$step-before" "$dir/kill-$step-before.done" 2>/dev/null; then
         kill -9 "$PPID"
         exit 137
     fi
-    if mv "$dir/kill-merge-after" "$dir/kill-merge-after.done" 2>/dev/null; then
+    if mv "$dir/kill-$step-after" "$dir/kill-$step-after.done" 2>/dev/null; then
         "%(git)s" "$@"
         kill -9 "$PPID"
         exit 137
