@@ -14,14 +14,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from markdown_it import MarkdownIt
-
+from wavefront.backlog.mdblocks import markdown_events, scan_blocks
 from wavefront.errors import BacklogError
 from wavefront.yamlsource import parse_yaml
 
 __all__ = ["DependencyRefs", "StoryFields", "dependency_refs", "parse_story", "slugify"]
-
-_MARKDOWN = MarkdownIt("commonmark")
 
 # `**Label**: value`, `**Label:** value` or a plain `Label: value` at the start of a line.
 _LABEL = re.compile(
@@ -127,38 +124,33 @@ def slugify(text: str) -> str:
 
 def _blocks(text: str) -> list[_Block]:
     """The blocks of `text` in order, each with its list depth and line range."""
-    tokens = _MARKDOWN.parse(text)
+    events = scan_blocks(text)
+    if events is None:  # a construct the line scanner leaves to markdown-it
+        events = markdown_events(text)
     blocks: list[_Block] = []
     list_depth = 0
     quote_depth = 0
     open_items: list[int] = []  # indexes into `blocks` of list items still open
     filled: set[int] = set()  # list items whose first paragraph was seen
-    for index, token in enumerate(tokens):
-        kind = token.type
-        start, end = token.map if token.map else (0, 0)
-        if kind in ("bullet_list_open", "ordered_list_open"):
+    for kind, start, end, level, content in events:
+        if kind == "list_open":
             list_depth += 1
-        elif kind in ("bullet_list_close", "ordered_list_close"):
+        elif kind == "list_close":
             list_depth -= 1
-        elif kind == "blockquote_open":
+        elif kind == "quote_open":
             quote_depth += 1
-        elif kind == "blockquote_close":
+        elif kind == "quote_close":
             quote_depth -= 1
-        elif kind == "list_item_open":
+        elif kind == "item_open":
             blocks.append(_Block("item", start, end, list_depth, quote_depth > 0))
             open_items.append(len(blocks) - 1)
-        elif kind == "list_item_close":
+        elif kind == "item_close":
             open_items.pop()
-        elif kind in ("heading_open", "paragraph_open"):
-            content = tokens[index + 1].content if index + 1 < len(tokens) else ""
-            if kind == "heading_open":
-                level = int(token.tag[1:])
-                blocks.append(
-                    _Block(
-                        "heading", start, end, list_depth, quote_depth > 0, level, content.strip()
-                    )
-                )
-                continue
+        elif kind == "heading":
+            blocks.append(
+                _Block("heading", start, end, list_depth, quote_depth > 0, level, content.strip())
+            )
+        elif kind == "paragraph":
             if open_items and open_items[-1] not in filled:
                 item = blocks[open_items[-1]]
                 blocks[open_items[-1]] = _Block(
@@ -168,12 +160,8 @@ def _blocks(text: str) -> list[_Block]:
             blocks.append(
                 _Block("paragraph", start, end, list_depth, quote_depth > 0, text=content)
             )
-        elif kind in ("fence", "code_block"):
-            blocks.append(
-                _Block("code", start, end, list_depth, quote_depth > 0, text=token.content)
-            )
-        elif kind == "hr":
-            blocks.append(_Block("hr", start, end, list_depth, quote_depth > 0))
+        elif kind in ("code", "hr"):
+            blocks.append(_Block(kind, start, end, list_depth, quote_depth > 0, text=content))
     return blocks
 
 
