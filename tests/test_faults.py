@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from chaos.harness import WavefrontProcess, make_repo, run_cli, wavefront_env, write_backlog
+from chaos.harness import WavefrontProcess, git, make_repo, run_cli, wavefront_env, write_backlog
 from chaos.invariants import check_invariants
 
 RUN = ("run", "--no-progress")
@@ -107,3 +107,101 @@ def test_a_full_disk_under_the_journal_stops_the_run_clearly_and_resume_finishes
     assert integrity == "ok"
     run_id = recover(repo)
     assert check_invariants(repo, run_id, {t["id"]: "done" for t in tasks}) == []
+
+
+# -- git failing ------------------------------------------------------------------------
+
+
+def count_git_calls(tmp_path: Path) -> int:
+    """How many git calls a clean run of `simple_tasks(4)` makes (through the wrapper)."""
+    repo = make_repo(tmp_path / "count" / "repo")
+    write_backlog(repo, simple_tasks(4), limits={"max_parallel": 1})
+    chaos_dir = tmp_path / "count" / "chaos"
+    done = run_cli(repo, *RUN, env=wavefront_env(chaos_dir, WF_GIT_FAIL_AT="999999"))
+    assert done.returncode == 0, done.stderr
+    return int((chaos_dir / "git-calls").read_text())
+
+
+def test_a_git_command_failing_at_any_point_ends_clearly_and_retry_finishes(
+    tmp_path: Path,
+) -> None:
+    total = count_git_calls(tmp_path)
+    assert total > 20
+    # Spread over the run: start, worktree creation, commits, merges, cleanup.
+    for number in sorted({2, 5, total // 4, total // 2, (3 * total) // 4, total - 2}):
+        case = tmp_path / f"fail-{number}"
+        repo = make_repo(case / "repo")
+        tasks = simple_tasks(4)
+        write_backlog(repo, tasks, limits={"max_parallel": 1})
+        env = wavefront_env(case / "chaos", WF_GIT_FAIL_AT=str(number))
+        finished = run_cli(repo, *RUN, env=env, timeout=60)
+        assert finished.returncode in (0, 1, 2), (number, finished.stderr)
+        assert "Traceback" not in finished.stderr, (number, finished.stderr)
+        if finished.returncode == 2:
+            assert_one_clear_line(finished.stderr, "git")
+        for task_id, (status, reason) in statuses(repo).items() if latest_run(repo) else ():
+            if status == "failed":
+                assert "injected failure of git call" in reason, (number, task_id, reason)
+            else:
+                assert status in ("done", "blocked", "pending"), (number, task_id, status)
+        if latest_run(repo) is not None:
+            assert rows(repo, "PRAGMA integrity_check")[0][0] == "ok"
+        run_id = recover(repo)
+        assert check_invariants(repo, run_id, {t["id"]: "done" for t in tasks}) == [], number
+
+
+# -- agents and reviewers that misbehave --------------------------------------------------
+
+
+def tree_of(repo: Path, ref: str) -> str:
+    return git(repo, "rev-parse", f"{ref}^{{tree}}").strip()
+
+
+def command_agent(script: str) -> dict[str, Any]:
+    """A `command` runner whose agent is a shell script (the prompt arrives as $1)."""
+    return {"kind": "command", "argv_template": ["sh", "-c", script, "agent"]}
+
+
+OUTSIDE_WRITES = {
+    "edits a file in the user's checkout": (
+        'echo mine > mine.txt; echo hacked >> "$(git rev-parse --git-common-dir)/../README.md"',
+        "README.md",
+    ),
+    "adds a file to the user's checkout": (
+        'echo mine > mine.txt; echo x > "$(git rev-parse --git-common-dir)/../planted.txt"',
+        "planted.txt",
+    ),
+    "moves the user's branch": (
+        "echo mine > mine.txt; git -c user.name=a -c user.email=a@b commit -qam x --allow-empty;"
+        " git update-ref refs/heads/main HEAD",
+        "main",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(OUTSIDE_WRITES), ids=list(OUTSIDE_WRITES))
+def test_an_agent_that_writes_outside_its_worktree_fails_its_attempt(
+    tmp_path: Path, case: str
+) -> None:
+    script, named = OUTSIDE_WRITES[case]
+    repo = make_repo(tmp_path / "repo")
+    tree_before = tree_of(repo, "main")
+    write_backlog(
+        repo,
+        [
+            {"id": "rogue", "title": "writes outside", "runner": "rogue"},
+            {"id": "after", "title": "depends", "depends_on": ["rogue"]},
+        ],
+        runners={"rogue": command_agent(script)},
+    )
+    finished = run_cli(repo, *RUN)
+    assert finished.returncode == 1, finished.stderr
+    found = statuses(repo)
+    assert found["rogue"][0] == "failed"
+    assert "wrote outside its worktree" in found["rogue"][1]
+    assert named in found["rogue"][1]
+    assert found["after"][0] == "blocked"
+    run_id = latest_run(repo)
+    assert run_id is not None
+    # Nothing of the rogue attempt reached the integration branch.
+    assert tree_of(repo, f"wavefront/{run_id}") == tree_before

@@ -187,15 +187,16 @@ class GitRepo:
 
     def rev_parse(self, ref: str) -> str | None:
         """The commit id `ref` names, or None when it names no commit."""
-        out = self.run(
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            "--end-of-options",
-            f"{ref}^{{commit}}",
-            check=False,
-        ).strip()
-        return out or None
+        args = ("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+        done = self.run_result(*args)
+        # `--verify --quiet` exits 1 for "no such commit"; anything else is git failing,
+        # which must not pass for a missing branch (a merge would be judged undone).
+        if done.returncode not in (0, 1):
+            detail = (done.stderr or done.stdout).strip() or "no message"
+            raise WorkspaceError(
+                f"`git {' '.join(args)}` failed in {self.root} (exit {done.returncode}): {detail}"
+            )
+        return done.stdout.strip() or None
 
     def head_commit(self) -> str:
         """The commit the user's checkout is on; an error when there is none yet."""

@@ -20,6 +20,7 @@ from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_devi
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.errors import WavefrontError, WorkspaceError
 from wavefront.gates import GateContext, check_gates, effective_gates
+from wavefront.guard import CheckoutGuard
 from wavefront.journal import AttemptRecord, Journal, TaskRecord
 from wavefront.model import (
     AgentProfile,
@@ -207,7 +208,16 @@ class TaskFlow:
                      **({"script": task.metadata["script"]} if "script" in task.metadata
                         else {})},
         )
-        return await runner.run(request)
+        guard = (CheckoutGuard(self.workspaces.repo)
+                 if isinstance(self.workspaces, GitWorkspaces) else None)
+        before = await asyncio.to_thread(guard.snapshot) if guard is not None else None
+        result = await runner.run(request)
+        if guard is not None and before is not None:
+            outside = await asyncio.to_thread(guard.changes, before)
+            if outside:
+                result = replace(result, ok=False, failure=FailureKind.ERROR,
+                                 reason=guard.describe(outside))
+        return result
 
     async def _after_agent(self, record: TaskRecord, handle: WorkspaceHandle,
                            attempt: AttemptRecord, result: AgentResult) -> WorkOutcome | None:
