@@ -205,3 +205,98 @@ def test_an_agent_that_writes_outside_its_worktree_fails_its_attempt(
     assert run_id is not None
     # Nothing of the rogue attempt reached the integration branch.
     assert tree_of(repo, f"wavefront/{run_id}") == tree_before
+
+
+def test_an_agent_that_deletes_its_task_branch_fails_clearly(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    vandal = (
+        "echo mine > mine.txt; branch=$(git symbolic-ref -q HEAD);"
+        ' git checkout -q --detach; git update-ref -d "$branch"'
+    )
+    write_backlog(
+        repo,
+        [
+            {"id": "vandal", "title": "deletes its branch", "runner": "vandal"},
+            {"id": "fine", "title": "fine", "script": {"files": {"fine.txt": "ok\n"}}},
+        ],
+        runners={"vandal": command_agent(vandal)},
+    )
+    finished = run_cli(repo, *RUN)
+    assert finished.returncode == 1, finished.stderr
+    assert "Traceback" not in finished.stderr
+    found = statuses(repo)
+    assert found["fine"][0] == "done"
+    assert found["vandal"][0] == "failed"
+    assert "branch" in found["vandal"][1] and "vandal" in found["vandal"][1]
+    run_id = latest_run(repo)
+    assert run_id is not None
+    expected = {"vandal": "failed", "fine": "done"}
+    assert check_invariants(repo, run_id, expected) == []
+
+
+def test_a_reviewer_that_answers_garbage_never_approves(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write_backlog(
+        repo,
+        [
+            {
+                "id": "reviewed",
+                "title": "reviewed work",
+                "gates": [{"kind": "review", "agents": ["reviewer"]}],
+                "script": {"files": {"r.txt": "r\n"}, "review": ["garbage"]},
+            }
+        ],
+        agents={"reviewer": {"profile": "code-reviewer", "runner": "script"}},
+    )
+    finished = run_cli(repo, *RUN)
+    assert finished.returncode in (1, 3), finished.stderr
+    assert "Traceback" not in finished.stderr
+    status, reason = statuses(repo)["reviewed"]
+    assert status in ("failed", "needs-human")
+    assert "verdict" in reason, reason
+    run_id = latest_run(repo)
+    assert run_id is not None
+    assert git(repo, "rev-list", "--count", f"main..wavefront/{run_id}").strip() == "0"
+
+
+def fake_cli(tmp_path: Path, name: str, body: str) -> str:
+    """An executable standing in for an agent CLI: here, one that misbehaves on purpose."""
+    path = tmp_path / "bin" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("runner", "body", "words"),
+    [
+        ("command", "exit 0", "changed no files"),
+        ("claude", "exit 0", "bad_output"),
+        ("claude", "echo made-a-change > work.txt; exit 0", "bad_output"),
+        ("codex", "exit 0", "bad_output"),
+    ],
+    ids=["command-silent", "claude-silent", "claude-silent-with-files", "codex-silent"],
+)
+def test_a_runner_that_exits_0_with_no_result_fails_the_task(
+    tmp_path: Path, runner: str, body: str, words: str
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    executable = fake_cli(tmp_path, runner, body)
+    settings: dict[str, Any] = (
+        {"kind": "command", "argv_template": [executable]}
+        if runner == "command"
+        else {"executable": executable}
+    )
+    write_backlog(
+        repo,
+        [{"id": "silent", "title": "says nothing", "runner": "agent"}],
+        runners={"agent": {"kind": runner, **settings}}
+        if runner != "command"
+        else {"agent": settings},
+    )
+    finished = run_cli(repo, *RUN)
+    assert finished.returncode == 1, finished.stdout + finished.stderr
+    status, reason = statuses(repo)["silent"]
+    assert status == "failed"
+    assert words in reason, reason
