@@ -97,6 +97,8 @@ class _Scanner:
         self.lines = lines
         self.count = len(lines)
         self.indent = [len(line) - len(line.lstrip(" ")) for line in lines]
+        # Blank stays blank: a list item moves `indent` only on a line with content.
+        self.blank = [indent == len(line) for indent, line in zip(self.indent, lines, strict=True)]
         self.block_indent = 0
         self.list_indent = -1
         self.line = 0
@@ -108,9 +110,6 @@ class _Scanner:
         return self.events
 
     # ----------------------------------------------------------------- line helpers
-
-    def _empty(self, line: int) -> bool:
-        return self.indent[line] >= len(self.lines[line])
 
     def _text(self, begin: int, end: int, indent: int, keep_last_newline: bool) -> str:
         """Lines begin..end less up to `indent` columns of indentation, newline-joined."""
@@ -171,7 +170,7 @@ class _Scanner:
     def _tokenize(self, start: int) -> None:
         line = start
         while line < self.count:
-            while line < self.count and self._empty(line):
+            while line < self.count and self.blank[line]:
                 line += 1
             self.line = line
             if line >= self.count or self.indent[line] < self.block_indent:
@@ -180,7 +179,7 @@ class _Scanner:
                 raise _Unmodelled("nested too deeply")
             self._block(line)
             line = self.line
-            if line < self.count and self._empty(line):
+            if line < self.count and self.blank[line]:
                 line += 1
                 self.line = line
 
@@ -196,7 +195,7 @@ class _Scanner:
         elif first in "*-_" and self._hr(line):
             self.events.append(("hr", line, line + 1, 0, ""))
             self.line = line + 1
-        elif self._list(line):
+        elif (first in "*-+" or "0" <= first <= "9") and self._list(line):
             pass
         elif first == "[" and self._may_be_reference(text[self.indent[line] :]):
             raise _Unmodelled("link reference definition")
@@ -257,7 +256,7 @@ class _Scanner:
 
     def _paragraph(self, start: int) -> None:
         line = start + 1
-        while line < self.count and not self._empty(line):
+        while line < self.count and not self.blank[line]:
             if self.indent[line] - self.block_indent > 3:
                 line += 1  # lazy continuation, whatever it looks like
                 continue

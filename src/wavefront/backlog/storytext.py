@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from wavefront.backlog.mdblocks import markdown_events, scan_blocks
 from wavefront.errors import BacklogError
@@ -45,6 +45,13 @@ _DEPENDENCY_LABELS = frozenset(
 _STATUS_LABELS = frozenset({"status", "story status"})
 _AGENT_LABELS = frozenset({"agent", "assigned agent", "suggested agent", "assignee agent"})
 _FILE_SECTION = re.compile(r"^(file list|files\b|deliverables\b)", re.I)
+_DELIVERABLES_SECTION = re.compile(r"^deliverables\b", re.I)
+_TITLE_PREFIX = re.compile(r"^(?:Story\s+)?\d+(?:[.\-]\d+)*[a-z]?\s*[:.\-–—]\s*(?P<rest>.+)$", re.I)
+_LABEL_ONLY = re.compile(r"^(?:\*\*|__)?[A-Za-z][\w /&-]*:?(?:\*\*|__)?:?\s*$")
+_CHECKBOX = re.compile(r"^\[[ xX]\]\s*")
+_PLAIN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKS = re.compile(r"(\*\*|__|`)")
 _PATH_TOKEN = re.compile(r"^(?!https?:)[\w.@~{}\[\]+-]*(?:/[\w.@~{}\[\]+-]*)*$")
 
 
@@ -77,8 +84,7 @@ class StoryFields:
     front_matter: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _Block:
+class _Block(NamedTuple):
     """One block of the markdown: heading, paragraph, list item, code or rule."""
 
     kind: str
@@ -90,6 +96,21 @@ class _Block:
     text: str = ""
 
 
+class _Doc:
+    """One story's blocks and lines, with what several fields look up: the headings that
+    open sections (and their plain text) and the label lines of the story's paragraphs."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.blocks = _blocks(text)
+        self.headings = [
+            (position, block, _plain(block.text))
+            for position, block in enumerate(self.blocks)
+            if block.kind == "heading" and not block.quoted
+        ]
+        self.labels = list(_labels(self.blocks, self.lines))
+
+
 def parse_story(text: str, path: Path) -> StoryFields:
     """Read the fields of one story from its markdown `text` (read from `path`).
 
@@ -97,21 +118,20 @@ def parse_story(text: str, path: Path) -> StoryFields:
     `dependencies` (or `depends_on`), `agent` and `epic` win over the text.
     """
     front, text = _split_front_matter(text, path)
-    lines = text.splitlines()
-    blocks = _blocks(text)
-    title, title_line = _title(blocks)
-    dependencies, dependencies_line = _dependencies(blocks, lines)
+    doc = _Doc(text)
+    title, title_line = _title(doc)
+    dependencies, dependencies_line = _dependencies(doc)
     fields = StoryFields(
         title=title,
         title_line=title_line,
-        status_text=_status(blocks, lines),
+        status_text=_status(doc),
         dependencies=dependencies,
         dependencies_line=dependencies_line,
-        acceptance_criteria=_acceptance_criteria(blocks),
-        files=_files(blocks, _FILE_SECTION),
-        deliverables=_files(blocks, re.compile(r"^deliverables\b", re.I)),
-        agent=_agent(blocks, lines),
-        epic_tag=_epic_tag(blocks, lines),
+        acceptance_criteria=_acceptance_criteria(doc),
+        files=_files(doc, _FILE_SECTION),
+        deliverables=_files(doc, _DELIVERABLES_SECTION),
+        agent=_agent(doc),
+        epic_tag=_epic_tag(doc),
         front_matter=front,
     )
     return _apply_front_matter(fields, front) if front else fields
@@ -165,16 +185,14 @@ def _blocks(text: str) -> list[_Block]:
     return blocks
 
 
-def _sections(
-    blocks: list[_Block], wanted: Callable[[str], bool]
-) -> Iterator[tuple[_Block, list[_Block]]]:
+def _sections(doc: _Doc, wanted: Callable[[str], bool]) -> Iterator[tuple[_Block, list[_Block]]]:
     """Each heading whose text `wanted` accepts, with the blocks up to the next heading of
     the same or a higher level."""
-    for position, block in enumerate(blocks):
-        if block.kind != "heading" or block.quoted or not wanted(_plain(block.text)):
+    for position, block, plain in doc.headings:
+        if not wanted(plain):
             continue
         inside: list[_Block] = []
-        for other in blocks[position + 1 :]:
+        for other in doc.blocks[position + 1 :]:
             if other.kind == "heading" and not other.quoted and other.level <= block.level:
                 break
             inside.append(other)
@@ -187,33 +205,33 @@ def _labels(blocks: list[_Block], lines: list[str]) -> Iterator[tuple[int, str, 
         if block.kind != "paragraph" or block.depth or block.quoted:
             continue
         for index in range(block.start, min(block.end, len(lines))):
-            found = _LABEL.match(lines[index].strip())
+            # Every label has a colon; most lines do not, and the match is the cost.
+            found = ":" in lines[index] and _LABEL.match(lines[index].strip())
             if found:
                 yield index, found["label"].strip().lower(), found["value"].strip()
 
 
 def _plain(text: str) -> str:
     """Markdown emphasis, code marks and links reduced to their words."""
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"(\*\*|__|`)", "", text)
+    if "[" in text:
+        text = _LINK.sub(r"\1", text)
+    if "**" in text or "__" in text or "`" in text:
+        text = _MARKS.sub("", text)
     return text.strip()
 
 
-def _title(blocks: list[_Block]) -> tuple[str | None, int | None]:
+def _title(doc: _Doc) -> tuple[str | None, int | None]:
     """The first H1 without its `Story 1.2:` prefix."""
-    for block in blocks:
-        if block.kind == "heading" and block.level == 1 and not block.quoted:
-            text = _plain(block.text)
-            found = re.match(
-                r"^(?:Story\s+)?\d+(?:[.\-]\d+)*[a-z]?\s*[:.\-–—]\s*(?P<rest>.+)$", text, re.I
-            )
+    for _position, block, text in doc.headings:
+        if block.level == 1:
+            found = _TITLE_PREFIX.match(text)
             return (found["rest"].strip() if found else text) or None, block.start + 1
     return None, None
 
 
-def _status(blocks: list[_Block], lines: list[str]) -> str | None:
+def _status(doc: _Doc) -> str | None:
     """A `## Status` section's first line, else the first `**Status:**` label line."""
-    for heading, inside in _sections(blocks, lambda t: t.lower().rstrip(":") in _STATUS_LABELS):
+    for heading, inside in _sections(doc, lambda t: t.lower().rstrip(":") in _STATUS_LABELS):
         if heading.level > 2:
             continue  # `### status` is more often a command's name than the story's state
         for block in inside:
@@ -221,28 +239,26 @@ def _status(blocks: list[_Block], lines: list[str]) -> str | None:
                 first = block.text.strip().splitlines()[0]
                 labelled = _LABEL.match(first)
                 return _plain(labelled["value"] if labelled else first) or None
-    for _line, label, value in _labels(blocks, lines):
+    for _line, label, value in doc.labels:
         if label in _STATUS_LABELS and value:
             return _plain(value) or None
     return None
 
 
-def _dependencies(
-    blocks: list[_Block], lines: list[str]
-) -> tuple[DependencyRefs | None, int | None]:
+def _dependencies(doc: _Doc) -> tuple[DependencyRefs | None, int | None]:
     """A `**Dependencies**: 0.1, 1.1` line (or Depends on / Prerequisites), else a
     `Dependencies` section, where only what follows "Depends on"-like labels counts and
     "Blocks:"/"Enables:" parts are left out. The first that names stories or says "None" wins.
     """
-    for line, label, value in _labels(blocks, lines):
+    for line, label, value in doc.labels:
         if label in _DEPENDENCY_LABELS and value:
             refs = dependency_refs(value)
             if refs is not None:
                 return refs, line + 1
-    for heading, inside in _sections(blocks, lambda t: t.lower().startswith("dependenc")):
+    for heading, inside in _sections(doc, lambda t: t.lower().startswith("dependenc")):
         start = heading.end
         end = max((b.end for b in inside), default=start)
-        refs = _section_refs(lines[start:end])
+        refs = _section_refs(doc.lines[start:end])
         if refs is not None:
             return refs, heading.start + 1
     return None, None
@@ -294,15 +310,15 @@ def dependency_refs(value: str) -> DependencyRefs | None:
     return None
 
 
-def _acceptance_criteria(blocks: list[_Block]) -> tuple[str, ...]:
+def _acceptance_criteria(doc: _Doc) -> tuple[str, ...]:
     """Items under an `Acceptance Criteria` heading (or after an `**Acceptance Criteria:**`
     label, as in epics files): list items, each code block (gherkin) whole, or paragraphs."""
     regions = [
         inside
-        for _h, inside in _sections(blocks, lambda t: t.lower().startswith("acceptance criteria"))
+        for _h, inside in _sections(doc, lambda t: t.lower().startswith("acceptance criteria"))
     ]
     if not regions:
-        regions = [_after_label(blocks, "acceptance criteria")]
+        regions = [_after_label(doc.blocks, "acceptance criteria")]
     criteria: list[str] = []
     for inside in regions:
         items = [b for b in inside if b.kind == "item" and not b.quoted]
@@ -330,9 +346,7 @@ def _after_label(blocks: list[_Block], label: str) -> list[_Block]:
         is_label = (
             block.kind == "paragraph"
             and not block.depth
-            and bool(
-                re.match(r"^(?:\*\*|__)?[A-Za-z][\w /&-]*:?(?:\*\*|__)?:?\s*$", block.text.strip())
-            )
+            and bool(_LABEL_ONLY.match(block.text.strip()))
         )
         if collecting and (block.kind in ("heading", "hr") or is_label):
             break
@@ -345,14 +359,14 @@ def _after_label(blocks: list[_Block], label: str) -> list[_Block]:
 
 def _criterion(text: str) -> str:
     first = " ".join(part.strip() for part in text.strip().splitlines())
-    return _plain(re.sub(r"^\[[ xX]\]\s*", "", first))
+    return _plain(_CHECKBOX.sub("", first))
 
 
-def _files(blocks: list[_Block], section: re.Pattern[str]) -> tuple[str, ...]:
+def _files(doc: _Doc, section: re.Pattern[str]) -> tuple[str, ...]:
     """Paths named by the list items of file-list sections (`### File List`, `Files to
     Create`, `Deliverables`): backticked, linked or plain, before any ` - note`."""
     paths: list[str] = []
-    for heading, inside in _sections(blocks, lambda t: bool(section.match(t))):
+    for heading, inside in _sections(doc, lambda t: bool(section.match(t))):
         if "validation" in heading.text.lower():
             continue
         items = [b for b in inside if b.kind == "item" and not b.quoted]
@@ -365,8 +379,8 @@ def _files(blocks: list[_Block], section: re.Pattern[str]) -> tuple[str, ...]:
 
 def _paths_in(text: str) -> list[str]:
     first = text.strip().splitlines()[0] if text.strip() else ""
-    first = re.sub(r"^\[[ xX]\]\s*", "", first)
-    first = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", first)
+    first = _CHECKBOX.sub("", first)
+    first = _PLAIN_LINK.sub(r"\1", first)
     first = first.replace("**", "")
     # Notes follow a dash, a parenthesis or a colon after the path(s).
     head = re.split(r"\s+[-–—]\s+|\s+\(|:\s", first, maxsplit=1)[0]
@@ -380,21 +394,21 @@ def _paths_in(text: str) -> list[str]:
     return found
 
 
-def _agent(blocks: list[_Block], lines: list[str]) -> str | None:
+def _agent(doc: _Doc) -> str | None:
     """An `**Agent**: name` line in the story's header (before its second `##` section):
     agent names further down are records of who did past work."""
-    h2 = [b.start for b in blocks if b.kind == "heading" and b.level <= 2 and not b.quoted]
-    limit = h2[1] if len(h2) > 1 else len(lines)
-    for line, label, value in _labels(blocks, lines):
+    h2 = [block.start for _p, block, _t in doc.headings if block.level <= 2]
+    limit = h2[1] if len(h2) > 1 else len(doc.lines)
+    for line, label, value in doc.labels:
         if line < limit and label in _AGENT_LABELS and value:
             name = re.split(r"\s*\(", _plain(value), maxsplit=1)[0].strip()
             return name or None
     return None
 
 
-def _epic_tag(blocks: list[_Block], lines: list[str]) -> str | None:
+def _epic_tag(doc: _Doc) -> str | None:
     """`**Epic:** 4 - End-to-End Testing` -> `end-to-end-testing` (scope `epic:<slug>`)."""
-    for _line, label, value in _labels(blocks, lines):
+    for _line, label, value in doc.labels:
         if label != "epic" or not value:
             continue
         text = _plain(value)
@@ -408,6 +422,8 @@ def _epic_tag(blocks: list[_Block], lines: list[str]) -> str | None:
 def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     """YAML front matter (`---` ... `---` at the top) and the text with it blanked out, so
     that line numbers still match the file."""
+    if not text.startswith("---"):
+        return {}, text
     found = re.match(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)?^---[ \t]*$", text, re.S | re.M)
     if found is None:
         return {}, text
