@@ -35,7 +35,7 @@ def run(repo: Path, **options: Any) -> RunResult:
 
 
 def gate_lines(report: str) -> list[str]:
-    return [line for line in report.splitlines() if line.startswith(("- ✅ ", "- ❌ "))]
+    return [line for line in report.splitlines() if line.startswith(("- ✅ ", "- ❌ ", "- ⏳ "))]
 
 
 def all_gate_results(journal: Journal, run_id: str) -> list[tuple[bool, str]]:
@@ -116,6 +116,7 @@ def test_the_report_shows_every_outcome_and_gate(
     assert sorted(passed for passed, _ in marks) == sorted(p for p, _ in recorded)
     assert len(marks) == len(recorded)
     assert "- ❌ check: exit 1" in report
+    assert any(line.startswith("- ⏳ human") for line in gate_lines(report))  # waits, not failed
     assert "broken.txt must not exist" in report  # the failing command's output
     assert "- ❌ review: code-reviewer: changes requested" in report
     assert "  - r.txt must say 2" in report  # the finding under its gate

@@ -21,7 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from wavefront.errors import JournalError
-from wavefront.model import AgentResult, GateResult, GateSpec, SourceLocation, Task, TaskStatus
+from wavefront.model import (
+    AgentResult,
+    GateAction,
+    GateResult,
+    GateSpec,
+    SourceLocation,
+    Task,
+    TaskStatus,
+)
+from wavefront.redact import redact, redact_data
 
 __all__ = [
     "AttemptRecord",
@@ -118,6 +127,10 @@ _MIGRATIONS: tuple[str, ...] = (
         at REAL NOT NULL,
         consumed INTEGER NOT NULL DEFAULT 0
     );
+    """,
+    # 2: a gate that waits for a person is not a failure; keep what the gate asked for.
+    """
+    ALTER TABLE gate_results ADD COLUMN action TEXT NOT NULL DEFAULT 'fail';
     """,
 )
 
@@ -231,17 +244,22 @@ class Journal:
     # -- plumbing -------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise JournalError(
-                f"{self.path}: journal schema {version} is newer than this wavefront "
-                f"understands ({SCHEMA_VERSION}); upgrade wavefront"
-            )
-        for number in range(version, SCHEMA_VERSION):
+        """Apply each missing schema version in its own transaction. The version is read
+        inside the write transaction, so two processes opening a new journal at once
+        cannot both apply the same migration."""
+        while True:
             with self._transaction():
-                for statement in _split_sql(_MIGRATIONS[number]):
+                version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+                if version > SCHEMA_VERSION:
+                    raise JournalError(
+                        f"{self.path}: journal schema {version} is newer than this wavefront "
+                        f"understands ({SCHEMA_VERSION}); upgrade wavefront"
+                    )
+                if version == SCHEMA_VERSION:
+                    return
+                for statement in _split_sql(_MIGRATIONS[version]):
                     self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version={number + 1}")
+                self._db.execute(f"PRAGMA user_version={version + 1}")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -434,7 +452,7 @@ class Journal:
             cursor = db.execute(
                 "UPDATE tasks SET status = ?, reason = ?, updated_at = ?,"
                 " retries_used = retries_used + ? WHERE run_id = ? AND task_id = ?",
-                (status.value, reason, time.time(), int(spend_retry), run_id, task_id),
+                (status.value, redact(reason), time.time(), int(spend_retry), run_id, task_id),
             )
             if cursor.rowcount != 1:
                 raise JournalError(f"run {run_id!r} has no task {task_id!r}")
@@ -515,7 +533,8 @@ class Journal:
                 " duration_s = ?, log_path = COALESCE(?, log_path), head_commit = ?,"
                 " changed_files = ?, deviations = ? WHERE id = ?",
                 (final_state, time.time(), int(result.ok),
-                 result.failure.value if result.failure else None, result.reason, result.text,
+                 result.failure.value if result.failure else None, redact(result.reason),
+                 redact(result.text),
                  result.cost_usd, int(result.cost_estimated), result.tokens_in,
                  result.tokens_out, result.duration_s,
                  str(result.log_path) if result.log_path else None, head_commit,
@@ -569,9 +588,9 @@ class Journal:
                 raise JournalError(f"no attempt {attempt_id}")
             db.execute(
                 "INSERT INTO gate_results (attempt_id, at, gate, passed, summary, details,"
-                " findings) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (attempt_id, time.time(), result.gate, int(result.passed), result.summary,
-                 result.details, _dumps(list(result.findings))),
+                " findings, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (attempt_id, time.time(), result.gate, int(result.passed), redact(result.summary),
+                 redact(result.details), _dumps(list(result.findings)), result.action.value),
             )
             self._insert_event(row["run_id"], "gate_checked", row["task_id"],
                                {"attempt": attempt_id, "gate": result.gate,
@@ -583,7 +602,8 @@ class Journal:
         ).fetchall()
         return [
             GateResult(gate=row["gate"], passed=bool(row["passed"]), summary=row["summary"],
-                       details=row["details"], findings=tuple(json.loads(row["findings"])))
+                       details=row["details"], findings=tuple(json.loads(row["findings"])),
+                       action=GateAction(row["action"]))
             for row in rows
         ]
 
@@ -677,7 +697,7 @@ def task_from_json(text: str) -> Task:
 
 
 def _dumps(data: Any) -> str:
-    return json.dumps(data, default=str, ensure_ascii=False)
+    return json.dumps(redact_data(data), default=str, ensure_ascii=False)
 
 
 def _split_sql(script: str) -> Iterable[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wavefront.journal import AttemptRecord, Event, Journal, RunRecord, TaskRecord
-from wavefront.model import GateResult, TaskStatus
+from wavefront.model import GateAction, GateResult, TaskStatus
 
 __all__ = ["render_report", "write_report"]
 
@@ -249,7 +249,7 @@ def _attempt(
     if gates:
         lines += ["", "Gates:", ""]
         for gate in gates:
-            mark = "✅" if gate.passed else "❌"
+            mark = "✅" if gate.passed else "⏳" if gate.action is GateAction.WAIT else "❌"
             lines.append(f"- {mark} {_one_line(gate.gate)}: {_one_line(gate.summary)}")
             lines += [f"  - {_one_line(f)}" for f in gate.findings]
             if not gate.passed and gate.details and not gate.findings:
