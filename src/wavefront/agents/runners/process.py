@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from wavefront.redact import redact
+
 __all__ = ["BASE_ENV_NAMES", "ProcessOutcome", "child_environment", "run_process"]
 
 # Variables passed from the parent so tools behave normally: locating programs, the user's
@@ -133,7 +135,7 @@ async def run_process(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with log_path.open("a", encoding="utf-8", errors="replace") as log:
-        log.write(f"$ {shlex.join(args)}  (cwd: {cwd})\n")
+        log.write(redact(f"$ {shlex.join(args)}  (cwd: {cwd})") + "\n")
         log.flush()
         stdin = asyncio.subprocess.DEVNULL if stdin_text is None else asyncio.subprocess.PIPE
         try:
@@ -211,18 +213,19 @@ class _Capture:
         lines = (self._pending + text).split("\n")
         self._pending = lines.pop()
         if lines:
-            self._log.write("".join(f"{self._prefix}{line}\n" for line in lines))
+            # Secrets are replaced line by line: a value never spans a line of output.
+            self._log.write(redact("".join(f"{self._prefix}{line}\n" for line in lines)))
             self._log.flush()
 
     def close(self) -> None:
         self.feed(b"", final=True)
         if self._pending:
-            self._log.write(f"{self._prefix}{self._pending}\n")
+            self._log.write(redact(f"{self._prefix}{self._pending}\n"))
             self._pending = ""
             self._log.flush()
 
     def text(self) -> str:
-        return "".join(self._parts)
+        return redact("".join(self._parts))
 
 
 async def _pump(stream: asyncio.StreamReader, sink: _Capture) -> None:
