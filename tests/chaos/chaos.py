@@ -196,7 +196,7 @@ def chaos_round(
                 stats.by_phase[landed] += 1
                 continue
         finished = process.wait(600.0)
-        if finished.returncode in (0, 1):
+        if finished.returncode in (0, 1) and "Traceback" not in finished.stderr:
             break
         if "Traceback" in finished.stderr or finished.returncode not in (3, -signal.SIGKILL):
             stats.violations.append(
