@@ -273,3 +273,15 @@ def test_not_a_git_repository_is_a_clear_error(tmp_path: Path) -> None:
         "version: 1\ndefaults: {runner: script}\ntasks: [{id: a}]\n")
     with pytest.raises(WorkspaceError, match="not a git repository"):
         run(tmp_path)
+
+
+def test_a_task_that_declares_deliverables_must_deliver_them(
+        git_repo: Path, write_backlog: WriteBacklog) -> None:
+    write_backlog([{"id": "d", "title": "promises two files", "deliverables": ["a.txt", "b.txt"],
+                    "script": {"files": {"a.txt": "only one\n"}}}])
+    result = run(git_repo)
+    with open_journal(git_repo) as journal:
+        record = journal.task(result.run_id, "d")
+    assert record is not None and record.status == TaskStatus.FAILED
+    assert "b.txt" in record.reason
+    assert "a.txt" not in git(git_repo, "ls-tree", "--name-only", result.branch)

@@ -250,7 +250,8 @@ class DeliverablesGate:
             return GateResult(
                 self.name,
                 False,
-                f"{len(findings)} of {len(paths)} deliverables not delivered",
+                f"{len(findings)} of {len(paths)} deliverables not delivered "
+                f"({'; '.join(findings[:3])}{'; ...' if len(findings) > 3 else ''})",
                 "\n".join(findings),
                 tuple(findings),
             )

@@ -280,7 +280,7 @@ class TaskFlow:
     async def _check_gates(self, record: TaskRecord, handle: WorkspaceHandle,
                            round_: int) -> list[GateResult]:
         specs = self._gate_specs(record)
-        if not specs:
+        if not effective_gates(specs, record.task, stage="branch"):
             return []
         self._status(record.task_id, TaskStatus.VERIFYING, "checking gates")
         attempts = [a for a in self.journal.attempts(self.run_id, record.task_id)
