@@ -54,7 +54,7 @@ def _finish(root: Path, result: Any) -> None:
 
     with open_journal(root) as journal:
         summary = summarize(journal, resolve_run(journal, result.run_id))
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     console.print()
     console.print(render_summary(summary))
     if result.stop.state not in ("finished",):
