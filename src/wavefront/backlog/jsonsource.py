@@ -2,7 +2,9 @@
 
 `json` gives values but forgets where they were; messages must name the line. Values come
 from `json.loads`; lines come from one extra pass over the (already valid) text that
-records where each key and list item starts. Schema errors reuse `yamlsource`'s wording so
+records where each key and list item starts. That pass costs more than the parse, and a
+valid file needs at most the lines of its root and its top-level keys, so it runs only when
+a deeper line is asked for. Schema errors reuse `yamlsource`'s wording so
 every format reports `path:line: field: what was expected` the same way.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
@@ -22,12 +25,25 @@ from wavefront.yamlsource import raise_validation_error
 if TYPE_CHECKING:
     from wavefront.yamlsource import YamlDocument
 
-__all__ = ["JsonDocument", "load_json", "parse_json", "raise_json_validation_error", "read_text"]
+__all__ = [
+    "JsonDocument",
+    "LineIndex",
+    "load_json",
+    "parse_json",
+    "raise_json_validation_error",
+    "read_text",
+]
 
 Key = str | int
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _SCALAR = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null|NaN|-?Infinity")
+_SPACE = re.compile(r"[ \t\n\r]*")
+_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"[ \t\n\r]*:[ \t\n\r]*', re.S)
+_COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
+# The C scanner behind json.loads (untyped in typeshed): reads one whole value at a position
+# of text that json.loads accepted, and says where it ends.
+_SCAN_VALUE: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -36,7 +52,7 @@ class JsonDocument:
 
     path: Path
     data: Any
-    lines: dict[tuple[Key, ...], int] = field(repr=False)
+    lines: Mapping[tuple[Key, ...], int] = field(repr=False)
 
     def line_of(self, *keys: Key) -> int:
         """The 1-based line of the key (or list item) reached by `keys` from the root.
@@ -44,6 +60,16 @@ class JsonDocument:
         A path that leads nowhere gives the line of its deepest part that exists, so a
         message about a missing field points at the object that lacks it.
         """
+        lines = self.lines
+        if isinstance(lines, LineIndex) and not lines.built and len(keys) <= 1:
+            # The root and its own keys are found without indexing the whole document.
+            if keys and isinstance(keys[0], str):
+                found = lines.top_level_line(keys[0])
+                if found is not None:
+                    return found
+            elif keys:
+                return lines.get(keys, lines.root_line())
+            return lines.root_line()
         for end in range(len(keys), 0, -1):
             line = self.lines.get(tuple(keys[:end]))
             if line is not None:
@@ -78,7 +104,73 @@ def parse_json(text: str, path: Path) -> JsonDocument:
         raise BacklogError(path, None, "invalid JSON: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer longer than Python converts
         raise BacklogError(path, None, f"invalid JSON: {exc}") from None
-    return JsonDocument(path=path, data=data, lines=_index_lines(text))
+    return JsonDocument(path=path, data=data, lines=LineIndex(text))
+
+
+class LineIndex(Mapping[tuple[Key, ...], int]):
+    """The line of every key path of valid JSON text, indexed on first use.
+
+    `root_line` and `top_level_line` answer from the text directly, so a valid document
+    whose callers ask only for those is never indexed.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._lines: dict[tuple[Key, ...], int] | None = None
+
+    @property
+    def built(self) -> bool:
+        return self._lines is not None
+
+    def _index(self) -> dict[tuple[Key, ...], int]:
+        if self._lines is None:
+            self._lines = _index_lines(self._text)
+        return self._lines
+
+    def __getitem__(self, keys: tuple[Key, ...]) -> int:
+        return self._index()[keys]
+
+    def __iter__(self) -> Iterator[tuple[Key, ...]]:
+        return iter(self._index())
+
+    def __len__(self) -> int:
+        return len(self._index())
+
+    def _line_at(self, position: int) -> int:
+        return self._text.count("\n", 0, position) + 1
+
+    def root_line(self) -> int:
+        """The line where the document's value starts."""
+        return self._line_at(_after_space(self._text, 0))
+
+    def top_level_line(self, key: str) -> int | None:
+        """The line of `key` in the root object (its last occurrence, as json.loads keeps
+        the last value); None when the root is no object or has no such key."""
+        text = self._text
+        position = _after_space(text, 0)
+        if not text.startswith("{", position):
+            return None
+        position = _after_space(text, position + 1)
+        found: int | None = None
+        # Valid JSON: every key is followed by a colon and a value, every value by a comma
+        # or the closing brace.
+        while (member := _KEY.match(text, position)) is not None:
+            raw = member[1]
+            name = json.loads(f'"{raw}"') if "\\" in raw else raw  # escapes are rare
+            if name == key:
+                found = position
+            _value, end = _SCAN_VALUE(text, member.end())
+            comma = _COMMA.match(text, end)
+            if comma is None:
+                break
+            position = comma.end()
+        return self._line_at(found) if found is not None else None
+
+
+def _after_space(text: str, position: int) -> int:
+    """The position of the first non-space character at or after `position`."""
+    match = _SPACE.match(text, position)
+    return match.end() if match else position
 
 
 def raise_json_validation_error(

@@ -11,6 +11,8 @@ be plain paths or `{path, lines, reason}` objects (kept whole in metadata).
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -105,6 +107,12 @@ _MAPPED = {
 }  # fmt: skip
 
 
+_FEATURE_FIELDS = frozenset(_Feature.model_fields) | {"context_files", "reference_files"}
+
+# Status words repeat across thousands of subtasks; the mapping is pure, so remember it.
+_status = functools.lru_cache(maxsize=256)(TaskStatus.from_text)
+
+
 def matches(path: Path) -> bool:
     if path.name == "task.json" or _SUBTASK_FILE.fullmatch(path.name):
         return True
@@ -144,12 +152,21 @@ def load(path: Path) -> Backlog:
 
 
 def _subtask_files(folder: Path) -> list[Path]:
-    found = [
-        (int(match.group(1)), child)
-        for child in folder.iterdir()
-        if (match := _SUBTASK_FILE.fullmatch(child.name)) and child.is_file()
-    ]
+    # scandir knows each entry's type without a stat call per file.
+    with os.scandir(folder) as entries:
+        found = [
+            (int(match.group(1)), folder / entry.name)
+            for entry in entries
+            if (match := _SUBTASK_FILE.fullmatch(entry.name)) and _is_file(entry)
+        ]
     return [child for _, child in sorted(found)]
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def _load_feature(folder: Path) -> Backlog:
@@ -177,9 +194,13 @@ def _load_feature(folder: Path) -> Backlog:
         by_seq[seq] = task_id
     ids = set(by_seq.values())
 
+    # Enhanced-schema fields of the feature (bounded_context, rice_score, contracts, ...).
+    feature_extras = {
+        key: value for key, value in feature_doc.data.items() if key not in _FEATURE_FIELDS
+    }
     tasks = tuple(
         _make_task(
-            doc, sub, task_id, feature, feature_id, feature_doc.path, feature_doc.data, by_seq, ids
+            doc, sub, task_id, feature, feature_id, feature_doc.path, feature_extras, by_seq, ids
         )
         for doc, sub, _, task_id in subtasks
     )
@@ -212,7 +233,7 @@ def _make_task(
     feature: _Feature,
     feature_id: str,
     feature_path: Path,
-    feature_data: dict[str, Any],
+    feature_extras: dict[str, Any],
     by_seq: dict[str, str],
     ids: set[str],
 ) -> Task:
@@ -257,14 +278,8 @@ def _make_task(
         metadata["objective"] = feature.objective
     if feature.exit_criteria:
         metadata["exit_criteria"] = list(feature.exit_criteria)
-    feature_extras = {
-        key: value
-        for key, value in feature_data.items()
-        if key not in _Feature.model_fields and key not in ("context_files", "reference_files")
-    }
     if feature_extras:
-        # Enhanced-schema fields of the feature (bounded_context, rice_score, contracts, ...).
-        metadata["feature_fields"] = feature_extras
+        metadata["feature_fields"] = dict(feature_extras)
     refs = [_ref_dict(ref) for ref in [*context, *reference] if ref.lines or ref.reason]
     if refs:
         metadata["file_refs"] = refs
@@ -280,7 +295,7 @@ def _make_task(
         dependencies_source=(
             SourceLocation(doc.path, doc.line_of("depends_on")) if sub.depends_on else None
         ),
-        status=TaskStatus.from_text(sub.status),
+        status=_status(sub.status),
         status_text=sub.status,
         epic=feature_id,
         agent=sub.suggested_agent,
