@@ -20,7 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
-from wavefront.errors import PlanError
+from wavefront.errors import BacklogError, PlanError
 from wavefront.model import Task, TaskStatus
 from wavefront.overlap import FileClaims, files_overlap
 from wavefront.scope import id_sort_key, select_scope, split_arguments
@@ -516,6 +516,8 @@ def load_and_plan(
     if discovered:
         given = discover_backlog(base)
     backlog = load_backlog(given, format=format)
+    if discovered:
+        _refuse_outside(backlog.tasks, base)
     plan = Plan.build(backlog.tasks, scope, options)
     if plan.unresolved:
         if decide is None:
@@ -523,6 +525,22 @@ def load_and_plan(
         choice = decide(plan)
         plan = Plan.build(backlog.tasks, scope, _with_policy(options, choice))
     return LoadedPlan(backlog=backlog, plan=plan, paths=tuple(given), discovered=discovered)
+
+
+def _refuse_outside(tasks: Sequence[Task], root: Path) -> None:
+    """A discovered backlog file that leads outside the repository (a symlink) is refused:
+    its text would be planned and handed to agents as if the repository held it."""
+    top = root.resolve()
+    for task in tasks:
+        if task.source is None:
+            continue
+        target = Path(task.source.path).resolve()
+        if not target.is_relative_to(top):
+            raise BacklogError(
+                task.source.path, task.source.line,
+                f"leads to {target}, outside the repository {top}; name the file "
+                "explicitly if it is meant to be read",
+            )
 
 
 def _with_policy(options: PlanOptions, policy: OutOfScope) -> PlanOptions:

@@ -110,6 +110,9 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
         raise BacklogError(path, line, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise BacklogError(path, None, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        # PyYAML composes nested collections recursively; thousands of `[` exhaust the stack.
+        raise BacklogError(path, None, "invalid YAML: nested too deeply") from None
     return YamlDocument(path=path, data=data, root=root)
 
 
