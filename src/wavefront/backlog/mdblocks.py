@@ -13,6 +13,8 @@ them to that on the real fixtures and on generated documents.
 
 from __future__ import annotations
 
+import re
+
 from markdown_it import MarkdownIt
 
 __all__ = ["BlockEvent", "markdown_events", "scan_blocks"]
@@ -34,6 +36,8 @@ _TRIM = "".join(
         | {0x2028, 0x2029}
     )
 )
+# A bullet, or 1-9 digits and `.` or `)`, then a space or the end of the line.
+_LIST_MARKER = re.compile(r"(?:[*+-]|(\d{1,9})[.)])(?= |\Z)")
 _MAX_LEVEL = 20  # markdown-it's nesting limit (list + item count two levels each)
 
 
@@ -113,6 +117,8 @@ class _Scanner:
 
     def _text(self, begin: int, end: int, indent: int, keep_last_newline: bool) -> str:
         """Lines begin..end less up to `indent` columns of indentation, newline-joined."""
+        if end == begin + 1 and not keep_last_newline:
+            return self.lines[begin][min(indent, self.indent[begin]) :]
         parts = [self.lines[line][min(indent, self.indent[line]) :] for line in range(begin, end)]
         text = "\n".join(parts)
         if parts and keep_last_newline and (end < self.count or not self.open_end):
@@ -150,20 +156,12 @@ class _Scanner:
         """A list marker at the start of `line`: (ordered, number, position after it,
         marker character)."""
         text = self.lines[line]
-        start = self.indent[line]
-        first = text[start]
-        if first in "*-+":
-            after = start + 1
-            if after < len(text) and text[after] != " ":
-                return None
-            return False, 0, after, first
-        digits = len(text) - start - len(text[start:].lstrip("0123456789"))
-        after = start + digits + 1
-        if not 1 <= digits <= 9 or after > len(text) or text[after - 1] not in ".)":
+        found = _LIST_MARKER.match(text, self.indent[line])
+        if found is None:
             return None
-        if after < len(text) and text[after] != " ":
-            return None
-        return True, int(text[start : start + digits]), after, text[after - 1]
+        after = found.end()
+        digits = found[1]
+        return digits is not None, int(digits or 0), after, text[after - 1]
 
     # ------------------------------------------------------------------- block rules
 

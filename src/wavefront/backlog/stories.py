@@ -10,6 +10,8 @@ The text is read with markdown-it so that labels inside lists, quotes and code
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -59,6 +61,10 @@ _EPIC_HEADING = re.compile(r"^Epic\s+(?P<number>\d+(?:\.\d+)?)\s*[:.\-–—]\s*
 _STORY_HEADING = re.compile(
     r"^Story\s+(?P<id>\d+\.\d+(?:-\d+)?[a-z]?)\s*[:.\-–—]\s*(?P<title>.*)$", re.I
 )
+
+
+# Status words repeat across thousands of stories; the mapping is pure, so remember it.
+_status = functools.lru_cache(maxsize=256)(TaskStatus.from_text)
 
 
 def matches(path: Path) -> bool:
@@ -174,19 +180,28 @@ def _is_story_name(name: str) -> bool:
 
 
 def _load_directory(directory: Path) -> Backlog:
-    files = [p for p in directory.glob("*.md") if p.is_file() and _is_story_name(p.name)]
-    if not files:
+    named: list[tuple[Path, str]] = []
+    # scandir knows each entry's type without a stat call per file.
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            task_id = story_id_from_name(entry.name) if entry.name.endswith(".md") else None
+            if task_id is not None and _is_file(entry):
+                named.append((directory / entry.name, task_id))
+    if not named:
         raise BacklogError(
             directory, None, "no story files (<epic>.<story>.<slug>.md) in this directory"
         )
-    stories: list[_Story] = []
-    for path in files:
-        task_id = story_id_from_name(path.name)
-        assert task_id is not None  # filtered above
-        stories.append(_read_story_file(path, task_id))
+    stories = [_read_story_file(path, task_id) for path, task_id in named]
     stories.sort(key=lambda s: (story_sort_key(s.task_id), s.path.name))
     known = {s.task_id: s.epic for s in stories}
     return _backlog(stories, [s.path for s in stories], known)
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def _read_story_file(path: Path, task_id: str) -> _Story:
@@ -328,7 +343,7 @@ def story_task(
         body=body,
         dependencies=dependencies,
         dependencies_source=dependencies_source,
-        status=TaskStatus.from_text(raw_status),
+        status=_status(raw_status),
         status_text=raw_status,
         epic=epic,
         agent=fields.agent,

@@ -153,24 +153,8 @@ def _blocks(text: str) -> list[_Block]:
     open_items: list[int] = []  # indexes into `blocks` of list items still open
     filled: set[int] = set()  # list items whose first paragraph was seen
     for kind, start, end, level, content in events:
-        if kind == "list_open":
-            list_depth += 1
-        elif kind == "list_close":
-            list_depth -= 1
-        elif kind == "quote_open":
-            quote_depth += 1
-        elif kind == "quote_close":
-            quote_depth -= 1
-        elif kind == "item_open":
-            blocks.append(_Block("item", start, end, list_depth, quote_depth > 0))
-            open_items.append(len(blocks) - 1)
-        elif kind == "item_close":
-            open_items.pop()
-        elif kind == "heading":
-            blocks.append(
-                _Block("heading", start, end, list_depth, quote_depth > 0, level, content.strip())
-            )
-        elif kind == "paragraph":
+        # Most frequent kinds first.
+        if kind == "paragraph":
             if open_items and open_items[-1] not in filled:
                 item = blocks[open_items[-1]]
                 blocks[open_items[-1]] = _Block(
@@ -180,6 +164,23 @@ def _blocks(text: str) -> list[_Block]:
             blocks.append(
                 _Block("paragraph", start, end, list_depth, quote_depth > 0, text=content)
             )
+        elif kind == "item_open":
+            blocks.append(_Block("item", start, end, list_depth, quote_depth > 0))
+            open_items.append(len(blocks) - 1)
+        elif kind == "item_close":
+            open_items.pop()
+        elif kind == "heading":
+            blocks.append(
+                _Block("heading", start, end, list_depth, quote_depth > 0, level, content.strip())
+            )
+        elif kind == "list_open":
+            list_depth += 1
+        elif kind == "list_close":
+            list_depth -= 1
+        elif kind == "quote_open":
+            quote_depth += 1
+        elif kind == "quote_close":
+            quote_depth -= 1
         elif kind in ("code", "hr"):
             blocks.append(_Block(kind, start, end, list_depth, quote_depth > 0, text=content))
     return blocks
