@@ -16,6 +16,7 @@ import difflib
 import graphlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
@@ -76,27 +77,39 @@ def validate_tasks(tasks: Sequence[Task]) -> None:
 
 def _check_tasks(tasks: Sequence[Task]) -> dict[str, Task]:
     """Everything `validate_tasks` checks but cycles; returns the tasks by id."""
-    problems: list[str] = []
+    # Problems are counted as found and only the first is worded: naming the ids close to
+    # a missing one sorts and compares every id, which per problem would be quadratic.
+    problems: list[Callable[[], str]] = []
     by_id: dict[str, Task] = {}
     for task in tasks:
         first = by_id.setdefault(task.id, task)
         if first is not task:
-            problems.append(
-                f"{task.source}: duplicate task id {task.id!r} (also declared at {first.source})"
-            )
+            problems.append(partial(_duplicate_text, task, first))
     for task in tasks:
         for dependency in task.dependencies:
             if dependency == task.id:
-                problems.append(f"{task.where_dependencies}: task {task.id!r} depends on itself")
+                problems.append(partial(_self_dependency_text, task))
             elif dependency not in by_id:
-                problems.append(
-                    f"{task.where_dependencies}: dependency {dependency!r} of task {task.id!r} "
-                    f"is not in the backlog (known: {_known_ids(dependency, by_id)})"
-                )
+                problems.append(partial(_missing_dependency_text, task, dependency, by_id))
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-        raise PlanError(problems[0] + more)
+        raise PlanError(problems[0]() + more)
     return by_id
+
+
+def _duplicate_text(task: Task, first: Task) -> str:
+    return f"{task.source}: duplicate task id {task.id!r} (also declared at {first.source})"
+
+
+def _self_dependency_text(task: Task) -> str:
+    return f"{task.where_dependencies}: task {task.id!r} depends on itself"
+
+
+def _missing_dependency_text(task: Task, dependency: str, by_id: Mapping[str, Task]) -> str:
+    return (
+        f"{task.where_dependencies}: dependency {dependency!r} of task {task.id!r} "
+        f"is not in the backlog (known: {_known_ids(dependency, by_id)})"
+    )
 
 
 def _known_ids(missing: str, ids: Iterable[str]) -> str:
@@ -537,7 +550,8 @@ def _refuse_outside(tasks: Sequence[Task], root: Path) -> None:
         target = Path(task.source.path).resolve()
         if not target.is_relative_to(top):
             raise BacklogError(
-                task.source.path, task.source.line,
+                task.source.path,
+                task.source.line,
                 f"leads to {target}, outside the repository {top}; name the file "
                 "explicitly if it is meant to be read",
             )
