@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from wavefront.model import (
     Task,
     TaskStatus,
 )
-from wavefront.redact import redact, redact_data
+from wavefront.redact import Redactor
 
 __all__ = [
     "AttemptRecord",
@@ -213,6 +214,8 @@ class Journal:
         self.path = path
         # Reporters subscribe here; they see an event only once it is committed.
         self.listeners: list[Callable[[Event], None]] = []
+        # Secret values never reach the file (see `redact`); compiled once per journal.
+        self._redactor = Redactor()
         self._uncommitted: list[Event] = []
 
     @classmethod
@@ -306,12 +309,16 @@ class Journal:
         now = time.time()
         cursor = self._db.execute(
             "INSERT INTO events (run_id, at, kind, task_id, data) VALUES (?, ?, ?, ?, ?)",
-            (run_id, now, kind, task_id, _dumps(data)),
+            (run_id, now, kind, task_id, self._json(data)),
         )
         event_id = int(cursor.lastrowid or 0)
         if self.listeners:
             self._uncommitted.append(Event(event_id, run_id, now, kind, task_id, dict(data)))
         return event_id
+
+    def _json(self, data: Any) -> str:
+        """`data` as stored: JSON with secret values redacted."""
+        return self._redactor.text(_dumps(data))
 
     # -- runs -----------------------------------------------------------------------
 
@@ -332,7 +339,7 @@ class Journal:
                 db.execute(
                     "INSERT INTO runs (id, created_at, repo, base_commit, branch, state, options)"
                     " VALUES (?, ?, ?, ?, ?, 'running', ?)",
-                    (run_id, now, str(repo), base_commit, branch, _dumps(options)),
+                    (run_id, now, str(repo), base_commit, branch, self._json(options)),
                 )
                 db.executemany(
                     "INSERT INTO tasks (run_id, task_id, position, status, agent, runner,"
@@ -340,7 +347,7 @@ class Journal:
                     " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
                     [
                         (run_id, task.id, position, agent, runner, priority, wave,
-                         task_to_json(task), now)
+                         self._redactor.text(task_to_json(task)), now)
                         for position, (task, agent, runner, priority, wave) in enumerate(tasks)
                     ],
                 )
@@ -384,7 +391,7 @@ class Journal:
                 " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
                 [
                     (run_id, task.id, start + offset, agent, runner, priority, wave,
-                     task_to_json(task), now)
+                     self._redactor.text(task_to_json(task)), now)
                     for offset, (task, agent, runner, priority, wave) in enumerate(tasks)
                 ],
             )
@@ -413,7 +420,7 @@ class Journal:
             raise JournalError(f"no run {run_id!r} in {self.path}")
         with self._transaction() as db:
             db.execute("UPDATE runs SET options = ? WHERE id = ?",
-                       (_dumps({**run.options, **changes}), run_id))
+                       (self._json({**run.options, **changes}), run_id))
             self._insert_event(run_id, "run_options_changed", None, dict(changes))
 
     def set_run_state(self, run_id: str, state: str, **data: Any) -> None:
@@ -452,7 +459,8 @@ class Journal:
             cursor = db.execute(
                 "UPDATE tasks SET status = ?, reason = ?, updated_at = ?,"
                 " retries_used = retries_used + ? WHERE run_id = ? AND task_id = ?",
-                (status.value, redact(reason), time.time(), int(spend_retry), run_id, task_id),
+                (status.value, self._redactor.text(reason), time.time(), int(spend_retry),
+                 run_id, task_id),
             )
             if cursor.rowcount != 1:
                 raise JournalError(f"run {run_id!r} has no task {task_id!r}")
@@ -489,13 +497,16 @@ class Journal:
         agent: str | None = None,
         base_commit: str | None = None,
         workspace: Path | None = None,
-        log_path: Path | None = None,
+        log_path: Path | Callable[[int], Path] | None = None,
     ) -> AttemptRecord:
+        """Record a new attempt; `log_path` may be a function of the attempt's number."""
         with self._transaction() as db:
             number = int(db.execute(
                 "SELECT COUNT(*) FROM attempts WHERE run_id = ? AND task_id = ? AND kind = ?",
                 (run_id, task_id, kind),
             ).fetchone()[0]) + 1
+            if callable(log_path):
+                log_path = log_path(number)
             cursor = db.execute(
                 "INSERT INTO attempts (run_id, task_id, number, kind, state, started_at, runner,"
                 " agent, base_commit, workspace, log_path)"
@@ -533,12 +544,13 @@ class Journal:
                 " duration_s = ?, log_path = COALESCE(?, log_path), head_commit = ?,"
                 " changed_files = ?, deviations = ? WHERE id = ?",
                 (final_state, time.time(), int(result.ok),
-                 result.failure.value if result.failure else None, redact(result.reason),
-                 redact(result.text),
+                 result.failure.value if result.failure else None,
+                 self._redactor.text(result.reason),
+                 self._redactor.text(result.text),
                  result.cost_usd, int(result.cost_estimated), result.tokens_in,
                  result.tokens_out, result.duration_s,
                  str(result.log_path) if result.log_path else None, head_commit,
-                 _dumps(list(changed_files)), _dumps(list(deviations)), attempt_id),
+                 self._json(list(changed_files)), self._json(list(deviations)), attempt_id),
             )
             self._insert_event(
                 row["run_id"], "attempt_finished", row["task_id"],
@@ -565,6 +577,27 @@ class Journal:
                                    {"attempt": row["id"], "reason": reason})
         return [int(row["id"]) for row in rows]
 
+    def count_attempts(self, run_id: str, task_id: str, kinds: Sequence[str]) -> int:
+        marks = ", ".join("?" for _ in kinds)
+        return int(self._db.execute(
+            f"SELECT COUNT(*) FROM attempts WHERE run_id = ? AND task_id = ? AND kind IN ({marks})",
+            (run_id, task_id, *kinds),
+        ).fetchone()[0])
+
+    def last_successes(self, run_id: str, task_ids: Sequence[str], kinds: Sequence[str]
+                       ) -> dict[str, AttemptRecord]:
+        """The latest successful attempt of each task (of the given kinds), in one query."""
+        if not task_ids:
+            return {}
+        tasks = ", ".join("?" for _ in task_ids)
+        marks = ", ".join("?" for _ in kinds)
+        rows = self._db.execute(
+            f"SELECT * FROM attempts WHERE run_id = ? AND task_id IN ({tasks})"
+            f" AND kind IN ({marks}) AND ok = 1 ORDER BY id",
+            (run_id, *task_ids, *kinds),
+        ).fetchall()
+        return {row["task_id"]: _attempt(row) for row in rows}
+
     def attempt(self, attempt_id: int) -> AttemptRecord | None:
         row = self._db.execute("SELECT * FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
         return _attempt(row) if row else None
@@ -589,8 +622,10 @@ class Journal:
             db.execute(
                 "INSERT INTO gate_results (attempt_id, at, gate, passed, summary, details,"
                 " findings, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (attempt_id, time.time(), result.gate, int(result.passed), redact(result.summary),
-                 redact(result.details), _dumps(list(result.findings)), result.action.value),
+                (attempt_id, time.time(), result.gate, int(result.passed),
+                 self._redactor.text(result.summary),
+                 self._redactor.text(result.details), self._json(list(result.findings)),
+                 result.action.value),
             )
             self._insert_event(row["run_id"], "gate_checked", row["task_id"],
                                {"attempt": attempt_id, "gate": result.gate,
@@ -677,7 +712,10 @@ def task_to_json(task: Task) -> str:
     return _dumps(data)
 
 
+@lru_cache(maxsize=16384)
 def task_from_json(text: str) -> Task:
+    """The task a definition stores (cached: definitions never change and tasks are frozen,
+    while the engine reads them on every step of every task)."""
     data = json.loads(text)
     kwargs: dict[str, Any] = {}
     for item in fields(Task):
@@ -697,7 +735,7 @@ def task_from_json(text: str) -> Task:
 
 
 def _dumps(data: Any) -> str:
-    return json.dumps(redact_data(data), default=str, ensure_ascii=False)
+    return json.dumps(data, default=str, ensure_ascii=False)
 
 
 def _split_sql(script: str) -> Iterable[str]:

@@ -28,6 +28,7 @@ class RunnerPool:
         self._runners: dict[str, Runner] = dict(runners or {})
         self._paused_until: dict[str, float] = {}
         self._disabled: dict[str, str] = {}
+        self._splits: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {}
 
     def get(self, name: str) -> Runner:
         if name not in self._runners:
@@ -41,6 +42,12 @@ class RunnerPool:
         return self._split(name)[2]
 
     def _split(self, name: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        if name not in self._splits:
+            self._splits[name] = self._split_settings(name)
+        kind, constructor, per_request = self._splits[name]
+        return kind, dict(constructor), dict(per_request)
+
+    def _split_settings(self, name: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
         settings = dict(self._settings.get(name, {}))
         kind = str(settings.pop("kind", name))
         factory = RUNNERS.get(kind)

@@ -9,13 +9,13 @@ passed through `redact`, which replaces each secret value with `[redacted:NAME]`
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
-__all__ = ["SECRET_NAME", "redact", "redact_data", "secret_values"]
+__all__ = ["SECRET_NAME", "Redactor", "redact", "redact_data", "secret_values"]
 
 # Names that hold credentials: a word of the name is one of these (or ends in one).
 SECRET_NAME = re.compile(
@@ -41,34 +41,50 @@ def secret_values(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     }
 
 
-@lru_cache(maxsize=8)
-def _pattern(items: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str], dict[str, str]] | None:
-    if not items:
-        return None
-    names: dict[str, str] = {}
-    for name, value in sorted(items, key=lambda item: -len(item[1])):
-        names.setdefault(value, name)  # the longest first, so no secret is cut in half
-    alternatives = "|".join(re.escape(value) for value in names)
-    return re.compile(alternatives), names
+class Redactor:
+    """The secrets of one environment, compiled once: redacting a text is one regex pass.
+
+    The journal and each agent process build one when they start; secrets do not change
+    while a run goes on, and scanning the environment per write would cost more than the
+    write itself.
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        names: dict[str, str] = {}
+        # The longest value first, so no secret is cut in half by a shorter one inside it.
+        for name, value in sorted(secret_values(environ).items(), key=lambda i: -len(i[1])):
+            names.setdefault(value, name)
+            # The same value as it appears inside a JSON string, where it is stored so.
+            names.setdefault(json.dumps(value, ensure_ascii=False)[1:-1], name)
+        self._names = names
+        self._pattern = (re.compile("|".join(re.escape(v) for v in names)) if names
+                         else None)
+
+    def text(self, text: str) -> str:
+        """`text` with every secret value replaced by `[redacted:NAME]`."""
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub(lambda match: f"[redacted:{self._names[match.group(0)]}]",
+                                 text)
+
+    def data(self, data: Any) -> Any:
+        """`text` over every string in a JSON-like structure (keys included)."""
+        if self._pattern is None:
+            return data
+        if isinstance(data, str):
+            return self.text(data)
+        if isinstance(data, Mapping):
+            return {self.data(k): self.data(v) for k, v in data.items()}
+        if isinstance(data, (list, tuple)):
+            return [self.data(item) for item in data]
+        return data
 
 
 def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
-    """`text` with every secret value replaced by `[redacted:NAME]`."""
-    if not text:
-        return text
-    compiled = _pattern(tuple(sorted(secret_values(environ).items())))
-    if compiled is None:
-        return text
-    pattern, names = compiled
-    return pattern.sub(lambda match: f"[redacted:{names[match.group(0)]}]", text)
+    """`text` with every secret value of `environ` (default: this process's) replaced."""
+    return Redactor(environ).text(text)
 
 
 def redact_data(data: Any, environ: Mapping[str, str] | None = None) -> Any:
     """`redact` over every string in a JSON-like structure (keys included)."""
-    if isinstance(data, str):
-        return redact(data, environ)
-    if isinstance(data, Mapping):
-        return {redact_data(k, environ): redact_data(v, environ) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [redact_data(item, environ) for item in data]
-    return data
+    return Redactor(environ).data(data)

@@ -127,10 +127,8 @@ class TaskFlow:
         record = self._record(task_id)
         attempt: AttemptRecord | None = None
         try:
+            # Where the attempt works is recorded with the attempt (workspace, base commit).
             handle = await self._off_loop(self.workspaces.create, task_id)
-            self.journal.append_event(self.run_id, "workspace_created", task_id,
-                                      path=str(handle.path), branch=handle.branch,
-                                      base_commit=handle.base_commit)
             feedback = ""
             round_ = 1
             agentless = bool(record.task.metadata.get("agentless"))
@@ -566,13 +564,11 @@ class TaskFlow:
 
     def _start_attempt(self, record: TaskRecord, handle: WorkspaceHandle,
                        kind: str) -> AttemptRecord:
-        number = 1 + sum(a.kind == kind for a in self.journal.attempts(self.run_id,
-                                                                          record.task_id))
         suffix = "" if kind == "agent" else f"-{kind}"
         return self.journal.start_attempt(
             self.run_id, record.task_id, kind=kind, runner=self._runner_name(record),
             agent=record.agent, base_commit=handle.base_commit, workspace=handle.path,
-            log_path=self._log_path(record.task_id, number, suffix))
+            log_path=lambda number: self._log_path(record.task_id, number, suffix))
 
     def _over_task_budget(self, record: TaskRecord) -> str:
         """Why no further attempt may start (the task's `max_cost_usd`), or ""."""
@@ -587,21 +583,23 @@ class TaskFlow:
 
     def _attempt_count(self, task_id: str) -> int:
         """Attempts at the work itself (first tries, retries, conflict rounds) so far."""
-        return sum(a.kind in ("agent", "conflict", "merged-fix")
-                   for a in self.journal.attempts(self.run_id, task_id))
+        return self.journal.count_attempts(self.run_id, task_id,
+                                           ("agent", "conflict", "merged-fix"))
 
     def _log_path(self, task_id: str, number: int, suffix: str = "") -> Path:
         return self.logs_dir / safe_name(task_id) / f"attempt-{number}{suffix}.log"
 
     def _deliveries(self, task: Task) -> list[DependencyDelivery]:
+        """What each dependency's agent reported and changed, for this task's prompt."""
+        latest = self.journal.last_successes(self.run_id, task.dependencies,
+                                             ("agent", "conflict", "merged-fix"))
         deliveries = []
         for dep in task.dependencies:
-            done = [a for a in self.journal.attempts(self.run_id, dep)
-                    if a.kind in ("agent", "conflict") and a.ok]
-            dep_record = self.journal.task(self.run_id, dep)
-            if done and dep_record is not None:
+            dep_record = self.journal.task(self.run_id, dep) if dep in latest else None
+            if dep_record is not None:
                 deliveries.append(DependencyDelivery(dep, dep_record.task.title,
-                                                     done[-1].text, done[-1].changed_files))
+                                                     latest[dep].text,
+                                                     latest[dep].changed_files))
         return deliveries
 
     def _log_crash(self, task_id: str, exc: BaseException) -> None:

@@ -470,6 +470,7 @@ class PlainWorkspaces:
         self.directory = Path(directory).resolve()
         self.run_id = run_id
         self.integration_branch = ""
+        self._made = False
 
     def task_branch(self, task_id: str) -> str:
         return ""
@@ -481,7 +482,9 @@ class PlainWorkspaces:
         return ""
 
     def create(self, task_id: str) -> WorkspaceHandle:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        if not self._made:  # once: every task shares the directory
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._made = True
         return WorkspaceHandle(task_id, self.directory, None, None)
 
     def open(self, task_id: str) -> WorkspaceHandle | None:

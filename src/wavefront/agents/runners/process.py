@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from wavefront.redact import redact
+from wavefront.redact import Redactor
 
 __all__ = ["BASE_ENV_NAMES", "ProcessOutcome", "child_environment", "run_process"]
 
@@ -134,8 +134,10 @@ async def run_process(
         raise ValueError("run_process needs a program to run")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    # Secrets of this process and those handed to the child (an API key in `env`).
+    redactor = Redactor({**os.environ, **(env or {})})
     with log_path.open("a", encoding="utf-8", errors="replace") as log:
-        log.write(redact(f"$ {shlex.join(args)}  (cwd: {cwd})") + "\n")
+        log.write(redactor.text(f"$ {shlex.join(args)}  (cwd: {cwd})") + "\n")
         log.flush()
         stdin = asyncio.subprocess.DEVNULL if stdin_text is None else asyncio.subprocess.PIPE
         try:
@@ -151,8 +153,8 @@ async def run_process(
         except OSError as exc:
             return _not_started(args, cwd, exc, log, log_path, started)
 
-        out = _Capture(log, "")
-        err = _Capture(log, "[stderr] ")
+        out = _Capture(log, "", redactor)
+        err = _Capture(log, "[stderr] ", redactor)
         assert proc.stdout is not None and proc.stderr is not None
         tasks = [
             asyncio.create_task(_pump(proc.stdout, out)),
@@ -198,8 +200,9 @@ async def run_process(
 class _Capture:
     """Collects one stream's text and copies it into the log line by line."""
 
-    def __init__(self, log: TextIO, prefix: str) -> None:
+    def __init__(self, log: TextIO, prefix: str, redactor: Redactor) -> None:
         self._log = log
+        self._redact = redactor.text
         self._prefix = prefix
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._parts: list[str] = []
@@ -214,18 +217,18 @@ class _Capture:
         self._pending = lines.pop()
         if lines:
             # Secrets are replaced line by line: a value never spans a line of output.
-            self._log.write(redact("".join(f"{self._prefix}{line}\n" for line in lines)))
+            self._log.write(self._redact("".join(f"{self._prefix}{line}\n" for line in lines)))
             self._log.flush()
 
     def close(self) -> None:
         self.feed(b"", final=True)
         if self._pending:
-            self._log.write(redact(f"{self._prefix}{self._pending}\n"))
+            self._log.write(self._redact(f"{self._prefix}{self._pending}\n"))
             self._pending = ""
             self._log.flush()
 
     def text(self) -> str:
-        return redact("".join(self._parts))
+        return self._redact("".join(self._parts))
 
 
 async def _pump(stream: asyncio.StreamReader, sink: _Capture) -> None:

@@ -125,9 +125,7 @@ class ScriptRunner:
         role = str(request.options.get("role", "implement"))
         seed = script.seed if script.seed is not None else request.options.get("seed", 0)
         rng = random.Random(f"{seed}|{request.task.id}|{attempt}|{role}|{round_}")
-        _log(
-            request, f"[script] task {request.task.id} role {role} attempt {attempt} round {round_}"
-        )
+        request.log_path.parent.mkdir(parents=True, exist_ok=True)
         if role == "review":
             result = await _review(request, script, round_, rng)
         else:
@@ -135,9 +133,11 @@ class ScriptRunner:
             result = await _implement(request, step, task_dir, rng)
         duration = time.monotonic() - started
         outcome = "ok" if result.ok else f"{result.failure}: {result.reason}"
-        if result.text:
-            _log(request, result.text)
-        _log(request, f"[script] finished: {outcome}")
+        # One write at the end (opening a file is most of a no-op attempt's cost); a child
+        # process the script started has logged its own lines above by then.
+        report = f"{result.text.rstrip()}\n" if result.text else ""
+        _log(request, f"[script] task {request.task.id} role {role} attempt {attempt} "
+                      f"round {round_}\n{report}[script] finished: {outcome}")
         return _with(result, duration_s=duration, log_path=request.log_path)
 
 
@@ -433,6 +433,5 @@ def _with(result: AgentResult, **changes: Any) -> AgentResult:
 
 
 def _log(request: AgentRequest, text: str) -> None:
-    request.log_path.parent.mkdir(parents=True, exist_ok=True)
     with request.log_path.open("a", encoding="utf-8") as log:
         log.write(text.rstrip("\n") + "\n")
