@@ -98,7 +98,7 @@ class GitWorkspaces:
         self._tasks_dir = self.state_dir / "worktrees" / run_id
         self._verify_dir = self.state_dir / "verify" / run_id
         # Worktree bookkeeping in .git/worktrees is not built for concurrent add/remove/prune.
-        self._admin_lock = threading.Lock()
+        self._admin_lock = threading.RLock()
 
     # -- names -----------------------------------------------------------------------------
 
@@ -394,11 +394,18 @@ class GitWorkspaces:
             relative = self.state_dir.relative_to(self.repo.root).as_posix()
             self.repo.ensure_excluded(f"/{relative}/")
 
+    # Reading the worktree list while another thread adds a worktree can catch git's
+    # bookkeeping half written ("failed to read .git/worktrees/x/commondir"): every
+    # worktree read and write goes through the (re-entrant) admin lock.
+
     def _registered(self) -> set[Path]:
-        return {Path(entry["worktree"]).resolve() for entry in self.repo.worktree_list()}
+        with self._admin_lock:
+            entries = self.repo.worktree_list()
+        return {Path(entry["worktree"]).resolve() for entry in entries}
 
     def _refuse_if_checked_out(self, branch: str) -> None:
-        where = self.repo.checked_out_branches().get(f"refs/heads/{branch}")
+        with self._admin_lock:
+            where = self.repo.checked_out_branches().get(f"refs/heads/{branch}")
         if where is not None:
             raise WorkspaceError(
                 f"branch {branch} is checked out at {where}; switch that checkout to another "
