@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 
 from wavefront.errors import JournalError
-from wavefront.journal import (
-    _MIGRATIONS,
-    SCHEMA_VERSION,
-    Event,
-    Journal,
-    task_from_json,
-    task_to_json,
-)
+from wavefront.journal import Event, Journal, task_from_json, task_to_json
+from wavefront.migrations import MIGRATIONS, SCHEMA_VERSION
 from wavefront.model import (
     AgentResult,
     FailureKind,
@@ -133,7 +127,7 @@ def test_decisions_are_taken_once(tmp_path: Path) -> None:
 def test_an_old_schema_is_migrated_in_place(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)
-    db.executescript(_MIGRATIONS[0] + "\nPRAGMA user_version=1;")
+    db.executescript(MIGRATIONS[0] + "\nPRAGMA user_version=1;")
     db.execute("INSERT INTO runs VALUES ('r0', 0, '/repo', 'abc', 'b', 'finished', '{}', NULL)")
     db.commit()
     db.close()

@@ -14,22 +14,33 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, fields, replace
-from functools import lru_cache
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from wavefront.errors import JournalError
+from wavefront.migrations import MIGRATIONS, SCHEMA_VERSION
 from wavefront.model import (
     AgentResult,
     GateAction,
     GateResult,
-    GateSpec,
-    SourceLocation,
     Task,
     TaskStatus,
+)
+from wavefront.records import (
+    AttemptRecord,
+    Event,
+    RunRecord,
+    TaskRecord,
+    attempt_from_row,
+    dumps,
+    run_from_row,
+    split_sql,
+    task_from_json,
+    task_from_row,
+    task_to_json,
 )
 from wavefront.redact import Redactor
 
@@ -42,168 +53,6 @@ __all__ = [
     "task_from_json",
     "task_to_json",
 ]
-
-# Each entry is one schema version; it runs in its own transaction (see `_migrate`).
-_MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        created_at REAL NOT NULL,
-        repo TEXT NOT NULL,
-        base_commit TEXT NOT NULL,
-        branch TEXT NOT NULL,
-        state TEXT NOT NULL,
-        options TEXT NOT NULL DEFAULT '{}',
-        finished_at REAL
-    );
-    CREATE TABLE tasks (
-        run_id TEXT NOT NULL REFERENCES runs(id),
-        task_id TEXT NOT NULL,
-        position INTEGER NOT NULL,
-        status TEXT NOT NULL,
-        reason TEXT NOT NULL DEFAULT '',
-        agent TEXT,
-        runner TEXT,
-        priority REAL NOT NULL DEFAULT 0,
-        wave INTEGER NOT NULL DEFAULT 0,
-        definition TEXT NOT NULL,
-        retries_used INTEGER NOT NULL DEFAULT 0,
-        merge_commit TEXT,
-        updated_at REAL NOT NULL,
-        PRIMARY KEY (run_id, task_id)
-    );
-    CREATE TABLE attempts (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        run_id TEXT NOT NULL,
-        task_id TEXT NOT NULL,
-        number INTEGER NOT NULL,
-        kind TEXT NOT NULL DEFAULT 'agent',
-        state TEXT NOT NULL,
-        started_at REAL NOT NULL,
-        finished_at REAL,
-        runner TEXT,
-        agent TEXT,
-        base_commit TEXT,
-        head_commit TEXT,
-        workspace TEXT,
-        ok INTEGER,
-        failure TEXT,
-        reason TEXT NOT NULL DEFAULT '',
-        text TEXT NOT NULL DEFAULT '',
-        cost_usd REAL,
-        cost_estimated INTEGER NOT NULL DEFAULT 0,
-        tokens_in INTEGER NOT NULL DEFAULT 0,
-        tokens_out INTEGER NOT NULL DEFAULT 0,
-        duration_s REAL NOT NULL DEFAULT 0,
-        log_path TEXT,
-        changed_files TEXT NOT NULL DEFAULT '[]',
-        deviations TEXT NOT NULL DEFAULT '[]'
-    );
-    CREATE INDEX attempts_by_task ON attempts (run_id, task_id);
-    CREATE TABLE gate_results (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        attempt_id INTEGER NOT NULL REFERENCES attempts(id),
-        at REAL NOT NULL,
-        gate TEXT NOT NULL,
-        passed INTEGER NOT NULL,
-        summary TEXT NOT NULL,
-        details TEXT NOT NULL DEFAULT '',
-        findings TEXT NOT NULL DEFAULT '[]'
-    );
-    CREATE TABLE events (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        run_id TEXT NOT NULL,
-        at REAL NOT NULL,
-        kind TEXT NOT NULL,
-        task_id TEXT,
-        data TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX events_by_run ON events (run_id, id);
-    CREATE TABLE decisions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        run_id TEXT NOT NULL,
-        task_id TEXT NOT NULL,
-        decision TEXT NOT NULL,
-        note TEXT NOT NULL DEFAULT '',
-        at REAL NOT NULL,
-        consumed INTEGER NOT NULL DEFAULT 0
-    );
-    """,
-    # 2: a gate that waits for a person is not a failure; keep what the gate asked for.
-    """
-    ALTER TABLE gate_results ADD COLUMN action TEXT NOT NULL DEFAULT 'fail';
-    """,
-)
-
-SCHEMA_VERSION = len(_MIGRATIONS)
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    id: str
-    created_at: float
-    repo: str
-    base_commit: str
-    branch: str
-    state: str
-    options: Mapping[str, Any]
-    finished_at: float | None
-
-
-@dataclass(frozen=True)
-class TaskRecord:
-    run_id: str
-    task_id: str
-    position: int
-    status: TaskStatus
-    reason: str
-    agent: str | None
-    runner: str | None
-    priority: float
-    wave: int
-    task: Task
-    retries_used: int
-    merge_commit: str | None
-    updated_at: float
-
-
-@dataclass(frozen=True)
-class AttemptRecord:
-    id: int
-    run_id: str
-    task_id: str
-    number: int
-    kind: str
-    state: str
-    started_at: float
-    finished_at: float | None
-    runner: str | None
-    agent: str | None
-    base_commit: str | None
-    head_commit: str | None
-    workspace: str | None
-    ok: bool | None
-    failure: str | None
-    reason: str
-    text: str
-    cost_usd: float | None
-    cost_estimated: bool
-    tokens_in: int
-    tokens_out: int
-    duration_s: float
-    log_path: str | None
-    changed_files: tuple[str, ...]
-    deviations: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Event:
-    id: int
-    run_id: str
-    at: float
-    kind: str
-    task_id: str | None
-    data: Mapping[str, Any]
 
 
 class Journal:
@@ -260,7 +109,7 @@ class Journal:
                     )
                 if version == SCHEMA_VERSION:
                     return
-                for statement in _split_sql(_MIGRATIONS[version]):
+                for statement in split_sql(MIGRATIONS[version]):
                     self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version={version + 1}")
 
@@ -318,7 +167,7 @@ class Journal:
 
     def _json(self, data: Any) -> str:
         """`data` as stored: JSON with secret values redacted."""
-        return self._redactor.text(_dumps(data))
+        return self._redactor.text(dumps(data))
 
     # -- runs -----------------------------------------------------------------------
 
@@ -401,17 +250,17 @@ class Journal:
 
     def get_run(self, run_id: str) -> RunRecord | None:
         row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return _run(row) if row else None
+        return run_from_row(row) if row else None
 
     def latest_run(self) -> RunRecord | None:
         row = self._db.execute(
             "SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1"
         ).fetchone()
-        return _run(row) if row else None
+        return run_from_row(row) if row else None
 
     def runs(self) -> list[RunRecord]:
         rows = self._db.execute("SELECT * FROM runs ORDER BY created_at, rowid").fetchall()
-        return [_run(row) for row in rows]
+        return [run_from_row(row) for row in rows]
 
     def update_run_options(self, run_id: str, changes: Mapping[str, Any]) -> None:
         """Change stored run options (e.g. a larger budget given to `resume`)."""
@@ -436,13 +285,13 @@ class Journal:
         rows = self._db.execute(
             "SELECT * FROM tasks WHERE run_id = ? ORDER BY position", (run_id,)
         ).fetchall()
-        return [_task(row) for row in rows]
+        return [task_from_row(row) for row in rows]
 
     def task(self, run_id: str, task_id: str) -> TaskRecord | None:
         row = self._db.execute(
             "SELECT * FROM tasks WHERE run_id = ? AND task_id = ?", (run_id, task_id)
         ).fetchone()
-        return _task(row) if row else None
+        return task_from_row(row) if row else None
 
     def set_status(
         self,
@@ -596,11 +445,11 @@ class Journal:
             f" AND kind IN ({marks}) AND ok = 1 ORDER BY id",
             (run_id, *task_ids, *kinds),
         ).fetchall()
-        return {row["task_id"]: _attempt(row) for row in rows}
+        return {row["task_id"]: attempt_from_row(row) for row in rows}
 
     def attempt(self, attempt_id: int) -> AttemptRecord | None:
         row = self._db.execute("SELECT * FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
-        return _attempt(row) if row else None
+        return attempt_from_row(row) if row else None
 
     def attempts(self, run_id: str, task_id: str | None = None) -> list[AttemptRecord]:
         if task_id is None:
@@ -611,7 +460,7 @@ class Journal:
                 "SELECT * FROM attempts WHERE run_id = ? AND task_id = ? ORDER BY id",
                 (run_id, task_id),
             ).fetchall()
-        return [_attempt(row) for row in rows]
+        return [attempt_from_row(row) for row in rows]
 
     def record_gate(self, attempt_id: int, result: GateResult) -> None:
         with self._transaction() as db:
@@ -689,85 +538,3 @@ class Journal:
                 "tokens_out": float(row["tout"]), "attempts": float(row["n"]),
                 "cost_estimated": float(row["est"] or 0)}
 
-
-# -- (de)serialisation ---------------------------------------------------------------
-
-
-def task_to_json(task: Task) -> str:
-    """A task's definition as JSON, so a resume never re-reads the backlog files."""
-    data: dict[str, Any] = {}
-    for item in fields(Task):
-        value = getattr(task, item.name)
-        if isinstance(value, SourceLocation):
-            value = {"path": str(value.path), "line": value.line}
-        elif isinstance(value, tuple) and value and isinstance(value[0], GateSpec):
-            value = [{"kind": g.kind, "options": dict(g.options)} for g in value]
-        elif isinstance(value, tuple):
-            value = list(value)
-        elif isinstance(value, TaskStatus):
-            value = value.value
-        elif isinstance(value, Mapping):
-            value = dict(value)
-        data[item.name] = value
-    return _dumps(data)
-
-
-@lru_cache(maxsize=16384)
-def task_from_json(text: str) -> Task:
-    """The task a definition stores (cached: definitions never change and tasks are frozen,
-    while the engine reads them on every step of every task)."""
-    data = json.loads(text)
-    kwargs: dict[str, Any] = {}
-    for item in fields(Task):
-        if item.name not in data:
-            continue
-        value = data[item.name]
-        if item.name in {"source", "dependencies_source"} and value is not None:
-            value = SourceLocation(Path(value["path"]), int(value["line"]))
-        elif item.name == "gates":
-            value = tuple(GateSpec(g["kind"], g.get("options", {})) for g in value)
-        elif item.name == "status":
-            value = TaskStatus(value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        kwargs[item.name] = value
-    return Task(**kwargs)
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, default=str, ensure_ascii=False)
-
-
-def _split_sql(script: str) -> Iterable[str]:
-    return (part.strip() for part in script.split(";") if part.strip())
-
-
-def _run(row: sqlite3.Row) -> RunRecord:
-    return RunRecord(id=row["id"], created_at=row["created_at"], repo=row["repo"],
-                     base_commit=row["base_commit"], branch=row["branch"], state=row["state"],
-                     options=json.loads(row["options"]), finished_at=row["finished_at"])
-
-
-def _task(row: sqlite3.Row) -> TaskRecord:
-    return TaskRecord(run_id=row["run_id"], task_id=row["task_id"], position=row["position"],
-                      status=TaskStatus(row["status"]), reason=row["reason"],
-                      agent=row["agent"], runner=row["runner"], priority=row["priority"],
-                      wave=row["wave"], task=task_from_json(row["definition"]),
-                      retries_used=row["retries_used"], merge_commit=row["merge_commit"],
-                      updated_at=row["updated_at"])
-
-
-def _attempt(row: sqlite3.Row) -> AttemptRecord:
-    return AttemptRecord(
-        id=row["id"], run_id=row["run_id"], task_id=row["task_id"], number=row["number"],
-        kind=row["kind"], state=row["state"], started_at=row["started_at"],
-        finished_at=row["finished_at"], runner=row["runner"], agent=row["agent"],
-        base_commit=row["base_commit"], head_commit=row["head_commit"],
-        workspace=row["workspace"], ok=None if row["ok"] is None else bool(row["ok"]),
-        failure=row["failure"], reason=row["reason"], text=row["text"],
-        cost_usd=row["cost_usd"], cost_estimated=bool(row["cost_estimated"]),
-        tokens_in=row["tokens_in"], tokens_out=row["tokens_out"],
-        duration_s=row["duration_s"], log_path=row["log_path"],
-        changed_files=tuple(json.loads(row["changed_files"])),
-        deviations=tuple(json.loads(row["deviations"])),
-    )
