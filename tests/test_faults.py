@@ -300,3 +300,21 @@ def test_a_runner_that_exits_0_with_no_result_fails_the_task(
     status, reason = statuses(repo)["silent"]
     assert status == "failed"
     assert words in reason, reason
+
+
+def test_a_failure_after_a_merge_is_published_leaves_the_task_done(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    tasks = simple_tasks(3)
+    write_backlog(repo, tasks, limits={"max_parallel": 1})
+    chaos_dir = tmp_path / "chaos"
+    env = wavefront_env(chaos_dir)
+    (chaos_dir / "fail-worktree-after-merge").write_text("")
+    finished = run_cli(repo, *RUN, env=env)
+    assert (chaos_dir / "fail-next-worktree.done").exists()  # the fault did fire
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    run_id = latest_run(repo)
+    assert run_id is not None
+    cleanup = rows(repo, "SELECT task_id, data FROM events WHERE kind = 'cleanup_failed'")
+    assert len(cleanup) == 1 and "injected failure of git worktree" in cleanup[0]["data"]
+    assert run_cli(repo, "clean").returncode == 0  # the worktree left by the fault goes
+    assert check_invariants(repo, run_id, {t["id"]: "done" for t in tasks}) == []

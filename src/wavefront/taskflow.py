@@ -337,12 +337,20 @@ class TaskFlow:
                 self.journal.append_event(self.run_id, "approved", task_id, note=approval_note)
             await self._merge(task_id)
         except WavefrontError as exc:
-            self._status(task_id, TaskStatus.FAILED, f"merge failed: {exc}")
+            self._fail_unless_merged(task_id, f"merge failed: {exc}")
         except Exception as exc:
             self._log_crash(task_id, exc)
-            self._status(task_id, TaskStatus.FAILED, f"internal error in merge: {exc!r}")
+            self._fail_unless_merged(task_id, f"internal error in merge: {exc!r}")
         finally:
             self._merging.discard(task_id)
+
+    def _fail_unless_merged(self, task_id: str, reason: str) -> None:
+        """Fail a task whose merge went wrong; one already merged stays done (a failure in
+        the cleanup after the merge, such as removing its worktree, is only recorded)."""
+        if self._record(task_id).status == TaskStatus.DONE:
+            self.journal.append_event(self.run_id, "cleanup_failed", task_id, reason=reason)
+        else:
+            self._status(task_id, TaskStatus.FAILED, reason)
 
     async def _merge(self, task_id: str) -> None:
         record = self._record(task_id)
