@@ -26,7 +26,7 @@ bench: install         ## the benchmarks behind the README's figures
 	$(PY) benchmarks/compare.py --quick
 
 chaos: install         ## the long chaos run (200+ kills)
-	$(PY) tests/chaos/chaos.py --long
+	$(PY) -m tests.chaos.chaos --long
 
 demo: install
 	$(VENV)/bin/wavefront demo
