@@ -81,3 +81,22 @@ def test_resume_without_a_run_is_a_clear_error(git_repo: Path) -> None:
     done = wavefront(git_repo, "resume", "--no-progress")
     assert done.returncode == 2
     assert "no run in" in done.stderr
+
+
+def test_a_workflow_file_is_planned_with_the_workflow_option(tmp_path: Path) -> None:
+    flow = tmp_path / "release.yaml"
+    flow.write_text(
+        "version: 1\nworkflow:\n  name: release\n  steps:\n"
+        "    - {id: notes, agent: documentation-writer, prompt: Write notes., "
+        "outputs: [NOTES.md]}\n"
+        "    - {id: tag, agent: devops-engineer, prompt: Tag it., inputs: [NOTES.md]}\n")
+    done = subprocess.run([sys.executable, "-m", "wavefront", "plan", "--workflow", str(flow),
+                           "-o", "json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    by_id = {t["id"]: t for t in data["tasks"]}
+    assert set(by_id) == {"notes", "tag"}
+    assert by_id["tag"]["dependencies"] == ["notes"]  # the handoff of NOTES.md
+    mixed = subprocess.run([sys.executable, "-m", "wavefront", "plan", "--workflow", str(flow),
+                            "-b", str(flow)], capture_output=True, text=True, timeout=120)
+    assert mixed.returncode == 2 and "--workflow FILE is the whole backlog" in mixed.stderr

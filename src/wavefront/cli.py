@@ -66,6 +66,12 @@ def backlog_options(function: F) -> F:
             help="Backlog file or directory (repeatable); default: discovered in --dir.",
         ),
         click.option(
+            "--workflow",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="Read FILE as a workflow (the same as -b FILE --format workflow).",
+        ),
+        click.option(
             "--format",
             "backlog_format",
             metavar="NAME",
@@ -144,11 +150,16 @@ def load_and_plan_from_options(params: Mapping[str, Any], *, ask: bool = True) -
         out_of_scope=policy,
     )
     root: Path = params["root"]
+    paths, backlog_format = list(params["backlogs"]), params["backlog_format"]
+    if params.get("workflow") is not None:
+        if paths or (backlog_format not in (None, "workflow")):
+            raise click.UsageError("--workflow FILE is the whole backlog; drop -b/--format")
+        paths, backlog_format = [params["workflow"]], "workflow"
     loaded = load_and_plan(
         params["args"],
-        paths=params["backlogs"],
+        paths=paths,
         root=root,
-        format=params["backlog_format"],
+        format=backlog_format,
         options=options,
         decide=_ask_out_of_scope if ask else _warn_out_of_scope,
     )

@@ -1,6 +1,7 @@
 """The workflow format: a `*.workflow.yaml` file holding one workflow (`--workflow FILE`).
 
-The file is the workflow itself: native `steps`, or one of seed 004's pattern shapes. It
+The file is the workflow itself: native `steps`, or one of seed 004's pattern shapes (a
+file with a top-level `workflow:` key is a whole `wavefront.yaml` and is read as one). It
 compiles to tasks like the `workflow:` section of `wavefront.yaml`; the project settings
 (runners, gates, limits) come with it only as far as the workflow needs them (the runners of
 its command steps), so a run names its runner with `--runner` or through `wavefront.yaml`.
@@ -38,6 +39,11 @@ def load(path: Path) -> Backlog:
     if path.is_dir():
         raise ConfigError(path, None, "a workflow is one file (name.workflow.yaml)")
     doc = load_yaml(path)
+    if isinstance(doc.data, dict) and "workflow" in doc.data:
+        # A whole wavefront.yaml (a template, say) whose workflow comes with its settings.
+        from wavefront.backlog import native
+
+        return native.load(path)
     duplicates = doc.duplicate_keys()
     if duplicates:
         key, line = duplicates[0]
