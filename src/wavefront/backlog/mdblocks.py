@@ -14,14 +14,29 @@ them to that on the real fixtures and on generated documents.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from markdown_it import MarkdownIt
 
-__all__ = ["BlockEvent", "markdown_events", "scan_blocks"]
+__all__ = ["Block", "BlockEvent", "flat_blocks", "markdown_events", "scan_blocks"]
 
 # (kind, first line, line after, heading level, text). Kinds: list_open, list_close,
 # item_open, item_close, quote_open, quote_close, heading, paragraph, code, hr.
 BlockEvent = tuple[str, int, int, int, str]
+
+
+class Block(NamedTuple):
+    """One block of the markdown: heading, paragraph, list item, code or rule. A list item's
+    text is its first paragraph's."""
+
+    kind: str
+    start: int  # 0-based first line
+    end: int  # 0-based line after the block
+    depth: int = 0  # list nesting (0: not in a list)
+    quoted: bool = False
+    level: int = 0  # heading level
+    text: str = ""
+
 
 # Block tokens only: `storytext` reads no inline markup, and the inline pass was more
 # than half of markdown-it's time.
@@ -38,6 +53,7 @@ _TRIM = "".join(
 )
 # A bullet, or 1-9 digits and `.` or `)`, then a space or the end of the line.
 _LIST_MARKER = re.compile(r"(?:[*+-]|(\d{1,9})[.)])(?= |\Z)")
+_MARKER_FIRST = frozenset("*-+0123456789")  # what a list marker starts with
 _MAX_LEVEL = 20  # markdown-it's nesting limit (list + item count two levels each)
 
 
@@ -75,11 +91,15 @@ def markdown_events(text: str) -> list[BlockEvent]:
     return events
 
 
-def scan_blocks(text: str) -> list[BlockEvent] | None:
+def scan_blocks(text: str, *, try_flat: bool = True) -> list[BlockEvent] | None:
     """The block events of `text`, equal to `markdown_events(text)`; None when the text
-    has a construct the scanner does not model."""
+    has a construct the scanner does not model. `try_flat=False` skips the flat reader
+    (for a caller that has just tried `flat_blocks`)."""
     if "\t" in text or "\r" in text or "\0" in text:
         return None  # tab stops and newline forms are markdown-it's business
+    flat = _flat(text) if try_flat else None
+    if flat is not None:
+        return _flat_events(*flat)
     try:
         return _Scanner(text).run()
     except _Unmodelled:
@@ -344,3 +364,252 @@ class _Scanner:
         self.events[opened] = ("list_open", start, line, 0, "")
         self.line = line
         return True
+
+
+# ------------------------------------------------------------------ flat documents
+#
+# Most stories are flat: every line outside code starts at column 0, lists are one level
+# deep and each item is one paragraph. `_flat` reads those in one loop straight into
+# blocks, and declines (None) at the first indented line or any shape it does not know,
+# which then goes to `_Scanner`. `scan_blocks` answers through it too, so the property
+# test holds both to markdown-it.
+
+
+def flat_blocks(text: str) -> list[Block] | None:
+    """The blocks of a flat `text` (see above), or None when the text is not flat."""
+    if "\t" in text or "\r" in text or "\0" in text:
+        return None
+    flat = _flat(text)
+    return None if flat is None else flat[0]
+
+
+def _heading_text(text: str, level: int) -> str:
+    begin = level
+    end = max(len(text.rstrip(" ")), begin)
+    hashes = begin + len(text[begin:end].rstrip("#"))
+    # A closing run of #s counts only after a space: `# C#` keeps its #.
+    if hashes > begin and text[hashes - 1] == " ":
+        end = hashes
+    return text[begin:end].strip(_TRIM)
+
+
+def _is_hr(text: str, marker: str) -> bool:
+    return text.count(marker) >= 3 and not text.replace(marker, "").strip(" ")
+
+
+def _fence_marker(text: str) -> tuple[str, int] | None:
+    marker = text[0]
+    size = len(text) - len(text.lstrip(marker))
+    if size < 3 or (marker == "`" and "`" in text[size:]):
+        return None
+    return marker, size
+
+
+def _starts_block(text: str) -> bool:
+    """Whether `text` (at its block's indentation) opens anything but a paragraph."""
+    first = text[0]
+    if first in "<>":
+        return True
+    if first in "`~":
+        return _fence_marker(text) is not None
+    if first in "*-_" and _is_hr(text, first):
+        return True
+    if (first in "*-+" or "0" <= first <= "9") and _LIST_MARKER.match(text) is not None:
+        return True
+    if first == "[":
+        return _Scanner._may_be_reference(text)
+    return first == "#" and _heading_size(text) > 0
+
+
+def _heading_size(text: str) -> int:
+    size = len(text) - len(text.lstrip("#"))
+    if size > 6 or (size < len(text) and text[size] != " "):
+        return 0
+    return size
+
+
+def _flat(text: str) -> tuple[list[Block], list[tuple[int, int]]] | None:
+    """(blocks, line spans of the lists) of a flat text; None when it is not flat.
+
+    One pass with the state markdown-it would hold for such a text: an open paragraph
+    (`para`), and an open list item (`item`, its content column `column`) with its list.
+    """
+    lines = text.split("\n")
+    open_end = True
+    if not lines[-1].strip(" "):
+        lines.pop()
+        open_end = False
+    count = len(lines)
+    blocks: list[Block] = []
+    lists: list[tuple[int, int]] = []
+    para = -1  # first line of the open paragraph
+    item = -1  # position in `blocks` of the open list item
+    column = 0  # where the open item's content starts
+    item_text = ""  # the open item's paragraph, once it is closed
+    list_start = -1
+    list_kind = ("", False)  # (marker character, ordered) of the open list
+    index = 0
+    while index < count:
+        line = lines[index]
+        if not line or line[0] == " ":
+            if line.strip(" "):
+                return None  # indented: nested blocks, code or continuation lines
+            if para >= 0:
+                blocks.append(_paragraph_block(lines, para, index, item, column))
+                item_text = blocks[-1].text
+                para = -1
+            index += 1
+            continue
+        first = line[0]
+        # What the line could open, each worked out once: a list marker, a rule.
+        found = _LIST_MARKER.match(line) if first in _MARKER_FIRST else None
+        rule = first in "*-_" and _is_hr(line, first)
+        if para >= 0:
+            if first in "><":
+                return None
+            if item < 0 and first in "-=" and not line.rstrip(" ").strip(first):
+                return None  # setext heading underline
+            if found is not None and not rule:
+                # In an item any marker at column 0 ends the paragraph; at the top only a
+                # bullet or `1.` with text does.
+                starts = item >= 0 or (
+                    not (found[1] is not None and int(found[1]) != 1)
+                    and bool(line[found.end() :].strip(" "))
+                )
+            else:
+                starts = (
+                    rule
+                    or (first in "`~" and _fence_marker(line) is not None)
+                    or (first == "#" and _heading_size(line) > 0)
+                )
+            if not starts:
+                index += 1
+                continue
+            blocks.append(_paragraph_block(lines, para, index, item, column))
+            item_text = blocks[-1].text
+            para = -1
+        if item >= 0:
+            # A line at column 0 ends the item; a marker of the same list opens the next one.
+            blocks[item] = Block("item", blocks[item].start, index, 1, text=item_text)
+            item = -1
+            if first == ">":
+                return None
+            if found is None or rule or (line[found.end() - 1], found[1] is not None) != list_kind:
+                lists.append((list_start, index))
+                list_start = -1
+        if rule:
+            blocks.append(Block("hr", index, index + 1))
+            index += 1
+        elif found is not None:
+            after = found.end()
+            column = len(line) - len(line[after:].lstrip(" "))
+            if column >= len(line) or column - after > 4:
+                return None  # an empty item, or indented code in one
+            if _starts_block(line[column:]):
+                return None  # a block on the item's first line other than a paragraph
+            if list_start < 0:
+                list_start = index
+                list_kind = (line[after - 1], found[1] is not None)
+            item = len(blocks)
+            blocks.append(Block("item", index, index, 1))
+            para = index
+            index += 1
+        elif first == "#" and (level := _heading_size(line)):
+            # `## Status`: no closing #s and no trailing space, so nothing else to cut.
+            heading = (
+                line[level:].strip(_TRIM) if line[-1] not in " #" else _heading_text(line, level)
+            )
+            if heading != heading.strip():
+                return None  # space markdown-it keeps but storytext strips
+            blocks.append(Block("heading", index, index + 1, 0, False, level, heading))
+            index += 1
+        elif first in "`~" and (fence := _fence_marker(line)) is not None:
+            index = _fence_block(lines, index, fence, open_end, blocks)
+        elif first in "<>" or (first == "[" and _Scanner._may_be_reference(line)):
+            return None  # HTML, a quote or a link reference definition
+        else:
+            para = index
+            index += 1
+    if para >= 0:
+        blocks.append(_paragraph_block(lines, para, count, item, column))
+        item_text = blocks[-1].text
+    if item >= 0:
+        old = blocks[item]
+        blocks[item] = Block("item", old.start, count, 1, text=item_text)
+    if list_start >= 0:
+        lists.append((list_start, count))
+    return blocks, lists
+
+
+def _paragraph_block(lines: list[str], start: int, end: int, item: int, column: int) -> Block:
+    if item < 0:
+        content = lines[start] if end == start + 1 else "\n".join(lines[start:end])
+        return _new_block(("paragraph", start, end, 0, False, 0, content.strip(_TRIM)))
+    first = lines[start][column:]
+    content = first if end == start + 1 else "\n".join([first, *lines[start + 1 : end]])
+    return _new_block(("paragraph", start, end, 1, False, 0, content.strip(_TRIM)))
+
+
+def _new_block(fields: tuple[str, int, int, int, bool, int, str]) -> Block:
+    # NamedTuple's own constructor is a Python function; this is the C one it ends in.
+    return tuple.__new__(Block, fields)
+
+
+def _fence_block(
+    lines: list[str], start: int, fence: tuple[str, int], open_end: bool, blocks: list[Block]
+) -> int:
+    """Append the code block opened at `start`; return the line after it."""
+    marker, size = fence
+    count = len(lines)
+    line = start
+    closed = False
+    while True:
+        line += 1
+        if line >= count:
+            break
+        text = lines[line]
+        if marker not in text:
+            continue
+        stripped = text.lstrip(" ")
+        if not stripped or stripped[0] != marker or len(text) - len(stripped) >= 4:
+            continue
+        run = len(stripped) - len(stripped.lstrip(marker))
+        if run >= size and not stripped[run:].strip(" "):
+            closed = True
+            break
+    content = "\n".join(lines[start + 1 : line])
+    if line > start + 1 and (line < count or not open_end):
+        content += "\n"
+    after = line + 1 if closed else line
+    blocks.append(Block("code", start, after, text=content))
+    return after
+
+
+def _flat_events(blocks: list[Block], lists: list[tuple[int, int]]) -> list[BlockEvent]:
+    """The events markdown-it gives for the blocks of a flat text."""
+    events: list[BlockEvent] = []
+    spans = iter(lists)
+    list_end = item_end = -1
+    for block in blocks:
+        if item_end >= 0 and block.start >= item_end:
+            events.append(("item_close", 0, 0, 0, ""))
+            item_end = -1
+        if list_end >= 0 and block.start >= list_end:
+            events.append(("list_close", 0, 0, 0, ""))
+            list_end = -1
+        kind = block.kind
+        if kind == "item":
+            if list_end < 0:
+                list_start, list_end = next(spans)
+                events.append(("list_open", list_start, list_end, 0, ""))
+            events.append(("item_open", block.start, block.end, 0, ""))
+            item_end = block.end
+        elif kind in ("paragraph", "heading"):
+            events.append((kind, block.start, block.end, block.level, block.text))
+        else:
+            events.append((kind, block.start, block.end, 0, block.text))
+    if item_end >= 0:
+        events.append(("item_close", 0, 0, 0, ""))
+    if list_end >= 0:
+        events.append(("list_close", 0, 0, 0, ""))
+    return events

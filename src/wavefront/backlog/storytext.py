@@ -12,9 +12,15 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from wavefront.backlog.mdblocks import markdown_events, scan_blocks
+from wavefront.backlog.mdblocks import (
+    Block,
+    BlockEvent,
+    flat_blocks,
+    markdown_events,
+    scan_blocks,
+)
 from wavefront.errors import BacklogError
 from wavefront.yamlsource import parse_yaml
 
@@ -84,16 +90,7 @@ class StoryFields:
     front_matter: dict[str, Any] = field(default_factory=dict)
 
 
-class _Block(NamedTuple):
-    """One block of the markdown: heading, paragraph, list item, code or rule."""
-
-    kind: str
-    start: int  # 0-based first line
-    end: int  # 0-based line after the block
-    depth: int = 0  # list nesting (0: not in a list)
-    quoted: bool = False
-    level: int = 0  # heading level
-    text: str = ""
+_Block = Block
 
 
 class _Doc:
@@ -144,9 +141,17 @@ def slugify(text: str) -> str:
 
 def _blocks(text: str) -> list[_Block]:
     """The blocks of `text` in order, each with its list depth and line range."""
-    events = scan_blocks(text)
+    blocks = flat_blocks(text)
+    if blocks is not None:
+        return blocks
+    events = scan_blocks(text, try_flat=False)
     if events is None:  # a construct the line scanner leaves to markdown-it
         events = markdown_events(text)
+    return _blocks_from(events)
+
+
+def _blocks_from(events: list[BlockEvent]) -> list[_Block]:
+    """Blocks from markdown-it's (or the line scanner's) block events."""
     blocks: list[_Block] = []
     list_depth = 0
     quote_depth = 0
