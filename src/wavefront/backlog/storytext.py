@@ -106,6 +106,16 @@ class _Doc:
             if block.kind == "heading" and not block.quoted
         ]
         self.labels = list(_labels(self.blocks, self.lines))
+        # Where each heading's section ends (the position of the next heading of the same
+        # or a higher level), found once for every field that reads sections.
+        self.section_end: dict[int, int] = {}
+        open_headings: list[tuple[int, int]] = []  # (level, position), levels rising
+        for position, block, _plain_text in self.headings:
+            while open_headings and open_headings[-1][0] >= block.level:
+                self.section_end[open_headings.pop()[1]] = position
+            open_headings.append((block.level, position))
+        for _level, position in open_headings:
+            self.section_end[position] = len(self.blocks)
 
 
 def parse_story(text: str, path: Path) -> StoryFields:
@@ -197,12 +207,7 @@ def _sections(doc: _Doc, wanted: Callable[[str], bool]) -> Iterator[tuple[_Block
     for position, block, plain in doc.headings:
         if not wanted(plain):
             continue
-        inside: list[_Block] = []
-        for other in doc.blocks[position + 1 :]:
-            if other.kind == "heading" and not other.quoted and other.level <= block.level:
-                break
-            inside.append(other)
-        yield block, inside
+        yield block, doc.blocks[position + 1 : doc.section_end[position]]
 
 
 def _labels(blocks: list[_Block], lines: list[str]) -> Iterator[tuple[int, str, str]]:
