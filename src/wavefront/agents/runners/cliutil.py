@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -70,7 +71,7 @@ class Failure:
     retry_at: float | None = None
 
 
-class CliRunner:
+class CliRunner(ABC):
     """Base of the CLI runners. Subclasses set the class attributes and implement
     `build_argv` and `parse`; `run` is shared.
 
@@ -110,13 +111,13 @@ class CliRunner:
 
     # --- what each CLI module provides -------------------------------------------------
 
-    def build_argv(self, request: AgentRequest) -> list[str]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def build_argv(self, request: AgentRequest) -> list[str]:
+        """The command line for one attempt."""
 
-    def parse(
-        self, outcome: ProcessOutcome, request: AgentRequest
-    ) -> AgentResult:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def parse(self, outcome: ProcessOutcome, request: AgentRequest) -> AgentResult:
+        """The attempt's result, read from what the CLI printed and how it exited."""
 
     def passes_persona(self, profile: AgentProfile | None) -> bool:
         """True when this runner hands `profile.prompt` to the CLI itself (a system-prompt
