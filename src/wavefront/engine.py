@@ -15,7 +15,6 @@ What one task goes through (agent, gates, review rounds, merge) is in `taskflow.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import time
 from collections.abc import Coroutine, Mapping
@@ -307,6 +306,10 @@ class Engine:
 
     def _finished(self, task_id: str, job: asyncio.Task[None]) -> None:
         self._jobs.pop(task_id, None)
+        # A task sent back to pending (retry, rate limit) may have been dropped from the
+        # ready heap while its job was still finishing; it is ready again now.
+        if task_id in self._status:
+            self._push_if_ready(task_id)
         # Task flows turn every failure into a task status; what still escapes (the journal
         # cannot be written) ends the run instead of leaving it waiting forever.
         if not job.cancelled() and job.exception() is not None and self._fatal is None:
@@ -314,12 +317,15 @@ class Engine:
         self._wake.set()
 
     async def _work_then_merge(self, task_id: str) -> None:
-        outcome = await self.flow.work(task_id)
+        # The cached record's definition is what the journal holds (a changed definition
+        # comes with `graph_grown`, which reloads the cache); statuses are read afresh.
+        record = self._records[task_id]
+        outcome = await self.flow.work(task_id, record)
         if outcome is WorkOutcome.READY_TO_MERGE:
-            await self.flow.merge(task_id)
+            await self.flow.merge(task_id, record=record)
         elif outcome is WorkOutcome.RETRY:
-            record = self.journal.task(self.run_id, task_id)
-            used = record.retries_used if record else 1
+            current = self.journal.task(self.run_id, task_id)
+            used = current.retries_used if current else 1
             self._not_before[task_id] = (
                 time.time() + self.settings.retry_backoff_s * 2 ** max(used - 1, 0))
 
@@ -389,5 +395,10 @@ class Engine:
         if self._changes:
             return
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_s)
+        # A timer that sets the same event, rather than `wait_for`, which wraps the wait in
+        # a task of its own on every wake-up (and the loop wakes a few times per task).
+        timer = asyncio.get_running_loop().call_later(self.settings.poll_s, self._wake.set)
+        try:
+            await self._wake.wait()
+        finally:
+            timer.cancel()

@@ -316,6 +316,16 @@ class Journal:
         ).fetchone()
         return task_from_row(row) if row else None
 
+    def tasks_by_id(self, run_id: str, task_ids: Sequence[str]) -> dict[str, TaskRecord]:
+        """The named tasks of a run (those that exist), in one query."""
+        if not task_ids:
+            return {}
+        marks = ", ".join("?" for _ in task_ids)
+        rows = self._db.execute(
+            f"SELECT * FROM tasks WHERE run_id = ? AND task_id IN ({marks})", (run_id, *task_ids)
+        ).fetchall()
+        return {row["task_id"]: task_from_row(row) for row in rows}
+
     def set_status(
         self,
         run_id: str,
@@ -382,16 +392,15 @@ class Journal:
             cursor = db.execute(
                 "INSERT INTO attempts (run_id, task_id, number, kind, state, started_at, runner,"
                 " agent, base_commit, workspace, log_path)"
-                " VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?) RETURNING *",
                 (run_id, task_id, number, kind, time.time(), runner, agent, base_commit,
                  str(workspace) if workspace else None, str(log_path) if log_path else None),
             )
-            attempt_id = int(cursor.lastrowid or 0)
+            # The stored row itself (defaults included), without reading it back.
+            record = attempt_from_row(cursor.fetchall()[0])
             self._insert_event(run_id, "attempt_started", task_id,
-                               {"attempt": attempt_id, "number": number, "kind": kind,
+                               {"attempt": record.id, "number": number, "kind": kind,
                                 "runner": runner, "agent": agent})
-        record = self.attempt(attempt_id)
-        assert record is not None
         return record
 
     def finish_attempt(
@@ -406,15 +415,11 @@ class Journal:
     ) -> None:
         final_state = state or ("succeeded" if result.ok else "failed")
         with self._transaction() as db:
-            row = db.execute("SELECT run_id, task_id FROM attempts WHERE id = ?",
-                             (attempt_id,)).fetchone()
-            if row is None:
-                raise JournalError(f"no attempt {attempt_id}")
-            db.execute(
+            rows = db.execute(
                 "UPDATE attempts SET state = ?, finished_at = ?, ok = ?, failure = ?, reason = ?,"
                 " text = ?, cost_usd = ?, cost_estimated = ?, tokens_in = ?, tokens_out = ?,"
                 " duration_s = ?, log_path = COALESCE(?, log_path), head_commit = ?,"
-                " changed_files = ?, deviations = ? WHERE id = ?",
+                " changed_files = ?, deviations = ? WHERE id = ? RETURNING run_id, task_id",
                 (final_state, time.time(), int(result.ok),
                  result.failure.value if result.failure else None,
                  self._redactor.text(result.reason),
@@ -423,7 +428,10 @@ class Journal:
                  result.tokens_out, result.duration_s,
                  str(result.log_path) if result.log_path else None, head_commit,
                  self._json(list(changed_files)), self._json(list(deviations)), attempt_id),
-            )
+            ).fetchall()
+            if not rows:  # nothing was updated; the transaction rolls back
+                raise JournalError(f"no attempt {attempt_id}")
+            row = rows[0]
             self._insert_event(
                 row["run_id"], "attempt_finished", row["task_id"],
                 {"attempt": attempt_id, "state": final_state, "ok": result.ok,

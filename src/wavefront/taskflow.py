@@ -123,8 +123,12 @@ class TaskFlow:
 
     # -- work: agent, gates, review rounds ----------------------------------------------
 
-    async def work(self, task_id: str) -> WorkOutcome:
-        record = self._record(task_id)
+    async def work(self, task_id: str, record: TaskRecord | None = None) -> WorkOutcome:
+        """Run a dispatched task up to the merge queue. `record` may be the engine's copy of
+        the task's journal row (only its definition is used, which a status change leaves
+        alone), which saves reading it again."""
+        if record is None:
+            record = self._record(task_id)
         attempt: AttemptRecord | None = None
         try:
             # Where the attempt works is recorded with the attempt (workspace, base commit).
@@ -329,13 +333,15 @@ class TaskFlow:
 
     # -- merge queue --------------------------------------------------------------------
 
-    async def merge(self, task_id: str, approval_note: str | None = None) -> None:
-        """Merge a task whose gates passed; one merge at a time, exactly once."""
+    async def merge(self, task_id: str, approval_note: str | None = None,
+                    record: TaskRecord | None = None) -> None:
+        """Merge a task whose gates passed; one merge at a time, exactly once. `record` as
+        for `work`."""
         self._merging.add(task_id)
         try:
             if approval_note is not None:
                 self.journal.append_event(self.run_id, "approved", task_id, note=approval_note)
-            await self._merge(task_id)
+            await self._merge(task_id, record)
         except WavefrontError as exc:
             self._fail_unless_merged(task_id, f"merge failed: {exc}")
         except Exception as exc:
@@ -352,8 +358,9 @@ class TaskFlow:
         else:
             self._status(task_id, TaskStatus.FAILED, reason)
 
-    async def _merge(self, task_id: str) -> None:
-        record = self._record(task_id)
+    async def _merge(self, task_id: str, record: TaskRecord | None = None) -> None:
+        if record is None:
+            record = self._record(task_id)
         title = record.task.title
         message = (f"Merge {task_id}: {title}\n\nwavefront-run: {self.run_id}\n"
                    f"wavefront-task: {task_id}")
@@ -601,9 +608,10 @@ class TaskFlow:
         """What each dependency's agent reported and changed, for this task's prompt."""
         latest = self.journal.last_successes(self.run_id, task.dependencies,
                                              ("agent", "conflict", "merged-fix"))
+        records = self.journal.tasks_by_id(self.run_id, list(latest))
         deliveries = []
         for dep in task.dependencies:
-            dep_record = self.journal.task(self.run_id, dep) if dep in latest else None
+            dep_record = records.get(dep) if dep in latest else None
             if dep_record is not None:
                 deliveries.append(DependencyDelivery(dep, dep_record.task.title,
                                                      latest[dep].text,

@@ -110,6 +110,10 @@ class _Script(_TaskScript):
     tasks: dict[str, _TaskScript] = {}
 
 
+# The script of a task that has none; never changed once built.
+_EMPTY = _Script()
+
+
 class ScriptRunner:
     """A fake agent that follows a script (see the module docstring)."""
 
@@ -172,6 +176,8 @@ def _load_script(request: AgentRequest, task_dir: Path | None) -> _Script:
         layers.append(_dump(script, exclude={"tasks"}))
         if per_task is not None:
             layers.append(_dump(per_task))
+    if not layers:
+        return _EMPTY  # no script: every key at its default (a no-op task)
     merged: dict[str, Any] = {}
     for layer in layers:
         merged.update(layer)
@@ -201,6 +207,10 @@ def _pick(entries: list[Any], number: int) -> Any:
 
 
 def _merge(base: _Script, *overrides: _Step | None) -> _Step:
+    if all(override is None for override in overrides):
+        # The script's own keys are the step (a `_Script` is a `_Step` with more keys);
+        # dumping and validating them again would give the same values.
+        return base
     data = base.model_dump(exclude_none=True, include=set(_Step.model_fields))
     for override in overrides:
         if override is not None:
