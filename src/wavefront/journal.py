@@ -478,6 +478,24 @@ class Journal:
         ).fetchall()
         return {row["task_id"]: attempt_from_row(row) for row in rows}
 
+    def dependency_reports(self, run_id: str, task_ids: Sequence[str], kinds: Sequence[str]
+                           ) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+        """Per task: (title, text, changed files) of its latest successful attempt of the
+        given kinds, in one query (what a dependent's prompt shows)."""
+        if not task_ids:
+            return {}
+        tasks = ", ".join("?" for _ in task_ids)
+        marks = ", ".join("?" for _ in kinds)
+        rows = self._db.execute(
+            "SELECT a.task_id, a.text, a.changed_files, t.definition FROM attempts a"
+            " JOIN tasks t ON t.run_id = a.run_id AND t.task_id = a.task_id"
+            f" WHERE a.run_id = ? AND a.task_id IN ({tasks}) AND a.kind IN ({marks})"
+            " AND a.ok = 1 ORDER BY a.id",
+            (run_id, *task_ids, *kinds),
+        ).fetchall()
+        return {row[0]: (task_from_json(row[3]).title, row[1], tuple(json.loads(row[2])))
+                for row in rows}
+
     def attempt(self, attempt_id: int) -> AttemptRecord | None:
         row = self._db.execute("SELECT * FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
         return attempt_from_row(row) if row else None

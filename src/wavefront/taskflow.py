@@ -606,17 +606,10 @@ class TaskFlow:
 
     def _deliveries(self, task: Task) -> list[DependencyDelivery]:
         """What each dependency's agent reported and changed, for this task's prompt."""
-        latest = self.journal.last_successes(self.run_id, task.dependencies,
-                                             ("agent", "conflict", "merged-fix"))
-        records = self.journal.tasks_by_id(self.run_id, list(latest))
-        deliveries = []
-        for dep in task.dependencies:
-            dep_record = records.get(dep) if dep in latest else None
-            if dep_record is not None:
-                deliveries.append(DependencyDelivery(dep, dep_record.task.title,
-                                                     latest[dep].text,
-                                                     latest[dep].changed_files))
-        return deliveries
+        reports = self.journal.dependency_reports(self.run_id, task.dependencies,
+                                                  ("agent", "conflict", "merged-fix"))
+        return [DependencyDelivery(dep, *reports[dep]) for dep in task.dependencies
+                if dep in reports]
 
     def _log_crash(self, task_id: str, exc: BaseException) -> None:
         path = self._log_path(task_id, 0).with_name("internal-error.log")

@@ -376,6 +376,8 @@ def _solution_files(
 
 
 def _write_files(workspace: Path, sources: Mapping[str, Path | str | None]) -> list[str]:
+    if not sources:
+        return []  # nothing to place (resolving the workspace costs several stat calls)
     root = workspace.resolve()
     done: list[str] = []
     for relative, source in sources.items():
