@@ -128,7 +128,9 @@ class ScriptRunner:
         round_ = _positive(request.options.get("round"), 1)
         role = str(request.options.get("role", "implement"))
         seed = script.seed if script.seed is not None else request.options.get("seed", 0)
-        rng = random.Random(f"{seed}|{request.task.id}|{attempt}|{role}|{round_}")
+        # The seed of the one random draw a ranged `sleep` makes; the generator is built
+        # only then (seeding from a string hashes it, a cost every attempt paid).
+        rng = f"{seed}|{request.task.id}|{attempt}|{role}|{round_}"
         request.log_path.parent.mkdir(parents=True, exist_ok=True)
         if role == "review":
             result = await _review(request, script, round_, rng)
@@ -173,6 +175,8 @@ def _load_script(request: AgentRequest, task_dir: Path | None) -> _Script:
     if inline is not None:
         script = _validate_inline(inline)
         per_task = script.tasks.get(request.task.id)
+        if not layers and per_task is None and not script.tasks:
+            return script  # the inline script alone, already validated
         layers.append(_dump(script, exclude={"tasks"}))
         if per_task is not None:
             layers.append(_dump(per_task))
@@ -230,7 +234,7 @@ def _positive(value: Any, default: int) -> int:
 
 
 async def _implement(
-    request: AgentRequest, step: _Step, task_dir: Path | None, rng: random.Random
+    request: AgentRequest, step: _Step, task_dir: Path | None, rng: str
 ) -> AgentResult:
     timed_out = await _sleep(request, step.sleep, rng)
     if timed_out is not None:
@@ -277,7 +281,7 @@ async def _implement(
 
 
 async def _review(
-    request: AgentRequest, script: _Script, round_: int, rng: random.Random
+    request: AgentRequest, script: _Script, round_: int, rng: str
 ) -> AgentResult:
     entry = _pick(script.review, round_)
     review = _Review.model_validate({"verdict": entry} if isinstance(entry, str) else entry or {})
@@ -342,12 +346,12 @@ async def _child(request: AgentRequest, code: str) -> ProcessOutcome:
 
 
 async def _sleep(
-    request: AgentRequest, sleep: float | tuple[float, float] | None, rng: random.Random
+    request: AgentRequest, sleep: float | tuple[float, float] | None, rng: str
 ) -> AgentResult | None:
     """Think for a while; past the request's timeout this is a TIMEOUT, as for an agent."""
     if sleep is None:
         return None
-    seconds = rng.uniform(*sleep) if isinstance(sleep, tuple) else float(sleep)
+    seconds = random.Random(rng).uniform(*sleep) if isinstance(sleep, tuple) else float(sleep)
     limit = request.timeout_s
     if limit is not None and seconds > limit:
         await asyncio.sleep(limit)
