@@ -85,7 +85,7 @@ class Journal:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=30.0, isolation_level=None)
             connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(connection)
             # NORMAL in WAL mode survives a killed process; only a power loss may drop the
             # last transactions, never corrupt the file.
             connection.execute("PRAGMA synchronous=NORMAL")
@@ -464,20 +464,6 @@ class Journal:
             (run_id, task_id, *kinds),
         ).fetchone()[0])
 
-    def last_successes(self, run_id: str, task_ids: Sequence[str], kinds: Sequence[str]
-                       ) -> dict[str, AttemptRecord]:
-        """The latest successful attempt of each task (of the given kinds), in one query."""
-        if not task_ids:
-            return {}
-        tasks = ", ".join("?" for _ in task_ids)
-        marks = ", ".join("?" for _ in kinds)
-        rows = self._db.execute(
-            f"SELECT * FROM attempts WHERE run_id = ? AND task_id IN ({tasks})"
-            f" AND kind IN ({marks}) AND ok = 1 ORDER BY id",
-            (run_id, *task_ids, *kinds),
-        ).fetchall()
-        return {row["task_id"]: attempt_from_row(row) for row in rows}
-
     def dependency_reports(self, run_id: str, task_ids: Sequence[str], kinds: Sequence[str]
                            ) -> dict[str, tuple[str, str, tuple[str, ...]]]:
         """Per task: (title, text, changed files) of its latest successful attempt of the
@@ -631,3 +617,18 @@ class _Checkpointer:
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
             connection.close()
+
+
+def _enable_wal(connection: sqlite3.Connection) -> None:
+    """Switch to WAL. Changing the mode needs a moment of exclusive access, and SQLite
+    answers "locked" at once rather than waiting when several processes open a new journal
+    together; so wait and try again (it is a no-op once the file is in WAL mode)."""
+    for delay in (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0):
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(delay)
+    connection.execute("PRAGMA journal_mode=WAL")
