@@ -285,3 +285,24 @@ def test_a_task_that_declares_deliverables_must_deliver_them(
     assert record is not None and record.status == TaskStatus.FAILED
     assert "b.txt" in record.reason
     assert "a.txt" not in git(git_repo, "ls-tree", "--name-only", result.branch)
+
+
+def test_outside_writes_can_be_only_warned_about(git_repo: Path,
+                                                 write_backlog: WriteBacklog) -> None:
+    # The agent edits its own worktree and, four levels up, the user's checkout.
+    agent = {"kind": "command", "argv_template": [
+        "sh", "-c", "echo work > work.txt; echo mine > ../../../../user-notes.txt"]}
+    write_backlog([{"id": "w", "title": "writes both", "runner": "sloppy"}],
+                  runners={"sloppy": agent})
+    strict = run(git_repo)
+    with open_journal(git_repo) as journal:
+        record = journal.task(strict.run_id, "w")
+    assert record is not None and record.status == TaskStatus.FAILED
+    assert "user-notes.txt" in record.reason
+
+    (git_repo / "user-notes.txt").unlink()
+    lenient = run(git_repo, outside_writes="warn")
+    assert lenient.exit_code == 0
+    with open_journal(git_repo) as journal:
+        warnings = journal.events(lenient.run_id, kind="outside_writes")
+    assert len(warnings) == 1 and "user-notes.txt" in warnings[0].data["changes"]

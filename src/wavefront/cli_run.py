@@ -101,12 +101,16 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, int]:
               help="Also run tasks the backlog files already mark as done.")
 @click.option("--wait-for-approval", is_flag=True,
               help="Keep the run open while tasks wait for `wavefront approve`.")
+@click.option("--outside-writes", type=click.Choice(["fail", "warn"]), default="fail",
+              show_default=True,
+              help="A change to your checkout while an agent works: fail that attempt, or "
+                   "only warn (if you keep editing your checkout during the run).")
 @click.option("--run-id", metavar="ID", help="Name the run (default: date, time and a tag).")
 @_progress_option
 def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...],
         strategy: str, retries: int | None, timeout: float | None, verify: str | None,
         budget_usd: float | None, include_done: bool, wait_for_approval: bool,
-        run_id: str | None, no_progress: bool, **params: Any) -> None:
+        outside_writes: str, run_id: str | None, no_progress: bool, **params: Any) -> None:
     """Run the backlog (or the scope in ARGS) through agents in git worktrees.
 
     Every task works in its own worktree on a branch made from the integration branch
@@ -121,7 +125,7 @@ def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...
         run_id=run_id, runner=runner, max_parallel=max_parallel,
         per_runner=_pairs(per_runner, "--per-runner"), strategy=strategy, retries=retries,
         timeout_s=timeout, verify=verify, budget_usd=budget_usd, include_done=include_done,
-        wait_for_humans=wait_for_approval)
+        wait_for_humans=wait_for_approval, outside_writes=outside_writes)
     root: Path = params["root"]
     result = start_run(root, loaded.backlog, loaded.plan, options,
                        reporter=_reporter(no_progress))

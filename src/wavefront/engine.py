@@ -54,6 +54,7 @@ class RunSettings:
     gates: tuple[GateSpec, ...] = ()
     budget_usd: float | None = None
     wait_for_humans: bool = False
+    outside_writes: Literal["fail", "warn"] = "fail"
     poll_s: float = 0.5
 
 

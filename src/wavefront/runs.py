@@ -70,6 +70,7 @@ class RunOptions:
     budget_usd: float | None = None
     include_done: bool = False
     wait_for_humans: bool = False
+    outside_writes: str = "fail"
     runner_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
@@ -311,6 +312,7 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
                      verify=settings.verify, review_rounds=settings.review_rounds,
                      on_review_limit=settings.on_review_limit, gates=settings.gates,
                      default_runner=stored.get("default_runner", "command"),
+                     outside_writes=settings.outside_writes,
                      agent_gates={name: tuple(GateSpec(g["kind"], g.get("options", {}))
                                               for g in gates)
                                   for name, gates in stored.get("agent_gates", {}).items()}),
@@ -405,6 +407,7 @@ def _settings(backlog: Backlog, options: RunOptions
         gates=config.gate_specs if config else (),
         budget_usd=options.budget_usd or (limits.max_cost_usd if limits else None),
         wait_for_humans=options.wait_for_humans,
+        outside_writes="warn" if options.outside_writes == "warn" else "fail",
     )
     return settings, runner_settings, default_runner
 

@@ -84,6 +84,9 @@ class FlowSettings:
     gates: tuple[GateSpec, ...] = ()
     default_runner: str = "script"
     agent_gates: Mapping[str, tuple[GateSpec, ...]] | None = None
+    # What a change to the user's checkout during an attempt does: fail the attempt, or
+    # only warn (for people who keep working in their checkout while a run goes on).
+    outside_writes: str = "fail"
 
 
 class TaskFlow:
@@ -216,7 +219,10 @@ class TaskFlow:
         result = await runner.run(request)
         if guard is not None and before is not None:
             outside = await asyncio.to_thread(guard.changes, before)
-            if outside:
+            if outside and self.settings.outside_writes == "warn":
+                self.journal.append_event(self.run_id, "outside_writes", task.id,
+                                          changes=guard.describe(outside))
+            elif outside:
                 result = replace(result, ok=False, failure=FailureKind.ERROR,
                                  reason=guard.describe(outside))
         return result
