@@ -30,6 +30,13 @@ def git(repo: Path, *args: str) -> str:
 
 
 @pytest.fixture
+def isolated_git_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The test sees no user or system git config: wavefront must work without any."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-global-config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+@pytest.fixture
 def git_repo(tmp_path: Path) -> Path:
     """A repository with one commit on `main`."""
     repo = tmp_path / "repo"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from chaos.harness import (
     JournalWatch,
     WavefrontProcess,
     git,
+    journal_rows,
     make_repo,
     run_cli,
     status_event,
@@ -31,14 +31,6 @@ from chaos.invariants import check_invariants
 
 RUN = ("run", "--no-progress")
 
-
-def journal_rows(repo: Path, query: str, *params: Any) -> list[sqlite3.Row]:
-    db = sqlite3.connect(repo / ".wavefront" / "journal.db")
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute(query, params).fetchall()
-    finally:
-        db.close()
 
 
 def run_id_of(repo: Path) -> str:

@@ -8,37 +8,37 @@ invariant of `chaos.invariants` held.
 from __future__ import annotations
 
 import resource
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chaos.harness import WavefrontProcess, git, make_repo, run_cli, wavefront_env, write_backlog
+from chaos.harness import (
+    WavefrontProcess,
+    git,
+    journal_rows,
+    make_repo,
+    run_cli,
+    wavefront_env,
+    write_backlog,
+)
 from chaos.invariants import check_invariants
 
 RUN = ("run", "--no-progress")
 
 
-def rows(repo: Path, query: str, *params: Any) -> list[sqlite3.Row]:
-    db = sqlite3.connect(repo / ".wavefront" / "journal.db")
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute(query, params).fetchall()
-    finally:
-        db.close()
-
 
 def statuses(repo: Path) -> dict[str, tuple[str, str]]:
-    return {r["task_id"]: (r["status"], r["reason"]) for r in rows(repo, "SELECT * FROM tasks")}
+    records = journal_rows(repo, "SELECT * FROM tasks")
+    return {r["task_id"]: (r["status"], r["reason"]) for r in records}
 
 
 def latest_run(repo: Path) -> str | None:
     if not (repo / ".wavefront" / "journal.db").exists():
         return None
-    if not rows(repo, "SELECT name FROM sqlite_master WHERE name = 'runs'"):
+    if not journal_rows(repo, "SELECT name FROM sqlite_master WHERE name = 'runs'"):
         return None  # the journal could not even be set up
-    found = rows(repo, "SELECT id FROM runs ORDER BY created_at DESC")
+    found = journal_rows(repo, "SELECT id FROM runs ORDER BY created_at DESC")
     return str(found[0]["id"]) if found else None
 
 
@@ -103,7 +103,7 @@ def test_a_full_disk_under_the_journal_stops_the_run_clearly_and_resume_finishes
 
     assert finished.returncode == 2, finished.stdout + finished.stderr
     assert_one_clear_line(finished.stderr, "journal.db", "cannot", "journal")
-    integrity = rows(repo, "PRAGMA integrity_check")[0][0]
+    integrity = journal_rows(repo, "PRAGMA integrity_check")[0][0]
     assert integrity == "ok"
     run_id = recover(repo)
     assert check_invariants(repo, run_id, {t["id"]: "done" for t in tasks}) == []
@@ -145,7 +145,7 @@ def test_a_git_command_failing_at_any_point_ends_clearly_and_retry_finishes(
             else:
                 assert status in ("done", "blocked", "pending"), (number, task_id, status)
         if latest_run(repo) is not None:
-            assert rows(repo, "PRAGMA integrity_check")[0][0] == "ok"
+            assert journal_rows(repo, "PRAGMA integrity_check")[0][0] == "ok"
         run_id = recover(repo)
         assert check_invariants(repo, run_id, {t["id"]: "done" for t in tasks}) == [], number
 
@@ -314,7 +314,7 @@ def test_a_failure_after_a_merge_is_published_leaves_the_task_done(tmp_path: Pat
     assert finished.returncode == 0, finished.stdout + finished.stderr
     run_id = latest_run(repo)
     assert run_id is not None
-    cleanup = rows(repo, "SELECT task_id, data FROM events WHERE kind = 'cleanup_failed'")
+    cleanup = journal_rows(repo, "SELECT task_id, data FROM events WHERE kind = 'cleanup_failed'")
     assert len(cleanup) == 1 and "injected failure of git worktree" in cleanup[0]["data"]
     assert run_cli(repo, "clean").returncode == 0  # the worktree left by the fault goes
     assert check_invariants(repo, run_id, {t["id"]: "done" for t in tasks}) == []

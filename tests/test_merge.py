@@ -4,31 +4,17 @@ conflict rounds in the worktree, and the user's checkout left exactly as it was.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from conftest import git
 from wavefront.errors import WorkspaceError
 from wavefront.workspace import GitRepo, GitWorkspaces, WorkspaceHandle
 
-
-@pytest.fixture(autouse=True)
-def _no_git_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-global-config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
+# Tests see no user or system git config: wavefront must work without any.
+pytestmark = pytest.mark.usefixtures("isolated_git_config")
 
 
 SHARED = "one\ntwo\nthree\n"

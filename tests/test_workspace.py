@@ -10,28 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import git
 from wavefront.errors import WorkspaceError
 from wavefront.workspace import GitRepo, GitWorkspaces, PlainWorkspaces, Workspaces, safe_name
 
 SAFE_CHARS = re.compile(r"[A-Za-z0-9._-]+")
 
 
-@pytest.fixture(autouse=True)
-def _no_git_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Tests see no user or system git config: wavefront must work without any."""
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-global-config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
+# Tests see no user or system git config: wavefront must work without any.
+pytestmark = pytest.mark.usefixtures("isolated_git_config")
 
 
 def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:

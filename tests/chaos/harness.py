@@ -76,6 +76,17 @@ exec "%(git)s" "$@"
 """
 
 
+def journal_rows(repo: Path, query: str, *params: Any) -> list[sqlite3.Row]:
+    """Rows of a query on the repository's journal, read with plain sqlite3 (the way a
+    person checking on a run would), not through wavefront."""
+    db = sqlite3.connect(repo / ".wavefront" / "journal.db")
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute(query, params).fetchall()
+    finally:
+        db.close()
+
+
 def git(repo: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", "-C", str(repo), *GIT_IDENTITY, *args], check=True, capture_output=True, text=True
