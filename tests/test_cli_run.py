@@ -49,6 +49,12 @@ def test_run_status_log_and_state_files(git_repo: Path, write_backlog: WriteBack
     branch = data["run"]["branch"]
     assert git(git_repo, "show", f"{branch}:two.txt") == "2\n"
 
+    not_waiting = wavefront(git_repo, "approve", "1.1", "--note", "fine")
+    assert not_waiting.returncode == 2
+    assert "task 1.1 is done, not waiting for a person" in not_waiting.stderr
+    reject = wavefront(git_repo, "reject", "1.3")
+    assert reject.returncode == 2 and "--note" in reject.stderr  # a reason is required
+
 
 def test_run_outside_a_repository_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "wavefront.yaml").write_text(

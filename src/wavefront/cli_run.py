@@ -195,30 +195,33 @@ def retry(task_ids: tuple[str, ...], root: Path, run_id: str | None, no_run: boo
         _finish(root, resume_run(root, run_id, reporter=_reporter(no_progress)))
 
 
-def _decide(decision: str) -> Callable[..., None]:
-    def command(task_id: str, note: str, root: Path, run_id: str | None) -> None:
-        from wavefront.runs import approve as record
+def _record_decision(task_id: str, decision: str, note: str, root: Path,
+                     run_id: str | None) -> None:
+    from wavefront.runs import approve as record
 
-        run = record(root, task_id, decision, note, run_id)
-        click.echo(f"{decision} recorded for {task_id} in run {run}; the run applies it "
-                   "(or `wavefront resume` does, if it is not running)")
-
-    return command
+    run = record(root, task_id, decision, note, run_id)
+    click.echo(f"{decision} recorded for {task_id} in run {run}; the run applies it "
+               "(or `wavefront resume` does, if it is not running)")
 
 
-approve = wavefront.command(
-    name="approve",
-    help="Approve a task waiting for a person; works while the run goes on.")(
-    click.argument("task_id", metavar="ID")(
-        click.option("--note", default="", help="Why (kept in the journal and report).")(
-            _root_option(_run_option(_decide("approve"))))))
+@wavefront.command()
+@click.argument("task_id", metavar="ID")
+@click.option("--note", default="", help="Why (kept in the journal and report).")
+@_root_option
+@_run_option
+def approve(task_id: str, note: str, root: Path, run_id: str | None) -> None:
+    """Approve a task waiting for a person; works while the run goes on."""
+    _record_decision(task_id, "approve", note, root, run_id)
 
-reject = wavefront.command(
-    name="reject",
-    help="Reject a task waiting for a person; it fails with your note.")(
-    click.argument("task_id", metavar="ID")(
-        click.option("--note", required=True, help="Why (kept in the journal and report).")(
-            _root_option(_run_option(_decide("reject"))))))
+
+@wavefront.command()
+@click.argument("task_id", metavar="ID")
+@click.option("--note", required=True, help="Why (kept in the journal and report).")
+@_root_option
+@_run_option
+def reject(task_id: str, note: str, root: Path, run_id: str | None) -> None:
+    """Reject a task waiting for a person; it fails with your note."""
+    _record_decision(task_id, "reject", note, root, run_id)
 
 
 @wavefront.command()
