@@ -7,8 +7,10 @@ them, time, cost, what to do next).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -145,19 +147,23 @@ def render_summary(summary: RunSummary) -> RenderableType:
 
 def _next_steps(summary: RunSummary, failed: list[TaskLine], blocked: list[TaskLine],
                 waiting: list[TaskLine], pending: list[TaskLine]) -> list[str]:
+    # Commands that work from where the user is: name the repository when it is elsewhere
+    # (the demo's, for one).
+    repo = Path(summary.run.repo)
+    at = "" if Path.cwd().resolve() == repo.resolve() else f" -C {shlex.quote(str(repo))}"
     steps = []
     if failed:
         first = failed[0].task_id
-        steps.append(f"Look at why: `wavefront log {first}`; fix, then "
-                     f"`wavefront retry {' '.join(t.task_id for t in failed)}` "
+        steps.append(f"Look at why: `wavefront log {first}{at}`; fix, then "
+                     f"`wavefront retry {' '.join(t.task_id for t in failed)}{at}` "
                      "(releases the blocked tasks)")
     if waiting:
-        steps.append(f"Decide: `wavefront approve {waiting[0].task_id}` or "
-                     f"`wavefront reject {waiting[0].task_id} --note ...`")
+        steps.append(f"Decide: `wavefront approve {waiting[0].task_id}{at}` or "
+                     f"`wavefront reject {waiting[0].task_id} --note ...{at}`")
     if pending or waiting or (failed and not blocked):
-        steps.append("Continue the run: `wavefront resume`")
-    steps.append(f"Review the work: `git log --graph {summary.run.branch}`; "
-                 "per-task details: `wavefront status`")
+        steps.append(f"Continue the run: `wavefront resume{at}`")
+    steps.append(f"Review the work: `git{at} log --graph {summary.run.branch}`; "
+                 f"per-task details: `wavefront status{at}`")
     return [f"{n}. {text}" for n, text in enumerate(steps, 1)]
 
 
