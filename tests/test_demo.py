@@ -16,6 +16,7 @@ def test_the_demo_merges_every_story_and_its_tests_pass_on_the_branch(tmp_path: 
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Done: 10" in done.stdout
+    assert f"wavefront status -C {demo}" in done.stdout  # next steps work from where we are
     branch = next(line.split()[-1] for line in git(demo, "branch", "--list", "wavefront/*")
                   .splitlines())
     # Every story's merge commit is on the integration branch, each exactly once.
