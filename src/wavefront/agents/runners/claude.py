@@ -31,6 +31,7 @@ from wavefront.agents.runners.cliutil import (
     as_int,
     classify_failure,
     iter_json_lines,
+    one_of,
     parse_reset_time,
 )
 from wavefront.agents.runners.process import ProcessOutcome
@@ -76,12 +77,7 @@ class ClaudeRunner(CliRunner):
         permission_mode: str = "acceptEdits",
     ) -> None:
         super().__init__(executable=executable, extra_args=extra_args, env=env, model=model)
-        if permission_mode not in PERMISSION_MODES:
-            raise ValueError(
-                f"permission_mode must be one of {', '.join(PERMISSION_MODES)}; "
-                f"got {permission_mode!r}"
-            )
-        self.permission_mode = permission_mode
+        self.permission_mode = one_of("permission_mode", permission_mode, PERMISSION_MODES)
 
     def passes_persona(self, profile: AgentProfile | None) -> bool:
         return profile is not None and bool(profile.prompt.strip())

@@ -71,6 +71,13 @@ class Failure:
     retry_at: float | None = None
 
 
+def one_of(setting: str, value: str, allowed: Sequence[str]) -> str:
+    """`value` when it is one of `allowed`; a `ValueError` naming the choices otherwise."""
+    if value not in allowed:
+        raise ValueError(f"{setting} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
 class CliRunner(ABC):
     """Base of the CLI runners. Subclasses set the class attributes and implement
     `build_argv` and `parse`; `run` is shared.

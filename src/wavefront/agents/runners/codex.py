@@ -25,6 +25,7 @@ from wavefront.agents.runners.cliutil import (
     as_int,
     classify_failure,
     iter_json_lines,
+    one_of,
 )
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
@@ -54,9 +55,7 @@ class CodexRunner(CliRunner):
         sandbox: str = "workspace-write",
     ) -> None:
         super().__init__(executable=executable, extra_args=extra_args, env=env, model=model)
-        if sandbox not in SANDBOX_MODES:
-            raise ValueError(f"sandbox must be one of {', '.join(SANDBOX_MODES)}; got {sandbox!r}")
-        self.sandbox = sandbox
+        self.sandbox = one_of("sandbox", sandbox, SANDBOX_MODES)
 
     def build_argv(self, request: AgentRequest) -> list[str]:
         argv = [self.executable, "exec", "--json", "--sandbox", self.sandbox]

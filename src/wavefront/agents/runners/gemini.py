@@ -30,6 +30,7 @@ from wavefront.agents.runners.cliutil import (
     as_str,
     classify_failure,
     last_json_object,
+    one_of,
 )
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
@@ -76,11 +77,7 @@ class GeminiRunner(CliRunner):
         approval_mode: str = "yolo",
     ) -> None:
         super().__init__(executable=executable, extra_args=extra_args, env=env, model=model)
-        if approval_mode not in APPROVAL_MODES:
-            raise ValueError(
-                f"approval_mode must be one of {', '.join(APPROVAL_MODES)}; got {approval_mode!r}"
-            )
-        self.approval_mode = approval_mode
+        self.approval_mode = one_of("approval_mode", approval_mode, APPROVAL_MODES)
 
     def build_argv(self, request: AgentRequest) -> list[str]:
         argv = [self.executable, "-p", request.prompt, "--output-format", "json"]
