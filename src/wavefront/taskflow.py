@@ -459,8 +459,7 @@ class TaskFlow:
         """A semantic conflict: each side passes alone, the merge does not. Back to the
         agent once, with the integration branch merged into its worktree and the failure."""
         task_id = record.task_id
-        tried = any(a.kind == "merged-fix"
-                    for a in self.journal.attempts(self.run_id, task_id))
+        tried = self.journal.count_attempts(self.run_id, task_id, ("merged-fix",)) > 0
         handle = await self._off_loop(self.workspaces.open, task_id)
         failure = f"the merged tree fails gate {broken.gate}: {broken.summary}"
         if tried or handle is None:
@@ -485,7 +484,7 @@ class TaskFlow:
                                 details: str) -> None:
         """Send a conflict back to the agent once, in its worktree; then give up clearly."""
         task_id = record.task_id
-        tried = any(a.kind == "conflict" for a in self.journal.attempts(self.run_id, task_id))
+        tried = self.journal.count_attempts(self.run_id, task_id, ("conflict",)) > 0
         handle = await self._off_loop(self.workspaces.open, task_id)
         files = ", ".join(conflicts) or "unknown files"
         if tried or handle is None:

@@ -116,18 +116,22 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
     return YamlDocument(path=path, data=data, root=root)
 
 
-def load_yaml(path: Path) -> YamlDocument:
-    """Read and parse the YAML file at `path`; unreadable or invalid files raise
-    `BacklogError` naming the line."""
+def read_text(path: Path) -> str:
+    """The UTF-8 text of `path`; unreadable files raise `BacklogError`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BacklogError(path, None, "no such file") from None
     except UnicodeDecodeError as exc:
         raise BacklogError(path, None, f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise BacklogError(path, None, f"cannot read: {exc.strerror or exc}") from None
-    return parse_yaml(text, path)
+
+
+def load_yaml(path: Path) -> YamlDocument:
+    """Read and parse the YAML file at `path`; unreadable or invalid files raise
+    `BacklogError` naming the line."""
+    return parse_yaml(read_text(path), path)
 
 
 def raise_validation_error(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 import pydantic
 
 from wavefront.errors import BacklogError
-from wavefront.yamlsource import raise_validation_error
+from wavefront.yamlsource import raise_validation_error, read_text
 
 if TYPE_CHECKING:
     from wavefront.yamlsource import YamlDocument
@@ -75,18 +75,6 @@ class JsonDocument:
             if line is not None:
                 return line
         return self.lines.get((), 1)
-
-
-def read_text(path: Path) -> str:
-    """The UTF-8 text of `path`; unreadable files raise `BacklogError`."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BacklogError(path, None, "no such file") from None
-    except UnicodeDecodeError as exc:
-        raise BacklogError(path, None, f"not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise BacklogError(path, None, f"cannot read: {exc.strerror or exc}") from None
 
 
 def load_json(path: Path) -> JsonDocument:
