@@ -1,7 +1,7 @@
 """The `human` gate: a task waits for a person, who decides from another process.
 
 The run goes on in a real child process (`wait_for_humans=True`); the test process reads
-the journal until the task waits, then records the decision with `runs.approve`, exactly
+the journal until the task waits, then records the decision with `runs.record_decision`, exactly
 as `wavefront approve` / `wavefront reject` do from a second terminal.
 """
 
@@ -18,7 +18,13 @@ from conftest import WriteBacklog, git
 from wavefront.errors import WavefrontError
 from wavefront.model import TaskStatus
 from wavefront.plan import load_and_plan
-from wavefront.runs import RunOptions, approve, open_journal, resume_run, start_run
+from wavefront.runs import (
+    RunOptions,
+    open_journal,
+    record_decision,
+    resume_run,
+    start_run,
+)
 
 RUN_IN_CHILD = """\
 import sys
@@ -124,7 +130,7 @@ def test_a_decision_from_another_process_while_the_run_waits(
         )
         assert waited < started  # `free` took the only slot while `ship` waited
 
-        assert approve(git_repo, "ship", decision, note=note) == "human"
+        assert record_decision(git_repo, "ship", decision, note=note) == "human"
         _, stderr = child.communicate(timeout=DEADLINE_S)
     finally:
         if child.poll() is None:
@@ -153,7 +159,7 @@ def test_approval_after_the_run_stopped_is_applied_on_resume(
     first = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(run_id="later"))
     assert first.stop.state == "waiting" and first.exit_code == 3
 
-    approve(git_repo, "ship", "approve", note="fine")
+    record_decision(git_repo, "ship", "approve", note="fine")
     resumed = resume_run(git_repo, "later")
 
     assert resumed.exit_code == 0
@@ -170,6 +176,6 @@ def test_only_a_waiting_task_can_be_decided(git_repo: Path, write_backlog: Write
     assert [r.task_id for r in others] == ["after", "free"]
     for record in others:
         with pytest.raises(WavefrontError, match=f"{record.status.value}, not waiting"):
-            approve(git_repo, record.task_id, "approve")
+            record_decision(git_repo, record.task_id, "approve")
     with pytest.raises(WavefrontError, match="no task 'nope'"):
-        approve(git_repo, "nope", "approve")
+        record_decision(git_repo, "nope", "approve")

@@ -38,11 +38,11 @@ from wavefront.workspace import GitRepo, GitWorkspaces
 __all__ = [
     "RunOptions",
     "RunResult",
-    "approve",
     "cancel_run",
     "clean",
     "open_journal",
     "preview_prompt",
+    "record_decision",
     "resolve_run",
     "resume_run",
     "retry_tasks",
@@ -245,7 +245,7 @@ def retry_tasks(root: Path, task_ids: Sequence[str], run_id: str | None = None) 
         return released
 
 
-def approve(root: Path, task_id: str, decision: str, note: str = "",
+def record_decision(root: Path, task_id: str, decision: str, note: str = "",
             run_id: str | None = None) -> str:
     """Record a person's decision on a task waiting for one; works while the run goes on."""
     with open_journal(root) as journal:
