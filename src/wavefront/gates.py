@@ -127,7 +127,6 @@ class CommandGate:
         *,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
-        on: str = "both",
     ) -> None:
         self.argv = command_argv(run)
         self.timeout = float(timeout)
@@ -135,10 +134,6 @@ class CommandGate:
         self.name = name or f"command: {shown}"
         self.env = dict(env or {})
         self.cwd = cwd
-        self.on = on
-
-    def applies_to(self, stage: str) -> bool:
-        return self.on == "both" or self.on == stage
 
     async def check(self, context: GateContext) -> GateResult:
         suffix = "-merged" if context.stage == "merged" else ""
@@ -309,8 +304,7 @@ def _command(options: Mapping[str, Any]) -> Gate:
         options.get("name"),
         env=options.get("env"),
         cwd=options.get("cwd"),
-        on=str(options.get("on", "both")),
-    )
+    )  # `on` (branch / merged / both) is applied to the spec by `effective_gates`
 
 
 def _deliverables(options: Mapping[str, Any]) -> Gate:

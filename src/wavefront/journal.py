@@ -316,16 +316,6 @@ class Journal:
         ).fetchone()
         return task_from_row(row) if row else None
 
-    def tasks_by_id(self, run_id: str, task_ids: Sequence[str]) -> dict[str, TaskRecord]:
-        """The named tasks of a run (those that exist), in one query."""
-        if not task_ids:
-            return {}
-        marks = ", ".join("?" for _ in task_ids)
-        rows = self._db.execute(
-            f"SELECT * FROM tasks WHERE run_id = ? AND task_id IN ({marks})", (run_id, *task_ids)
-        ).fetchall()
-        return {row["task_id"]: task_from_row(row) for row in rows}
-
     def set_status(
         self,
         run_id: str,
