@@ -170,7 +170,7 @@ def _peak_mb() -> float:
 def measure(path: Path, backlog_format: str, repeat: int, profile: bool) -> dict[str, float]:
     """Best-of-`repeat` seconds for load, plan (validate included) and both; peak RSS."""
     from wavefront.backlog import load_backlog
-    from wavefront.plan import Plan, PlanOptions
+    from wavefront.plan.graph import Plan, PlanOptions
 
     options = PlanOptions(out_of_scope="error")
     best = {"load": float("inf"), "plan": float("inf"), "total": float("inf")}

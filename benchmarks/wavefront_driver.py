@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dags import Dag
-from wavefront.engine import Engine, RunSettings
-from wavefront.journal import Journal
+from wavefront.engine.loop import Engine, RunSettings
+from wavefront.engine.pool import RunnerPool
+from wavefront.engine.taskflow import FlowSettings, TaskFlow
+from wavefront.journal.database import Journal
 from wavefront.model import SourceLocation, Task, TaskStatus
-from wavefront.pool import RunnerPool
-from wavefront.taskflow import FlowSettings, TaskFlow
-from wavefront.workspace import GitRepo, GitWorkspaces, PlainWorkspaces
+from wavefront.workspace.worktrees import GitRepo, GitWorkspaces, PlainWorkspaces
 
 __all__ = [
     "EngineRun",

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from conftest import WriteBacklog, git
+from wavefront.backlog.load import load_and_plan
 from wavefront.model import TaskStatus
-from wavefront.plan import load_and_plan
-from wavefront.report import summarize
+from wavefront.report.summary import summarize
 from wavefront.runs import RunOptions, RunResult, open_journal, resolve_run, resume_run, start_run
 
 FAKES = Path(__file__).resolve().parent / "fakes"

@@ -12,7 +12,7 @@ import wavefront.backlog.speckit as speckit
 from conftest import FIXTURES as SHARED_FIXTURES
 from wavefront.errors import BacklogError
 from wavefront.model import TaskStatus
-from wavefront.plan import validate_tasks
+from wavefront.plan.graph import validate_tasks
 
 FIXTURES = SHARED_FIXTURES / "speckit-tasks"
 

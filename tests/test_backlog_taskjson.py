@@ -14,7 +14,7 @@ import wavefront.backlog.taskjson as taskjson
 from conftest import FIXTURES as SHARED_FIXTURES
 from wavefront.errors import BacklogError
 from wavefront.model import TaskStatus
-from wavefront.plan import validate_tasks
+from wavefront.plan.graph import validate_tasks
 
 FIXTURES = SHARED_FIXTURES / "openagents-tasks"
 WORKFLOW_DOCS = sorted(FIXTURES.glob("*/.opencode/docs/workflows/full-project-workflow.md"))

@@ -13,7 +13,7 @@ import wavefront.backlog.taskmaster as taskmaster
 from conftest import FIXTURES as SHARED_FIXTURES
 from wavefront.errors import BacklogError
 from wavefront.model import TaskStatus
-from wavefront.plan import validate_tasks
+from wavefront.plan.graph import validate_tasks
 
 FIXTURES = SHARED_FIXTURES / "taskmaster"
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from conftest import WriteBacklog, git
-from wavefront.journal import Journal
+from wavefront.backlog.load import load_and_plan
+from wavefront.journal.database import Journal
 from wavefront.model import TaskStatus
-from wavefront.plan import load_and_plan
 from wavefront.runs import RunOptions, RunResult, open_journal, resume_run, retry_tasks, start_run
 
 SLOT_STATES = {"running", "verifying", "reviewing"}

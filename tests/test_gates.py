@@ -17,19 +17,16 @@ from typing import Any
 import pytest
 
 from conftest import git
-from wavefront.contract import ContractGate, empty_sections
+from wavefront.backlog.load import load_and_plan
 from wavefront.errors import ConfigError
-from wavefront.gates import (
-    CommandGate,
-    DeliverablesGate,
-    GateContext,
-    HumanGate,
-    check_gates,
-    effective_gates,
-)
+from wavefront.gates.base import GateContext
+from wavefront.gates.command import CommandGate
+from wavefront.gates.contract import ContractGate, empty_sections
+from wavefront.gates.deliverables import DeliverablesGate
+from wavefront.gates.human import HumanGate
+from wavefront.gates.registry import check_gates, effective_gates
+from wavefront.gates.review import ReviewGate, parse_verdict
 from wavefront.model import AgentResult, GateAction, GateSpec, SourceLocation, Task
-from wavefront.plan import load_and_plan
-from wavefront.review import ReviewGate, parse_verdict
 from wavefront.runs import RunOptions, open_journal, start_run
 
 TASK = Task(id="t1", title="Write the docs", source=SourceLocation(Path("wavefront.yaml"), 3))

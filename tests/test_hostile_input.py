@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from chaos.harness import git, git_ok, make_repo, run_cli, write_backlog
 from chaos.invariants import check_invariants
 from wavefront.backlog import FORMATS, load_backlog
+from wavefront.backlog.load import load_and_plan
 from wavefront.errors import WavefrontError
-from wavefront.plan import load_and_plan
 
 # Where each format reads a file from (so `matches` and the loader both accept the path).
 LOADER_FILES = {

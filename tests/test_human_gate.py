@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from conftest import WriteBacklog, git
+from wavefront.backlog.load import load_and_plan
 from wavefront.errors import WavefrontError
 from wavefront.model import TaskStatus
-from wavefront.plan import load_and_plan
 from wavefront.runs import (
     RunOptions,
     open_journal,
@@ -29,7 +29,7 @@ from wavefront.runs import (
 RUN_IN_CHILD = """\
 import sys
 from pathlib import Path
-from wavefront.plan import load_and_plan
+from wavefront.backlog.load import load_and_plan
 from wavefront.runs import RunOptions, start_run
 repo = Path(sys.argv[1])
 loaded = load_and_plan([], root=repo)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from wavefront.errors import JournalError
-from wavefront.journal import Event, Journal, task_from_json, task_to_json
-from wavefront.migrations import MIGRATIONS, SCHEMA_VERSION
+from wavefront.journal.database import Event, Journal, task_from_json, task_to_json
+from wavefront.journal.migrations import MIGRATIONS, SCHEMA_VERSION
 from wavefront.model import (
     AgentResult,
     FailureKind,
@@ -150,7 +150,7 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 
 def test_processes_opening_a_new_journal_at_once_do_not_collide(tmp_path: Path) -> None:
     path = tmp_path / "race.db"
-    code = ("from pathlib import Path; from wavefront.journal import Journal; "
+    code = ("from pathlib import Path; from wavefront.journal.database import Journal; "
             f"Journal.open(Path({str(path)!r})).close()")
     processes = [
         subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from wavefront.errors import PlanError
 from wavefront.model import SourceLocation, Task, TaskStatus
-from wavefront.plan import FileClaims, Plan, PlanOptions, files_overlap, validate_tasks
+from wavefront.plan.graph import Plan, PlanOptions, validate_tasks
+from wavefront.plan.overlap import FileClaims, files_overlap
 
 
 def task(

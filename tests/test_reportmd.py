@@ -15,9 +15,9 @@ import pytest
 
 import wavefront
 from conftest import WriteBacklog, git
-from wavefront.journal import Journal
-from wavefront.plan import load_and_plan
-from wavefront.reportmd import render_report, write_report
+from wavefront.backlog.load import load_and_plan
+from wavefront.journal.database import Journal
+from wavefront.report.markdown import render_report, write_report
 from wavefront.runs import RunOptions, RunResult, open_journal, start_run
 
 EXAMPLE = Path(wavefront.__file__).parent / "examples" / "bookshelf"

@@ -9,7 +9,7 @@ import pytest
 
 from wavefront.errors import PlanError
 from wavefront.model import SourceLocation, Task
-from wavefront.scope import id_sort_key, select_scope, split_arguments, split_scope
+from wavefront.plan.scope import id_sort_key, select_scope, split_arguments, split_scope
 
 
 def task(task_id: str, epic: str | None = None, tags: tuple[str, ...] = ()) -> Task:

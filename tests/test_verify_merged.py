@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from conftest import WriteBacklog, git
+from wavefront.backlog.load import load_and_plan
 from wavefront.model import TaskStatus
-from wavefront.plan import load_and_plan
 from wavefront.runs import RunOptions, RunResult, open_journal, start_run
 
 # Imports every module in mods/ and calls its run(); any error fails the gate.

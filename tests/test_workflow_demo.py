@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import git
+from wavefront.backlog.load import load_and_plan
 from wavefront.demo import prepare_demo
-from wavefront.plan import load_and_plan
 from wavefront.runs import RunOptions, open_journal, start_run
 
 

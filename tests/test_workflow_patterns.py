@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from wavefront.agents.prompt import build_prompt
-from wavefront.journal import Journal
-from wavefront.plan import load_and_plan
+from wavefront.backlog.load import load_and_plan
+from wavefront.journal.database import Journal
 from wavefront.runs import RunOptions, RunResult, open_journal, start_run
 from wavefront.workflow.init import init_template
 

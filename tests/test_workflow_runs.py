@@ -15,13 +15,14 @@ from pathlib import Path
 import yaml
 
 from conftest import WriteBacklog, git
-from wavefront.journal import Journal
-from wavefront.plan import load_and_plan
+from wavefront.backlog import stories
+from wavefront.backlog.load import load_and_plan
+from wavefront.engine.taskflow import DoneContext
+from wavefront.journal.database import Journal
 from wavefront.runs import RunOptions, open_journal, start_run
-from wavefront.taskflow import DoneContext
 from wavefront.workflow.init import init_template
-from wavefront.workflow.runtime import parse_answer, workflow_hook
-from wavefront.workspace import GitRepo, GitWorkspaces
+from wavefront.workflow.runtime import WorkflowHook, parse_answer
+from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 
 PHASES = ["requirements", "requirements-gate", "architecture", "ux", "foundation-gate",
           "implement", "tests", "implementation-gate", "integration", "integration-gate",
@@ -155,7 +156,8 @@ def test_the_fan_out_hook_run_again_adds_nothing(git_repo: Path) -> None:
         context = DoneContext(journal=journal, run_id=result.run_id, task=record.task,
                               final_text="", commit=record.merge_commit,
                               workspaces=GitWorkspaces(GitRepo(git_repo), result.run_id))
-        asyncio.run(workflow_hook(context))
+        hook = WorkflowHook({"stories": lambda path: stories.load(path).tasks})
+        asyncio.run(hook(context))
         assert journal.tasks(result.run_id) == tasks_before
         assert len(journal.events(result.run_id, kind="graph_grown")) == 1
 

@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from conftest import git
 from wavefront.errors import WorkspaceError
-from wavefront.workspace import GitRepo, GitWorkspaces, PlainWorkspaces, Workspaces, safe_name
+from wavefront.workspace.worktrees import (
+    GitRepo,
+    GitWorkspaces,
+    PlainWorkspaces,
+    Workspaces,
+    safe_name,
+)
 
 SAFE_CHARS = re.compile(r"[A-Za-z0-9._-]+")
 

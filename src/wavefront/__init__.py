@@ -30,7 +30,8 @@ from wavefront.model import (
 
 if TYPE_CHECKING:
     from wavefront.backlog import Backlog, discover_backlog, load_backlog
-    from wavefront.plan import Plan, PlanOptions, load_and_plan
+    from wavefront.backlog.load import load_and_plan
+    from wavefront.plan.graph import Plan, PlanOptions
     from wavefront.runs import RunOptions, RunResult, resume_run, start_run
 
 # Loaded on first use, so `wavefront --help` does not pay for the engine and SQLite.
@@ -38,9 +39,9 @@ _LAZY = {
     "Backlog": "wavefront.backlog",
     "discover_backlog": "wavefront.backlog",
     "load_backlog": "wavefront.backlog",
-    "Plan": "wavefront.plan",
-    "PlanOptions": "wavefront.plan",
-    "load_and_plan": "wavefront.plan",
+    "Plan": "wavefront.plan.graph",
+    "PlanOptions": "wavefront.plan.graph",
+    "load_and_plan": "wavefront.backlog.load",
     "RunOptions": "wavefront.runs",
     "RunResult": "wavefront.runs",
     "resume_run": "wavefront.runs",

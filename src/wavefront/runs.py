@@ -23,17 +23,17 @@ from typing import Any
 from wavefront.agents import assign_agent, load_profiles
 from wavefront.backlog.base import Backlog
 from wavefront.config import ProjectConfig, load_config
-from wavefront.engine import Engine, RunSettings, RunStop
+from wavefront.engine.loop import Engine, RunSettings, RunStop
+from wavefront.engine.pool import RunnerPool
+from wavefront.engine.taskflow import DoneHook, FlowSettings, TaskFlow
 from wavefront.errors import WavefrontError
-from wavefront.gatecheck import validate_plan_gates
-from wavefront.journal import Journal, RunRecord
+from wavefront.gates.validate import validate_plan_gates
+from wavefront.journal.database import Journal, RunRecord
 from wavefront.model import AgentProfile, GateSpec, TaskStatus
-from wavefront.plan import Plan
-from wavefront.pool import RunnerPool
-from wavefront.progress import Reporter
-from wavefront.runlock import RunLock
-from wavefront.taskflow import DoneHook, FlowSettings, TaskFlow
-from wavefront.workspace import GitRepo, GitWorkspaces
+from wavefront.plan.graph import Plan
+from wavefront.report.progress import Reporter
+from wavefront.workspace.runlock import RunLock
+from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 
 __all__ = [
     "RunOptions",
@@ -159,7 +159,7 @@ def preview_prompt(root: Path, backlog: Backlog, plan: Plan, task_id: str,
     """The exact prompt the task would get from `wavefront run` (before any dependency
     has delivered), so it can be read before money is spent."""
     from wavefront.agents.prompt import build_prompt
-    from wavefront.pool import RunnerPool
+    from wavefront.engine.pool import RunnerPool
 
     task = plan.by_id.get(task_id)
     if task is None:
@@ -340,11 +340,13 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
 
 def _hooks(journal: Journal, run_id: str) -> tuple[DoneHook, ...]:
     """The done-hooks a run needs: the workflow's, when its tasks came from a workflow."""
+    from wavefront.backlog import stories, taskjson
     from wavefront.workflow import uses_workflow
-    from wavefront.workflow.runtime import workflow_hook
+    from wavefront.workflow.runtime import WorkflowHook
 
     if any(uses_workflow(r.task.metadata) for r in journal.tasks(run_id)):
-        return (workflow_hook,)
+        return (WorkflowHook({"stories": lambda path: stories.load(path).tasks,
+                              "subtasks": lambda path: taskjson.load(path).tasks}),)
     return ()
 
 

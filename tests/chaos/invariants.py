@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
-from wavefront.gitcli import safe_name
-from wavefront.runlock import RunLock
+from wavefront.workspace.git import safe_name
+from wavefront.workspace.runlock import RunLock
 
 from .harness import git, git_ok
 

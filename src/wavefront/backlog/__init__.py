@@ -8,10 +8,12 @@ from the path alone), `discover(root) -> list[Path]` (where it looks in a reposi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
+from dataclasses import replace
 from pathlib import Path
 
 from wavefront.backlog.base import Backlog, BacklogFormat
-from wavefront.errors import BacklogError
+from wavefront.errors import BacklogError, ConfigError
 
 __all__ = ["FORMATS", "Backlog", "BacklogFormat", "discover_backlog", "load_backlog"]
 
@@ -26,6 +28,10 @@ def _formats() -> dict[str, BacklogFormat]:
 
 
 FORMATS: dict[str, BacklogFormat] = _formats()
+
+# The backlogs being loaded right now, outermost first: an include that leads back to one of
+# them would recurse forever.
+_loading: ContextVar[tuple[Path, ...]] = ContextVar("wavefront_backlog_loading", default=())
 
 
 def detect_format(path: Path) -> BacklogFormat:
@@ -67,5 +73,22 @@ def load_backlog(paths: Sequence[Path | str] | Path | str, format: str | None = 
         if not path.exists():
             raise BacklogError(path, None, "no such file or directory")
         fmt = FORMATS[format] if format else detect_format(path)
-        parts.append(fmt.load(path))
+        parts.append(_with_includes(fmt.load(path), path))
     return Backlog.merge(parts)
+
+
+def _with_includes(backlog: Backlog, path: Path) -> Backlog:
+    """`backlog` merged with the backlogs it names, each read in its own format."""
+    if not backlog.includes:
+        return backlog
+    resolved = (backlog.files[0] if backlog.files else path).resolve()
+    stack = _loading.get()
+    if resolved in stack:
+        chain = " -> ".join(str(p) for p in (*stack, resolved))
+        raise ConfigError(path, None, f"backlog includes itself: {chain}")
+    token = _loading.set((*stack, resolved))
+    try:
+        own = replace(backlog, includes=())
+        return Backlog.merge([own, *(load_backlog(target) for target in backlog.includes)])
+    finally:
+        _loading.reset(token)

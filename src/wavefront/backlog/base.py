@@ -25,6 +25,8 @@ class Backlog:
     formats: tuple[str, ...] = ()
     config: ProjectConfig | None = None
     notes: tuple[str, ...] = field(default=())
+    # Other backlogs this one names (`backlog:` in wavefront.yaml); `load_backlog` reads them.
+    includes: tuple[Path, ...] = ()
 
     @staticmethod
     def merge(parts: Iterable[Backlog]) -> Backlog:
@@ -36,6 +38,7 @@ class Backlog:
             formats=tuple(dict.fromkeys(name for p in parts for name in p.formats)),
             config=configs[0] if configs else None,
             notes=tuple(n for p in parts for n in p.notes),
+            includes=tuple(i for p in parts for i in p.includes),
         )
 
 

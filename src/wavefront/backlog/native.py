@@ -1,13 +1,12 @@
 """The native backlog format: a `wavefront.yaml` with tasks and project settings.
 
-The file may also name other backlogs (`backlog: [docs/stories]`), loaded with their own
-formats and merged, so a project can keep its stories as markdown and its agents, gates
-and limits in `wavefront.yaml`.
+The file may also name other backlogs (`backlog: [docs/stories]`); `load_backlog` reads them
+with their own formats and merges them, so a project can keep its stories as markdown and
+its agents, gates and limits in `wavefront.yaml`.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from pathlib import Path
 
 from wavefront.backlog.base import Backlog
@@ -22,11 +21,6 @@ NAME = "wavefront"
 DESCRIPTION = "wavefront.yaml: tasks, agents, gates and limits in one file"
 
 FILE_NAMES = ("wavefront.yaml", "wavefront.yml")
-
-# The files being loaded right now, outermost first: a `backlog:` entry that leads back
-# to one of them would recurse forever.
-_loading: ContextVar[tuple[Path, ...]] = ContextVar("wavefront_native_loading", default=())
-
 
 def matches(path: Path) -> bool:
     """`wavefront.yaml`, `<name>.wavefront.yaml`, or a directory holding `wavefront.yaml`."""
@@ -43,30 +37,22 @@ def discover(root: Path) -> list[Path]:
 
 
 def load(path: Path) -> Backlog:
-    """Load a `wavefront.yaml` (or the one in a directory) and the backlogs it includes."""
+    """Load a `wavefront.yaml` (or the one in a directory); the backlogs it names are checked
+    to exist and listed in `includes`."""
     if path.is_dir():
         found = _file_in(path)
         if found is None:
             raise ConfigError(path, None, f"no {FILE_NAMES[0]} in this directory")
         path = found
-    resolved = path.resolve()
-    stack = _loading.get()
-    if resolved in stack:
-        chain = " -> ".join(str(p) for p in (*stack, resolved))
-        raise ConfigError(path, None, f"backlog includes itself: {chain}")
-    token = _loading.set((*stack, resolved))
-    try:
-        doc = load_yaml(path)
-        config = parse_config(doc)
-        own = Backlog(
-            tasks=(*config.build_tasks(), *_workflow_tasks(config, doc)),
-            files=(path,),
-            formats=(NAME,),
-            config=config,
-        )
-        return Backlog.merge([own, *_included(config, doc)])
-    finally:
-        _loading.reset(token)
+    doc = load_yaml(path)
+    config = parse_config(doc)
+    return Backlog(
+        tasks=(*config.build_tasks(), *_workflow_tasks(config, doc)),
+        files=(path,),
+        formats=(NAME,),
+        config=config,
+        includes=_included(config, doc),
+    )
 
 
 def _workflow_tasks(config: ProjectConfig, doc: YamlDocument) -> tuple[Task, ...]:
@@ -82,14 +68,9 @@ def _workflow_tasks(config: ProjectConfig, doc: YamlDocument) -> tuple[Task, ...
     return compiled.tasks
 
 
-def _included(config: ProjectConfig, doc: YamlDocument) -> list[Backlog]:
-    """The backlogs named under `backlog:`, each loaded in its own format."""
-    if not config.backlog:
-        return []
-    # Imported here: the registry imports this module.
-    from wavefront.backlog import load_backlog
-
-    parts: list[Backlog] = []
+def _included(config: ProjectConfig, doc: YamlDocument) -> tuple[Path, ...]:
+    """The backlogs named under `backlog:`; each must exist."""
+    paths: list[Path] = []
     for index, entry in enumerate(config.backlog):
         target = config.base_dir / entry
         if not target.exists():
@@ -98,8 +79,8 @@ def _included(config: ProjectConfig, doc: YamlDocument) -> list[Backlog]:
                 doc.line_of("backlog", index),
                 f"backlog: {entry!r} does not exist (looked for {target})",
             )
-        parts.append(load_backlog(target))
-    return parts
+        paths.append(target)
+    return tuple(paths)
 
 
 def _file_in(directory: Path) -> Path | None:

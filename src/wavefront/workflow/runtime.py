@@ -22,17 +22,18 @@ import asyncio
 import contextlib
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from wavefront.engine.taskflow import DoneContext
 from wavefront.errors import WavefrontError
-from wavefront.journal import Journal, TaskRecord
+from wavefront.journal.database import Journal, TaskRecord
 from wavefront.model import SourceLocation, Task, TaskStatus
-from wavefront.taskflow import DoneContext
 from wavefront.workflow.compile import Item, item_task
+from wavefront.workspace.git import GitRepo
 
-__all__ = ["parse_answer", "read_items", "workflow_hook"]
+__all__ = ["ItemLoader", "WorkflowHook", "parse_answer", "read_items"]
 
 _ANSWER = re.compile(
     r"^[ \t>*_`#-]*(?:answer|label)[*_`]*[ \t]*[:=][ \t]*(?P<label>[^\n]*?)[ \t.]*$",
@@ -40,29 +41,48 @@ _ANSWER = re.compile(
 _STARTABLE = frozenset({TaskStatus.PENDING, TaskStatus.READY})
 
 
-async def workflow_hook(context: DoneContext) -> None:
-    """The done-hook for runs with workflow tasks (see the module docstring)."""
-    info = context.task.metadata.get("workflow")
-    if not isinstance(info, Mapping):
-        return
-    if isinstance(info.get("expand"), Mapping):
-        await _expand(context, info["expand"])
-    if info.get("labels"):
-        _choose_branch(context, info)
+# Reads the items of a fan-out (stories, subtasks) from a folder, as the backlog loaders do.
+ItemLoader = Callable[[Path], Sequence[Task]]
+
+
+class WorkflowHook:
+    """The done-hook for runs with workflow tasks (see the module docstring).
+
+    `loaders` reads a fan-out's items by kind (`stories`, `subtasks`); the caller passes the
+    backlog loaders, which sit above this package.
+    """
+
+    def __init__(self, loaders: Mapping[str, ItemLoader]) -> None:
+        self.loaders = loaders
+
+    async def __call__(self, context: DoneContext) -> None:
+        info = context.task.metadata.get("workflow")
+        if not isinstance(info, Mapping):
+            return
+        if isinstance(info.get("expand"), Mapping):
+            await _expand(context, info["expand"], self.loaders)
+        if info.get("labels"):
+            _choose_branch(context, info)
 
 
 # -- fan-out ---------------------------------------------------------------------------------
 
 
-async def _expand(context: DoneContext, expand: Mapping[str, Any]) -> None:
+async def _expand(
+    context: DoneContext, expand: Mapping[str, Any], loaders: Mapping[str, ItemLoader]
+) -> None:
     journal, run_id, task = context.journal, context.run_id, context.task
     repo = getattr(context.workspaces, "repo", None)
     if repo is None or not context.commit:
         _fail(journal, run_id, task.id, "cannot read what earlier steps wrote: no git commit")
         return
+    load = loaders.get(str(expand["kind"]))
+    if load is None:
+        _fail(journal, run_id, task.id, f"no reader for {expand['kind']!r} items")
+        return
     try:
         items = await asyncio.to_thread(read_items, repo.root, context.commit,
-                                        str(expand["kind"]), str(expand["path"]))
+                                        str(expand["path"]), load)
     except WavefrontError as exc:
         _fail(journal, run_id, task.id, f"fan-out over {expand['path']}: {exc}")
         return
@@ -92,11 +112,10 @@ def _row(task: Task, like: TaskRecord) -> tuple[Task, str | None, str | None, fl
     return (task, task.agent or like.agent, runner, like.priority, like.wave + 1)
 
 
-def read_items(repo_root: Path, commit: str, kind: str, path: str) -> list[Item]:
-    """The stories or subtasks at `path` in `commit`, read with the backlog loaders."""
-    from wavefront.backlog import stories, taskjson
-    from wavefront.gitcli import GitRepo
-
+def read_items(
+    repo_root: Path, commit: str, path: str, load: Callable[[Path], Sequence[Task]]
+) -> list[Item]:
+    """The stories or subtasks at `path` in `commit`, read with the backlog loader `load`."""
     repo = GitRepo(repo_root)
     clean = path.strip().strip("/")
     names = [n for n in repo.run("ls-tree", "-r", "--name-only", "-z", commit, "--",
@@ -109,9 +128,7 @@ def read_items(repo_root: Path, commit: str, kind: str, path: str) -> list[Item]
             target = base / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(repo.run("show", f"{commit}:{name}"), encoding="utf-8")
-        loader = stories.load if kind == "stories" else taskjson.load
-        backlog = loader(base / clean)
-        return [_item(task, base) for task in backlog.tasks]
+        return [_item(task, base) for task in load(base / clean)]
 
 
 def _item(task: Task, base: Path) -> Item:

@@ -22,15 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from wavefront.errors import JournalError
-from wavefront.migrations import MIGRATIONS, SCHEMA_VERSION
-from wavefront.model import (
-    AgentResult,
-    GateAction,
-    GateResult,
-    Task,
-    TaskStatus,
-)
-from wavefront.records import (
+from wavefront.journal.migrations import MIGRATIONS, SCHEMA_VERSION
+from wavefront.journal.records import (
     AttemptRecord,
     Event,
     RunRecord,
@@ -42,6 +35,13 @@ from wavefront.records import (
     task_from_json,
     task_from_row,
     task_to_json,
+)
+from wavefront.model import (
+    AgentResult,
+    GateAction,
+    GateResult,
+    Task,
+    TaskStatus,
 )
 from wavefront.redact import Redactor
 

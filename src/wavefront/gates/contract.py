@@ -9,13 +9,13 @@ its level is an empty section.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
 
-from wavefront.gates import GateContext, existing
+from wavefront.gates.base import GateContext, existing, strings
 from wavefront.model import GateResult
 
 __all__ = ["DEFAULT_MARKERS", "ContractGate", "empty_sections"]
@@ -50,6 +50,15 @@ class ContractGate:
                 else re.escape(m)
                 for m in self.markers
             )
+        )
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> ContractGate:
+        markers = strings(options.get("markers"))
+        return cls(
+            strings(options.get("paths")),
+            DEFAULT_MARKERS if markers is None else markers,
+            options.get("name"),
         )
 
     def documents(self, context: GateContext) -> tuple[str, ...]:

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from wavefront.journal import Journal
+from wavefront.journal.database import Journal
 from wavefront.model import TaskStatus
-from wavefront.report import RunSummary
-from wavefront.workspace import safe_name
+from wavefront.report.summary import RunSummary
+from wavefront.workspace.worktrees import safe_name
 
 __all__ = ["status_json", "write_orchestration_dir"]
 

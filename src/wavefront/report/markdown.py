@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from wavefront.journal import AttemptRecord, Event, Journal, RunRecord, TaskRecord
+from wavefront.journal.database import AttemptRecord, Event, Journal, RunRecord, TaskRecord
 from wavefront.model import GateAction, GateResult, TaskStatus
 
 __all__ = ["render_report", "write_report"]

@@ -17,27 +17,20 @@ import graphlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from wavefront.errors import BacklogError, PlanError
+from wavefront.errors import PlanError
 from wavefront.model import Task, TaskStatus
-from wavefront.overlap import FileClaims, files_overlap
-from wavefront.scope import id_sort_key, select_scope, split_arguments
-
-if TYPE_CHECKING:
-    from wavefront.backlog.base import Backlog
+from wavefront.plan.overlap import FileClaims
+from wavefront.plan.scope import id_sort_key, select_scope
 
 __all__ = [
-    "FileClaims",
-    "LoadedPlan",
     "OutOfScope",
     "Plan",
     "PlanOptions",
     "describe_out_of_scope",
-    "files_overlap",
-    "load_and_plan",
+    "out_of_scope_message",
     "validate_tasks",
 ]
 
@@ -209,7 +202,7 @@ class Plan:
         skipped: list[str] = []
         expanded: list[str] = []
         if out_of_scope and options.out_of_scope == "error":
-            raise PlanError(_out_of_scope_message(out_of_scope))
+            raise PlanError(out_of_scope_message(out_of_scope))
         if out_of_scope and options.out_of_scope == "expand":
             expanded = _expand(in_scope, graph, by_id)
         elif out_of_scope and options.out_of_scope == "skip":
@@ -441,7 +434,7 @@ def _skip(
     return sorted(dropped, key=id_sort_key)
 
 
-def _out_of_scope_message(out_of_scope: Mapping[str, tuple[str, ...]]) -> str:
+def out_of_scope_message(out_of_scope: Mapping[str, tuple[str, ...]]) -> str:
     task_id, missing = next(iter(out_of_scope.items()))
     which = ", ".join(missing)
     noun = "story" if len(missing) == 1 else "stories"
@@ -488,79 +481,6 @@ def _priorities(
         tail = max((priority[after] for after in dependents[task_id]), default=0.0)
         priority[task_id] = by_id[task_id].weight + tail
     return priority
-
-
-# ------------------------------------------------------------------------- load + plan
-
-
-@dataclass(frozen=True)
-class LoadedPlan:
-    """A backlog as read from disk and its plan; `discovered` says the paths were found
-    by looking in the repository rather than given."""
-
-    backlog: Backlog
-    plan: Plan
-    paths: tuple[Path, ...]
-    discovered: bool
-
-
-def load_and_plan(
-    arguments: Sequence[str] = (),
-    *,
-    paths: Sequence[Path | str] = (),
-    root: Path | str = ".",
-    format: str | None = None,
-    options: PlanOptions = PlanOptions(),
-    decide: Callable[[Plan], Decision] | None = None,
-) -> LoadedPlan:
-    """Load a backlog and plan it, as every command that works on a backlog does.
-
-    `arguments` mixes backlog paths (anything that exists, relative to `root`) and scope
-    expressions; `paths` adds backlog paths. With no path at all the backlog is discovered
-    in `root`. When the options say `ask` and tasks depend on work outside the scope,
-    `decide(plan)` chooses `expand` or `skip`; without `decide` that is a `PlanError`.
-    """
-    from wavefront.backlog import discover_backlog, load_backlog
-
-    base = Path(root)
-    given, scope = split_arguments(arguments, base)
-    given.extend(path if Path(path).is_absolute() else base / path for path in map(Path, paths))
-    discovered = not given
-    if discovered:
-        given = discover_backlog(base)
-    backlog = load_backlog(given, format=format)
-    if discovered:
-        _refuse_outside(backlog.tasks, base)
-    plan = Plan.build(backlog.tasks, scope, options)
-    if plan.unresolved:
-        if decide is None:
-            raise PlanError(_out_of_scope_message(plan.out_of_scope))
-        choice = decide(plan)
-        plan = Plan.build(backlog.tasks, scope, _with_policy(options, choice))
-    return LoadedPlan(backlog=backlog, plan=plan, paths=tuple(given), discovered=discovered)
-
-
-def _refuse_outside(tasks: Sequence[Task], root: Path) -> None:
-    """A discovered backlog file that leads outside the repository (a symlink) is refused:
-    its text would be planned and handed to agents as if the repository held it."""
-    top = root.resolve()
-    for task in tasks:
-        if task.source is None:
-            continue
-        target = Path(task.source.path).resolve()
-        if not target.is_relative_to(top):
-            raise BacklogError(
-                task.source.path,
-                task.source.line,
-                f"leads to {target}, outside the repository {top}; name the file "
-                "explicitly if it is meant to be read",
-            )
-
-
-def _with_policy(options: PlanOptions, policy: OutOfScope) -> PlanOptions:
-    from dataclasses import replace
-
-    return replace(options, out_of_scope=policy)
 
 
 def describe_out_of_scope(plan: Plan) -> str:

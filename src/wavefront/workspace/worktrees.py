@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from wavefront.errors import WorkspaceError
-from wavefront.gitcli import GitRepo, safe_name, split_z
+from wavefront.workspace.git import GitRepo, safe_name, split_z
 
 __all__ = [
     "GitRepo",

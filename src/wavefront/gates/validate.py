@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from wavefront.errors import ConfigError
-from wavefront.gates import GATES, SHELL_BUILTINS, is_glob, strings
+from wavefront.gates.base import is_glob, strings
+from wavefront.gates.command import SHELL_BUILTINS
+from wavefront.gates.registry import GATES
+from wavefront.gates.review import review_problem
 from wavefront.model import AgentProfile, GateSpec, Task
-from wavefront.review import review_problem
 
 __all__ = ["validate_gate_specs", "validate_plan_gates"]
 

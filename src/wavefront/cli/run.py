@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from wavefront.cli import backlog_options, load_and_plan_from_options, plan_options, wavefront
+from wavefront.cli.group import backlog_options, load_and_plan_from_options, plan_options, wavefront
 
 __all__: list[str] = []
 
@@ -38,7 +38,7 @@ def _progress_option(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _reporter(no_progress: bool) -> Any:
-    from wavefront.progress import LineProgress, LiveProgress
+    from wavefront.report.progress import LineProgress, LiveProgress
 
     if no_progress or not sys.stderr.isatty():
         return lambda journal, run_id: LineProgress(journal, run_id)
@@ -49,7 +49,7 @@ def _finish(root: Path, result: Any) -> None:
     """Print the completion summary and exit with the run's code."""
     from rich.console import Console
 
-    from wavefront.report import render_summary, summarize
+    from wavefront.report.summary import render_summary, summarize
     from wavefront.runs import open_journal, resolve_run
 
     with open_journal(root) as journal:
@@ -164,9 +164,9 @@ def status(run_id: str | None, root: Path, as_json: bool, orchestration_dir: Pat
     """Each task's state, reason, attempts and cost in a run."""
     from rich.console import Console
 
-    from wavefront.report import render_status, summarize
+    from wavefront.report.statefiles import status_json, write_orchestration_dir
+    from wavefront.report.summary import render_status, summarize
     from wavefront.runs import open_journal, resolve_run
-    from wavefront.statefiles import status_json, write_orchestration_dir
 
     with open_journal(root) as journal:
         summary = summarize(journal, resolve_run(journal, run_id))
@@ -279,7 +279,7 @@ def clean(root: Path) -> None:
 def report(run_id: str | None, root: Path, output: Path) -> None:
     """Write report.md for a run: per task status, agent, attempts, gates, review findings,
     deviations, cost and time, plus the run's totals."""
-    from wavefront.reportmd import write_report
+    from wavefront.report.markdown import write_report
     from wavefront.runs import open_journal, resolve_run
 
     with open_journal(root) as journal:
@@ -297,8 +297,8 @@ def report(run_id: str | None, root: Path, output: Path) -> None:
 def demo(directory: Path | None, workflow: str | None, no_progress: bool) -> None:
     """Run the bundled example project end to end with scripted agents (no model needed):
     stories in parallel worktrees, a test gate, a review round, the merge queue."""
+    from wavefront.backlog.load import load_and_plan
     from wavefront.demo import prepare_demo
-    from wavefront.plan import load_and_plan
     from wavefront.runs import RunOptions, start_run
 
     project = prepare_demo(directory, workflow)

@@ -16,7 +16,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from wavefront.journal import Journal, RunRecord, TaskRecord
+from wavefront.journal.database import Journal, RunRecord, TaskRecord
 from wavefront.model import TaskStatus
 
 __all__ = ["RunSummary", "TaskLine", "render_status", "render_summary", "summarize"]

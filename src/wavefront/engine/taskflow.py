@@ -18,10 +18,11 @@ from typing import Any, ParamSpec, TypeVar
 
 from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_deviations
 from wavefront.agents.runners.base import AgentRequest
+from wavefront.engine.pool import RunnerPool
 from wavefront.errors import WavefrontError, WorkspaceError
-from wavefront.gates import GateContext, check_gates, effective_gates
-from wavefront.guard import CheckoutGuard
-from wavefront.journal import AttemptRecord, Journal, TaskRecord
+from wavefront.gates.base import GateContext
+from wavefront.gates.registry import check_gates, effective_gates
+from wavefront.journal.database import AttemptRecord, Journal, TaskRecord
 from wavefront.model import (
     AgentProfile,
     AgentResult,
@@ -32,8 +33,8 @@ from wavefront.model import (
     Task,
     TaskStatus,
 )
-from wavefront.pool import RunnerPool
-from wavefront.workspace import (
+from wavefront.workspace.guard import CheckoutGuard
+from wavefront.workspace.worktrees import (
     GitWorkspaces,
     MergeOutcome,
     PlainWorkspaces,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from wavefront.model import Task
-from wavefront.plan import Plan
+from wavefront.plan.graph import Plan
 
 if TYPE_CHECKING:
     from rich.console import RenderableType

@@ -22,7 +22,7 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel, ConfigDict
 
-from wavefront.gates import GateContext
+from wavefront.gates.base import GateContext
 from wavefront.model import AgentProfile, AgentResult, GateAction, GateResult, Task
 
 __all__ = [

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from wavefront.gitcli import GitRepo, split_z
+from wavefront.workspace.git import GitRepo, split_z
 
 __all__ = ["CheckoutGuard", "CheckoutState"]
 

@@ -18,7 +18,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from wavefront.journal import Event, Journal
+from wavefront.journal.database import Event, Journal
 from wavefront.model import TaskStatus
 
 __all__ = ["STATUS_STYLE", "LineProgress", "LiveProgress", "Reporter"]

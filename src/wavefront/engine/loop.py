@@ -21,10 +21,10 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from wavefront.journal import Event, Journal, TaskRecord
+from wavefront.engine.taskflow import TaskFlow, WorkOutcome
+from wavefront.journal.database import Event, Journal, TaskRecord
 from wavefront.model import GateSpec, TaskStatus
-from wavefront.plan import files_overlap
-from wavefront.taskflow import TaskFlow, WorkOutcome
+from wavefront.plan.overlap import files_overlap
 
 __all__ = ["Engine", "RunSettings", "RunStop"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from wavefront.cli import wavefront
+from wavefront.cli.group import wavefront
 
 __all__: list[str] = []
 

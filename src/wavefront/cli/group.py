@@ -1,0 +1,243 @@
+"""The `wavefront` command: parse, call the library, print, exit.
+
+No logic lives here that a library user would miss: loading and planning is
+`wavefront.backlog.load.load_and_plan`, drawing is `wavefront.plan.render`. Any
+`WavefrontError` becomes one line `error: <message>` on stderr and exit code 2. A new command
+is a function with `@wavefront.command()` and the shared option decorators below, in a module
+that `wavefront.cli` imports.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from wavefront import __version__
+from wavefront.errors import PlanError, WavefrontError
+
+if TYPE_CHECKING:
+    from wavefront.backlog.load import LoadedPlan
+    from wavefront.model import Task
+    from wavefront.plan.graph import Decision, Plan
+
+__all__ = [
+    "backlog_options",
+    "load_and_plan_from_options",
+    "make_console",
+    "output_option",
+    "plan_options",
+    "wavefront",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Group(click.Group):
+    """A group that turns wavefront's own errors into one line and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WavefrontError as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(error.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="wavefront")
+def wavefront() -> None:
+    """Run a software backlog through AI coding agents in parallel git worktrees and get
+    back one integration branch holding only work that passed its gates.
+
+    Commands that read a backlog take ARGS: an existing path is a backlog file or
+    directory, anything else a scope expression (1.3, 1.1-1.5, 'epic:auth', '1.*').
+    With no path the backlog is discovered in the repository (-C).
+    """
+
+
+# ------------------------------------------------------------------ shared options
+
+
+def backlog_options(function: F) -> F:
+    """ARGS, -b/--backlog, --format and -C/--dir: where the backlog is and what to plan."""
+    decorators = [
+        click.argument("args", nargs=-1, metavar="[PATH|SCOPE]..."),
+        click.option(
+            "-b",
+            "--backlog",
+            "backlogs",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="Backlog file or directory (repeatable); default: discovered in --dir.",
+        ),
+        click.option(
+            "--workflow",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="Read FILE as a workflow (the same as -b FILE --format workflow).",
+        ),
+        click.option(
+            "--format",
+            "backlog_format",
+            metavar="NAME",
+            help="Read the backlog as this format instead of detecting it "
+            "(stories, bmad, speckit, taskjson, taskmaster, native).",
+        ),
+        click.option(
+            "-C",
+            "--dir",
+            "root",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("."),
+            show_default="current directory",
+            help="Repository root: where backlogs are discovered and relative paths start.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def plan_options(function: F) -> F:
+    """Options that shape the graph: implied dependencies and the out-of-scope policy."""
+    decorators = [
+        click.option(
+            "--implicit-deps",
+            is_flag=True,
+            help="A story also depends on the previous story of its epic (1.3 on 1.2).",
+        ),
+        click.option(
+            "--foundation-deps",
+            is_flag=True,
+            help="Every story outside epic 0 also depends on the 0.x foundation stories.",
+        ),
+        click.option(
+            "--expand-scope",
+            is_flag=True,
+            help="Pull unfinished dependencies outside the scope into it (no question).",
+        ),
+        click.option(
+            "--skip-out-of-scope",
+            is_flag=True,
+            help="Skip tasks whose dependencies lie outside the scope (no question).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def output_option(*choices: str) -> Callable[[F], F]:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="How to print the result.",
+    )
+
+
+def load_and_plan_from_options(params: Mapping[str, Any], *, ask: bool = True) -> LoadedPlan:
+    """Run `wavefront.backlog.load.load_and_plan` with the shared options of a command."""
+    from wavefront.backlog.load import load_and_plan
+    from wavefront.plan.graph import OutOfScope, PlanOptions
+
+    if params.get("expand_scope") and params.get("skip_out_of_scope"):
+        raise click.UsageError("--expand-scope and --skip-out-of-scope exclude each other")
+    policy: OutOfScope = "ask"
+    if params.get("expand_scope"):
+        policy = "expand"
+    elif params.get("skip_out_of_scope"):
+        policy = "skip"
+    options = PlanOptions(
+        implicit_dependencies=bool(params.get("implicit_deps")),
+        foundation_dependencies=bool(params.get("foundation_deps")),
+        out_of_scope=policy,
+    )
+    root: Path = params["root"]
+    paths, backlog_format = list(params["backlogs"]), params["backlog_format"]
+    if params.get("workflow") is not None:
+        if paths or (backlog_format not in (None, "workflow")):
+            raise click.UsageError("--workflow FILE is the whole backlog; drop -b/--format")
+        paths, backlog_format = [params["workflow"]], "workflow"
+    loaded = load_and_plan(
+        params["args"],
+        paths=paths,
+        root=root,
+        format=backlog_format,
+        options=options,
+        decide=_ask_out_of_scope if ask else _warn_out_of_scope,
+    )
+    if loaded.discovered:
+        click.echo(_files_read(loaded, root), err=True)
+    return loaded
+
+
+def _files_read(loaded: LoadedPlan, root: Path) -> str:
+    shown = []
+    for path in loaded.backlog.files or loaded.paths:
+        try:
+            shown.append(str(path.relative_to(root)))
+        except ValueError:
+            shown.append(str(path))
+    count = len(shown)
+    listed = ", ".join(shown[:4]) + (f", ... ({count} files)" if count > 4 else "")
+    formats = ", ".join(loaded.backlog.formats) or "backlog"
+    return f"read {formats}: {listed}"
+
+
+def _ask_out_of_scope(plan: Plan) -> Decision:
+    from wavefront.plan.graph import describe_out_of_scope
+
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise PlanError(_no_terminal_message(plan))
+    click.echo(describe_out_of_scope(plan), err=True)
+    choice = click.prompt(
+        "Expand the scope, skip those tasks, or cancel?",
+        type=click.Choice(["expand", "skip", "cancel"]),
+        default="expand",
+        err=True,
+    )
+    if choice == "cancel":
+        raise click.Abort()
+    return "expand" if choice == "expand" else "skip"
+
+
+def _warn_out_of_scope(plan: Plan) -> Decision:
+    for task_id, missing in plan.out_of_scope.items():
+        click.echo(
+            f"warning: {task_id} depends on {', '.join(missing)}, outside the scope", err=True
+        )
+    return "expand"
+
+
+def _no_terminal_message(plan: Plan) -> str:
+    task_id, missing = next(iter(plan.out_of_scope.items()))
+    more = len(plan.out_of_scope) - 1
+    others = f" (and {more} more tasks)" if more else ""
+    return (
+        f"task {task_id} depends on {', '.join(missing)}, which is not in the scope{others}; "
+        "no terminal to ask: pass --expand-scope or --skip-out-of-scope"
+    )
+
+
+def agent_names(tasks: Sequence[Task], root: Path, loaded: LoadedPlan | None) -> dict[str, str]:
+    """Task id -> the agent it gets, as `wavefront.agents` assigns it."""
+    from wavefront.agents import assign_agent, load_profiles
+
+    profiles = load_profiles(root, loaded.backlog.config if loaded else None)
+    return {task.id: assign_agent(task, profiles).agent for task in tasks}
+
+
+def make_console(err: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=err, highlight=False, soft_wrap=False)
+
+
+# ------------------------------------------------------------------------ commands

@@ -1,0 +1,1 @@
+"""Gates: checks that an attempt must pass before its work moves on; one module per kind."""

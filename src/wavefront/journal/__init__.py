@@ -1,0 +1,1 @@
+"""The journal: the SQLite database that is the only source of truth for a run."""

@@ -1,0 +1,1 @@
+"""Planning: graph checks, scope expressions, file overlap, waves, critical path, rendering."""
