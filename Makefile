@@ -2,18 +2,22 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test lint typecheck check bench chaos demo
+.PHONY: install test all lint typecheck check bench chaos demo
 
 $(VENV)/bin/wavefront:
 	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -e '.[test]'
 
 install: $(VENV)/bin/wavefront
 
-test: install          ## the whole suite (what CI runs)
+test: install          ## the whole suite, with what is installed
 	$(PY) -m pytest
+
+all:                   ## set up every component, then the whole suite (what CI runs)
+	bash scripts/test-all
 
 lint: install          ## ruff on everything
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/lint-imports
 
 typecheck: install     ## mypy --strict on src/
 	$(VENV)/bin/mypy
