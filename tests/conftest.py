@@ -20,6 +20,11 @@ FIXTURES = Path(os.environ.get("WAVEFRONT_FIXTURES") or REPO_ROOT.parent / "shar
 if os.environ.get("CI") and not FIXTURES.is_dir():
     raise RuntimeError(f"CI run without the shared fixtures at {FIXTURES}")
 
+# Mark for a test that reads the shared fixtures: it skips on a clone with nothing beside it.
+needs_shared_fixtures = pytest.mark.skipif(
+    not FIXTURES.is_dir(), reason=f"real-project fixtures not found at {FIXTURES}"
+)
+
 GIT_IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid"]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import FIXTURES as SHARED_FIXTURES
+from conftest import needs_shared_fixtures
 from wavefront.agents import builtin_profiles, load_profile_file, load_profiles
 from wavefront.config import load_config
 from wavefront.errors import BacklogError, ConfigError
@@ -147,11 +148,13 @@ FIXTURE_CASES: list[tuple[str, str, str, str | None, tuple[str, ...], str, dict[
 ]
 
 
+@needs_shared_fixtures
 def test_every_fixture_file_is_covered() -> None:
     on_disk = {str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.md")}
     assert on_disk == {case[0] for case in FIXTURE_CASES}
 
 
+@needs_shared_fixtures
 @pytest.mark.parametrize(
     ("relative", "name", "description", "model", "tools", "fmt", "settings"),
     FIXTURE_CASES,

@@ -12,9 +12,9 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import FIXTURES, needs_shared_fixtures
 from wavefront.cli import wavefront
 
-FIXTURES = Path("/work/shared/fixtures")
 
 
 def write_story(
@@ -339,7 +339,7 @@ AGENT_FIXTURES: dict[str, dict[str, str]] = {
 }
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not present")
+@needs_shared_fixtures
 @pytest.mark.parametrize(("fixture", "expected"), sorted(AGENT_FIXTURES.items()))
 def test_agents_on_fixture(fixture: str, expected: dict[str, str]) -> None:
     result = run("agents", "-C", FIXTURES / "agents" / fixture, "-o", "json")
