@@ -473,6 +473,12 @@ def test_seed_story_fields(tmp_path: Path) -> None:
         ("2.3.dashboard-widgets.story.md", "2.3"),
         ("10.1.md", "10.1"),
         ("1.2.story.md", "1.2"),
+        # BMAD sub-stories, and a document about one that is not a story
+        ("4.3.1.story.md", "4.3.1"),
+        ("4.3.2.story.md", "4.3.2"),
+        ("4.3.12.offline-cache.story.md", "4.3.12"),
+        ("4.3.1-course-correction-request.md", None),
+        ("4.3.md", "4.3"),
         ("README.md", None),
         ("4.5-review-summary.md", None),
         ("epic-1.md", None),
@@ -593,3 +599,34 @@ def test_arbitrary_text_loads_or_raises_backlog_error(text: str, name: str) -> N
             assert str(exc).startswith(str(path))
         else:
             assert all(isinstance(task, Task) for task in backlog.tasks)
+
+
+@pytest.mark.parametrize(
+    ("dependencies", "expected", "unclear"),
+    [
+        # "Blocks" points at later stories: 0.1 does not wait for 1.4
+        ("## Dependencies\n\nBlocks stories 1.4 and beyond\n", (), ()),
+        ("**Dependencies**: Stories 1.1 and 1.2 must be completed first.\n", ("1.1", "1.2"), ()),
+        ("## Dependencies\n\nStories 1.1 and 1.2 must be completed first.\n", ("1.1", "1.2"), ()),
+        ("## Dependencies\n\n- Requires Story 1.1\n- Enables Story 2.1\n", ("1.1",), ()),
+        ("**Dependencies**: after 1.1; before 2.1\n", ("1.1",), ()),
+        ("## Dependencies\n\nBlocked by 1.1. Blocks 2.1.\n", ("1.1",), ()),
+        ("**Dependencies**: Story 1.1 must be done before this one starts\n", ("1.1",), ()),
+        ("**Dependencies**: 1.1, 1.2\n", ("1.1", "1.2"), ()),
+        ("**Dependencies**: Enables Epic 2\n", (), ()),
+        ("## Dependencies\n\nRelated to 1.1 and 2.2\n", (), ("Related to 1.1 and 2.2",)),
+    ],
+)
+def test_dependency_prose_is_read_for_direction(
+    tmp_path: Path, dependencies: str, expected: tuple[str, ...], unclear: tuple[str, ...]
+) -> None:
+    path = tmp_path / "0.1.story.md"
+    path.write_text(f"# Story 0.1: Base\n\n## Status\n\nDraft\n\n{dependencies}")
+    backlog = stories.load(path)
+    (task,) = backlog.tasks
+    assert task.dependencies == expected
+    assert task.dependencies_source is not None  # a declaration was found
+    for phrase in unclear:
+        assert any(phrase in note and "which way" in note for note in backlog.notes)
+    if not unclear:
+        assert not any("which way" in note for note in backlog.notes)

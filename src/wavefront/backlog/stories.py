@@ -52,9 +52,12 @@ DESCRIPTION = (
     "(seed, BMAD v4), or a docs/epics.md with '### Story N.M:' sections"
 )
 
-# <epic>.<story>[letter][.<slug>][.story].md; the slug is optional so `1.2.md` is a story too.
+# <epic>.<story>[.<sub-story>][letter][.<slug>][.story].md; the slug is optional so `1.2.md`
+# is a story too. A number right after the story number is a sub-story (`4.3.1.story.md`);
+# one followed by a hyphen names a document about a story (`4.3.1-course-correction.md`).
 _STORY_FILE = re.compile(
-    r"^(?P<epic>\d+)\.(?P<number>\d+)(?P<letter>[a-z]?)(?:\.(?P<slug>.+?))?(?:\.story)?\.md$",
+    r"^(?P<epic>\d+)\.(?P<number>\d+)(?:\.(?P<sub>\d+)(?=\.))?(?P<letter>[a-z]?)"
+    r"(?:\.(?P<slug>(?!\d+-).+?))?(?:\.story)?\.md$",
     re.IGNORECASE,
 )
 _EPICS_FILE = "epics.md"
@@ -110,11 +113,13 @@ def load(path: Path) -> Backlog:
 
 
 def story_id_from_name(name: str) -> str | None:
-    """`1.11b.refactor-x.story.md` -> `1.11b`; None for README.md, `4.5-review-summary.md`."""
+    """`1.11b.refactor-x.story.md` -> `1.11b`, `4.3.1.story.md` -> `4.3.1`; None for
+    README.md, `4.5-review-summary.md`, `4.3.1-course-correction-request.md`."""
     found = _STORY_FILE.match(name)
     if found is None:
         return None
-    return f"{int(found['epic'])}.{int(found['number'])}{found['letter'].lower()}"
+    sub = f".{int(found['sub'])}" if found["sub"] else ""
+    return f"{int(found['epic'])}.{int(found['number'])}{sub}{found['letter'].lower()}"
 
 
 def story_sort_key(task_id: str) -> tuple[Any, ...]:
@@ -148,7 +153,11 @@ def resolve_dependencies(
     without `known` (a single file was loaded) they are reported in the notes instead.
     """
     ids: list[str] = [ref for ref in refs.stories if ref != task_id]
-    notes: list[str] = []
+    notes: list[str] = [
+        f"dependency prose {phrase!r} does not say which way it points; not read as a "
+        "dependency (write 'Depends on: ...' or 'Blocks: ...')"
+        for phrase in refs.unclear
+    ]
     for epic_ref in refs.epics:
         if known is None:
             notes.append(f"depends on all of epic {epic_ref}; load the whole backlog to expand it")

@@ -35,6 +35,45 @@ _STORY_REF = re.compile(r"(?<![\w.])\d+\.\d+(?:-\d+(?![.\d]))?[a-z]?(?![\w])(?!\
 _EPIC_REF = re.compile(
     r"\bEpics?\s+(?P<first>\d+)(?:\s*(?:-|–|to|through)\s*(?P<last>\d+))?(?![\d.])", re.I
 )
+# Words that give a dependency phrase its direction. A postfix phrase ("1.1 must be done
+# first") makes its whole sentence incoming; the others govern the ids after them, up to
+# the next such word.
+_WAITS_POSTFIX = re.compile(
+    r"\b(?:must|should|needs? to|to) be (?:completed|complete|done|finished|merged|in place)"
+    r"(?: first| before)?\b|\b(?:completed|done) first\b",
+    re.I,
+)
+_DIRECTION_WORD = re.compile(
+    r"(?P<incoming>\bblocked by\b|\bdepends? (?:up)?on\b|\brequires?\b|\brequired\b(?! by)"
+    r"|\bafter\b|\bneeds?\b|\bbuilds? (?:up)?on\b|\bwaits? for\b|\bprerequisites?\b(?! (?:for|of|to))"
+    r"|\bfollows?\b)"
+    r"|(?P<outgoing>\bblocks\b|\bblocking\b|\bunblocks\b|\benables?\b|\bbefore\b"
+    r"|\brequired by\b|\bneeded by\b|\bprerequisite (?:for|of|to)\b|\bfollowed by\b)"
+    r"|(?P<unclear>\brelated\b|\brelates\b|\bsee\b|\bsimilar\b|\bcf\.?|\bparallel\b"
+    r"|\bconflicts?\b|\boverlaps?\b)",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"(?:[.;!?](?=\s|$)|\n)+")
+
+
+def _directed_parts(text: str) -> Iterator[tuple[str, str]]:
+    """The phrases of a dependency value, each with its direction: "incoming" (what this
+    story waits for; also a phrase with no direction word, since the label said it),
+    "outgoing" or "unclear"."""
+    for sentence in _SENTENCE_END.split(text):
+        if _WAITS_POSTFIX.search(sentence):
+            yield sentence, "incoming"
+            continue
+        marks = list(_DIRECTION_WORD.finditer(sentence))
+        if not marks:
+            yield sentence, "incoming"
+            continue
+        yield sentence[: marks[0].start()], "incoming"
+        for mark, following in zip(marks, [*marks[1:], None], strict=True):
+            end = following.start() if following is not None else len(sentence)
+            yield sentence[mark.start() : end], str(mark.lastgroup)
+
+
 _NONE = re.compile(r"^(?:(?:none|n/?a|nothing|no dependencies)\b|[-—–]\s*$)", re.I)
 _DEPENDENCY_LABELS = frozenset(
     {
@@ -67,6 +106,9 @@ class DependencyRefs:
 
     stories: tuple[str, ...] = ()
     epics: tuple[str, ...] = ()
+    # Phrases naming stories whose direction could not be read ("related to 1.1"): reported,
+    # never guessed into a dependency.
+    unclear: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -290,31 +332,60 @@ def _section_refs(section: list[str]) -> DependencyRefs | None:
         return None
     stories: list[str] = []
     epics: list[str] = []
-    said_none = False
+    unclear: list[str] = []
+    said_something = False
     for text in counted:
         refs = dependency_refs(text)
         if refs is None:
             continue
-        said_none = said_none or not (refs.stories or refs.epics)
+        said_something = True
         stories.extend(refs.stories)
         epics.extend(refs.epics)
-    if stories or epics or said_none:
-        return DependencyRefs(tuple(dict.fromkeys(stories)), tuple(dict.fromkeys(epics)))
+        unclear.extend(refs.unclear)
+    if said_something:
+        return DependencyRefs(
+            tuple(dict.fromkeys(stories)), tuple(dict.fromkeys(epics)), tuple(unclear)
+        )
     return None
 
 
 def dependency_refs(value: str) -> DependencyRefs | None:
-    """Story and epic ids named in a dependency value; empty refs for "None"; None when
-    the value names nothing recognisable."""
+    """The story and epic ids a dependency value says this story waits for; empty refs for
+    "None" or for a value that names only stories this one blocks; None when the value
+    names nothing recognisable.
+
+    Prose is read for direction: "blocked by", "requires", "after", "must be completed
+    first" point at dependencies; "blocks", "enables", "before" point at later stories,
+    which are not dependencies. A phrase naming stories in words that say neither
+    ("related to 1.1") is kept in `unclear`.
+    """
     text = _plain(value)
-    stories = _STORY_REF.findall(text)
+    stories: list[str] = []
     epics: list[str] = []
-    for found in _EPIC_REF.finditer(text):
-        first = int(found["first"])
-        last = int(found["last"]) if found["last"] else first
-        epics.extend(str(n) for n in range(first, min(last, first + 99) + 1))
-    if stories or epics:
-        return DependencyRefs(tuple(dict.fromkeys(stories)), tuple(dict.fromkeys(epics)))
+    unclear: list[str] = []
+    named_any = False
+    for part, direction in _directed_parts(text):
+        part_stories = _STORY_REF.findall(part)
+        part_epics = [
+            str(n)
+            for found in _EPIC_REF.finditer(part)
+            for n in range(
+                int(found["first"]),
+                min(int(found["last"] or found["first"]), int(found["first"]) + 99) + 1,
+            )
+        ]
+        if not (part_stories or part_epics):
+            continue
+        named_any = True
+        if direction == "incoming":
+            stories.extend(part_stories)
+            epics.extend(part_epics)
+        elif direction == "unclear":
+            unclear.append(part.strip(" ,;."))
+    if named_any:
+        return DependencyRefs(
+            tuple(dict.fromkeys(stories)), tuple(dict.fromkeys(epics)), tuple(unclear)
+        )
     # "**Dependencies**: 0 (none)" counts as none too.
     if _NONE.match(text) or re.match(r"^0\b", text):
         return DependencyRefs()
