@@ -16,7 +16,6 @@ from conftest import FIXTURES, needs_shared_fixtures
 from wavefront.cli import wavefront
 
 
-
 def write_story(
     root: Path, story_id: str, deps: str = "None", status: str = "Draft", title: str = ""
 ) -> Path:

@@ -45,8 +45,8 @@ _WAITS_POSTFIX = re.compile(
 )
 _DIRECTION_WORD = re.compile(
     r"(?P<incoming>\bblocked by\b|\bdepends? (?:up)?on\b|\brequires?\b|\brequired\b(?! by)"
-    r"|\bafter\b|\bneeds?\b|\bbuilds? (?:up)?on\b|\bwaits? for\b|\bprerequisites?\b(?! (?:for|of|to))"
-    r"|\bfollows?\b)"
+    r"|\bafter\b|\bneeds?\b|\bbuilds? (?:up)?on\b|\bwaits? for\b|\bfollows?\b"
+    r"|\bprerequisites?\b(?! (?:for|of|to)))"
     r"|(?P<outgoing>\bblocks\b|\bblocking\b|\bunblocks\b|\benables?\b|\bbefore\b"
     r"|\brequired by\b|\bneeded by\b|\bprerequisite (?:for|of|to)\b|\bfollowed by\b)"
     r"|(?P<unclear>\brelated\b|\brelates\b|\bsee\b|\bsimilar\b|\bcf\.?|\bparallel\b"
