@@ -237,6 +237,54 @@ CASES: list[tuple[str, Task, str, str, str]] = [
         "full-stack-engineer",
         "no profile 'full-stack-engineer' exists",
     ),
+    (
+        "agent named in another spelling",
+        task(agent="CodeReviewer"),
+        "builtin",
+        "code-reviewer",
+        "named by the task (as 'CodeReviewer')",
+    ),
+    # What a story asks for, not the words it uses: implementation with its tests is
+    # implementation, and a story that mentions tests or documents is not for the SDET or
+    # the architect unless it asks for that work.
+    (
+        "code and its tests",
+        task("Login endpoint",
+             files=("src/auth.py", "tests/test_auth.py", "tests/conftest.py")),
+        "builtin",
+        "full-stack-engineer",
+        "default",
+    ),
+    (
+        "implementation that mentions its tests",
+        task("PDF Processing Foundation",
+             body="Parse PDFs. Write unit tests with pytest for the test suite."),
+        "builtin",
+        "full-stack-engineer",
+        "default",
+    ),
+    (
+        "implementation that follows the architecture",
+        task("Storage layer", body="Follow the architecture, the data model and the API contracts.",
+             files=("src/storage.py",)),
+        "builtin",
+        "full-stack-engineer",
+        "default",
+    ),
+    (
+        "a story that asks for tests",
+        task("Unit tests for the parser", body="Cover every branch."),
+        "builtin",
+        "sdet",
+        "'unit tests' in the title",
+    ),
+    (
+        "a story whose files are all documents",
+        task("Describe the system", files=("docs/architecture.md",)),
+        "builtin",
+        "architect",
+        "docs/architecture.md",
+    ),
 ]
 
 PROFILE_SETS = {

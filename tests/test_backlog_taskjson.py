@@ -194,3 +194,65 @@ def test_fuzz_only_backlog_or_backlog_error(tmp_path: Path, text: str, which: st
         assert exc.path.parent == folder
     else:
         assert len(backlog.tasks) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "expected", "noted"),
+    [
+        ("pending", TaskStatus.PENDING, False),
+        ("in_progress", TaskStatus.RUNNING, False),
+        ("completed", TaskStatus.DONE, False),
+        ("blocked", TaskStatus.BLOCKED, False),
+        # words of other tools: read, with a note, since OpenAgents' task CLI rejects them
+        ("done", TaskStatus.DONE, True),
+        ("Completed", TaskStatus.DONE, True),
+        ("todo", TaskStatus.PENDING, True),
+    ],
+)
+def test_status_words_of_the_schema_and_others(
+    tmp_path: Path, status: str, expected: TaskStatus, noted: bool
+) -> None:
+    folder = _feature(tmp_path, FEATURE, {"id": "feat-01", "seq": "01", "title": "one",
+                                          "status": status, "acceptance_criteria": ["a"],
+                                          "deliverables": ["a.py"]})  # fmt: skip
+    backlog = taskjson.load(folder)
+    assert backlog.tasks[0].status is expected
+    status_notes = [n for n in backlog.notes if "not a task JSON status" in n]
+    assert bool(status_notes) is noted
+    if noted:
+        assert status_notes[0].startswith(f"{folder / 'subtask_01.json'}:")
+
+
+def test_unknown_status_is_an_error_with_the_words_allowed(tmp_path: Path) -> None:
+    folder = _feature(tmp_path, FEATURE, '{\n  "id": "feat-01",\n  "title": "x",\n'
+                      '  "status": "banana"\n}')  # fmt: skip
+    with pytest.raises(BacklogError) as info:
+        taskjson.load(folder)
+    assert info.value.line == 4
+    assert "'banana'" in str(info.value)
+    assert "pending, in_progress, completed, blocked" in str(info.value)
+
+
+def test_subtask_without_parallel_runs_alone(tmp_path: Path) -> None:
+    folder = _feature(
+        tmp_path, FEATURE,
+        {"id": "feat-01", "seq": "01", "title": "one"},
+        {"id": "feat-02", "seq": "02", "title": "two", "parallel": True},
+        {"id": "feat-03", "seq": "03", "title": "three", "parallel": False},
+    )  # fmt: skip
+    assert [t.parallel for t in taskjson.load(folder).tasks] == [False, True, False]
+
+
+def test_checks_the_task_cli_makes(tmp_path: Path) -> None:
+    folder = _feature(
+        tmp_path, {**FEATURE, "subtask_count": 3},
+        {"id": "other-01", "seq": "01", "title": "one", "acceptance_criteria": ["a"],
+         "deliverables": ["a.py"]},
+        {"id": "feat-02", "seq": "02", "title": "two", "acceptance_criteria": [],
+         "deliverables": ["b.py"]},
+    )  # fmt: skip
+    notes = taskjson.load(folder).notes
+    assert any("subtask_count says 3, the folder holds 2" in n for n in notes)
+    assert any("'other-01' does not start with the feature id ('feat-')" in n for n in notes)
+    assert any("subtask_02.json" in n and "no acceptance_criteria" in n for n in notes)
+    assert not any("no deliverables" in n for n in notes)

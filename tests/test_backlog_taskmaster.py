@@ -247,3 +247,32 @@ def test_fuzz_only_backlog_or_backlog_error(tmp_path: Path, text: str) -> None:
         assert exc.path == path
     else:
         assert all(task.id for task in backlog.tasks)
+
+
+def test_status_words_outside_task_masters_are_noted_or_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, {"tasks": [
+        {"id": 1, "title": "a", "status": "completed"},
+        {"id": 2, "title": "b", "status": "todo"},
+        {"id": 3, "title": "c", "status": "cancelled"},
+    ]})  # fmt: skip
+    backlog = taskmaster.load(path)
+    assert [t.status for t in backlog.tasks] == [
+        TaskStatus.DONE, TaskStatus.PENDING, TaskStatus.CANCELLED
+    ]
+    noted = [n for n in backlog.notes if "is not a Task Master status" in n]
+    assert len(noted) == 2
+    assert "'completed'" in noted[0] and "read as done" in noted[0]
+    _write(tmp_path, None, '{"tasks": [\n  {"id": 1, "title": "a",\n   "status": "banana"}\n]}')
+    with pytest.raises(BacklogError, match="'banana' is not a Task Master status") as info:
+        taskmaster.load(path)
+    assert info.value.line == 3
+
+
+def test_subtask_depending_on_itself_is_reported(tmp_path: Path) -> None:
+    path = _write(tmp_path, {"tasks": [{"id": 1, "title": "a", "subtasks": [
+        {"id": 1, "title": "s1", "dependencies": [1]},
+        {"id": 2, "title": "s2", "dependencies": [1]},
+    ]}]})  # fmt: skip
+    backlog = taskmaster.load(path)
+    assert {t.id: t.dependencies for t in backlog.tasks} == {"1.1": (), "1.2": ("1.1",)}
+    assert any("subtask 1.1 depends on itself" in n and "[SELF]" in n for n in backlog.notes)

@@ -4,7 +4,8 @@ The rules follow seed 001 ("Agent Assignment"): look at the files a task names a
 technologies its text mentions, and pick the specialist — Python files to a
 python-developer, Dockerfiles to devops, test files to an SDET, and so on. A rule only
 counts when a profile it could pick exists, so a project without a `golang-developer`
-falls through to the next best match or the default.
+falls through to the next best match or the default. Roles that do not write code (tests,
+documents, designs) are chosen only for a task that asks for that work.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class Rule:
     patterns: tuple[str, ...] = ()
     folders: tuple[str, ...] = ()
     words: tuple[str, ...] = ()
+    # A role that writes code. The others (tests, documents, designs, reviews) take a task
+    # only when it asks for their kind of work, not because its text mentions it.
+    implements: bool = True
 
     def owns(self, path: str) -> bool:
         pure = PurePosixPath(path.lower())
@@ -71,6 +75,7 @@ RULES: tuple[Rule, ...] = (
             "secrets scanning",
             "security",
         ),
+        implements=False,
     ),
     Rule(
         "devops",
@@ -128,6 +133,7 @@ RULES: tuple[Rule, ...] = (
             "cross-browser",
             "regression testing",
         ),
+        implements=False,
     ),
     Rule(
         "tests",
@@ -157,6 +163,7 @@ RULES: tuple[Rule, ...] = (
             "jest",
             "vitest",
         ),
+        implements=False,
     ),
     Rule(
         "performance",
@@ -173,6 +180,7 @@ RULES: tuple[Rule, ...] = (
             "benchmark",
             "bottleneck",
         ),
+        implements=False,
     ),
     Rule(
         "integration",
@@ -185,6 +193,7 @@ RULES: tuple[Rule, ...] = (
             "smoke test",
             "smoke tests",
         ),
+        implements=False,
     ),
     Rule(
         "architecture",
@@ -199,6 +208,7 @@ RULES: tuple[Rule, ...] = (
             "feature boundaries",
             "data model",
         ),
+        implements=False,
     ),
     Rule(
         "requirements",
@@ -213,6 +223,7 @@ RULES: tuple[Rule, ...] = (
             "product requirements",
             "sign-off",
         ),
+        implements=False,
     ),
     Rule(
         "design",
@@ -231,6 +242,7 @@ RULES: tuple[Rule, ...] = (
             "ui design",
             "design spec",
         ),
+        implements=False,
     ),
     Rule(
         "documentation",
@@ -246,6 +258,7 @@ RULES: tuple[Rule, ...] = (
             "changelog",
             "tutorial",
         ),
+        implements=False,
     ),
     Rule(
         "go",
@@ -301,6 +314,11 @@ def assign_agent(
     if task.agent:
         if task.agent in profiles:
             return Assignment(task.agent, "named by the task")
+        # `CoderAgent`, `coder_agent` and `Coder Agent` all name the profile `coder-agent`.
+        wanted = _name_key(task.agent)
+        same = next((name for name in profiles if _name_key(name) == wanted), None)
+        if same is not None:
+            return Assignment(same, f"named by the task (as {task.agent!r})")
         return Assignment(task.agent, f"named by the task, but no profile {task.agent!r} exists")
     best = _best_rule(task, profiles)
     if best is not None:
@@ -308,6 +326,19 @@ def assign_agent(
     if default in profiles:
         return Assignment(default, "default (no rule matched the task's files or text)")
     return Assignment(default, f"default, but no profile {default!r} exists")
+
+
+def _asks_for(rule: Rule, task: Task, files: tuple[str, ...]) -> bool:
+    """Whether the task asks for `rule`'s kind of work: always for a role that implements;
+    for the others, when the title says so or every file the task names is theirs (a story
+    with `src/auth.py` and `tests/test_auth.py` is implementation with its tests)."""
+    if rule.implements or rule.mentions(task.title.lower()):
+        return True
+    return bool(files) and all(rule.owns(path) for path in files)
+
+
+def _name_key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 def _best_rule(task: Task, profiles: Mapping[str, AgentProfile]) -> Assignment | None:
@@ -327,6 +358,7 @@ def _best_rule(task: Task, profiles: Mapping[str, AgentProfile]) -> Assignment |
         for word in rule.mentions(text):
             scores[rule.name] += _TEXT_POINTS
             evidence[rule.name].append(repr(word))
+    task_files = tuple(dict.fromkeys((*task.files, *task.deliverables)))
     chosen: tuple[int, Rule, str] | None = None
     # Evidence for a specialist nobody defined (say python-developer) is evidence for the
     # generalist default, not for whichever specialist happens to exist (say the SDET).
@@ -336,7 +368,7 @@ def _best_rule(task: Task, profiles: Mapping[str, AgentProfile]) -> Assignment |
         if agent is None:
             unstaffed += scores[rule.name]
             continue
-        if scores[rule.name] == 0:
+        if scores[rule.name] == 0 or not _asks_for(rule, task, task_files):
             continue
         if chosen is None or scores[rule.name] > chosen[0]:
             chosen = (scores[rule.name], rule, agent)

@@ -11,7 +11,6 @@ be plain paths or `{path, lines, reason}` objects (kept whole in metadata).
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from pathlib import Path
@@ -30,6 +29,7 @@ from pydantic import (
 
 from wavefront.backlog.base import Backlog
 from wavefront.backlog.jsonsource import JsonDocument, load_json, raise_json_validation_error
+from wavefront.backlog.statuswords import read_status
 from wavefront.errors import BacklogError
 from wavefront.model import SourceLocation, Task, TaskStatus
 
@@ -109,8 +109,13 @@ _MAPPED = {
 
 _FEATURE_FIELDS = frozenset(_Feature.model_fields) | {"context_files", "reference_files"}
 
-# Status words repeat across thousands of subtasks; the mapping is pure, so remember it.
-_status = functools.lru_cache(maxsize=256)(TaskStatus.from_text)
+# The statuses OpenAgents' task schema defines for a subtask.
+_SUBTASK_STATUSES = {
+    "pending": TaskStatus.PENDING,
+    "in_progress": TaskStatus.RUNNING,
+    "completed": TaskStatus.DONE,
+    "blocked": TaskStatus.BLOCKED,
+}
 
 
 def matches(path: Path) -> bool:
@@ -198,19 +203,40 @@ def _load_feature(folder: Path) -> Backlog:
     feature_extras = {
         key: value for key, value in feature_doc.data.items() if key not in _FEATURE_FIELDS
     }
+    notes: list[str] = []
     tasks = tuple(
         _make_task(
-            doc, sub, task_id, feature, feature_id, feature_doc.path, feature_extras, by_seq, ids
+            doc, sub, task_id, feature, feature_id, feature_doc.path, feature_extras, by_seq, ids,
+            notes,
         )
         for doc, sub, _, task_id in subtasks
     )
-    notes = () if tasks else (f"{folder}: task.json has no subtask_NN.json files yet",)
+    if not tasks:
+        notes.append(f"{folder}: task.json has no subtask_NN.json files yet")
+    if feature.subtask_count is not None and feature.subtask_count != len(tasks):
+        notes.append(
+            f"{task_path}:{feature_doc.line_of('subtask_count')}: subtask_count says "
+            f"{feature.subtask_count}, the folder holds {len(tasks)} subtask files"
+        )
     return Backlog(
         tasks=tasks,
         files=(task_path, *(doc.path for doc, *_ in subtasks)),
         formats=(NAME,),
-        notes=notes,
+        notes=tuple(notes),
     )
+
+
+def _subtask_checks(doc: JsonDocument, sub: _Subtask, task_id: str, feature_id: str) -> list[str]:
+    """What OpenAgents' task CLI checks of a subtask besides its schema: an id of the form
+    `<feature>-<seq>` and non-empty acceptance criteria and deliverables."""
+    found = []
+    if sub.id is not None and not task_id.startswith(f"{feature_id}-"):
+        found.append(f"{doc.path}:{doc.line_of('id')}: id {task_id!r} does not start with "
+                     f"the feature id ('{feature_id}-')")
+    for field_name in ("acceptance_criteria", "deliverables"):
+        if not getattr(sub, field_name):
+            found.append(f"{doc.path}:{doc.line_of()}: no {field_name} (empty or missing)")
+    return found
 
 
 def _validate(doc: JsonDocument, model: type[M]) -> M:
@@ -236,7 +262,17 @@ def _make_task(
     feature_extras: dict[str, Any],
     by_seq: dict[str, str],
     ids: set[str],
+    notes: list[str],
 ) -> Task:
+    status, status_note = read_status(
+        sub.status,
+        _SUBTASK_STATUSES,
+        format_label="task JSON",
+        path=doc.path,
+        line=doc.line_of("status") if sub.status is not None else None,
+    )
+    notes.extend(filter(None, [status_note]))
+    notes.extend(_subtask_checks(doc, sub, task_id, feature_id))
     dependencies = []
     for position, dep in enumerate(sub.depends_on or []):
         text = _seq_text(dep)
@@ -295,7 +331,7 @@ def _make_task(
         dependencies_source=(
             SourceLocation(doc.path, doc.line_of("depends_on")) if sub.depends_on else None
         ),
-        status=_status(sub.status),
+        status=status,
         status_text=sub.status,
         epic=feature_id,
         agent=sub.suggested_agent,
@@ -304,7 +340,8 @@ def _make_task(
         files=deliverables,
         context_files=_paths(context),
         reference_files=_paths(reference),
-        parallel=sub.parallel if sub.parallel is not None else True,
+        # As OpenAgents' task CLI reads it: only `parallel: true` may run beside others.
+        parallel=sub.parallel is True,
         metadata=metadata,
     )
 

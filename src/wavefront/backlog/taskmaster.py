@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictStr
 
 from wavefront.backlog.base import Backlog
 from wavefront.backlog.jsonsource import JsonDocument, Key, load_json, raise_json_validation_error
+from wavefront.backlog.statuswords import read_status
 from wavefront.errors import BacklogError
 from wavefront.model import SourceLocation, Task, TaskStatus
 
@@ -51,7 +52,6 @@ _STATUSES = {
     "pending": TaskStatus.PENDING,
     "in-progress": TaskStatus.RUNNING,
     "done": TaskStatus.DONE,
-    "completed": TaskStatus.DONE,
     "review": TaskStatus.REVIEWING,
     "deferred": TaskStatus.SKIPPED,
     "cancelled": TaskStatus.CANCELLED,
@@ -200,12 +200,9 @@ def _load_block(doc: JsonDocument, prefix: tuple[Key, ...], tag: str | None, not
         tasks = _TagBlock.model_validate(block.data).tasks
     except pydantic.ValidationError as exc:
         raise_json_validation_error(block, exc, _TagBlock)
-    return Backlog(
-        tasks=tuple(_units(doc, prefix, tag, tasks)),
-        files=(doc.path,),
-        formats=(NAME,),
-        notes=(note,),
-    )
+    notes = [note]
+    units = _units(doc, prefix, tag, tasks, notes)
+    return Backlog(tasks=tuple(units), files=(doc.path,), formats=(NAME,), notes=tuple(notes))
 
 
 def _subdocument(doc: JsonDocument, prefix: tuple[Key, ...]) -> JsonDocument:
@@ -218,7 +215,11 @@ def _subdocument(doc: JsonDocument, prefix: tuple[Key, ...]) -> JsonDocument:
 
 
 def _units(
-    doc: JsonDocument, prefix: tuple[Key, ...], tag: str | None, tasks: list[_Task]
+    doc: JsonDocument,
+    prefix: tuple[Key, ...],
+    tag: str | None,
+    tasks: list[_Task],
+    notes: list[str],
 ) -> list[Task]:
     # First pass: ids of every unit, so dependencies on a parent can fan out to its subtasks.
     subtask_ids: dict[str, list[str]] = {}
@@ -240,7 +241,9 @@ def _units(
             for unit in expand(_dependency(doc, (*where, "dependencies", position), dep, None))
         ]
         if not task.subtasks:
-            units.append(_make_task(doc, where, parent_id, task, parent_deps, tag, parent=None))
+            units.append(
+                _make_task(doc, where, parent_id, task, parent_deps, tag, parent=None, notes=notes)
+            )
             continue
         for sub_index, sub in enumerate(task.subtasks):
             sub_where = (*where, "subtasks", sub_index)
@@ -252,9 +255,16 @@ def _units(
                     _dependency(doc, (*sub_where, "dependencies", position), dep, parent_id)
                 )
             ]
+            if sub_id in own:
+                notes.append(
+                    f"{doc.path}:{doc.line_of(*sub_where, 'dependencies')}: subtask {sub_id} "
+                    "depends on itself (Task Master shows it as [SELF]); ignored"
+                )
             deps = [d for d in dict.fromkeys([*parent_deps, *own]) if d != sub_id]
             units.append(
-                _make_task(doc, sub_where, sub_id, sub, deps, tag, parent=(parent_id, task))
+                _make_task(
+                    doc, sub_where, sub_id, sub, deps, tag, parent=(parent_id, task), notes=notes
+                )
             )
     return units
 
@@ -267,7 +277,16 @@ def _make_task(
     dependencies: list[str],
     tag: str | None,
     parent: tuple[str, _Task] | None,
+    notes: list[str],
 ) -> Task:
+    status, status_note = read_status(
+        item.status,
+        _STATUSES,
+        format_label="Task Master",
+        path=doc.path,
+        line=doc.line_of(*where, "status") if item.status is not None else None,
+    )
+    notes.extend(filter(None, [status_note]))
     title = item.title or item.description or f"Task {task_id}"
     sections = []
     if parent is not None:
@@ -292,7 +311,6 @@ def _make_task(
         priority = priority or parent[1].priority
     if priority:
         metadata["priority"] = priority
-    status_text = item.status
     return Task(
         id=task_id,
         title=title,
@@ -304,18 +322,12 @@ def _make_task(
             if item.dependencies
             else None
         ),
-        status=_status(status_text),
-        status_text=status_text,
+        status=status,
+        status_text=item.status,
         epic=parent[0] if parent is not None else None,
         tags=(tag,) if tag else (),
         metadata=metadata,
     )
-
-
-def _status(text: str | None) -> TaskStatus:
-    if text is None:
-        return TaskStatus.PENDING
-    return _STATUSES.get(text.strip().lower(), TaskStatus.from_text(text))
 
 
 def _number_text(value: int | float | str) -> str:
