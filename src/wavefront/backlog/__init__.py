@@ -45,9 +45,12 @@ def detect_format(path: Path) -> BacklogFormat:
     )
 
 
-def discover_backlog(root: Path) -> list[Path]:
-    """The backlog paths of the first format found in `root`, in priority order."""
+def discover_backlog(root: Path, *, skip: Sequence[str] = ()) -> list[Path]:
+    """The backlog paths of the first format found in `root`, in priority order, leaving
+    out the formats named in `skip`."""
     for fmt in FORMATS.values():
+        if fmt.NAME in skip:
+            continue
         found = fmt.discover(root)
         if found:
             return found

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from wavefront.backlog import discover_backlog, load_backlog
+from wavefront.backlog import discover_backlog, load_backlog, native
 from wavefront.backlog.base import Backlog
 from wavefront.errors import BacklogError, PlanError
 from wavefront.model import Task
@@ -17,6 +17,7 @@ from wavefront.plan.graph import (
     PlanOptions,
     out_of_scope_message,
 )
+from wavefront.plan.problems import Problem, find_problems, sound_tasks
 from wavefront.plan.scope import split_arguments
 
 __all__ = ["LoadedPlan", "load_and_plan"]
@@ -31,6 +32,9 @@ class LoadedPlan:
     plan: Plan
     paths: tuple[Path, ...]
     discovered: bool
+    # With `sound_only`, what is wrong with the graph; the plan leaves those tasks out.
+    problems: tuple[Problem, ...] = ()
+    set_aside: tuple[str, ...] = ()  # ids of the tasks the problems touch
 
 
 def load_and_plan(
@@ -41,6 +45,7 @@ def load_and_plan(
     format: str | None = None,
     options: PlanOptions | None = None,
     decide: Callable[[Plan], Decision] | None = None,
+    sound_only: bool = False,
 ) -> LoadedPlan:
     """Load a backlog and plan it, as every command that works on a backlog does.
 
@@ -48,6 +53,8 @@ def load_and_plan(
     expressions; `paths` adds backlog paths. With no path at all the backlog is discovered
     in `root`. When the options say `ask` and tasks depend on work outside the scope,
     `decide(plan)` chooses `expand` or `skip`; without `decide` that is a `PlanError`.
+    With `sound_only`, duplicate ids, unknown dependencies and cycles do not stop the plan:
+    they are listed in `problems` and the plan holds the tasks none of them touches.
     """
     options = options or PlanOptions()
     base = Path(root)
@@ -57,15 +64,54 @@ def load_and_plan(
     if discovered:
         given = discover_backlog(base)
     backlog = load_backlog(given, format=format)
+    if discovered and _settings_only(backlog):
+        # A wavefront.yaml of settings alone sits beside the real backlog: read both.
+        more = _discover_quietly(base)
+        if more:
+            given = [*given, *more]
+            backlog = Backlog.merge([backlog, load_backlog(more)])
+    elif not discovered and backlog.config is None:
+        backlog = _with_project_settings(backlog, base)
     if discovered:
         _refuse_outside(backlog.tasks, base)
-    plan = Plan.build(backlog.tasks, scope, options)
+    problems = find_problems(backlog.tasks) if sound_only else []
+    tasks = sound_tasks(backlog.tasks, problems) if problems else backlog.tasks
+    kept = set(map(id, tasks))
+    plan = Plan.build(tasks, scope, options)
     if plan.unresolved:
         if decide is None:
             raise PlanError(out_of_scope_message(plan.out_of_scope))
         choice = decide(plan)
-        plan = Plan.build(backlog.tasks, scope, _with_policy(options, choice))
-    return LoadedPlan(backlog=backlog, plan=plan, paths=tuple(given), discovered=discovered)
+        plan = Plan.build(tasks, scope, _with_policy(options, choice))
+    return LoadedPlan(
+        backlog=backlog,
+        plan=plan,
+        paths=tuple(given),
+        discovered=discovered,
+        problems=tuple(problems),
+        set_aside=tuple(dict.fromkeys(t.id for t in backlog.tasks if id(t) not in kept)),
+    )
+
+
+def _settings_only(backlog: Backlog) -> bool:
+    return backlog.formats == (native.NAME,) and not backlog.tasks
+
+
+def _discover_quietly(root: Path) -> list[Path]:
+    try:
+        return discover_backlog(root, skip=(native.NAME,))
+    except BacklogError:
+        return []
+
+
+def _with_project_settings(backlog: Backlog, root: Path) -> Backlog:
+    """Backlog paths named on the command line still get the repository's `wavefront.yaml`
+    settings (runner, agents, gates, limits); its own tasks are not added."""
+    found = native.discover(root)
+    if not found:
+        return backlog
+    settings = native.load(found[0])
+    return replace(backlog, config=settings.config, files=(*backlog.files, *settings.files))
 
 
 def _refuse_outside(tasks: Sequence[Task], root: Path) -> None:

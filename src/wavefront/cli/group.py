@@ -18,6 +18,7 @@ import click
 
 from wavefront import __version__
 from wavefront.errors import PlanError, WavefrontError
+from wavefront.words import plural
 
 if TYPE_CHECKING:
     from wavefront.backlog.load import LoadedPlan
@@ -142,8 +143,14 @@ def output_option(*choices: str) -> Callable[[F], F]:
     )
 
 
-def load_and_plan_from_options(params: Mapping[str, Any], *, ask: bool = True) -> LoadedPlan:
-    """Run `wavefront.backlog.load.load_and_plan` with the shared options of a command."""
+def load_and_plan_from_options(
+    params: Mapping[str, Any], *, ask: bool = True, sound_only: bool = False, quiet: bool = False
+) -> LoadedPlan:
+    """Run `wavefront.backlog.load.load_and_plan` with the shared options of a command.
+
+    `sound_only` is for read-only questions: problems in the graph are printed as warnings
+    and the answer covers the tasks they do not touch. `quiet` leaves the printing to the
+    caller."""
     from wavefront.backlog.load import load_and_plan
     from wavefront.plan.graph import OutOfScope, PlanOptions
 
@@ -172,9 +179,29 @@ def load_and_plan_from_options(params: Mapping[str, Any], *, ask: bool = True) -
         format=backlog_format,
         options=options,
         decide=_ask_out_of_scope if ask else _warn_out_of_scope,
+        sound_only=sound_only,
     )
+    if loaded.problems and not quiet and {t.id for t in loaded.backlog.tasks} <= set(
+        loaded.set_aside
+    ):
+        # Nothing is left to answer for: an error, naming the first problem.
+        more = len(loaded.problems) - 1
+        others = f" (and {plural(more, 'more problem')}; `wavefront validate` lists them)"
+        raise PlanError(f"{loaded.problems[0]}{others if more else ''}")
+    if quiet:
+        return loaded
     if loaded.discovered:
         click.echo(_files_read(loaded, root), err=True)
+    for problem in loaded.problems:
+        click.echo(f"warning: {problem}", err=True)
+    if loaded.problems:
+        left = len(loaded.set_aside)
+        click.echo(
+            f"warning: {plural(len(loaded.problems), 'problem')} in the backlog "
+            f"(`wavefront validate` lists them by file); answering without the "
+            f"{plural(left, 'task')} they touch",
+            err=True,
+        )
     return loaded
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,28 +18,92 @@ from wavefront.cli.group import (
     plan_options,
     wavefront,
 )
+from wavefront.words import plural
 
 if TYPE_CHECKING:
     from wavefront.backlog.load import LoadedPlan
     from wavefront.plan.graph import Plan
+    from wavefront.plan.problems import Problem
 
 @wavefront.command()
 @backlog_options
 @plan_options
-def validate(**params: Any) -> None:
-    """Check the backlog: duplicate ids, missing dependencies, cycles, scope.
+@output_option("text", "json")
+def validate(output: str, **params: Any) -> None:
+    """Check the backlog: duplicate ids, missing dependencies, cycles, scope, statuses.
 
-    Prints a one-line summary and exits 0, or prints the first problem (with file and
-    line) and exits 2. Dependencies outside the scope are warnings here.
+    Lists every problem, grouped by file, and exits 2 when there is one; exits 1 when the
+    backlog holds no task; else prints a one-line summary and exits 0. `-o json` prints
+    the same for tools. Dependencies outside the scope are warnings here.
     """
-    loaded = load_and_plan_from_options(params, ask=False)
-    for note in loaded.backlog.notes:
-        click.echo(f"note: {note}", err=True)
+    from wavefront.errors import BacklogError
+
+    try:
+        loaded = load_and_plan_from_options(
+            params, ask=False, sound_only=True, quiet=output == "json"
+        )
+    except BacklogError as error:
+        if output != "json":
+            raise
+        # A file that cannot be read is one problem too, in the same shape.
+        line = error.line
+        report = {"ok": False, "tasks": 0, "files": [], "notes": [],
+                  "problems": [{"file": str(error.path), "line": line,
+                                "message": error.reason}]}  # fmt: skip
+        click.echo(json.dumps(report, indent=2))
+        raise SystemExit(2) from None
+    backlog, problems = loaded.backlog, loaded.problems
+    if output == "json":
+        report = {
+            "ok": not problems and bool(backlog.tasks),
+            "tasks": len(backlog.tasks),
+            "files": [str(path) for path in backlog.files],
+            "notes": list(backlog.notes),
+            "problems": [
+                {"file": str(p.location.path) if p.location else None,
+                 "line": p.location.line if p.location else None,
+                 "message": p.message, "tasks": list(p.task_ids)}
+                for p in problems
+            ],
+        }  # fmt: skip
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for note in backlog.notes:
+            click.echo(f"note: {note}", err=True)
+    if problems:
+        if output != "json":
+            click.echo(_problems_by_file(problems))
+        raise SystemExit(2)
+    if not backlog.tasks:
+        if output != "json":
+            files = ", ".join(str(p) for p in backlog.files) or "the backlog"
+            click.echo(f"warning: no tasks found in {files}", err=True)
+        raise SystemExit(1)
+    if output == "json":
+        return
     plan = loaded.plan
     click.echo(
-        f"ok: {len(loaded.backlog.tasks)} tasks in {len(loaded.backlog.files)} files, "
-        f"{len(plan.tasks)} in scope, {len(plan.waves)} waves, no problems found"
+        f"ok: {plural(len(backlog.tasks), 'task')} in {plural(len(backlog.files), 'file')}, "
+        f"{len(plan.tasks)} in scope, {plural(len(plan.waves), 'wave')}, no problems found"
     )
+
+
+def _problems_by_file(problems: Sequence[Problem]) -> str:
+    """`file` headings with `  line N: message` under each, then the count."""
+    by_file: dict[str, list[Problem]] = {}
+    for problem in problems:
+        key = str(problem.location.path) if problem.location else "(no file)"
+        by_file.setdefault(key, []).append(problem)
+    lines: list[str] = []
+    for path, found in by_file.items():
+        lines.append(path)
+        for problem in sorted(found, key=lambda p: p.location.line if p.location else 0):
+            where = f"line {problem.location.line}: " if problem.location else ""
+            lines.append(f"  {where}{problem.message}")
+    lines.append(
+        f"{plural(len(problems), 'problem')} in {plural(len(by_file), 'file')}"
+    )
+    return "\n".join(lines)
 
 
 @wavefront.command()
@@ -60,7 +125,7 @@ def plan(output: str, rows: int, **params: Any) -> None:
     """
     from wavefront.plan import render
 
-    loaded = load_and_plan_from_options(params)
+    loaded = load_and_plan_from_options(params, sound_only=True)
     agents = agent_names(loaded.plan.tasks, params["root"], loaded)
     if output == "table":
         make_console().print(render.plan_table(loaded.plan, agents, max_rows=rows))
@@ -80,7 +145,7 @@ def next_command(output: str, **params: Any) -> None:
     the one with the longest remaining critical path wins. Prints nothing to stdout (and
     says why on stderr) when no task is ready.
     """
-    loaded = load_and_plan_from_options(params)
+    loaded = load_and_plan_from_options(params, sound_only=True)
     task_id = loaded.plan.next_task()
     if task_id is None:
         click.echo(_nothing_ready(loaded.plan), err=True)
@@ -98,7 +163,7 @@ def parallel(output: str, **params: Any) -> None:
     Tasks whose declared files overlap are not offered together, and a task marked
     `parallel: false` is offered only alone.
     """
-    loaded = load_and_plan_from_options(params)
+    loaded = load_and_plan_from_options(params, sound_only=True)
     plan = loaded.plan
     batch = plan.parallel_tasks()
     if not batch:
@@ -123,7 +188,6 @@ def _nothing_ready(plan: Plan) -> str:
 
 
 def _print_tasks(loaded: LoadedPlan, task_ids: Sequence[str], output: str, root: Path) -> None:
-    import json
 
     plan = loaded.plan
     tasks = [plan.by_id[task_id] for task_id in task_ids]
@@ -170,7 +234,6 @@ def agents(output: str, **params: Any) -> None:
     Profiles come built in, from .claude/agents/ and .opencode/agents/, and from
     wavefront.yaml. The assignments are shown when a backlog is given or found.
     """
-    import json
     from dataclasses import asdict
 
     from wavefront.agents import assign_agent, load_profiles
