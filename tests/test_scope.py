@@ -54,6 +54,8 @@ BACKLOG = [
     task("2.1", epic="billing", tags=("payments",)),
     task("2.2", epic="billing"),
     task("ops-1", tags=("AUTH",)),
+    *(task(f"014/T{n:03d}", epic="014") for n in range(23, 43)),
+    task("015/T001", epic="015"),
 ]
 
 SCOPES: list[tuple[list[str], list[str]]] = [
@@ -64,7 +66,6 @@ SCOPES: list[tuple[list[str], list[str]]] = [
     (["1.1,2.2"], ["1.1", "2.2"]),
     (["1.1-1.5"], ["1.1", "1.2", "1.2b", "1.5"]),
     (["1.2-2.1"], ["1.2", "1.2b", "1.5", "1.10", "2.1"]),
-    (["1.3-1.9"], ["1.5"]),  # ends need not exist
     (["epic:auth"], ["1.1", "1.2", "1.2b", "1.5", "1.10", "ops-1"]),  # epic or tag, any case
     (["epic:payments"], ["2.1"]),
     (["1.*"], ["1.1", "1.2", "1.2b", "1.5", "1.10"]),
@@ -73,6 +74,9 @@ SCOPES: list[tuple[list[str], list[str]]] = [
     (["2.*", "0.1"], ["0.1", "2.1", "2.2"]),
     (["1.1-1.2", "1.2b"], ["1.1", "1.2", "1.2b"]),
     (["ops-1"], ["ops-1"]),  # a known id with a hyphen is not a range
+    # spec-kit ids carry their feature: the second end of a range may leave it out
+    (["014/T023-T027"], [f"014/T{n:03d}" for n in range(23, 28)]),
+    (["014/T040-014/T042"], ["014/T040", "014/T041", "014/T042"]),
 ]
 
 
@@ -89,6 +93,9 @@ def test_select_scope(expressions: list[str], expected: list[str]) -> None:
         (["3.*"], "scope '3.*' matches no task"),
         (["1.5-1.1"], "scope '1.5-1.1': the range runs backwards (write 1.1-1.5)"),
         (["1.11"], "did you mean"),
+        (["1.3-1.9"], "scope '1.3-1.9': the range end '1.3' is not a task id"),
+        (["014/T023-XYZ"], "the range end '014/XYZ' is not a task id"),
+        (["014/T023-T099"], "the range end '014/T099' is not a task id (did you mean"),
     ],
 )
 def test_scope_errors_name_the_expression(expressions: list[str], message: str) -> None:

@@ -6,7 +6,8 @@ The forms come from the seeds' scope rules (seed 001, "Scope Management"):
 | ------------ | ------------------------------------------------------------------ |
 | (none)       | every task                                                         |
 | `1.3`        | that task                                                          |
-| `1.1-1.5`    | every id from 1.1 to 1.5 inclusive, in natural order               |
+| `1.1-1.5`    | every id from 1.1 to 1.5 inclusive, in natural order; both ends    |
+|              | must be ids (`014/T023-T027` reads `014/T027` as the second end)   |
 | `epic:auth`  | tasks whose epic or one of whose tags is `auth` (any case)         |
 | `1.*`        | ids matching the glob                                              |
 
@@ -102,6 +103,12 @@ def _match(expression: str, tasks: Sequence[Task], known: set[str]) -> set[str]:
         return {task.id for task in tasks if fnmatchcase(task.id, expression)}
     bounds = _range_bounds(expression, known)
     if bounds is not None:
+        for bound in bounds:
+            if bound not in known:
+                raise PlanError(
+                    f"scope {expression!r}: the range end {bound!r} is not a task id"
+                    f"{_hint(bound, sorted(known, key=id_sort_key))}"
+                )
         low, high = (id_sort_key(bound) for bound in bounds)
         if low > high:
             raise PlanError(
@@ -119,10 +126,16 @@ def _range_bounds(expression: str, known: set[str]) -> tuple[str, str] | None:
         if char == "-" and 0 < index < len(expression) - 1
     ]
     for low, high in splits:
+        # `014/T023-T027`: the second end shares the first one's feature prefix.
+        prefix = low.rpartition("/")[0]
+        if prefix and "/" not in high and f"{prefix}/{high}" in known:
+            high = f"{prefix}/{high}"
         if low in known and high in known:
             return low, high
     if len(splits) == 1:
-        return splits[0]
+        low, high = splits[0]
+        prefix = low.rpartition("/")[0]
+        return low, f"{prefix}/{high}" if prefix and "/" not in high else high
     return None
 
 
