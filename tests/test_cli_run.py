@@ -106,3 +106,27 @@ def test_a_workflow_file_is_planned_with_the_workflow_option(tmp_path: Path) -> 
     mixed = subprocess.run([sys.executable, "-m", "wavefront", "plan", "--workflow", str(flow),
                             "-b", str(flow)], capture_output=True, text=True, timeout=120)
     assert mixed.returncode == 2 and "--workflow FILE is the whole backlog" in mixed.stderr
+
+
+def test_a_command_runner_without_its_command_stops_before_any_task(git_repo: Path) -> None:
+    (git_repo / "wavefront.yaml").write_text("version: 1\ntasks: [{id: a}, {id: b}]\n")
+    done = wavefront(git_repo, "run", "--no-progress", "--runner", "command")
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = done.stderr.strip().splitlines()[-1:]
+    assert line.startswith("error: ") and "runners.command: missing argv_template" in line
+    assert "settings expected: argv_template (required), prompt_via" in line
+    assert "Traceback" not in done.stderr and "__init__" not in done.stderr
+    resume = wavefront(git_repo, "resume", "--no-progress")  # no run was recorded
+    assert resume.returncode == 2 and "no run in" in resume.stderr
+
+
+def test_a_wrong_runner_key_is_found_by_validate_and_plan(git_repo: Path) -> None:
+    (git_repo / "wavefront.yaml").write_text(
+        "version: 1\ndefaults: {runner: mine}\nrunners:\n  mine:\n    kind: command\n"
+        "    cmd: my-agent\ntasks: [{id: a}]\n")
+    for command in ("validate", "plan"):
+        done = wavefront(git_repo, command)
+        assert done.returncode == 2, done.stdout
+        error = done.stderr.strip().splitlines()[-1]
+        assert error.startswith(f"error: {git_repo / 'wavefront.yaml'}:4: runners.mine")
+        assert "unknown setting 'cmd'" in error and "argv_template (required)" in error

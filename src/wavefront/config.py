@@ -241,6 +241,8 @@ class ProjectConfig(_Strict):
     # Reserved for workflows (a later issue): any mapping is kept as written.
     workflow: dict[str, Any] | None = None
     _source: Path | None = PrivateAttr(default=None)
+    # runner name -> its line under `runners:`; "" -> the line of `defaults.runner`
+    _runner_lines: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @property
     def source(self) -> Path | None:
@@ -263,6 +265,10 @@ class ProjectConfig(_Strict):
         if self.verify is not None:
             return self.verify
         return "merged" if any(g.kind == "command" for g in self.gates) else "branch"
+
+    def runner_line(self, name: str) -> int:
+        """The line where runner `name` is configured, else where it is chosen (1)."""
+        return self._runner_lines.get(name) or self._runner_lines.get("", 1)
 
     def agent_line(self, name: str) -> int:
         """The line where agent `name` is defined (1 when unknown)."""
@@ -382,6 +388,10 @@ def _is_number(value: Any) -> bool:
 
 def _remember_lines(config: ProjectConfig, doc: YamlDocument) -> None:
     config._source = doc.path
+    for name in config.runners:
+        config._runner_lines[name] = doc.line_of("runners", name)
+    if config.defaults.runner:
+        config._runner_lines[""] = doc.line_of("defaults", "runner")
     for index, gate in enumerate(config.gates):
         gate._line = doc.line_of("gates", index)
     for name, agent in config.agents.items():

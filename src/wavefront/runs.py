@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wavefront.agents import assign_agent, load_profiles
+from wavefront.agents.runners.settings import check_configured_runners
 from wavefront.backlog.base import Backlog
 from wavefront.config import ProjectConfig, load_config
 from wavefront.engine.loop import Engine, RunSettings, RunStop
@@ -119,6 +120,9 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
                                  default_runner)
             rows.append((replace(task, dependencies=plan.dependencies[task.id]), agent,
                          runner, plan.priority[task.id], plan.wave_of[task.id]))
+        # Before the journal records anything: a runner that cannot be built would fail
+        # every task it was given, one by one.
+        check_configured_runners(config, (row[2] for row in rows), options.runner_settings)
         workspaces = GitWorkspaces(repo, run_id, state_dir)
         stored = {"settings": _jsonable(settings), "runner_settings": runner_settings,
                   "default_runner": default_runner,

@@ -53,6 +53,9 @@ def validate(output: str, **params: Any) -> None:
         click.echo(json.dumps(report, indent=2))
         raise SystemExit(2) from None
     backlog, problems = loaded.backlog, loaded.problems
+    from wavefront.agents.runners.settings import check_configured_runners
+
+    check_configured_runners(backlog.config)
     if output == "json":
         report = {
             "ok": not problems and bool(backlog.tasks),
@@ -126,6 +129,9 @@ def plan(output: str, rows: int, **params: Any) -> None:
     from wavefront.plan import render
 
     loaded = load_and_plan_from_options(params, sound_only=True)
+    from wavefront.agents.runners.settings import check_configured_runners
+
+    check_configured_runners(loaded.backlog.config)
     agents = agent_names(loaded.plan.tasks, params["root"], loaded)
     if output == "table":
         make_console().print(render.plan_table(loaded.plan, agents, max_rows=rows))
