@@ -216,7 +216,7 @@ def test_nothing_ready_when_all_done(tmp_path: Path) -> None:
     result = run("next", "-C", tmp_path)
     assert result.exit_code == 0
     assert result.stdout == ""
-    assert "all 1 tasks in scope are done" in result.stderr
+    assert "nothing to do: the only task in scope is done" in result.stderr
 
 
 # --------------------------------------------------------------------------- agents
@@ -325,7 +325,8 @@ def test_plan_on_fixture(fixture: Path) -> None:
     assert 0 < len(path) <= len(data["waves"])
     table = run("plan", "-C", fixture, "--expand-scope")
     assert table.exit_code == 0
-    assert f"{len(tasks)} tasks in {len(data['waves'])} waves" in table.stdout
+    waves = len(data["waves"])
+    assert f"{len(tasks)} tasks in {waves} wave{'s' if waves > 1 else ''}" in table.stdout
 
 
 # agent fixture repository -> the profiles read from its files (besides the built-in ones);

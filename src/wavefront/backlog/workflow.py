@@ -19,7 +19,7 @@ from wavefront.yamlsource import load_yaml
 __all__ = ["DESCRIPTION", "NAME", "discover", "load", "matches"]
 
 NAME = "workflow"
-DESCRIPTION = "<name>.workflow.yaml: one workflow (steps or seed 004's pattern shapes)"
+DESCRIPTION = "<name>.workflow.yaml: one workflow (steps, or a pattern's configuration shape)"
 
 _SUFFIXES = (".workflow.yaml", ".workflow.yml")
 

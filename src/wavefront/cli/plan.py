@@ -186,11 +186,21 @@ def _nothing_ready(plan: Plan) -> str:
         return "nothing to do: no task in scope"
     remaining = [t.id for t in plan.tasks if t.id not in plan.done_in_files]
     if not remaining:
-        return f"nothing to do: all {len(plan.tasks)} tasks in scope are done"
+        return f"nothing to do: {_all(len(plan.tasks))} in scope {_be(len(plan.tasks))} done"
     started = sorted(plan.started_in_files)
     if started:
         return f"nothing ready: waiting on tasks in progress ({', '.join(started[:8])})"
-    return f"nothing ready: {len(remaining)} tasks wait on dependencies outside the scope"
+    count = len(remaining)
+    waits = "waits" if count == 1 else "wait"
+    return f"nothing ready: {plural(count, 'task')} {waits} on dependencies outside the scope"
+
+
+def _all(count: int) -> str:
+    return "the only task" if count == 1 else f"all {count} tasks"
+
+
+def _be(count: int) -> str:
+    return "is" if count == 1 else "are"
 
 
 def _print_tasks(loaded: LoadedPlan, task_ids: Sequence[str], output: str, root: Path) -> None:

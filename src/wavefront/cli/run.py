@@ -81,7 +81,8 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, int]:
               help="Runner for tasks that do not name one: claude, codex, gemini, opencode, "
                    "aider, cursor, goose, command or script (default: wavefront.yaml).")
 @click.option("-j", "--max-parallel", type=click.IntRange(min=1), metavar="N",
-              help="Agents at work at once (default: wavefront.yaml limits, else 4).")
+              help="Agents at work at once (default: wavefront.yaml limits, else 4, "
+                   "or the number of CPU cores when fewer).")
 @click.option("--per-runner", multiple=True, metavar="NAME=N",
               help="At most N agents of one runner at once (repeatable), e.g. claude=3.")
 @click.option("--strategy", type=click.Choice(["dependency", "waves"]), default="dependency",
@@ -157,7 +158,7 @@ def resume(run_id: str | None, root: Path, budget_usd: float | None, no_progress
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.option("--orchestration-dir", type=click.Path(file_okay=False, path_type=Path),
               metavar="DIR",
-              help="Also write the seeds' state files (story-<id>.json and "
+              help="Also write state files for other tools (story-<id>.json and "
                    "orchestration-state.json) into DIR, e.g. .agent-orchestration.")
 def status(run_id: str | None, root: Path, as_json: bool, orchestration_dir: Path | None
            ) -> None:
@@ -291,8 +292,8 @@ def report(run_id: str | None, root: Path, output: Path) -> None:
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
               help="Create the demo repository here and keep it (default: a temporary one).")
 @click.option("--workflow", type=click.Choice(["standard"]),
-              help="Run the example through a workflow template instead: seed 000's phases "
-                   "and gates, fanning out over the stories its requirements phase writes.")
+              help="Run the example through a workflow template instead: phases behind "
+                   "gates, fanning out over the stories its requirements phase writes.")
 @_progress_option
 def demo(directory: Path | None, workflow: str | None, no_progress: bool) -> None:
     """Run the bundled example project end to end with scripted agents (no model needed):

@@ -28,8 +28,9 @@ __all__: list[str] = []
 @click.option("--force", is_flag=True, help="Replace an existing wavefront.yaml.")
 def init(name: str | None, list_only: bool, directory: Path, scripted: bool,
          force: bool) -> None:
-    """Write a workflow template as wavefront.yaml: standard (seed 000's phases),
-    multistage (seed 002), fullstack (seed 003) or one example per orchestration pattern.
+    """Write a workflow template as wavefront.yaml: standard (phases from requirements to
+    release, each behind a gate), multistage, fullstack, or one example per orchestration
+    pattern (`wavefront init --list` shows them all).
 
     Then `wavefront plan` shows its graph (steps that grow at run time are marked) and
     `wavefront run --runner NAME` runs it.

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from wavefront.model import Task
 from wavefront.plan.graph import Plan
+from wavefront.words import plural
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -125,11 +126,13 @@ def plan_table(plan: Plan, agents: Agents | None = None, max_rows: int = 0) -> R
     lines = [
         f"critical path (*): {' -> '.join(plan.critical_path) or '-'} "
         f"(length {plan.critical_length:g})",
-        f"{len(plan.tasks)} tasks in {len(plan.waves)} waves; "
+        f"{plural(len(plan.tasks), 'task')} in {plural(len(plan.waves), 'wave')}; "
         f"max parallelism {plan.max_parallelism}; done already {len(plan.done_in_files)}",
     ]
     if compact:
-        lines.append(f"one row per wave ({len(plan.tasks)} tasks); -o json lists every task")
+        lines.append(
+            f"one row per wave ({plural(len(plan.tasks), 'task')}); -o json lists every task"
+        )
     growing = [task.id for task in plan.tasks if _grows(task)]
     if growing:
         lines.append(f"⟳ grows at run time (one task per item found then): {', '.join(growing)}")

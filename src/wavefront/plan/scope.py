@@ -25,6 +25,7 @@ from pathlib import Path
 
 from wavefront.errors import PlanError
 from wavefront.model import Task
+from wavefront.words import plural
 
 __all__ = ["id_sort_key", "select_scope", "split_arguments", "split_scope"]
 
@@ -149,4 +150,4 @@ def _hint(expression: str, ids: Sequence[str]) -> str:
     if not sample:
         return " (the backlog is empty)"
     shown = ", ".join(sample[:3])
-    return f" (ids run {shown}{', ...' if len(sample) > 3 else ''}; {len(sample)} tasks)"
+    return f" (ids run {shown}{', ...' if len(sample) > 3 else ''}; {plural(len(sample), 'task')})"

@@ -16,6 +16,7 @@ from pathlib import Path
 from wavefront.journal.database import AttemptRecord, Event, Journal, RunRecord, TaskRecord
 from wavefront.journal.kinds import AttemptKind, EventKind
 from wavefront.model import GateAction, GateResult, TaskStatus
+from wavefront.words import plural
 
 __all__ = ["render_report", "write_report"]
 
@@ -197,7 +198,7 @@ def _details(view: _TaskView) -> list[str]:
     lines.append(f"- **Status**: {status}")
     lines.append(f"- **Agent**: {record.agent or '-'} (runner {record.runner or '-'})")
     lines.append(
-        f"- **Attempts**: {len(view.work)} at the work, {len(view.reviews)} reviews; "
+        f"- **Attempts**: {len(view.work)} at the work, {plural(len(view.reviews), 'review')}; "
         f"**cost** {_money(view.cost)}; **time** {view.seconds:.1f}s"
     )
     if task.acceptance_criteria:

@@ -42,7 +42,8 @@ def normalise(data: Any, source: WorkflowSource) -> Normalised:
     """The native form of `data` and each step's origin (data in native form is kept)."""
     if not isinstance(data, Mapping):
         raise ConfigError(source.path, source.line(),
-                          "a workflow is a mapping with 'steps' (or one of seed 004's shapes)")
+                          "a workflow is a mapping with 'steps' (or a pattern such as "
+                          "'parallel_execution')")
     result = {k: v for k, v in data.items() if k not in SEED_KEYS}
     raw_steps = data.get("steps")
     steps: list[Any] = list(raw_steps) if isinstance(raw_steps, list) else []

@@ -273,8 +273,8 @@ def parse_workflow(data: Any, source: WorkflowSource,
     """
     if not isinstance(data, Mapping):
         raise ConfigError(source.path, source.line(),
-                          "a workflow is a mapping with 'steps' (or one of seed 004's "
-                          "pattern shapes)")
+                          "a workflow is a mapping with 'steps' (or a pattern such as "
+                          "'parallel_execution')")
     steps = data.get("steps")
     count = len(steps) if isinstance(steps, list) else 0
     if origins is None:

@@ -27,7 +27,9 @@ __all__ = ["REQUEST_SETTINGS", "RUNNERS", "AgentRequest", "Runner", "make_runner
 
 # Settings a runner reads from each request rather than its constructor; with `kind` (which
 # runner a named entry is), the only keys besides the constructor's that a runner accepts.
-REQUEST_SETTINGS: dict[str, frozenset[str]] = {"script": frozenset({"solutions_dir", "seed"})}
+REQUEST_SETTINGS: dict[str, frozenset[str]] = {
+    "script": frozenset({"solutions_dir", "seed", "script"})
+}
 
 # name -> factory called with the runner's settings as keyword arguments.
 RUNNERS: dict[str, Callable[..., Runner]] = {
