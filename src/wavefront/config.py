@@ -224,6 +224,15 @@ class TaskConfig(_Strict):
     _depends_line: int = PrivateAttr(default=0)
 
 
+class WorkspaceConfig(_Strict):
+    """`workspace:`: what each new workspace gets before its agent starts."""
+
+    setup: TextList = []
+    # `copy` in the file; another name here, since pydantic models have a copy() method
+    copy_files: TextList = Field(default=[], alias="copy")
+    teardown: TextList = []
+
+
 class ProjectConfig(_Strict):
     """The root of `wavefront.yaml` (and `Backlog.config` for a native backlog)."""
 
@@ -237,6 +246,7 @@ class ProjectConfig(_Strict):
     gates: list[GateConfig] = []
     verify: Literal["merged", "branch", "none"] | None = None
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
     tasks: list[TaskConfig] = []
     # Reserved for workflows (a later issue): any mapping is kept as written.
     workflow: dict[str, Any] | None = None

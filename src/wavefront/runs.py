@@ -34,6 +34,7 @@ from wavefront.model import AgentProfile, GateSpec, TaskStatus
 from wavefront.plan.graph import Plan
 from wavefront.report.progress import Reporter
 from wavefront.workspace.runlock import RunLock
+from wavefront.workspace.setup import WorkspaceSetup
 from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 
 __all__ = [
@@ -317,6 +318,8 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
                      on_review_limit=settings.on_review_limit, gates=settings.gates,
                      default_runner=stored.get("default_runner", "command"),
                      outside_writes=settings.outside_writes,
+                     workspace_setup=WorkspaceSetup(settings.setup, settings.copy,
+                                                    settings.teardown),
                      agent_gates={name: tuple(GateSpec(g["kind"], g.get("options", {}))
                                               for g in gates)
                                   for name, gates in stored.get("agent_gates", {}).items()}),
@@ -414,6 +417,9 @@ def _settings(backlog: Backlog, options: RunOptions
         budget_usd=options.budget_usd or (limits.max_cost_usd if limits else None),
         wait_for_humans=options.wait_for_humans,
         outside_writes="warn" if options.outside_writes == "warn" else "fail",
+        setup=tuple(config.workspace.setup) if config else (),
+        copy=tuple(config.workspace.copy_files) if config else (),
+        teardown=tuple(config.workspace.teardown) if config else (),
     )
     return settings, runner_settings, default_runner
 
@@ -457,4 +463,6 @@ def _jsonable(settings: RunSettings) -> dict[str, Any]:
 def _settings_from_json(data: Mapping[str, Any]) -> RunSettings:
     values = dict(data)
     values["gates"] = tuple(GateSpec(g["kind"], g.get("options", {})) for g in values["gates"])
+    for name in ("setup", "copy", "teardown"):
+        values[name] = tuple(values.get(name, ()))
     return RunSettings(**values)

@@ -57,6 +57,10 @@ class RunSettings:
     wait_for_humans: bool = False
     outside_writes: Literal["fail", "warn"] = "fail"
     poll_s: float = 0.5
+    # `workspace:` of wavefront.yaml: commands and copies that prepare each workspace.
+    setup: tuple[str, ...] = ()
+    copy: tuple[str, ...] = ()
+    teardown: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from wavefront.engine.prepare import WorkspacePreparer
 from wavefront.gates.base import GateContext
 from wavefront.gates.registry import check_gates, effective_gates
 from wavefront.journal.database import Journal, TaskRecord
@@ -46,6 +47,7 @@ class MergeQueue:
         gate_specs: Callable[[TaskRecord], Sequence[GateSpec]],
         set_status: StatusSetter,
         log_dir: Callable[[str], Path],
+        preparer: WorkspacePreparer | None = None,
     ) -> None:
         self.journal = journal
         self.run_id = run_id
@@ -54,6 +56,7 @@ class MergeQueue:
         self.gate_specs = gate_specs
         self.set_status = set_status
         self.log_dir = log_dir
+        self.preparer = preparer
         self._lock = asyncio.Lock()
 
     async def merge(self, record: TaskRecord) -> MergeResult:
@@ -103,13 +106,21 @@ class MergeQueue:
                     if a.kind != AttemptKind.REVIEW]
         attempt = attempts[-1] if attempts else self.journal.start_attempt(
             self.run_id, record.task_id, kind=AttemptKind.GATES, base_commit=old)
+        task_dir = safe_name(record.task_id)
+        prepared = (await self.preparer.prepare(record.task_id, task_dir, handle.path)
+                    if self.preparer is not None else None)
         context = GateContext(
             task=record.task, workspace=handle.path, log_dir=self.log_dir(record.task_id),
             base_commit=old, head_commit=commit, changed_files=attempt.changed_files,
-            attempt=attempt.number, stage="merged")
+            attempt=attempt.number, stage="merged", env=prepared.env if prepared else {})
         try:
-            results = await check_gates(self.gate_specs(record), context)
+            if prepared is not None and prepared.failure is not None:
+                results = [GateResult("workspace setup", False, prepared.failure)]
+            else:
+                results = await check_gates(self.gate_specs(record), context)
         finally:
+            if self.preparer is not None and prepared is not None:
+                await self.preparer.teardown(task_dir, handle.path, prepared)
             await call_backend(self.workspaces, self.workspaces.remove, handle)
         for result in results:
             self.journal.record_gate(attempt.id, replace(result,

@@ -12,7 +12,7 @@ import asyncio
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -21,6 +21,7 @@ from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_devi
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.engine.mergequeue import MergeQueue
 from wavefront.engine.pool import RunnerPool
+from wavefront.engine.prepare import WorkspacePreparer
 from wavefront.errors import WavefrontError
 from wavefront.gates.base import GateContext
 from wavefront.gates.registry import check_gates, effective_gates
@@ -36,6 +37,7 @@ from wavefront.model import (
     Task,
     TaskStatus,
 )
+from wavefront.workspace.setup import Prepared, WorkspaceSetup
 from wavefront.workspace.worktrees import (
     WorkspaceHandle,
     Workspaces,
@@ -85,6 +87,7 @@ class FlowSettings:
     # What a change to the user's checkout during an attempt does: fail the attempt, or
     # only warn (for people who keep working in their checkout while a run goes on).
     outside_writes: str = "fail"
+    workspace_setup: WorkspaceSetup = field(default_factory=WorkspaceSetup)
 
 
 class TaskFlow:
@@ -107,11 +110,14 @@ class TaskFlow:
         self.settings = settings
         self.logs_dir = logs_dir
         self.hooks = tuple(hooks)
+        self.preparer = WorkspacePreparer(settings.workspace_setup, workspaces.repo_root,
+                                          logs_dir)
         self.queue = MergeQueue(
             journal, run_id, workspaces, verify_merged=settings.verify == "merged",
             gate_specs=self._gate_specs, set_status=self._status,
-            log_dir=lambda task_id: self._log_path(task_id, 0).parent)
+            log_dir=lambda task_id: self._log_path(task_id, 0).parent, preparer=self.preparer)
         self._merging: set[str] = set()
+        self._env: dict[str, dict[str, str]] = {}  # task id -> its workspace's variables
 
     # -- what the engine asks ---------------------------------------------------------
 
@@ -133,9 +139,14 @@ class TaskFlow:
         if record is None:
             record = self._record(task_id)
         attempt: AttemptRecord | None = None
+        prepared: Prepared | None = None
         try:
             # Where the attempt works is recorded with the attempt (workspace, base commit).
             handle = await self._off_loop(self.workspaces.create, task_id)
+            prepared = await self.preparer.prepare(task_id, safe_name(task_id), handle.path)
+            self._env[task_id] = prepared.env
+            if prepared.failure is not None:
+                return self._failed(record, prepared.failure)
             feedback = ""
             round_ = 1
             agentless = record.task.options.agentless
@@ -188,6 +199,10 @@ class TaskFlow:
         except Exception as exc:  # a bug must not hang the run or lose the reason
             self._log_crash(task_id, exc)
             return self._failed(record, f"internal error: {exc!r}", allow_retry=False)
+        finally:
+            if prepared is not None:
+                await self.preparer.teardown(safe_name(task_id), handle.path, prepared)
+                self._env.pop(task_id, None)
 
     async def _run_agent(self, record: TaskRecord, handle: WorkspaceHandle,
                          attempt: AttemptRecord, round_: int, feedback: str) -> AgentResult:
@@ -206,6 +221,7 @@ class TaskFlow:
             profile=profile, model=task.options.model or (profile.model if profile else None),
             timeout_s=task.options.timeout_s or self.settings.timeout_s,
             max_turns=task.options.max_turns,
+            env=self._env.get(task.id, {}),
             options={**self.pool.options(runner_name), "attempt": self._attempt_count(task.id),
                      "round": round_, "role": "implement" if attempt.kind == AttemptKind.AGENT
                      else "resolve-conflict",
@@ -303,7 +319,7 @@ class TaskFlow:
             base_commit=handle.base_commit, head_commit=attempt.head_commit,
             changed_files=attempt.changed_files,
             diff=await self._off_loop(self.workspaces.diff, handle),
-            attempt=attempt.number, round=round_,
+            attempt=attempt.number, round=round_, env=self._env.get(record.task_id, {}),
             run_reviewer=lambda agent, prompt, n: self._review(record, handle, agent,
                                                                prompt, n),
         )

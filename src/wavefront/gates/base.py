@@ -8,8 +8,8 @@ a `from_options` constructor, listed once in `gates.registry`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,6 +55,8 @@ class GateContext:
     run_reviewer: ReviewerCall | None = None
     stage: str = "branch"
     log_path: Path | None = None
+    # The workspace's own variables (WAVEFRONT_PORT, ...), which command gates see too.
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 class Gate(Protocol):

@@ -91,7 +91,7 @@ class CommandGate:
                 cwd=cwd,
                 log_path=log_path,
                 timeout_s=self.timeout,
-                env=self.env or None,
+                env={**context.env, **self.env} or None,
                 kill_grace_s=1.0,
             )
         finally:
