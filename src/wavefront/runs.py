@@ -278,6 +278,8 @@ def cancel_run(root: Path, run_id: str | None, stop: Callable[[int], None],
             time.sleep(0.1)
     with lock, open_journal(repo.root) as journal:
         run = resolve_run(journal, run_id)
+        if pid is None and run.state in ("finished", "cancelled"):
+            raise WavefrontError(f"run {run.id} is {run.state}: nothing to cancel")
         cancelled = []
         for record in journal.tasks(run.id):
             if not record.status.is_final:

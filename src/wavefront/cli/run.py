@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from wavefront.cli.group import backlog_options, load_and_plan_from_options, plan_options, wavefront
+from wavefront.words import plural
 
 __all__: list[str] = []
 
@@ -259,7 +260,13 @@ def cancel(run_id: str | None, root: Path) -> None:
     pid, cancelled = cancel_run(root, run_id, stop=lambda pid: os.kill(pid, signal.SIGTERM))
     if pid:
         click.echo(f"sent stop to the running wavefront process {pid}", err=True)
-    click.echo(f"cancelled {len(cancelled)} unfinished task(s)", err=True)
+    if cancelled:
+        click.echo(f"cancelled {plural(len(cancelled), 'unfinished task')} "
+                   f"({', '.join(cancelled[:6])}{', ...' if len(cancelled) > 6 else ''}); "
+                   "they will not run on resume (`wavefront retry ID` runs one again)",
+                   err=True)
+    else:
+        click.echo("no unfinished task to cancel", err=True)
 
 
 @wavefront.command()
@@ -269,7 +276,8 @@ def clean(root: Path) -> None:
     from wavefront.runs import clean as clean_runs
 
     removed = clean_runs(root)
-    click.echo(f"removed {len(removed)} worktree(s) and the task branches of finished runs")
+    click.echo(f"removed {plural(len(removed), 'worktree')} and the task branches of "
+               "finished runs")
 
 
 @wavefront.command()
