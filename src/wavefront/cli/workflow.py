@@ -28,24 +28,46 @@ __all__: list[str] = []
 @click.option("--force", is_flag=True, help="Replace an existing wavefront.yaml.")
 def init(name: str | None, list_only: bool, directory: Path, scripted: bool,
          force: bool) -> None:
-    """Write a workflow template as wavefront.yaml: standard (phases from requirements to
-    release, each behind a gate), multistage, fullstack, or one example per orchestration
-    pattern (`wavefront init --list` shows them all).
+    """Write a wavefront.yaml for this repository: the backlogs found, the agent CLI
+    installed, a test gate guessed from the project, each with a comment.
 
-    Then `wavefront plan` shows its graph (steps that grow at run time are marked) and
-    `wavefront run --runner NAME` runs it.
+    With --template NAME, write a workflow template instead: standard (phases from
+    requirements to release, each behind a gate), multistage, fullstack, or one example per
+    orchestration pattern (`wavefront init --list` shows them all).
     """
     from wavefront.workflow.init import init_template, list_templates
 
-    if list_only or name is None:
+    if list_only:
         templates = list_templates()
         width = max(len(t.name) for t in templates)
         for template in templates:
             click.echo(f"{template.name:<{width}}  {template.description}")
-        if name is None and not list_only:
-            click.echo("\nchoose one with --template NAME", err=True)
+        return
+    if name is None:
+        _init_project(directory, force)
         return
     path = init_template(name, directory, scripted=scripted, force=force)
     click.echo(f"wrote {path}", err=True)
     next_step = "wavefront run" if scripted else "wavefront run --runner NAME"
     click.echo(f"next: wavefront plan -C {directory} && {next_step} -C {directory}", err=True)
+
+
+def _init_project(directory: Path, force: bool) -> None:
+    from wavefront.projectinit import init_project
+
+    path, found = init_project(directory, force=force)
+    click.echo(f"wrote {path}", err=True)
+    if found.backlogs:
+        shown = ", ".join(f"{p} ({fmt})" for fmt, p in found.backlogs)
+        click.echo(f"backlog: {shown}", err=True)
+    else:
+        click.echo("backlog: none found; the file shows how to name one", err=True)
+    agent = found.agents[0] if found.agents else None
+    click.echo(f"agent: {agent}" if agent else
+               "agent: no agent CLI found; set runners.command.argv_template to yours",
+               err=True)
+    gate = found.test_command or "none guessed (see gates: in the file)"
+    click.echo(f"test gate: {gate}", err=True)
+    where = "" if directory == Path(".") else f" -C {directory}"
+    click.echo(f"next: wavefront validate{where} && wavefront plan{where} && "
+               f"wavefront run{where}", err=True)
