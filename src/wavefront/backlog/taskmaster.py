@@ -223,10 +223,13 @@ def _units(
 ) -> list[Task]:
     # First pass: ids of every unit, so dependencies on a parent can fan out to its subtasks.
     subtask_ids: dict[str, list[str]] = {}
+    named: set[str] = set()  # every id, for files that name tasks by words, not numbers
     for index, task in enumerate(tasks):
         parent_id = _task_id(doc, (*prefix, "tasks", index, "id"), task.id)
+        named.add(parent_id)
         if task.subtasks:
             subtask_ids[parent_id] = [_subtask_id(parent_id, sub.id) for sub in task.subtasks]
+            named.update(subtask_ids[parent_id])
 
     def expand(dep: str) -> list[str]:
         return subtask_ids.get(dep, [dep])
@@ -238,7 +241,9 @@ def _units(
         parent_deps = [
             unit
             for position, dep in enumerate(task.dependencies or [])
-            for unit in expand(_dependency(doc, (*where, "dependencies", position), dep, None))
+            for unit in expand(
+                _dependency(doc, (*where, "dependencies", position), dep, None, named)
+            )
         ]
         if not task.subtasks:
             units.append(
@@ -252,7 +257,7 @@ def _units(
                 unit
                 for position, dep in enumerate(sub.dependencies or [])
                 for unit in expand(
-                    _dependency(doc, (*sub_where, "dependencies", position), dep, parent_id)
+                    _dependency(doc, (*sub_where, "dependencies", position), dep, parent_id, named)
                 )
             ]
             if sub_id in own:
@@ -354,15 +359,25 @@ def _subtask_id(parent_id: str, value: int | float | str) -> str:
 
 
 def _dependency(
-    doc: JsonDocument, where: tuple[Key, ...], value: int | float | str, parent_id: str | None
+    doc: JsonDocument,
+    where: tuple[Key, ...],
+    value: int | float | str,
+    parent_id: str | None,
+    named: set[str],
 ) -> str:
-    """The id a dependency names; `parent_id` is set for a subtask's dependencies."""
+    """The id a dependency names; `parent_id` is set for a subtask's dependencies. Ids are
+    numbers in Task Master's own files; tools that sync with it also write words
+    (`rust-conversion-core`), which are read when a task of the file has that id."""
     text = _number_text(value)
     if not _NUMBERED.fullmatch(text):
+        for candidate in (f"{parent_id}.{text}" if parent_id else None, text):
+            if candidate in named:
+                return candidate
         raise BacklogError(
             doc.path,
             doc.line_of(*where),
-            f'dependency {value!r} is not a task id (expected a number like 5, "5" or "5.2")',
+            f'dependency {value!r} is not a task id (expected a number like 5, "5" or "5.2", '
+            "or the id of a task in this file)",
         )
     if parent_id is not None and "." not in text:
         return f"{parent_id}.{text}"
