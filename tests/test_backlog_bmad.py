@@ -3,6 +3,7 @@ rules, bad input, and arbitrary text."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -277,3 +278,20 @@ def test_arbitrary_text_loads_or_raises_backlog_error(text: str, prefix: bool) -
             assert str(exc).startswith(str(path))
         else:
             assert all(isinstance(task, Task) for task in backlog.tasks)
+
+
+def test_next_puts_ready_for_dev_before_backlog(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from wavefront.cli import wavefront
+
+    folder = tmp_path / "docs" / "sprint-artifacts"
+    folder.mkdir(parents=True)
+    (folder / "sprint-status.yaml").write_text(
+        "development_status:\n  epic-1: in-progress\n  1-1-first: backlog\n"
+        "  1-2-second: ready-for-dev\n  1-3-third: in-progress\n"
+    )
+    result = CliRunner().invoke(wavefront, ["next", "-C", str(tmp_path), "-o", "json"])
+    assert result.exit_code == 0, result.output
+    assert [row["id"] for row in json.loads(result.stdout)] == ["1.2", "1.1"]
+    assert "to resume or review first: 1.3 (in-progress)" in result.stderr

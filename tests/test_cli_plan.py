@@ -510,3 +510,16 @@ def test_bmad_sub_stories_are_distinct_tasks(tmp_path: Path) -> None:
     result = run("validate", "-C", tmp_path)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("ok: 3 tasks in 3 files")
+
+
+def test_next_lists_the_ready_tasks_with_the_one_to_start_first(repo: Path) -> None:
+    # 1.1 is done: 1.2, 2.1 and 2.2 are ready; 1.2 heads the longest remaining path
+    as_json = run("next", "-C", repo, "-o", "json")
+    assert as_json.exit_code == 0
+    rows = json.loads(as_json.stdout)
+    assert [row["id"] for row in rows] == ["1.2", "2.1", "2.2"]
+    assert [row["next"] for row in rows] == [True, False, False]
+    assert "3 tasks ready; first: the longest remaining critical path" in as_json.stderr
+    table = run("next", "-C", repo)
+    assert "1.2 (next)" in table.stdout and "2.2" in table.stdout
+    assert run("next", "-C", repo, "-o", "id").stdout == "1.2\n"

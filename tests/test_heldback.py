@@ -53,5 +53,7 @@ def test_bmad_sprint_status_without_story_files() -> None:
     statuses = Counter(task.status_text for task in backlog.tasks)
     assert statuses == {"done": 35, "backlog": 14, "review": 2}
     assert [t.id for t in backlog.tasks if t.status_text == "review"] == ["4.4", "4.6"]
-    code, out, _err = cli("next", "-C", str(DESKPULSE), "-o", "id")
+    code, out, err = cli("next", "-C", str(DESKPULSE), "-o", "id")
     assert code == 0 and out.strip() == "5.1"
+    # stories under review are what BMAD would take up first: named, not left out silently
+    assert "to resume or review first: 4.4 (review), 4.6 (review)" in err

@@ -18,6 +18,7 @@ from wavefront.cli.group import (
     plan_options,
     wavefront,
 )
+from wavefront.plan.scope import id_sort_key
 from wavefront.words import plural
 
 if TYPE_CHECKING:
@@ -144,19 +145,34 @@ def plan(output: str, rows: int, **params: Any) -> None:
 @plan_options
 @output_option("table", "json", "id")
 def next_command(output: str, **params: Any) -> None:
-    """Show the one task to start next.
+    """Show the tasks ready to start, the one to start next first.
 
     The statuses written in the backlog files decide: done tasks count as finished,
-    tasks in progress are left out. Among the ready tasks
-    the one with the longest remaining critical path wins. Prints nothing to stdout (and
-    says why on stderr) when no task is ready.
+    tasks in progress are left out. The first (marked) is wavefront's choice: the one with
+    the longest remaining critical path. `-o id` prints only that one. Prints nothing to
+    stdout (and says why on stderr) when no task is ready.
     """
     loaded = load_and_plan_from_options(params, sound_only=True)
-    task_id = loaded.plan.next_task()
-    if task_id is None:
-        click.echo(_nothing_ready(loaded.plan), err=True)
+    plan = loaded.plan
+    ready = plan.ready(plan.done_in_files, plan.started_in_files)
+    # A story the tracker marks ready-for-dev was prepared for work: it goes before backlog.
+    ready.sort(key=lambda t: (plan.by_id[t].status_text or "").lower() != "ready-for-dev")
+    started = sorted(plan.started_in_files, key=id_sort_key)
+    if started:
+        shown = ", ".join(f"{t} ({plan.by_id[t].status_text})" for t in started[:8]
+                          if t in plan.by_id)
+        click.echo(f"started in the backlog files, to resume or review first: {shown}",
+                   err=True)
+    if not ready:
+        click.echo(_nothing_ready(plan), err=True)
         return
-    _print_tasks(loaded, [task_id], output, params["root"])
+    if output == "id":
+        click.echo(ready[0])
+        return
+    _print_tasks(loaded, ready, output, params["root"], first_marked=True)
+    if len(ready) > 1:
+        click.echo(f"{plural(len(ready), 'task')} ready; first: the longest remaining critical "
+                   "path (wavefront's choice)", err=True)
 
 
 @wavefront.command()
@@ -203,7 +219,8 @@ def _be(count: int) -> str:
     return "is" if count == 1 else "are"
 
 
-def _print_tasks(loaded: LoadedPlan, task_ids: Sequence[str], output: str, root: Path) -> None:
+def _print_tasks(loaded: LoadedPlan, task_ids: Sequence[str], output: str, root: Path,
+                 first_marked: bool = False) -> None:
 
     plan = loaded.plan
     tasks = [plan.by_id[task_id] for task_id in task_ids]
@@ -219,8 +236,9 @@ def _print_tasks(loaded: LoadedPlan, task_ids: Sequence[str], output: str, root:
                 "agent": agents.get(task.id),
                 "priority": plan.priority[task.id],
                 "source": str(task.source),
+                **({"next": index == 0} if first_marked else {}),
             }
-            for task in tasks
+            for index, task in enumerate(tasks)
         ]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -229,9 +247,9 @@ def _print_tasks(loaded: LoadedPlan, task_ids: Sequence[str], output: str, root:
     table = Table()
     for column in ("id", "title", "agent", "priority", "file"):
         table.add_column(column, overflow="fold")
-    for task in tasks:
+    for index, task in enumerate(tasks):
         table.add_row(
-            task.id,
+            f"{task.id} (next)" if first_marked and index == 0 else task.id,
             task.title,
             agents.get(task.id, ""),
             f"{plan.priority[task.id]:g}",
