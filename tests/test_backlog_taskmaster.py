@@ -276,3 +276,27 @@ def test_subtask_depending_on_itself_is_reported(tmp_path: Path) -> None:
     backlog = taskmaster.load(path)
     assert {t.id: t.dependencies for t in backlog.tasks} == {"1.1": (), "1.2": ("1.1",)}
     assert any("subtask 1.1 depends on itself" in n and "[SELF]" in n for n in backlog.notes)
+
+
+def test_next_follows_task_masters_order(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from wavefront.cli import wavefront
+
+    # Task Master: a subtask of a task in progress first, then priority, then fewer
+    # dependencies; the longest critical path (wavefront's own choice) would pick 1.
+    _write(tmp_path, {"tasks": [
+        {"id": 1, "title": "long chain start", "status": "pending", "priority": "low"},
+        {"id": 2, "title": "after 1", "status": "pending", "dependencies": [1]},
+        {"id": 3, "title": "after 2", "status": "pending", "dependencies": [2]},
+        {"id": 4, "title": "urgent", "status": "pending", "priority": "high"},
+        {"id": 5, "title": "started", "status": "in-progress", "priority": "low",
+         "subtasks": [{"id": 1, "title": "next piece", "status": "pending"}]},
+        {"id": 6, "title": "done", "status": "done"},
+        {"id": 7, "title": "high, one dependency", "status": "pending", "priority": "high",
+         "dependencies": [6]},
+    ]})  # fmt: skip
+    result = CliRunner().invoke(wavefront, ["next", "-C", str(tmp_path), "-o", "json"])
+    assert result.exit_code == 0, result.output
+    assert [row["id"] for row in json.loads(result.stdout)] == ["5.1", "4", "7", "1"]
+    assert "first by Task Master's order" in result.stderr

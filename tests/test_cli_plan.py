@@ -519,7 +519,7 @@ def test_next_lists_the_ready_tasks_with_the_one_to_start_first(repo: Path) -> N
     rows = json.loads(as_json.stdout)
     assert [row["id"] for row in rows] == ["1.2", "2.1", "2.2"]
     assert [row["next"] for row in rows] == [True, False, False]
-    assert "3 tasks ready; first: the longest remaining critical path" in as_json.stderr
+    assert "3 tasks ready; first by the longest remaining critical path" in as_json.stderr
     table = run("next", "-C", repo)
     assert "1.2 (next)" in table.stdout and "2.2" in table.stdout
     assert run("next", "-C", repo, "-o", "id").stdout == "1.2\n"

@@ -32,7 +32,8 @@ from wavefront.backlog.statuswords import read_status
 from wavefront.errors import BacklogError
 from wavefront.model import SourceLocation, Task, TaskStatus
 
-__all__ = ["DESCRIPTION", "NAME", "discover", "load", "load_tag", "matches", "tag_names"]
+__all__ = ["DESCRIPTION", "NAME", "discover", "load", "load_tag", "matches", "next_order_key",
+           "tag_names"]
 
 NAME = "taskmaster"
 DESCRIPTION = "Task Master tasks.json (tagged or legacy; subtasks become the units of work)"
@@ -313,6 +314,7 @@ def _make_task(
     if parent is not None:
         metadata["parent_id"] = parent[0]
         metadata["parent_title"] = parent[1].title
+        metadata["parent_status"] = parent[1].status
         priority = priority or parent[1].priority
     if priority:
         metadata["priority"] = priority
@@ -333,6 +335,19 @@ def _make_task(
         tags=(tag,) if tag else (),
         metadata=metadata,
     )
+
+
+_PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+def next_order_key(task: Task) -> tuple[int, int, int]:
+    """Task Master's order for `next` among ready tasks: subtasks of a task in progress
+    first, then priority (high, medium, low), then fewer dependencies."""
+    metadata = task.metadata
+    in_progress_parent = (metadata.get("parent_status") or "").strip().lower() == "in-progress"
+    priority = str(metadata.get("priority") or "medium").strip().lower()
+    return (0 if in_progress_parent else 1, _PRIORITY_RANK.get(priority, 1),
+            len(task.dependencies))
 
 
 def _number_text(value: int | float | str) -> str:

@@ -157,6 +157,13 @@ def next_command(output: str, **params: Any) -> None:
     ready = plan.ready(plan.done_in_files, plan.started_in_files)
     # A story the tracker marks ready-for-dev was prepared for work: it goes before backlog.
     ready.sort(key=lambda t: (plan.by_id[t].status_text or "").lower() != "ready-for-dev")
+    choice = "the longest remaining critical path (wavefront's choice)"
+    if loaded.backlog.formats == ("taskmaster",):
+        from wavefront.backlog.taskmaster import next_order_key
+
+        ready.sort(key=lambda t: next_order_key(plan.by_id[t]))
+        choice = ("Task Master's order: subtasks of tasks in progress, priority, fewer "
+                  "dependencies")
     started = sorted(plan.started_in_files, key=id_sort_key)
     if started:
         shown = ", ".join(f"{t} ({plan.by_id[t].status_text})" for t in started[:8]
@@ -171,8 +178,7 @@ def next_command(output: str, **params: Any) -> None:
         return
     _print_tasks(loaded, ready, output, params["root"], first_marked=True)
     if len(ready) > 1:
-        click.echo(f"{plural(len(ready), 'task')} ready; first: the longest remaining critical "
-                   "path (wavefront's choice)", err=True)
+        click.echo(f"{plural(len(ready), 'task')} ready; first by {choice}", err=True)
 
 
 @wavefront.command()
