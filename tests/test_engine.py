@@ -306,3 +306,23 @@ def test_outside_writes_can_be_only_warned_about(git_repo: Path,
     with open_journal(git_repo) as journal:
         warnings = journal.events(lenient.run_id, kind="outside_writes")
     assert len(warnings) == 1 and "user-notes.txt" in warnings[0].data["changes"]
+
+
+def test_a_task_whose_dependencies_fail_together_is_blocked_once(
+    git_repo: Path, write_backlog: WriteBacklog
+) -> None:
+    # Agents that fail at once (a command that exits 1): both failures arrive together.
+    write_backlog(
+        [{"id": f"x{n}", "title": f"X{n}"} for n in range(4)]
+        + [{"id": "z", "title": "Z", "depends_on": [f"x{n}" for n in range(4)]},
+           {"id": "w", "title": "W", "depends_on": ["z"]}],
+        limits={"max_parallel": 4},
+        defaults={"runner": "fails"},
+        runners={"fails": {"kind": "command", "argv_template": ["false"]}},
+    )
+    result = run(git_repo)
+    assert result.exit_code == 1
+    with open_journal(git_repo) as journal:
+        blocked = [e.task_id for e in journal.events(result.run_id, kind="task_status")
+                   if e.data["status"] == "blocked"]
+    assert sorted(blocked) == ["w", "z"]

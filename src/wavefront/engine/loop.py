@@ -85,6 +85,7 @@ class Engine:
         self._not_before: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._records: dict[str, TaskRecord] = {}
+        self._blocking: set[str] = set()  # blocked by this loop, their event not back yet
         self._status: dict[str, TaskStatus] = {}
         # The same statuses grouped by value, so dispatch reads the few tasks holding a slot
         # instead of scanning the whole graph on every wake-up.
@@ -226,6 +227,7 @@ class Engine:
         if status in _BLOCKING_STATES:
             self._block_dependents_of(task_id)
         if status in _STARTABLE:
+            self._blocking.discard(task_id)
             self._push_if_ready(task_id)
 
     def _push_if_ready(self, task_id: str) -> None:
@@ -243,7 +245,10 @@ class Engine:
         # The new statuses come back as events; `_apply_changes` propagates them further
         # in its loop (iteratively: a long chain must not recurse).
         for dependent in self._dependents[task_id]:
-            if self._status[dependent] in _STARTABLE:
+            # Two dependencies failing in one batch would block it twice before the first
+            # event comes back: each blocked task is written (and reported) once.
+            if self._status[dependent] in _STARTABLE and dependent not in self._blocking:
+                self._blocking.add(dependent)
                 self.journal.set_status(self.run_id, dependent, TaskStatus.BLOCKED, cause,
                                         blocked_by=task_id)
 
