@@ -76,7 +76,7 @@ def load_and_plan(
         _refuse_outside(backlog.tasks, base)
     problems = find_problems(backlog.tasks) if sound_only else []
     tasks = sound_tasks(backlog.tasks, problems) if problems else backlog.tasks
-    kept = set(map(id, tasks))
+    kept = {task.id for task in tasks}
     plan = Plan.build(tasks, scope, options)
     if plan.unresolved:
         if decide is None:
@@ -89,7 +89,7 @@ def load_and_plan(
         paths=tuple(given),
         discovered=discovered,
         problems=tuple(problems),
-        set_aside=tuple(dict.fromkeys(t.id for t in backlog.tasks if id(t) not in kept)),
+        set_aside=tuple(dict.fromkeys(t.id for t in backlog.tasks if t.id not in kept)),
     )
 
 

@@ -181,9 +181,8 @@ def load_and_plan_from_options(
         decide=_ask_out_of_scope if ask else _warn_out_of_scope,
         sound_only=sound_only,
     )
-    if loaded.problems and not quiet and {t.id for t in loaded.backlog.tasks} <= set(
-        loaded.set_aside
-    ):
+    everything_touched = {t.id for t in loaded.backlog.tasks} <= set(loaded.set_aside)
+    if loaded.problems and not quiet and everything_touched:
         # Nothing is left to answer for: an error, naming the first problem.
         more = len(loaded.problems) - 1
         others = f" (and {plural(more, 'more problem')}; `wavefront validate` lists them)"

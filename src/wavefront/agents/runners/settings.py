@@ -41,9 +41,7 @@ def check_runner_settings(
     }
     required = [n for n, p in parameters.items() if p.default is inspect.Parameter.empty]
     accepted = [*parameters, *sorted(REQUEST_SETTINGS.get(kind, ()))]
-    expected = ", ".join(
-        f"{n} (required)" if n in required else n for n in accepted
-    ) or "none"
+    expected = ", ".join(f"{n} (required)" if n in required else n for n in accepted) or "none"
     where = f"runners.{name}" if name == kind else f"runners.{name} (kind {kind})"
     unknown = [key for key in values if key not in accepted]
     missing = [key for key in required if key not in values]
@@ -60,8 +58,6 @@ def check_runner_settings(
         )
     constructor = {k: v for k, v in values.items() if k in parameters}
     make_runner(kind, constructor, source=source)
-
-
 
 
 def check_configured_runners(
