@@ -46,3 +46,22 @@ def test_runs_and_show_describe_what_happened(git_repo: Path, write_backlog: Wri
     cancel = wavefront(git_repo, "cancel")
     assert cancel.returncode == 2
     assert "is finished: nothing to cancel" in cancel.stderr
+
+
+def test_log_reaches_setup_and_gate_logs(git_repo: Path, write_backlog: WriteBacklog) -> None:
+    write_backlog(
+        [{"id": "1.1", "title": "one", "script": {"files": {"one.txt": "1\n"}}}],
+        gates=[{"kind": "command", "run": "echo gate-says-hello"}],
+        workspace={"setup": ["echo setup-says-hello"]},
+    )
+    assert wavefront(git_repo, "run", "--no-progress").returncode == 0
+    plain = wavefront(git_repo, "log", "1.1")
+    assert "Implemented 1.1" in plain.stdout and "gate-says-hello" not in plain.stdout
+    full = wavefront(git_repo, "log", "1.1", "--gates")
+    assert "setup-says-hello" in full.stdout and "gate-says-hello" in full.stdout
+    assert "# setup.log" in full.stderr and "# gate-" in full.stderr
+    # --follow on a finished attempt prints it and ends
+    followed = wavefront(git_repo, "log", "1.1", "--follow", "--attempt", "1")
+    assert followed.returncode == 0 and "Implemented 1.1" in followed.stdout
+    missing = wavefront(git_repo, "log", "1.1", "--attempt", "7")
+    assert missing.returncode == 2 and "(attempts: 1)" in missing.stderr

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -230,9 +231,16 @@ def reject(task_id: str, note: str, root: Path, run_id: str | None) -> None:
 @click.argument("task_id", metavar="ID")
 @_root_option
 @_run_option
-@click.option("--attempt", type=int, metavar="N", help="Which attempt (default: the last).")
-def log(task_id: str, root: Path, run_id: str | None, attempt: int | None) -> None:
-    """Print the agent log of a task's attempt."""
+@click.option("--attempt", type=int, metavar="N",
+              help="Which attempt, numbered as `wavefront show ID` lists them (default: the "
+                   "last).")
+@click.option("--gates", is_flag=True,
+              help="Also print the workspace setup and the attempt's gate logs.")
+@click.option("-f", "--follow", is_flag=True,
+              help="Keep printing what is written until the attempt ends.")
+def log(task_id: str, root: Path, run_id: str | None, attempt: int | None, gates: bool,
+        follow: bool) -> None:
+    """Print the agent log of a task's attempt (and with --gates, its setup and gate logs)."""
     from wavefront.errors import WavefrontError
     from wavefront.runs import open_journal, resolve_run
 
@@ -241,13 +249,43 @@ def log(task_id: str, root: Path, run_id: str | None, attempt: int | None) -> No
         attempts = journal.attempts(run.id, task_id)
     if not attempts:
         raise WavefrontError(f"task {task_id!r} has no attempts in run {run.id}")
-    chosen = attempts[-1] if attempt is None else next(
-        (a for a in attempts if a.number == attempt and a.kind == "agent"), None)
+    numbered = [a for a in attempts if a.number == attempt] if attempt is not None else attempts
+    chosen = next((a for a in reversed(numbered) if a.kind == "agent"), None) or (
+        numbered[-1] if numbered else None)
     if chosen is None or not chosen.log_path or not Path(chosen.log_path).exists():
-        raise WavefrontError(f"no log for attempt {attempt} of {task_id}")
+        known = ", ".join(str(a.number) for a in attempts)
+        raise WavefrontError(f"no log for attempt {attempt} of {task_id} (attempts: {known})")
+    log_path = Path(chosen.log_path)
     click.echo(f"# {task_id} attempt {chosen.number} ({chosen.kind}, {chosen.state}): "
-               f"{chosen.log_path}", err=True)
-    click.echo(Path(chosen.log_path).read_text(encoding="utf-8", errors="replace"), nl=False)
+               f"{log_path}", err=True)
+    if gates:
+        setup = log_path.parent / "setup.log"
+        others = [setup] if setup.is_file() else []
+        others += sorted(log_path.parent.glob(f"gate-*-{chosen.number}.log"))
+        for path in others:
+            click.echo(f"# {path.name}", err=True)
+            click.echo(path.read_text(encoding="utf-8", errors="replace"), nl=False)
+        click.echo(f"# {log_path.name}", err=True)
+    offset = _print_from(log_path, 0)
+    while follow:
+        with open_journal(root) as journal:
+            current = next((a for a in journal.attempts(run.id, task_id) if a.id == chosen.id),
+                           chosen)
+        offset = _print_from(log_path, offset)
+        if current.finished_at is not None:
+            _print_from(log_path, offset)
+            break
+        time.sleep(0.5)
+
+
+def _print_from(path: Path, offset: int) -> int:
+    """Print `path` from byte `offset` on; the new offset."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        data = handle.read()
+    if data:
+        click.echo(data.decode("utf-8", errors="replace"), nl=False)
+    return offset + len(data)
 
 
 @wavefront.command()
