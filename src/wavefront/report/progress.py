@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from textwrap import shorten
 from types import TracebackType
 from typing import IO, Any, Protocol
 
@@ -24,13 +25,13 @@ from wavefront.model import TaskStatus
 
 __all__ = ["STATUS_STYLE", "LineProgress", "LiveProgress", "Reporter"]
 
-# icon, colour
+# icon, colour; every icon one cell wide, so columns stay aligned in any terminal
 STATUS_STYLE: dict[TaskStatus, tuple[str, str]] = {
     TaskStatus.PENDING: ("·", "dim"),
     TaskStatus.READY: ("·", "dim"),
     TaskStatus.RUNNING: ("▶", "cyan"),
-    TaskStatus.VERIFYING: ("✓?", "cyan"),
-    TaskStatus.REVIEWING: ("👀", "magenta"),
+    TaskStatus.VERIFYING: ("◇", "cyan"),
+    TaskStatus.REVIEWING: ("◎", "magenta"),
     TaskStatus.MERGING: ("⇢", "blue"),
     TaskStatus.DONE: ("✔", "green"),
     TaskStatus.FAILED: ("✘", "red"),
@@ -70,17 +71,23 @@ class _RunView:
     """Task rows kept current from events (no journal query per event)."""
 
     def __init__(self, journal: Journal, run_id: str) -> None:
+        self.journal = journal
         self.run_id = run_id
         self.started = time.time()
-        self.rows = {
-            r.task_id: _Row(r.task_id, r.task.title, r.wave, r.agent or "-", r.status, r.reason)
-            for r in journal.tasks(run_id)
-        }
+        self.rows: dict[str, _Row] = {}
+        self._add_new_rows()
         self.cost = 0.0
+
+    def _add_new_rows(self) -> None:
+        for r in self.journal.tasks(self.run_id):
+            if r.task_id not in self.rows:
+                self.rows[r.task_id] = _Row(r.task_id, r.task.title, r.wave, r.agent or "-",
+                                            r.status, r.reason)
 
     def apply(self, event: Event) -> _Row | None:
         row = self.rows.get(event.task_id or "")
         if event.kind == EventKind.GRAPH_GROWN:
+            self._add_new_rows()  # a workflow grew: the count and the table include them
             return None
         if row is None:
             return None
@@ -108,8 +115,6 @@ class LiveProgress:
                           get_renderable=self._render, transient=False)
 
     def __call__(self, event: Event) -> None:
-        if event.kind == EventKind.GRAPH_GROWN:
-            return
         self.view.apply(event)
 
     def __enter__(self) -> LiveProgress:
@@ -122,28 +127,56 @@ class LiveProgress:
 
     def _render(self) -> Group:
         now = time.time()
+        width = self.console.width
+        # Title and note share what the fixed columns leave, one line each; the agent
+        # column is shown only where there is room for it (100 columns and more).
+        with_agent = width >= 100
+        fixed = 1 + 12 + 7 + 7 + (18 if with_agent else 0) + 2 * (7 if with_agent else 6)
+        title_width = max(10, min(48, (width - fixed) // 2))
+        note_width = max(10, width - fixed - title_width)
+        columns = {"": None, "task": 12, "title": title_width, "agent": 18, "time": 7,
+                   "cost": 7, "note": note_width}
+        if not with_agent:
+            del columns["agent"]
         table = Table(box=None, show_header=True, header_style="bold", expand=False)
-        for name in ("", "task", "title", "agent", "time", "cost", "note"):
-            table.add_column(name, no_wrap=name != "note", overflow="ellipsis",
-                             max_width=48 if name in ("title", "note") else None)
+        for name, most in columns.items():
+            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=most)
         wave = -1
         counts: dict[TaskStatus, int] = {}
         for row in sorted(self.view.rows.values(), key=lambda r: r.wave):
             counts[row.status] = counts.get(row.status, 0) + 1
             if row.wave != wave:
                 wave = row.wave
-                table.add_row("", Text(f"Wave {wave}", style="bold"), "", "", "", "", "")
+                table.add_row("", Text(f"Wave {wave}", style="bold"),
+                              *[""] * (len(columns) - 2))
             icon, style = STATUS_STYLE[row.status]
             elapsed = ""
             if row.started is not None:
                 elapsed = f"{(row.ended or now) - row.started:5.1f}s"
-            table.add_row(Text(icon, style=style), row.task_id, row.title, row.agent, elapsed,
+            title = shorten(row.title, title_width, placeholder="…")  # at a word boundary
+            agent = [row.agent] if with_agent else []
+            table.add_row(Text(icon, style=style), row.task_id, title, *agent, elapsed,
                           f"${row.cost:.2f}" if row.cost else "", Text(row.reason, style="dim"))
         done = counts.get(TaskStatus.DONE, 0)
         header = Text(
             f"run {self.view.run_id} · {done}/{len(self.view.rows)} done · "
             f"{now - self.view.started:.0f}s · ${self.view.cost:.2f}", style="bold")
-        return Group(header, table)
+        return Group(header, _legend(counts), table)
+
+
+def _legend(counts: dict[TaskStatus, int]) -> Text:
+    """What the icons on screen mean, one entry per status shown, with its count."""
+    shown = dict(counts)
+    # ready and pending share their icon: one entry, "waiting"
+    waiting = shown.pop(TaskStatus.READY, 0) + shown.pop(TaskStatus.PENDING, 0)
+    legend = Text()
+    for status, (icon, style) in STATUS_STYLE.items():
+        count = waiting if status is TaskStatus.PENDING else shown.get(status, 0)
+        if count and status is not TaskStatus.READY:
+            name = "waiting" if status is TaskStatus.PENDING else status.value
+            legend.append(f"{icon} ", style=style)
+            legend.append(f"{name} {count}  ", style="dim")
+    return legend
 
 
 class LineProgress:

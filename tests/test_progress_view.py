@@ -1,0 +1,38 @@
+"""The live view drawn into an 80-column console from a real run's journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from conftest import WriteBacklog
+from wavefront.backlog.load import load_and_plan
+from wavefront.report.progress import LiveProgress
+from wavefront.runs import RunOptions, open_journal, start_run
+
+
+def test_live_view_fits_80_columns_with_a_legend(
+    git_repo: Path, write_backlog: WriteBacklog
+) -> None:
+    write_backlog([
+        {"id": "1.1", "title": "Implement the bookshelf storage layer with atomic writes "
+                              "and a migration path", "script": {"files": {"a.txt": "a\n"}}},
+        {"id": "1.2", "title": "two", "depends_on": ["1.1"], "script": {"behaviour": "fail"}},
+        {"id": "1.3", "title": "three", "depends_on": ["1.2"]},
+    ])
+    loaded = load_and_plan([], root=git_repo)
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions())
+    console = Console(width=80, record=True, color_system=None)
+    with open_journal(git_repo) as journal:
+        view = LiveProgress(journal, result.run_id, console=console)
+        console.print(view._render())
+    text = console.export_text()
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines), text
+    assert "✔ done 1" in text and "✘ failed 1" in text and "⊘ blocked 1" in text  # the legend
+    row = next(line for line in lines if " 1.3 " in f" {line} ")
+    assert "blocked by 1.2" in row  # the note column survives at 80 columns
+    title_row = next(line for line in lines if " 1.1 " in f" {line} ")
+    assert "…" in title_row and "Implement the" in title_row
+    assert "Implement the bookshelf storage layer with atomic writes and" not in text
