@@ -36,3 +36,26 @@ def test_live_view_fits_80_columns_with_a_legend(
     title_row = next(line for line in lines if " 1.1 " in f" {line} ")
     assert "…" in title_row and "Implement the" in title_row
     assert "Implement the bookshelf storage layer with atomic writes and" not in text
+
+
+def test_status_keeps_one_line_per_task_at_80_columns(
+    git_repo: Path, write_backlog: WriteBacklog
+) -> None:
+    from wavefront.report.summary import render_status, summarize
+
+    write_backlog([
+        {"id": "1.1", "title": "one", "script": {"behaviour": "fail"}},
+        {"id": "1.2", "title": "two", "depends_on": ["1.1"]},
+    ])
+    loaded = load_and_plan([], root=git_repo)
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions())
+    console = Console(width=80, record=True, color_system=None)
+    with open_journal(git_repo) as journal:
+        run = journal.get_run(result.run_id)
+        assert run is not None
+        console.print(render_status(summarize(journal, run), width=80))
+    lines = console.export_text().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    rows = [line for line in lines if "1.1" in line or "1.2" in line]
+    assert len(rows) == 2  # each reason on its own one line
+    assert "blocked by 1.1" in rows[1]

@@ -178,7 +178,8 @@ def status(run_id: str | None, root: Path, as_json: bool, orchestration_dir: Pat
     if as_json:
         click.echo(json.dumps(status_json(summary), indent=2, ensure_ascii=False))
     else:
-        Console(highlight=False).print(render_status(summary))
+        console = Console(highlight=False)
+        console.print(render_status(summary, width=console.width))
 
 
 @wavefront.command()

@@ -167,14 +167,23 @@ def _next_steps(summary: RunSummary, failed: list[TaskLine], blocked: list[TaskL
     return [f"{n}. {text}" for n, text in enumerate(steps, 1)]
 
 
-def render_status(summary: RunSummary) -> RenderableType:
+def render_status(summary: RunSummary, width: int = 120) -> RenderableType:
+    """Each task on one line in `width` columns: a long reason ends in "…" (`wavefront show
+    ID` has it whole), and below 100 columns the agent column gives its room to it."""
     table = Table(title=f"run {summary.run.id} ({summary.run.state}) → {summary.run.branch}",
                   title_justify="left")
-    for name in ("task", "status", "agent", "attempts", "cost", "reason"):
-        table.add_column(name, overflow="fold")
+    names = ["task", "status", "agent", "attempts", "cost", "reason"]
+    if width < 100:
+        names.remove("agent")
+    fixed = sum({"task": 12, "status": 11, "agent": 20, "attempts": 8, "cost": 8}.get(n, 0)
+                for n in names) + 3 * len(names) + 1
+    for name in names:
+        table.add_column(name, no_wrap=True, overflow="ellipsis",
+                         max_width=max(16, width - fixed) if name == "reason" else None)
     for line in summary.tasks:
         cost = f"{'~' if line.cost_estimated else ''}${line.cost_usd:.2f}" if line.cost_usd else ""
-        table.add_row(line.task_id, line.status.value, line.agent or "-", str(line.attempts),
-                      cost, line.reason)
+        cells = {"task": line.task_id, "status": line.status.value, "agent": line.agent or "-",
+                 "attempts": str(line.attempts), "cost": cost, "reason": line.reason}
+        table.add_row(*(cells[name] for name in names))
     totals = Text(f"Total cost: {_money(summary)}")
     return Group(table, totals)
