@@ -65,3 +65,20 @@ def test_log_reaches_setup_and_gate_logs(git_repo: Path, write_backlog: WriteBac
     assert followed.returncode == 0 and "Implemented 1.1" in followed.stdout
     missing = wavefront(git_repo, "log", "1.1", "--attempt", "7")
     assert missing.returncode == 2 and "(attempts: 1)" in missing.stderr
+
+
+def test_resume_of_a_finished_run_keeps_its_record(
+    git_repo: Path, write_backlog: WriteBacklog
+) -> None:
+    from wavefront.runs import open_journal
+
+    write_backlog([{"id": "a", "title": "A", "script": {"behaviour": "fail"}}])
+    assert wavefront(git_repo, "run", "--no-progress").returncode == 1
+    with open_journal(git_repo) as journal:
+        (before,) = journal.runs()
+    again = wavefront(git_repo, "resume", "--no-progress")
+    assert again.returncode == 1  # the outcome as it stands: a failed task
+    assert "has finished: nothing to resume" in again.stdout
+    with open_journal(git_repo) as journal:
+        (after,) = journal.runs()
+    assert (after.finished_at, after.state) == (before.finished_at, before.state)

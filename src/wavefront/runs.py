@@ -141,6 +141,14 @@ def resume_run(root: Path, run_id: str | None = None,
     state_dir = repo.root / STATE_DIR
     with RunLock(state_dir), open_journal(repo.root) as journal:
         run = resolve_run(journal, run_id)
+        records = journal.tasks(run.id)
+        if run.state in ("finished", "cancelled") and all(r.status.is_final for r in records):
+            # Nothing left to run: the outcome as it stands, the run's record untouched.
+            counts: dict[str, int] = {}
+            for record in records:
+                counts[record.status.value] = counts.get(record.status.value, 0) + 1
+            return RunResult(run.id, run.branch, RunStop("finished", "nothing to resume"),
+                             counts)
         profiles = load_profiles(repo.root, _stored_config(run))
         if budget_usd is not None:
             settings = RunSettings.from_stored(run.options).model_copy(

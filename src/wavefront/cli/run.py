@@ -57,6 +57,9 @@ def _finish(root: Path, result: Any) -> None:
     with open_journal(root) as journal:
         summary = summarize(journal, resolve_run(journal, result.run_id))
     console = Console(highlight=False, soft_wrap=True)
+    if result.stop.reason == "nothing to resume":
+        console.print(f"run {result.run_id} has finished: nothing to resume "
+                      "(`wavefront retry ID` runs a task of it again)")
     console.print()
     console.print(render_summary(summary))
     if result.stop.state not in ("finished",):
