@@ -37,26 +37,24 @@ def validate(output: str, **params: Any) -> None:
     backlog holds no task; else prints a one-line summary and exits 0. `-o json` prints
     the same for tools. Dependencies outside the scope are warnings here.
     """
+    from wavefront.agents.runners.settings import check_configured_runners
     from wavefront.errors import BacklogError
 
     try:
         loaded = load_and_plan_from_options(
             params, ask=False, sound_only=True, quiet=output == "json"
         )
+        check_configured_runners(loaded.backlog.config)
     except BacklogError as error:
         if output != "json":
             raise
-        # A file that cannot be read is one problem too, in the same shape.
-        line = error.line
-        report = {"ok": False, "tasks": 0, "files": [], "notes": [],
-                  "problems": [{"file": str(error.path), "line": line,
-                                "message": error.reason}]}  # fmt: skip
-        click.echo(json.dumps(report, indent=2))
+        # A file that cannot be read, or a runner that cannot be built, is a problem too.
+        problem: dict[str, Any] = {"file": str(error.path), "line": error.line,
+                                   "message": error.reason, "tasks": []}  # fmt: skip
+        click.echo(json.dumps({"ok": False, "tasks": 0, "files": [], "notes": [],
+                               "problems": [problem]}, indent=2))  # fmt: skip
         raise SystemExit(2) from None
     backlog, problems = loaded.backlog, loaded.problems
-    from wavefront.agents.runners.settings import check_configured_runners
-
-    check_configured_runners(backlog.config)
     if output == "json":
         report = {
             "ok": not problems and bool(backlog.tasks),
@@ -104,9 +102,7 @@ def _problems_by_file(problems: Sequence[Problem]) -> str:
         for problem in sorted(found, key=lambda p: p.location.line if p.location else 0):
             where = f"line {problem.location.line}: " if problem.location else ""
             lines.append(f"  {where}{problem.message}")
-    lines.append(
-        f"{plural(len(problems), 'problem')} in {plural(len(by_file), 'file')}"
-    )
+    lines.append(f"{plural(len(problems), 'problem')} in {plural(len(by_file), 'file')}")
     return "\n".join(lines)
 
 
