@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import os
 import secrets
 import signal
@@ -38,9 +39,11 @@ from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 __all__ = [
     "RunOptions",
     "RunResult",
+    "answer_question",
     "cancel_run",
     "clean",
     "open_journal",
+    "open_question",
     "preview_prompt",
     "record_decision",
     "resolve_run",
@@ -245,19 +248,78 @@ def retry_tasks(root: Path, task_ids: Sequence[str], run_id: str | None = None) 
         return released
 
 
+DECISIONS = ("approve", "change", "reject")
+
+
 def record_decision(root: Path, task_id: str, decision: str, note: str = "",
-            run_id: str | None = None) -> str:
-    """Record a person's decision on a task waiting for one; works while the run goes on."""
+                    run_id: str | None = None, who: str | None = None) -> str:
+    """Record a person's decision on a task waiting for one; works while the run goes on.
+
+    `approve` merges it; `change` sends `note` back to its agent as a change request for
+    another round in the same worktree; `reject` fails it (with `note` as the reason).
+    Returns the run's id.
+    """
+    if decision not in DECISIONS:
+        raise WavefrontError(f"unknown decision {decision!r}; expected one of "
+                             f"{', '.join(DECISIONS)}")
+    if decision == "change" and not note.strip():
+        raise WavefrontError("a change request needs a note saying what to change")
     with open_journal(root) as journal:
         run = resolve_run(journal, run_id)
-        record = journal.task(run.id, task_id)
-        if record is None:
-            raise WavefrontError(f"run {run.id} has no task {task_id!r}")
-        if record.status != TaskStatus.NEEDS_HUMAN:
-            raise WavefrontError(f"task {task_id} is {record.status.value}, not waiting for "
-                                 "a person")
-        journal.add_decision(run.id, task_id, decision, note)
+        _waiting(journal, run.id, task_id)
+        question = open_question(journal, run.id, task_id)
+        if question is not None and decision == "approve":
+            raise WavefrontError(f"task {task_id} asks a question and has not finished; "
+                                 f"answer it with `wavefront answer {task_id} \"...\"`")
+        journal.add_decision(run.id, task_id, decision, note, who=who or _who())
         return run.id
+
+
+def answer_question(root: Path, task_id: str, answer: str, run_id: str | None = None,
+                    who: str | None = None) -> str:
+    """Answer the question a task's agent asked; its next round gets question and answer.
+
+    Works from any process while the run goes on (or before `wavefront resume`). Returns
+    the run's id.
+    """
+    if not answer.strip():
+        raise WavefrontError("the answer is empty; say what the agent should do")
+    with open_journal(root) as journal:
+        run = resolve_run(journal, run_id)
+        _waiting(journal, run.id, task_id)
+        if open_question(journal, run.id, task_id) is None:
+            raise WavefrontError(f"task {task_id} asks no question; it waits for approval: "
+                                 f"`wavefront approve {task_id}` or `wavefront reject "
+                                 f"{task_id} --note \"...\"`")
+        journal.add_decision(run.id, task_id, "answer", answer, who=who or _who())
+        return run.id
+
+
+def open_question(journal: Journal, run_id: str, task_id: str) -> str | None:
+    """The question a task's agent asked that no one has answered yet, or None."""
+    asked = [e for e in journal.events(run_id, kind="question") if e.task_id == task_id]
+    if not asked:
+        return None
+    decided = [e for e in journal.events(run_id, since_id=asked[-1].id, kind="decision")
+               if e.task_id == task_id]
+    return None if decided else str(asked[-1].data.get("question", ""))
+
+
+def _waiting(journal: Journal, run_id: str, task_id: str) -> None:
+    record = journal.task(run_id, task_id)
+    if record is None:
+        raise WavefrontError(f"run {run_id} has no task {task_id!r}")
+    if record.status != TaskStatus.NEEDS_HUMAN:
+        raise WavefrontError(f"task {task_id} is {record.status.value}, not waiting for "
+                             "a person")
+
+
+def _who() -> str:
+    """The person deciding, as the journal names them."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "a person"
 
 
 def cancel_run(root: Path, run_id: str | None, stop: Callable[[int], None],
@@ -311,6 +373,7 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
         FlowSettings(retries=settings.retries, timeout_s=settings.timeout_s,
                      verify=settings.verify, review_rounds=settings.review_rounds,
                      on_review_limit=settings.on_review_limit, gates=settings.gates,
+                     fix_rounds=settings.fix_rounds,
                      default_runner=stored.get("default_runner", "command"),
                      outside_writes=settings.outside_writes,
                      agent_gates={name: tuple(GateSpec(g["kind"], g.get("options", {}))
@@ -406,6 +469,7 @@ def _settings(backlog: Backlog, options: RunOptions
         verify=_verify(options.verify or (config.verify_mode if config else "branch")),
         review_rounds=review.max_rounds if review else 2,
         on_review_limit=review.on_limit if review else "needs-human",
+        fix_rounds=defaults.fix_rounds if defaults else 2,
         gates=config.gate_specs if config else (),
         budget_usd=options.budget_usd or (limits.max_cost_usd if limits else None),
         wait_for_humans=options.wait_for_humans,

@@ -19,7 +19,7 @@ __all__ = ["PROMPT_TEMPLATE", "DependencyDelivery", "build_prompt", "parse_devia
 PROMPT_TEMPLATE = """\
 {role}# Task {task_id}: {title}
 
-{body}{criteria}{reading}{dependencies}{gates}{extra}\
+{body}{criteria}{reading}{dependencies}{gates}{answers}{extra}\
 ## When you are done
 
 Work only inside this repository. Do not commit; wavefront commits and merges your work.
@@ -30,6 +30,10 @@ Files changed: the paths you created or edited.
 Deviations: every place where you departed from the task, the acceptance criteria or the
 architecture documents, why, and what it affects. Write "Deviations: none" if there were
 none.
+
+If you cannot go on without a decision from a person, stop and end your reply with a line
+that starts with "QUESTION:" followed by your question (it may go on over the next lines).
+Your changes so far are kept, and the answer comes back to you here.
 """
 
 _ROLE = "## Your role: {name}\n\n{text}\n\n"
@@ -52,14 +56,18 @@ def build_prompt(
     *,
     dependencies: Sequence[DependencyDelivery] = (),
     gates: Sequence[GateSpec] = (),
+    answers: Sequence[str] = (),
     extra: str = "",
+    extra_heading: str = "Notes",
     persona: bool = True,
 ) -> str:
     """The prompt for one attempt at `task` by `profile`.
 
     `persona=False` leaves the profile's role text out (its name stays) for runners that
     hand it to the CLI themselves (`CliRunner.passes_persona`), so it is not said twice.
-    `gates` defaults to the task's own gates when empty.
+    `gates` defaults to the task's own gates when empty. `extra` is what goes back to the
+    agent for another round (a failed check, findings, a change request), under
+    `extra_heading`; `answers` are the questions the agent asked and the answers it got.
     """
     return PROMPT_TEMPLATE.format(
         role=_role(profile, persona),
@@ -76,7 +84,8 @@ def build_prompt(
             "Checks your work must pass before it is merged",
             [f"- {_gate(g)}" for g in (gates or task.gates)],
         ),
-        extra=_section("Notes", [extra.strip()]) if extra.strip() else "",
+        answers=_section("Answers you were given", ["\n\n".join(answers)]),
+        extra=_section(extra_heading, [extra.strip()]) if extra.strip() else "",
     )
 
 

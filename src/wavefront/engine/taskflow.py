@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_deviations
+from wavefront.agents.questions import BadQuestion, parse_question
 from wavefront.agents.runners.base import AgentRequest
+from wavefront.engine.feedback import (
+    CONTINUE_AFTER_ANSWER,
+    answer_note,
+    change_request,
+    fix_request,
+    revision_request,
+)
 from wavefront.engine.pool import RunnerPool
 from wavefront.errors import WavefrontError, WorkspaceError
 from wavefront.gates.base import GateContext
@@ -43,7 +51,7 @@ from wavefront.workspace.worktrees import (
     safe_name,
 )
 
-__all__ = ["DoneContext", "DoneHook", "FlowSettings", "TaskFlow", "WorkOutcome"]
+__all__ = ["DoneContext", "DoneHook", "FlowSettings", "Note", "TaskFlow", "WorkOutcome"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -82,6 +90,8 @@ class FlowSettings:
     verify: str = "branch"
     review_rounds: int = 2
     on_review_limit: str = "needs-human"
+    # How many times a refused attempt goes back to its agent before the task fails.
+    fix_rounds: int = 2
     gates: tuple[GateSpec, ...] = ()
     default_runner: str = "script"
     agent_gates: Mapping[str, tuple[GateSpec, ...]] | None = None
@@ -127,18 +137,27 @@ class TaskFlow:
 
     # -- work: agent, gates, review rounds ----------------------------------------------
 
-    async def work(self, task_id: str, record: TaskRecord | None = None) -> WorkOutcome:
+    async def work(self, task_id: str, record: TaskRecord | None = None,
+                   note: Note | None = None) -> WorkOutcome:
         """Run a dispatched task up to the merge queue. `record` may be the engine's copy of
         the task's journal row (only its definition is used, which a status change leaves
-        alone), which saves reading it again."""
+        alone), which saves reading it again. `note` continues a task that waited for a
+        person (an answer, a change request) in its kept worktree."""
         if record is None:
             record = self._record(task_id)
         attempt: AttemptRecord | None = None
         try:
-            # Where the attempt works is recorded with the attempt (workspace, base commit).
-            handle = await self._off_loop(self.workspaces.create, task_id)
-            feedback = ""
+            handle = None
+            if note is not None:
+                handle = await self._off_loop(self.workspaces.open, task_id)
+            if handle is None:
+                # Where the attempt works is recorded with the attempt (workspace, base).
+                handle = await self._off_loop(self.workspaces.create, task_id)
+            feedback = note or Note("", "")
+            session = self._last_session(task_id) if note is not None else None
             round_ = 1
+            fixes = 0
+            fix_limit = int(record.task.metadata.get("fix_rounds", self.settings.fix_rounds))
             agentless = bool(record.task.metadata.get("agentless"))
             while True:
                 over = self._over_task_budget(record)
@@ -146,7 +165,14 @@ class TaskFlow:
                     return self._failed(record, over, allow_retry=False)
                 if not agentless:
                     attempt = self._start_attempt(record, handle, kind="agent")
-                    result = await self._run_agent(record, handle, attempt, round_, feedback)
+                    result = await self._run_agent(record, handle, attempt, round_ + fixes,
+                                                   feedback, session)
+                    session = result.session_id or session
+                    question, result = _question_of(result)
+                    if question:
+                        # A question stops the round before the gates: the work is unfinished.
+                        self.journal.finish_attempt(attempt.id, result)
+                        return self._ask(record, question)
                     outcome = await self._after_agent(record, handle, attempt, result)
                     attempt = None
                     if outcome is not None:
@@ -158,7 +184,7 @@ class TaskFlow:
                 if verdict.action is GateAction.REVISE:
                     if round_ < self.settings.review_rounds:
                         round_ += 1
-                        feedback = _revision_request(verdict)
+                        feedback = Note("Changes requested", revision_request(verdict))
                         self._status(task_id, TaskStatus.RUNNING,
                                      f"changes requested by {verdict.gate} "
                                      f"(round {round_} of {self.settings.review_rounds})")
@@ -170,13 +196,25 @@ class TaskFlow:
                     self._status(task_id, TaskStatus.NEEDS_HUMAN,
                                  f"review not approved after {round_} rounds: "
                                  f"{verdict.summary}; `wavefront approve {task_id}` or "
-                                 f"`wavefront reject {task_id}`")
+                                 f"`wavefront reject {task_id} --note \"what to change\"`")
                     return WorkOutcome.WAITING
                 if verdict.action is GateAction.WAIT:
                     self._status(task_id, TaskStatus.NEEDS_HUMAN,
                                  f"{verdict.summary}; `wavefront approve {task_id}`")
                     return WorkOutcome.WAITING
-                return self._failed(record, f"gate {verdict.gate} failed: {verdict.summary}")
+                failure = f"gate {verdict.gate} failed: {verdict.summary}"
+                if agentless or fixes >= fix_limit:
+                    if fixes:
+                        failure += f" (after {fixes} fix round{'s' if fixes > 1 else ''})"
+                    return self._failed(record, failure)
+                fixes += 1
+                feedback = Note("What failed in your last attempt",
+                                fix_request(verdict, fixes, fix_limit))
+                self.journal.append_event(self.run_id, "fix_round", task_id, gate=verdict.gate,
+                                          summary=verdict.summary, round=fixes,
+                                          limit=fix_limit)
+                self._status(task_id, TaskStatus.RUNNING,
+                             f"{failure}; back to the agent (fix round {fixes} of {fix_limit})")
         except asyncio.CancelledError:
             if attempt is not None:
                 self.journal.finish_attempt(
@@ -190,8 +228,53 @@ class TaskFlow:
             self._log_crash(task_id, exc)
             return self._failed(record, f"internal error: {exc!r}", allow_retry=False)
 
+    def _ask(self, record: TaskRecord, question: str) -> WorkOutcome:
+        """The agent needs a decision: wait for a person without holding a slot."""
+        task_id = record.task_id
+        self.journal.append_event(self.run_id, "question", task_id, question=question,
+                                  who=record.agent or "agent", at=time.time())
+        first = question.splitlines()[0]
+        self._status(task_id, TaskStatus.NEEDS_HUMAN,
+                     f"the agent asks: {first}; answer with "
+                     f"`wavefront answer {task_id} \"...\"`")
+        return WorkOutcome.WAITING
+
+    def note_for(self, task_id: str, decision: str, text: str) -> Note:
+        """The next round's note for a person's `answer` or `change` decision."""
+        decided = [e for e in self.journal.events(self.run_id, kind="decision")
+                   if e.task_id == task_id]
+        who = str(decided[-1].data.get("who") or "") if decided else ""
+        who = who or "A person"
+        if decision == "change":
+            return Note("Changes requested", change_request(text, who))
+        return Note("Go on", CONTINUE_AFTER_ANSWER)
+
+    def _answers(self, task_id: str) -> list[str]:
+        """Every question the task's agent asked with the answer it got, oldest first."""
+        answers: list[str] = []
+        question: str | None = None
+        for event in self.journal.events(self.run_id):
+            if event.task_id != task_id:
+                continue
+            if event.kind == "question":
+                question = str(event.data.get("question", ""))
+            elif (event.kind == "decision" and question is not None
+                  and event.data.get("decision") == "answer"):
+                answers.append(answer_note(question, str(event.data.get("note", "")),
+                                           str(event.data.get("who") or "A person")))
+                question = None
+        return answers
+
+    def _last_session(self, task_id: str) -> str | None:
+        """The agent CLI session of the task's last round, to continue it (None if none)."""
+        for event in reversed(self.journal.events(self.run_id, kind="attempt_finished")):
+            if event.task_id == task_id and event.data.get("session_id"):
+                return str(event.data["session_id"])
+        return None
+
     async def _run_agent(self, record: TaskRecord, handle: WorkspaceHandle,
-                         attempt: AttemptRecord, round_: int, feedback: str) -> AgentResult:
+                         attempt: AttemptRecord, round_: int, feedback: Note,
+                         session: str | None = None) -> AgentResult:
         task = record.task
         runner_name = self._runner_name(record)
         runner = self.pool.get(runner_name)
@@ -199,7 +282,8 @@ class TaskFlow:
         passes_persona = getattr(runner, "passes_persona", None)
         persona = not (passes_persona is not None and passes_persona(profile))
         prompt = build_prompt(task, profile, dependencies=self._deliveries(task),
-                              gates=self._gate_specs(record), extra=feedback,
+                              gates=self._gate_specs(record), answers=self._answers(task.id),
+                              extra=feedback.text, extra_heading=feedback.heading or "Notes",
                               persona=persona)
         request = AgentRequest(
             task=task, prompt=prompt, workspace=handle.path,
@@ -211,6 +295,7 @@ class TaskFlow:
             options={**self.pool.options(runner_name), "attempt": self._attempt_count(task.id),
                      "round": round_, "role": "implement" if attempt.kind == "agent"
                      else "resolve-conflict",
+                     **({"resume_session": session} if session else {}),
                      **({"script": task.metadata["script"]} if "script" in task.metadata
                         else {})},
         )
@@ -510,7 +595,8 @@ class TaskFlow:
         merge queue again; a failure ends in `conflict` with the worktree kept."""
         task_id = record.task_id
         attempt = self._start_attempt(record, handle, kind=kind)
-        result = await self._run_agent(record, handle, attempt, 1, feedback)
+        result = await self._run_agent(record, handle, attempt, 1,
+                                       Note("Merge to finish", feedback))
         unresolved = []
         if result.ok:
             unresolved = await self._off_loop(self.workspaces.conflict_markers, handle)
@@ -623,7 +709,20 @@ class TaskFlow:
         path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
 
 
-def _revision_request(verdict: GateResult) -> str:
-    findings = "\n".join(f"- {finding}" for finding in verdict.findings) or verdict.summary
-    return (f"The reviewer ({verdict.gate}) requested changes. Address every finding, "
-            f"then report what you changed:\n{findings}")
+
+@dataclass(frozen=True)
+class Note:
+    """What goes back to the agent in the next round's prompt, under its own heading."""
+
+    heading: str
+    text: str
+
+
+def _question_of(result: AgentResult) -> tuple[str | None, AgentResult]:
+    """The question a successful reply asks, if any; a malformed block fails the attempt."""
+    if not result.ok:
+        return None, result
+    try:
+        return parse_question(result.text), result
+    except BadQuestion as exc:
+        return None, replace(result, ok=False, failure=FailureKind.BAD_OUTPUT, reason=str(exc))
