@@ -240,6 +240,8 @@ class ProjectConfig(_Strict):
     gates: list[GateConfig] = []
     verify: Literal["merged", "branch", "none"] | None = None
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    # Merged work is recorded in the backlog files (on the integration branch only).
+    writeback: bool = True
     tasks: list[TaskConfig] = []
     # Reserved for workflows (a later issue): any mapping is kept as written.
     workflow: dict[str, Any] | None = None

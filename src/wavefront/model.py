@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AgentProfile",
     "AgentResult",
+    "Completion",
     "FailureKind",
     "GateAction",
     "GateResult",
@@ -274,3 +275,15 @@ class GateResult:
     details: str = ""
     findings: tuple[str, ...] = ()
     action: GateAction = GateAction.FAIL
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What the backlog is told about a merged task (its write-back): who did it, when,
+    the agent's summary and the review's findings. Times are seconds since the epoch."""
+
+    agent: str | None
+    started_at: float | None
+    completed_at: float
+    summary: str = ""
+    review: tuple[str, ...] = ()

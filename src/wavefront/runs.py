@@ -25,6 +25,7 @@ from wavefront.agents import assign_agent, load_profiles
 from wavefront.backlog.base import Backlog
 from wavefront.config import ProjectConfig, load_config
 from wavefront.engine.loop import Engine, RunSettings, RunStop
+from wavefront.engine.mergequeue import WriteBack
 from wavefront.engine.pool import RunnerPool
 from wavefront.engine.taskflow import DoneHook, FlowSettings, TaskFlow
 from wavefront.errors import WavefrontError
@@ -381,6 +382,7 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
                                   for name, gates in stored.get("agent_gates", {}).items()}),
         repo.root / STATE_DIR / "logs" / run_id,
         hooks=_hooks(journal, run_id),
+        write_back=_write_back(repo.root) if settings.writeback else None,
     )
     engine = Engine(journal, run_id, flow, settings)
     view = reporter(journal, run_id) if reporter is not None else None
@@ -399,6 +401,13 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
     for record in journal.tasks(run_id):
         counts[record.status.value] = counts.get(record.status.value, 0) + 1
     return RunResult(run_id, run.branch, stop, counts)
+
+
+def _write_back(root: Path) -> WriteBack:
+    """The backlog write-back of a run in `root` (each format's own module)."""
+    from wavefront.backlog.writeback import write_back
+
+    return lambda task, completion, read: write_back(task, completion, read, root)
 
 
 def _hooks(journal: Journal, run_id: str) -> tuple[DoneHook, ...]:
@@ -470,6 +479,7 @@ def _settings(backlog: Backlog, options: RunOptions
         review_rounds=review.max_rounds if review else 2,
         on_review_limit=review.on_limit if review else "needs-human",
         fix_rounds=defaults.fix_rounds if defaults else 2,
+        writeback=config.writeback if config else True,
         gates=config.gate_specs if config else (),
         budget_usd=options.budget_usd or (limits.max_cost_usd if limits else None),
         wait_for_humans=options.wait_for_humans,

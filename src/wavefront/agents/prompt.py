@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 from wavefront.model import AgentProfile, GateSpec, Task
 
-__all__ = ["PROMPT_TEMPLATE", "DependencyDelivery", "build_prompt", "parse_deviations"]
+__all__ = [
+    "PROMPT_TEMPLATE",
+    "DependencyDelivery",
+    "build_prompt",
+    "parse_deviations",
+    "parse_summary",
+]
 
 PROMPT_TEMPLATE = """\
 {role}# Task {task_id}: {title}
@@ -169,3 +175,22 @@ def parse_deviations(text: str) -> list[str]:
         else:
             items.append(line.strip())
     return [item for item in items if not _NONE.match(item)]
+
+
+_SUMMARY = re.compile(
+    r"^[ \t]*(?:#+[ \t]*|\*\*)?summary(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*(?P<rest>.*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def parse_summary(text: str) -> str:
+    """The agent's `Summary:` (the last one in `text`), or its reply's last paragraph."""
+    matches = list(_SUMMARY.finditer(text))
+    if matches:
+        rest = matches[-1].group("rest").strip()
+        if rest:
+            return rest
+        after = text[matches[-1].end():].strip().split("\n\n", 1)[0]
+        return " ".join(after.split())
+    paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
+    return " ".join(paragraphs[-1].split()) if paragraphs else ""

@@ -53,6 +53,8 @@ class RunSettings:
     review_rounds: int = 2
     on_review_limit: Literal["needs-human", "accept"] = "needs-human"
     fix_rounds: int = 2
+    # Merged work is recorded in the backlog files on the integration branch.
+    writeback: bool = True
     gates: tuple[GateSpec, ...] = ()
     budget_usd: float | None = None
     wait_for_humans: bool = False

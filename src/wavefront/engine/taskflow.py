@@ -22,7 +22,7 @@ from wavefront.agents.questions import BadQuestion, parse_question
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.engine.conversation import Note, answers, ask, last_session, note_for
 from wavefront.engine.feedback import fix_request, revision_request
-from wavefront.engine.mergequeue import MergeQueue
+from wavefront.engine.mergequeue import MergeQueue, WriteBack
 from wavefront.engine.pool import RunnerPool
 from wavefront.errors import WavefrontError
 from wavefront.gates.base import GateContext
@@ -103,6 +103,7 @@ class TaskFlow:
         settings: FlowSettings,
         logs_dir: Path,
         hooks: Sequence[DoneHook] = (),
+        write_back: WriteBack | None = None,
     ) -> None:
         self.journal = journal
         self.run_id = run_id
@@ -115,7 +116,7 @@ class TaskFlow:
         self.queue = MergeQueue(
             journal, run_id, workspaces, verify_merged=settings.verify == "merged",
             gate_specs=self._gate_specs, set_status=self._status,
-            log_dir=lambda task_id: self._log_path(task_id, 0).parent)
+            log_dir=lambda task_id: self._log_path(task_id, 0).parent, write_back=write_back)
         self._merging: set[str] = set()
 
     # -- what the engine asks ---------------------------------------------------------
