@@ -44,7 +44,8 @@ def on_branch(repo: Path, path: str) -> str:
     return git(repo, "show", f"wavefront/wb:{path}")
 
 
-STORY = "# Story {id}: {title}\n\n## Status\n\nNot Started\n\n{deps}## Acceptance Criteria\n\n- works\n"
+STORY = ("# Story {id}: {title}\n\n## Status\n\nNot Started\n\n{deps}"
+         "## Acceptance Criteria\n\n- works\n")
 
 
 def stories(repo: Path) -> str:
