@@ -8,6 +8,7 @@ each format's real loader reading the files back.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -192,3 +193,39 @@ def test_writeback_false_leaves_the_backlog_as_it_was(git_repo: Path) -> None:
 
     assert result.exit_code == 0
     assert "- [ ] T001" in on_branch(git_repo, "specs/001-shelf/tasks.md")
+
+
+@pytest.mark.parametrize(("make", "check"), FORMATS, ids=[m.__name__ for m, _ in FORMATS])
+def test_next_offers_nothing_merged_and_a_second_run_redoes_nothing(
+    git_repo: Path, make: Callable[[Path], str], check: Callable[[Path], None]
+) -> None:
+    path = make(git_repo)
+    before = wavefront_cli(git_repo, "next", path)
+    assert before.returncode == 0 and before.stdout.strip()  # something to start
+    first = run(git_repo, path)
+    assert first.exit_code == 0
+
+    after = wavefront_cli(git_repo, "next", path)
+    assert after.returncode == 0, after.stderr
+    assert after.stdout == ""
+    assert after.stderr.startswith("nothing to do: all ") and "are done" in after.stderr
+
+    loaded = load_and_plan([git_repo / path], root=git_repo, integrated=True)
+    options = RunOptions(run_id="again", runner="command", runner_settings={
+        "command": {"argv_template": [sys.executable, "-c", "raise SystemExit(1)"]}})
+    second = start_run(git_repo, loaded.backlog, loaded.plan, options)
+
+    assert second.exit_code == 0
+    with open_journal(git_repo) as journal:
+        assert journal.attempts("again") == []
+        reasons = {r.reason for r in journal.tasks("again")}
+    assert reasons == {"already merged on wavefront/wb"}
+    # The new branch starts where the merged work is.
+    assert git(git_repo, "rev-parse", "wavefront/again") == git(git_repo, "rev-parse",
+                                                                 "wavefront/wb")
+
+
+def wavefront_cli(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wavefront", *args, "-C", str(repo)],
+                          capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)

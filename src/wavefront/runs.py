@@ -23,6 +23,7 @@ from typing import Any
 
 from wavefront.agents import assign_agent, load_profiles
 from wavefront.backlog.base import Backlog
+from wavefront.backlog.integrated import INTEGRATED_FROM
 from wavefront.config import ProjectConfig, load_config
 from wavefront.engine.loop import Engine, RunSettings, RunStop
 from wavefront.engine.mergequeue import WriteBack
@@ -106,7 +107,7 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
               reporter: ReporterFactory | None = None) -> RunResult:
     """Create a run for `plan` in the git repository at `root` and drive it to the end."""
     repo = GitRepo(root)
-    base = repo.head_commit()
+    base = _base_commit(repo, plan, options)
     state_dir = repo.root / STATE_DIR
     with RunLock(state_dir), open_journal(repo.root) as journal:
         config = backlog.config
@@ -133,9 +134,27 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         workspaces.create_integration_branch(base)
         for task in plan.tasks:
             if task.status == TaskStatus.DONE and not options.include_done:
+                merged_on = task.metadata.get(INTEGRATED_FROM)
                 journal.set_status(run_id, task.id, TaskStatus.SKIPPED,
-                                   "already done in the backlog file")
+                                   f"already merged on {merged_on}" if merged_on
+                                   else "already done in the backlog file")
         return _drive(journal, repo, run_id, profiles, reporter)
+
+
+def _base_commit(repo: GitRepo, plan: Plan, options: RunOptions) -> str:
+    """Where the run's branch starts: the user's HEAD, or the last run's integration branch
+    when tasks are skipped as merged there and HEAD has not moved away from it (so the
+    work that is not redone is in the new branch too)."""
+    head = repo.head_commit()
+    if options.include_done:
+        return head
+    branches = {str(t.metadata[INTEGRATED_FROM]) for t in plan.tasks
+                if t.status == TaskStatus.DONE and t.metadata.get(INTEGRATED_FROM)}
+    for branch in branches:
+        tip = repo.rev_parse(f"refs/heads/{branch}")
+        if tip is not None and repo.is_ancestor(head, tip):
+            return tip
+    return head
 
 
 def resume_run(root: Path, run_id: str | None = None,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from wavefront.backlog import discover_backlog, load_backlog
 from wavefront.backlog.base import Backlog
+from wavefront.backlog.integrated import with_integrated_status
 from wavefront.errors import BacklogError, PlanError
 from wavefront.model import Task
 from wavefront.plan.graph import (
@@ -41,6 +42,7 @@ def load_and_plan(
     format: str | None = None,
     options: PlanOptions | None = None,
     decide: Callable[[Plan], Decision] | None = None,
+    integrated: bool = False,
 ) -> LoadedPlan:
     """Load a backlog and plan it, as every command that works on a backlog does.
 
@@ -48,6 +50,8 @@ def load_and_plan(
     expressions; `paths` adds backlog paths. With no path at all the backlog is discovered
     in `root`. When the options say `ask` and tasks depend on work outside the scope,
     `decide(plan)` chooses `expand` or `skip`; without `decide` that is a `PlanError`.
+    With `integrated`, tasks that the last run's integration branch marks done (its
+    write-back) are done here too.
     """
     options = options or PlanOptions()
     base = Path(root)
@@ -57,6 +61,8 @@ def load_and_plan(
     if discovered:
         given = discover_backlog(base)
     backlog = load_backlog(given, format=format)
+    if integrated:
+        backlog = with_integrated_status(backlog, given, base, format)
     if discovered:
         _refuse_outside(backlog.tasks, base)
     plan = Plan.build(backlog.tasks, scope, options)

@@ -142,8 +142,10 @@ def output_option(*choices: str) -> Callable[[F], F]:
     )
 
 
-def load_and_plan_from_options(params: Mapping[str, Any], *, ask: bool = True) -> LoadedPlan:
-    """Run `wavefront.backlog.load.load_and_plan` with the shared options of a command."""
+def load_and_plan_from_options(params: Mapping[str, Any], *, ask: bool = True,
+                               integrated: bool = True) -> LoadedPlan:
+    """Run `wavefront.backlog.load.load_and_plan` with the shared options of a command;
+    `integrated` reads done work from the last run's integration branch too."""
     from wavefront.backlog.load import load_and_plan
     from wavefront.plan.graph import OutOfScope, PlanOptions
 
@@ -172,6 +174,7 @@ def load_and_plan_from_options(params: Mapping[str, Any], *, ask: bool = True) -
         format=backlog_format,
         options=options,
         decide=_ask_out_of_scope if ask else _warn_out_of_scope,
+        integrated=integrated,
     )
     if loaded.discovered:
         click.echo(_files_read(loaded, root), err=True)

@@ -31,7 +31,7 @@ def validate(**params: Any) -> None:
     Prints a one-line summary and exits 0, or prints the first problem (with file and
     line) and exits 2. Dependencies outside the scope are warnings here.
     """
-    loaded = load_and_plan_from_options(params, ask=False)
+    loaded = load_and_plan_from_options(params, ask=False, integrated=False)
     for note in loaded.backlog.notes:
         click.echo(f"note: {note}", err=True)
     plan = loaded.plan
