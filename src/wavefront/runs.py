@@ -44,6 +44,7 @@ __all__ = [
     "answer_question",
     "cancel_run",
     "clean",
+    "complete_subtask",
     "open_journal",
     "open_question",
     "preview_prompt",
@@ -323,6 +324,14 @@ def open_question(journal: Journal, run_id: str, task_id: str) -> str | None:
     decided = [e for e in journal.events(run_id, since_id=asked[-1].id, kind="decision")
                if e.task_id == task_id]
     return None if decided else str(asked[-1].data.get("question", ""))
+
+
+def complete_subtask(root: Path, feature: str, seq: str, summary: str) -> list[Path]:
+    """Mark subtask `seq` of task JSON feature `feature` completed by hand, in the working
+    tree (as the multi-stage workflow's task CLI does); returns the files written."""
+    from wavefront.backlog.taskcli import complete
+
+    return complete(root.resolve(), feature, seq, summary)
 
 
 def _waiting(journal: Journal, run_id: str, task_id: str) -> None:

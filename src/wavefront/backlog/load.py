@@ -9,6 +9,7 @@ from pathlib import Path
 from wavefront.backlog import discover_backlog, load_backlog
 from wavefront.backlog.base import Backlog
 from wavefront.backlog.integrated import with_integrated_status
+from wavefront.backlog.taskcli import feature_folder
 from wavefront.errors import BacklogError, PlanError
 from wavefront.model import Task
 from wavefront.plan.graph import (
@@ -56,6 +57,10 @@ def load_and_plan(
     options = options or PlanOptions()
     base = Path(root)
     given, scope = split_arguments(arguments, base)
+    # A task JSON feature may be named by its folder's name (`wavefront next auth`).
+    features = [(name, feature_folder(base, name)) for name in scope]
+    given.extend(folder for _, folder in features if folder is not None)
+    scope = [name for name, folder in features if folder is None]
     given.extend(path if Path(path).is_absolute() else base / path for path in map(Path, paths))
     discovered = not given
     if discovered:

@@ -234,6 +234,21 @@ def reject(task_id: str, note: str, fail_task: bool, root: Path, run_id: str | N
 
 
 @wavefront.command()
+@click.argument("feature")
+@click.argument("seq")
+@click.argument("summary")
+@_root_option
+def complete(feature: str, seq: str, summary: str, root: Path) -> None:
+    """Mark subtask SEQ of task JSON feature FEATURE completed, with SUMMARY (in
+    .tmp/tasks/FEATURE/, in your working tree)."""
+    from wavefront.runs import complete_subtask
+
+    written = complete_subtask(root, feature, seq, summary)
+    click.echo(f"{feature} {seq.zfill(2)} completed; wrote "
+               + ", ".join(str(path.relative_to(root.resolve())) for path in written))
+
+
+@wavefront.command()
 @click.argument("task_id", metavar="ID")
 @click.argument("text", metavar="ANSWER")
 @_root_option
