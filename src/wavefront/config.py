@@ -242,6 +242,8 @@ class ProjectConfig(_Strict):
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
     # Merged work is recorded in the backlog files (on the integration branch only).
     writeback: bool = True
+    # The story workflow's `.agent-orchestration/` state files, kept current during a run.
+    state_files: bool = False
     tasks: list[TaskConfig] = []
     # Reserved for workflows (a later issue): any mapping is kept as written.
     workflow: dict[str, Any] | None = None

@@ -34,6 +34,7 @@ from wavefront.gates.validate import validate_plan_gates
 from wavefront.journal.database import Journal, RunRecord
 from wavefront.model import AgentProfile, GateSpec, TaskStatus
 from wavefront.plan.graph import Plan
+from wavefront.report.livefiles import LiveFiles
 from wavefront.report.progress import Reporter
 from wavefront.workspace.runlock import RunLock
 from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
@@ -56,6 +57,8 @@ __all__ = [
 ]
 
 STATE_DIR = ".wavefront"
+# The story workflow's state files, kept current during a run with `state_files: true`.
+STATE_FILES_DIR = ".agent-orchestration"
 
 # Builds the reporter for a run once its id is known (the live view or plain lines).
 ReporterFactory = Callable[[Journal, str], Reporter]
@@ -129,6 +132,7 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         stored = {"settings": _jsonable(settings), "runner_settings": runner_settings,
                   "default_runner": default_runner,
                   "agent_gates": _agent_gates(config),
+                  "state_files": bool(config and config.state_files),
                   "config": str(config.source) if config and config.source else None}
         journal.create_run(run_id, repo=repo.root, base_commit=base,
                            branch=workspaces.integration_branch, options=stored, tasks=rows)
@@ -413,6 +417,33 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
         write_back=_write_back(repo.root) if settings.writeback else None,
     )
     engine = Engine(journal, run_id, flow, settings)
+    live = _live_files(journal, repo, run_id, bool(stored.get("state_files")))
+    if live is not None:
+        journal.listeners.append(live)
+    try:
+        return _drive_engine(journal, run, engine, reporter)
+    finally:
+        if live is not None:
+            journal.listeners.remove(live)
+
+
+def _live_files(journal: Journal, repo: GitRepo, run_id: str, state_files: bool
+                ) -> LiveFiles | None:
+    """The state and session files kept current during the run, or None when none are."""
+    live = LiveFiles(journal, run_id, repo.root,
+                     state_dir=repo.root / STATE_FILES_DIR if state_files else None)
+    if not live.needed:
+        return None
+    # Not the user's side of the checkout: the guard must not blame an agent for them.
+    repo.ensure_excluded(f"{STATE_FILES_DIR}/")
+    repo.ensure_excluded(".tmp/sessions/")
+    live.write()
+    return live
+
+
+def _drive_engine(journal: Journal, run: RunRecord, engine: Engine,
+                  reporter: ReporterFactory | None) -> RunResult:
+    run_id = run.id
     view = reporter(journal, run_id) if reporter is not None else None
     if view is None:
         stop = asyncio.run(_run_with_signals(engine))
