@@ -8,6 +8,7 @@ failure travelled. Gates are real (a subprocess, files in a real git worktree).
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,29 @@ def test_fix_rounds_zero_fails_at_the_first_refusal(
 
     assert result.exit_code == 1
     assert agent_rounds(git_repo, "once") == ["succeeded"]
+
+
+def test_a_fix_round_continues_the_agent_cli_session(
+    git_repo: Path, write_backlog: WriteBacklog, tmp_path: Path
+) -> None:
+    # The fake Claude Code accepts only its documented flags and reports a session id.
+    from test_agents_e2e import runner_settings
+
+    marker = tmp_path / "failed-once"
+    argv_file = tmp_path / "argv.json"
+    gate = f"test -f {marker} || {{ touch {marker}; echo 'first check fails'; exit 1; }}"
+    write_backlog(
+        [{"id": "one", "title": "One", "gates": [{"kind": "command", "run": gate}]}],
+        defaults={"runner": "claude"},
+        runners=runner_settings(tmp_path, "claude", FAKE_SCENARIO="success",
+                                FAKE_WRITES='{"one.txt": "1\\n"}',
+                                FAKE_ARGV_FILE=str(argv_file)),
+    )
+
+    result = run(git_repo)
+
+    assert result.exit_code == 0
+    assert agent_rounds(git_repo, "one") == ["succeeded", "succeeded"]
+    argv = json.loads(argv_file.read_text())  # the second (last) call
+    assert argv[argv.index("--resume") + 1] == "9f3b2a1c-5d4e-4f60-8a7b-1c2d3e4f5a6b"
+    assert "first check fails" in argv[argv.index("-p") + 1]
