@@ -26,20 +26,14 @@ INTEGRATED_FROM = "integrated_from"
 _JOURNAL = Path(".wavefront") / "journal.db"
 
 
-def latest_branch(root: Path) -> str | None:
-    """The integration branch of the newest run in `root` that still exists, or None."""
-    journal_path = root / _JOURNAL
+def latest_branch(repo: GitRepo) -> str | None:
+    """The integration branch of the newest run in `repo` that still exists, or None."""
+    journal_path = repo.root / _JOURNAL
     if not journal_path.is_file():
         return None
-    try:
-        repo = GitRepo(root)
-        with Journal.open(journal_path) as journal:
-            runs = journal.runs()
-    except WavefrontError:
-        return None
-    for run in reversed(runs):
-        if repo.rev_parse(f"refs/heads/{run.branch}") is not None:
-            return run.branch
+    for branch in reversed(Journal.run_branches(journal_path)):
+        if repo.rev_parse(f"refs/heads/{branch}") is not None:
+            return branch
     return None
 
 
@@ -50,12 +44,15 @@ def with_integrated_status(backlog: Backlog, given: Sequence[Path], root: Path,
     The backlog files are copied as the branch has them into a scratch directory and read
     by the same loader; anything that cannot be read so leaves the backlog as it is.
     """
-    branch = latest_branch(root)
-    if branch is None:
-        return backlog
     from wavefront.backlog import load_backlog
 
-    repo = GitRepo(root)
+    try:
+        repo = GitRepo(root)
+    except WavefrontError:
+        return backlog
+    branch = latest_branch(repo)
+    if branch is None:
+        return backlog
     top = repo.root
     try:
         with tempfile.TemporaryDirectory(prefix="wavefront-integrated-") as scratch:

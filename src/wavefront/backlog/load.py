@@ -8,8 +8,6 @@ from pathlib import Path
 
 from wavefront.backlog import discover_backlog, load_backlog
 from wavefront.backlog.base import Backlog
-from wavefront.backlog.integrated import with_integrated_status
-from wavefront.backlog.taskcli import feature_folder
 from wavefront.errors import BacklogError, PlanError
 from wavefront.model import Task
 from wavefront.plan.graph import (
@@ -57,16 +55,17 @@ def load_and_plan(
     options = options or PlanOptions()
     base = Path(root)
     given, scope = split_arguments(arguments, base)
-    # A task JSON feature may be named by its folder's name (`wavefront next auth`).
-    features = [(name, feature_folder(base, name)) for name in scope]
-    given.extend(folder for _, folder in features if folder is not None)
-    scope = [name for name, folder in features if folder is None]
+    if scope:
+        given, scope = _features_named(base, given, scope)
     given.extend(path if Path(path).is_absolute() else base / path for path in map(Path, paths))
     discovered = not given
     if discovered:
         given = discover_backlog(base)
     backlog = load_backlog(given, format=format)
-    if integrated:
+    if integrated and (base / ".wavefront" / "journal.db").is_file():
+        # Imported here: most commands run where no run exists yet.
+        from wavefront.backlog.integrated import with_integrated_status
+
         backlog = with_integrated_status(backlog, given, base, format)
     if discovered:
         _refuse_outside(backlog.tasks, base)
@@ -77,6 +76,16 @@ def load_and_plan(
         choice = decide(plan)
         plan = Plan.build(backlog.tasks, scope, _with_policy(options, choice))
     return LoadedPlan(backlog=backlog, plan=plan, paths=tuple(given), discovered=discovered)
+
+
+def _features_named(root: Path, given: list[Path], scope: list[str]
+                    ) -> tuple[list[Path], list[str]]:
+    """A task JSON feature may be named by its folder's name (`wavefront next auth`)."""
+    from wavefront.backlog.taskcli import feature_folder
+
+    named = [(name, feature_folder(root, name)) for name in scope]
+    return ([*given, *(folder for _, folder in named if folder is not None)],
+            [name for name, folder in named if folder is None])
 
 
 def _refuse_outside(tasks: Sequence[Task], root: Path) -> None:

@@ -286,6 +286,21 @@ class Journal:
         rows = self._db.execute("SELECT * FROM runs ORDER BY created_at, rowid").fetchall()
         return [run_from_row(row) for row in rows]
 
+    @staticmethod
+    def run_branches(path: Path) -> list[str]:
+        """The integration branches of the runs in the journal at `path`, oldest first,
+        read without opening it for writing (no migration, no wait on a running engine)."""
+        try:
+            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+            try:
+                rows = connection.execute(
+                    "SELECT branch FROM runs ORDER BY created_at, rowid").fetchall()
+            finally:
+                connection.close()
+        except sqlite3.Error:
+            return []
+        return [str(row[0]) for row in rows]
+
     def update_run_options(self, run_id: str, changes: Mapping[str, Any]) -> None:
         """Change stored run options (e.g. a larger budget given to `resume`)."""
         run = self.get_run(run_id)
