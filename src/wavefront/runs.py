@@ -74,6 +74,7 @@ class RunOptions:
     per_runner: Mapping[str, int] = field(default_factory=dict)
     strategy: str = "dependency"
     retries: int | None = None
+    fix_rounds: int | None = None
     timeout_s: float | None = None
     verify: str | None = None
     budget_usd: float | None = None
@@ -537,7 +538,8 @@ def _settings(backlog: Backlog, options: RunOptions
         verify=_verify(options.verify or (config.verify_mode if config else "branch")),
         review_rounds=review.max_rounds if review else 2,
         on_review_limit=review.on_limit if review else "needs-human",
-        fix_rounds=defaults.fix_rounds if defaults else 2,
+        fix_rounds=options.fix_rounds if options.fix_rounds is not None
+        else (defaults.fix_rounds if defaults else 2),
         writeback=config.writeback if config else True,
         gates=config.gate_specs if config else (),
         budget_usd=options.budget_usd or (limits.max_cost_usd if limits else None),

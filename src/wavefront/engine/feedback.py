@@ -17,6 +17,7 @@ __all__ = [
     "answer_note",
     "change_request",
     "fix_request",
+    "phase_fix_request",
     "revision_request",
 ]
 
@@ -32,6 +33,26 @@ def fix_request(verdict: GateResult, round_: int, limit: int) -> str:
         "Your changes are still in this worktree. Fix exactly what failed below, keep what "
         "already works, and report again "
         f"(fix round {round_} of {limit}; after that the task fails).",
+        "",
+    ]
+    if verdict.findings:
+        lines.append("What is wrong:")
+        lines += [f"- {finding}" for finding in verdict.findings]
+    elif verdict.details:
+        lines += ["Output (last lines):", "```", _tail(verdict.details), "```"]
+    return redact("\n".join(lines))
+
+
+def phase_fix_request(verdict: GateResult, gate_step: str, producers: list[str],
+                      round_: int, limit: int) -> str:
+    """The body of a fix task made when a phase gate (a step with no agent of its own)
+    refuses what the steps before it produced."""
+    lines = [
+        f"The phase gate `{gate_step}` refused the work of "
+        f"{', '.join(producers) or 'the steps before it'}: `{verdict.gate}` says "
+        f"{verdict.summary}.",
+        "Fix exactly what failed below in the files those steps wrote; the gate checks "
+        f"again when you are done (fix {round_} of {limit}; after that the gate fails).",
         "",
     ]
     if verdict.findings:

@@ -21,7 +21,7 @@ from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_devi
 from wavefront.agents.questions import BadQuestion, parse_question
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.engine.conversation import Note, answers, ask, last_session, note_for
-from wavefront.engine.feedback import fix_request, revision_request
+from wavefront.engine.feedback import fix_request, phase_fix_request, revision_request
 from wavefront.engine.mergequeue import MergeQueue, WriteBack
 from wavefront.engine.pool import RunnerPool
 from wavefront.errors import WavefrontError
@@ -47,6 +47,9 @@ from wavefront.workspace.worktrees import (
 )
 
 __all__ = ["DoneContext", "DoneHook", "FlowSettings", "Note", "TaskFlow", "WorkOutcome"]
+
+# Task metadata of a fix task: the phase gate whose refusal it fixes.
+_FIXES = "fixes_gate"
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -200,7 +203,9 @@ class TaskFlow:
                                  f"{verdict.summary}; `wavefront approve {task_id}`")
                     return WorkOutcome.WAITING
                 failure = f"gate {verdict.gate} failed: {verdict.summary}"
-                if agentless or fixes >= fix_limit:
+                if agentless:
+                    return self._phase_fix(record, verdict, failure, fix_limit)
+                if fixes >= fix_limit:
                     if fixes:
                         failure += f" (after {fixes} fix round{'s' if fixes > 1 else ''})"
                     return self._failed(record, failure)
@@ -224,6 +229,38 @@ class TaskFlow:
         except Exception as exc:  # a bug must not hang the run or lose the reason
             self._log_crash(task_id, exc)
             return self._failed(record, f"internal error: {exc!r}", allow_retry=False)
+
+    def _phase_fix(self, record: TaskRecord, verdict: GateResult, failure: str,
+                   limit: int) -> WorkOutcome:
+        """A phase gate refused its producers' work: a fix task for the agent of the step
+        that produced it, and the gate checks again after that task is merged."""
+        task_id = record.task_id
+        made = [r for r in self.journal.tasks(self.run_id)
+                if r.task.metadata.get(_FIXES) == task_id]
+        if len(made) >= limit:
+            if made:
+                failure += f" (after {len(made)} fix task{'s' if len(made) > 1 else ''})"
+            return self._failed(record, failure)
+        producers = [r for r in (self.journal.task(self.run_id, dep)
+                                 for dep in record.task.dependencies) if r is not None]
+        maker = next((r for r in producers if r.agent), None)
+        fix = Task(
+            id=f"{task_id}-fix-{len(made) + 1}", title=f"Fix what {task_id} found",
+            source=record.task.source,
+            body=phase_fix_request(verdict, task_id, [r.task_id for r in producers],
+                                   len(made) + 1, limit),
+            files=tuple(dict.fromkeys(f for r in producers for f in r.task.files)),
+            metadata={_FIXES: task_id})
+        self.journal.add_tasks(
+            self.run_id, [(fix, maker.agent if maker else None,
+                           maker.runner if maker else None, record.priority, record.wave)],
+            reason=f"{failure}: fix task for {task_id}",
+            extend_dependencies={task_id: [fix.id]})
+        self._status(task_id, TaskStatus.PENDING,
+                     f"{failure}; fix task {fix.id} made"
+                     + (f" for {maker.agent}" if maker and maker.agent else "")
+                     + ", checked again after it")
+        return WorkOutcome.REQUEUED
 
     def _ask(self, record: TaskRecord, question: str) -> WorkOutcome:
         """The agent needs a decision: wait for a person without holding a slot."""
