@@ -200,12 +200,17 @@ def _ask_out_of_scope(plan: Plan) -> Decision:
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise PlanError(_no_terminal_message(plan))
     click.echo(describe_out_of_scope(plan), err=True)
-    choice = click.prompt(
-        "Expand the scope, skip those tasks, or cancel?",
-        type=click.Choice(["expand", "skip", "cancel"]),
-        default="expand",
+    click.echo("  1. expand the scope to include them\n  2. skip the tasks that need them\n"
+               "  3. cancel", err=True)
+    answer = click.prompt(
+        "Enter your choice (1-3, or expand / skip / cancel)",
+        type=click.Choice(["1", "2", "3", "expand", "skip", "cancel"]),
+        default="1",
+        show_choices=False,
         err=True,
     )
+    # The numbers are the story workflow's menu; the words say the same.
+    choice = {"1": "expand", "2": "skip", "3": "cancel"}.get(answer, answer)
     if choice == "cancel":
         raise click.Abort()
     return "expand" if choice == "expand" else "skip"
