@@ -23,7 +23,8 @@ from wavefront.engine.settings import RunSettings
 from wavefront.engine.taskflow import TaskFlow
 from wavefront.journal.database import Journal
 from wavefront.model import SourceLocation, Task, TaskOptions, TaskStatus
-from wavefront.workspace.worktrees import GitRepo, GitWorkspaces, PlainWorkspaces
+from wavefront.workspace.base import PlainWorkspaces
+from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 
 __all__ = [
     "EngineRun",

@@ -40,12 +40,8 @@ from wavefront.model import (
     Task,
     TaskStatus,
 )
-from wavefront.workspace.worktrees import (
-    WorkspaceHandle,
-    Workspaces,
-    call_backend,
-    safe_name,
-)
+from wavefront.workspace.base import WorkspaceHandle, Workspaces, call_backend
+from wavefront.workspace.git import safe_name
 
 __all__ = ["DoneContext", "DoneHook", "Note", "TaskFlow", "WorkOutcome"]
 
