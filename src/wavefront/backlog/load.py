@@ -46,6 +46,7 @@ def load_and_plan(
     options: PlanOptions | None = None,
     decide: Callable[[Plan], Decision] | None = None,
     sound_only: bool = False,
+    integrated: bool = False,
 ) -> LoadedPlan:
     """Load a backlog and plan it, as every command that works on a backlog does.
 
@@ -55,10 +56,14 @@ def load_and_plan(
     `decide(plan)` chooses `expand` or `skip`; without `decide` that is a `PlanError`.
     With `sound_only`, duplicate ids, unknown dependencies and cycles do not stop the plan:
     they are listed in `problems` and the plan holds the tasks none of them touches.
+    With `integrated`, tasks that the last run's integration branch marks done (its
+    write-back) are done here too.
     """
     options = options or PlanOptions()
     base = Path(root)
     given, scope = split_arguments(arguments, base)
+    if scope:
+        given, scope = _features_named(base, given, scope)
     given.extend(path if Path(path).is_absolute() else base / path for path in map(Path, paths))
     discovered = not given
     if discovered:
@@ -72,6 +77,11 @@ def load_and_plan(
             backlog = Backlog.merge([backlog, load_backlog(more)])
     elif not discovered and backlog.config is None:
         backlog = _with_project_settings(backlog, base)
+    if integrated and (base / ".wavefront" / "journal.db").is_file():
+        # Imported here: most commands run where no run exists yet.
+        from wavefront.backlog.integrated import with_integrated_status
+
+        backlog = with_integrated_status(backlog, given, base, format)
     if discovered:
         _refuse_outside(backlog.tasks, base)
     problems = find_problems(backlog.tasks) if sound_only else []
@@ -112,6 +122,16 @@ def _with_project_settings(backlog: Backlog, root: Path) -> Backlog:
         return backlog
     settings = native.load(found[0])
     return replace(backlog, config=settings.config, files=(*backlog.files, *settings.files))
+
+
+def _features_named(root: Path, given: list[Path], scope: list[str]
+                    ) -> tuple[list[Path], list[str]]:
+    """A task JSON feature may be named by its folder's name (`wavefront next auth`)."""
+    from wavefront.backlog.taskcli import feature_folder
+
+    named = [(name, feature_folder(root, name)) for name in scope]
+    return ([*given, *(folder for _, folder in named if folder is not None)],
+            [name for name, folder in named if folder is None])
 
 
 def _refuse_outside(tasks: Sequence[Task], root: Path) -> None:

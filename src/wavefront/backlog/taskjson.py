@@ -213,11 +213,6 @@ def _load_feature(folder: Path) -> Backlog:
     )
     if not tasks:
         notes.append(f"{folder}: task.json has no subtask_NN.json files yet")
-    if feature.subtask_count is not None and feature.subtask_count != len(tasks):
-        notes.append(
-            f"{task_path}:{feature_doc.line_of('subtask_count')}: subtask_count says "
-            f"{feature.subtask_count}, the folder holds {len(tasks)} subtask files"
-        )
     return Backlog(
         tasks=tasks,
         files=(task_path, *(doc.path for doc, *_ in subtasks)),
@@ -228,7 +223,8 @@ def _load_feature(folder: Path) -> Backlog:
 
 def _subtask_checks(doc: JsonDocument, sub: _Subtask, task_id: str, feature_id: str) -> list[str]:
     """What OpenAgents' task CLI checks of a subtask besides its schema: an id of the form
-    `<feature>-<seq>` and non-empty acceptance criteria and deliverables."""
+    `<feature>-<seq>` and non-empty acceptance criteria and deliverables (the counts of the
+    feature are `validate`'s, in `taskcli.problems`)."""
     found = []
     if sub.id is not None and not task_id.startswith(f"{feature_id}-"):
         found.append(f"{doc.path}:{doc.line_of('id')}: id {task_id!r} does not start with "

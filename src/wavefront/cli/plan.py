@@ -35,16 +35,22 @@ def validate(output: str, **params: Any) -> None:
 
     Lists every problem, grouped by file, and exits 2 when there is one; exits 1 when the
     backlog holds no task; else prints a one-line summary and exits 0. `-o json` prints
-    the same for tools. Dependencies outside the scope are warnings here.
+    the same for tools. Dependencies outside the scope are warnings here. Task JSON is also
+    checked as the multi-stage workflow requires: status words, subtask_count and
+    completed_count against the files, objectives over 200 characters.
     """
     from wavefront.agents.runners.settings import check_configured_runners
+    from wavefront.backlog.taskcli import problems as workflow_problems
     from wavefront.errors import BacklogError
 
     try:
         loaded = load_and_plan_from_options(
-            params, ask=False, sound_only=True, quiet=output == "json"
+            params, ask=False, integrated=False, sound_only=True, quiet=output == "json"
         )
         check_configured_runners(loaded.backlog.config)
+        problems = [*loaded.problems, *(
+            _problem_of(text) for file in loaded.backlog.files if file.name == "task.json"
+            for text in workflow_problems(file.parent))]
     except BacklogError as error:
         if output != "json":
             raise
@@ -54,7 +60,7 @@ def validate(output: str, **params: Any) -> None:
         click.echo(json.dumps({"ok": False, "tasks": 0, "files": [], "notes": [],
                                "problems": [problem]}, indent=2))  # fmt: skip
         raise SystemExit(2) from None
-    backlog, problems = loaded.backlog, loaded.problems
+    backlog = loaded.backlog
     if output == "json":
         report = {
             "ok": not problems and bool(backlog.tasks),
@@ -88,6 +94,15 @@ def validate(output: str, **params: Any) -> None:
         f"ok: {plural(len(backlog.tasks), 'task')} in {plural(len(backlog.files), 'file')}, "
         f"{len(plan.tasks)} in scope, {plural(len(plan.waves), 'wave')}, no problems found"
     )
+
+
+def _problem_of(text: str) -> Problem:
+    """A `file:line: message` line as a `Problem` (the task CLI's checks are worded so)."""
+    from wavefront.model import SourceLocation
+    from wavefront.plan.problems import Problem
+
+    path, line, message = text.split(":", 2)
+    return Problem(SourceLocation(Path(path), int(line)), message.strip(), ())
 
 
 def _problems_by_file(problems: Sequence[Problem]) -> str:
