@@ -161,11 +161,11 @@ def test_missing_dependency_names_file_and_line(tmp_path: Path) -> None:
     write_story(tmp_path, "1.3")
     result = run("validate", "-C", tmp_path)
     assert result.exit_code == 2
-    assert f"{bad}\n  line " in result.stdout
+    assert f"{bad}\n  {bad}:" in result.stderr
     assert "dependency '9.9' of task '1.2' is not in the backlog (known: 1.1, 1.2, 1.3)" in (
-        result.stdout
+        result.stderr
     )
-    line = int(result.stdout.split(f"{bad}\n  line ")[1].split(":")[0])
+    line = int(result.stderr.split(f"{bad}\n  {bad}:")[1].split(":")[0])
     assert bad.read_text().splitlines()[line - 1].startswith("**Dependencies**")
     assert "Traceback" not in result.output
 
@@ -427,15 +427,15 @@ def test_validate_lists_every_problem_grouped_by_file(tmp_path: Path) -> None:
     write_story(tmp_path, "1.5", "8.8")
     result = run("validate", "-C", tmp_path)
     assert result.exit_code == 2
-    out = result.stdout
+    out = result.stderr
     for path in (one, two):
-        assert f"\n{path}\n  line " in f"\n{out}"
+        assert f"\n{path}\n  {path}:" in f"\n{out}"
     assert "dependency '9.9' of task '1.2'" in out
     assert "dependency '8.8' of task '1.5'" in out
     assert "dependency cycle 1.3 -> 1.4 -> 1.3" in out
     assert out.rstrip().endswith("3 problems in 3 files")
     assert "more problems" not in out
-    assert str(three) not in out  # the cycle is named once, where its first edge is
+    assert f"\n{three}\n" not in out  # the cycle is named once, where its first edge is
 
     as_json = run("validate", "-C", tmp_path, "-o", "json")
     assert as_json.exit_code == 2

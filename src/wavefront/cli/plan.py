@@ -80,7 +80,7 @@ def validate(output: str, **params: Any) -> None:
             click.echo(f"note: {note}", err=True)
     if problems:
         if output != "json":
-            click.echo(_problems_by_file(problems))
+            click.echo(_problems_by_file(problems), err=True)
         raise SystemExit(2)
     if not backlog.tasks:
         if output != "json":
@@ -106,7 +106,8 @@ def _problem_of(text: str) -> Problem:
 
 
 def _problems_by_file(problems: Sequence[Problem]) -> str:
-    """`file` headings with `  line N: message` under each, then the count."""
+    """A heading per file with its problems under it, each as `file:line: message` (which
+    editors and terminals jump to), then the count."""
     by_file: dict[str, list[Problem]] = {}
     for problem in problems:
         key = str(problem.location.path) if problem.location else "(no file)"
@@ -115,8 +116,7 @@ def _problems_by_file(problems: Sequence[Problem]) -> str:
     for path, found in by_file.items():
         lines.append(path)
         for problem in sorted(found, key=lambda p: p.location.line if p.location else 0):
-            where = f"line {problem.location.line}: " if problem.location else ""
-            lines.append(f"  {where}{problem.message}")
+            lines.append(f"  {problem}")
     lines.append(f"{plural(len(problems), 'problem')} in {plural(len(by_file), 'file')}")
     return "\n".join(lines)
 
