@@ -43,7 +43,7 @@ def answer_in_terminal(root: Path, reply: str) -> tuple[int, str]:
                 if not chunk:
                     break
                 shown += chunk
-            if not answered and b"or cancel?" in shown:
+            if not answered and b"Enter your choice" in shown:
                 os.write(leader, reply.encode() + b"\r")
                 answered = True
             if child.poll() is not None and not ready:
@@ -66,7 +66,7 @@ def test_the_numbered_menu_and_the_words_both_answer(
 ) -> None:
     stories(tmp_path)
     exit_code, shown = answer_in_terminal(tmp_path, reply)
-    menu = shown.split("or cancel?", 1)
+    menu = shown.split("Enter your choice", 1)
     assert "1. expand the scope" in menu[0] and "3. cancel" in menu[0]
     after = menu[1] if len(menu) > 1 else ""
     assert exit_code == code, shown

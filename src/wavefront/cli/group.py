@@ -203,7 +203,7 @@ def _ask_out_of_scope(plan: Plan) -> Decision:
     click.echo("  1. expand the scope to include them\n  2. skip the tasks that need them\n"
                "  3. cancel", err=True)
     answer = click.prompt(
-        "Expand the scope, skip those tasks, or cancel?",
+        "Enter your choice (1-3, or expand / skip / cancel)",
         type=click.Choice(["1", "2", "3", "expand", "skip", "cancel"]),
         default="1",
         show_choices=False,
