@@ -200,10 +200,15 @@ def reconcile(journal: Journal, run: RunRecord, workspaces: GitWorkspaces) -> No
     keep: set[str] = set()
     for record in journal.tasks(run.id):
         status = record.status
-        if status == TaskStatus.MERGING:
+        if status == TaskStatus.DONE:
+            workspaces.discard(record.task_id)  # a crash after its merge left its branch
+        elif status == TaskStatus.MERGING:
             head = workspaces.repo.rev_parse(f"refs/heads/{workspaces.task_branch(record.task_id)}")
-            if head is not None and workspaces.repo.is_ancestor(head, integration):
-                journal.record_merge(run.id, record.task_id, integration)
+            merged = (workspaces.already_merged(record.task_id, head, integration)
+                      if head is not None else None)
+            if merged is not None and merged.ok and merged.commit is not None:
+                journal.record_merge(run.id, record.task_id, merged.commit)
+                workspaces.discard(record.task_id)
             elif head is None:
                 journal.set_status(run.id, record.task_id, TaskStatus.PENDING,
                                    "resumed: its branch was gone, running it again")

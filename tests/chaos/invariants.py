@@ -144,9 +144,12 @@ def _check_leftovers(repo: Path, run_id: str, status: Mapping[str, str]) -> list
         for line in listed.splitlines()
         if line.startswith("worktree ")
     ]
-    for path in registered[1:]:
-        if path.parent.name != run_id or path.name not in kept:
-            problems.append(f"worktree left behind: {path}")
+    # Attempts run in repositories of their own: the user's repository has no worktrees.
+    problems += [f"worktree left behind: {path}" for path in registered[1:]]
+    prefix = f"refs/heads/wavefront-tasks/{run_id}/"
+    branches = git(repo, "for-each-ref", "--format=%(refname)", prefix).split()
+    problems += [f"task branch left behind: {ref}" for ref in branches
+                 if ref.removeprefix(prefix) not in kept]
     tasks_dir, verify_dir = state / "worktrees" / run_id, state / "verify" / run_id
     if tasks_dir.is_dir():
         problems += [

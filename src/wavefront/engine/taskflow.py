@@ -236,7 +236,12 @@ class TaskFlow:
             self.journal.finish_attempt(attempt.id, result)
             return self._agent_failed(record, result)
         message = f"{task_id}: {record.task.title}\n\nwavefront-run: {self.run_id}"
-        head = await self._off_loop(self.workspaces.commit_all, handle, message)
+        try:
+            head = await self._off_loop(self.workspaces.commit_all, handle, message)
+        except WorkspaceError as exc:  # the agent broke its workspace's git state
+            result = replace(result, ok=False, failure=FailureKind.BAD_OUTPUT, reason=str(exc))
+            self.journal.finish_attempt(attempt.id, result)
+            return self._agent_failed(record, result)
         changed = await self._off_loop(self.workspaces.changed_files, handle)
         if (not changed and isinstance(self.workspaces, GitWorkspaces)
                 and not record.task.metadata.get("allow_no_changes")):
@@ -374,10 +379,14 @@ class TaskFlow:
         broken: GateResult | None = None
         async with self._merge_lock:
             self._status(task_id, TaskStatus.MERGING, "in the merge queue")
+            checked = self._checked_commit(task_id)
             if self._verifies_merged(record):
-                outcome, broken = await self._verified_merge(record, message)
+                outcome, broken = await self._verified_merge(record, message, checked)
             else:
-                outcome = await self._off_loop(self.workspaces.merge, task_id, message)
+                outcome = await self._off_loop(self.workspaces.merge, task_id, message, checked)
+            for note in self.workspaces.moved_outside:
+                self.journal.append_event(self.run_id, "integration_moved", task_id, note=note)
+            self.workspaces.moved_outside.clear()
             if outcome.ok:
                 self.journal.record_merge(self.run_id, task_id, outcome.commit or "")
                 handle = await self._off_loop(self.workspaces.open, task_id)
@@ -385,6 +394,9 @@ class TaskFlow:
                     await self._off_loop(self.workspaces.remove, handle, True)
         if outcome.ok:
             await self.run_hooks(task_id)
+            return
+        if outcome.refused:
+            self._status(task_id, TaskStatus.FAILED, outcome.details)
             return
         if broken is not None:
             await self._fix_merged(record, broken)
@@ -397,7 +409,14 @@ class TaskFlow:
                 and bool(effective_gates(self._gate_specs(record), record.task,
                                          stage="merged")))
 
-    async def _verified_merge(self, record: TaskRecord, message: str
+    def _checked_commit(self, task_id: str) -> str | None:
+        """The commit the task's gates last checked: the head of its latest work attempt
+        (None for a task with no agent, whose branch is its base)."""
+        attempts = [a for a in self.journal.attempts(self.run_id, task_id)
+                    if a.kind != "review"]
+        return attempts[-1].head_commit if attempts else None
+
+    async def _verified_merge(self, record: TaskRecord, message: str, checked: str | None
                               ) -> tuple[MergeOutcome, GateResult | None]:
         """Merge only a tree whose command gates pass, so the branch never turns red.
 
@@ -408,9 +427,9 @@ class TaskFlow:
         assert isinstance(workspaces, GitWorkspaces)
         repo = workspaces.repo
         branch = workspaces.task_branch(record.task_id)
-        task_head = await asyncio.to_thread(repo.rev_parse, f"refs/heads/{branch}")
-        if task_head is None:
-            raise WorkspaceError(f"task branch {branch} does not exist; nothing to merge")
+        task_head = await asyncio.to_thread(workspaces.pinned_head, record.task_id, checked)
+        if isinstance(task_head, MergeOutcome):
+            return task_head, None
         integration = f"refs/heads/{workspaces.integration_branch}"
         holder = (await asyncio.to_thread(repo.checked_out_branches)).get(integration)
         if holder is not None:
@@ -419,8 +438,10 @@ class TaskFlow:
                                  "wavefront can add merges to it")
         for _ in range(_PUBLISH_TRIES):
             old = await asyncio.to_thread(workspaces.integration_head)
-            if await asyncio.to_thread(repo.is_ancestor, task_head, old):
-                return MergeOutcome(True, old, (), f"{branch} is already merged"), None
+            done = await asyncio.to_thread(workspaces.already_merged, record.task_id,
+                                           task_head, old)
+            if done is not None:
+                return done, None
             outcome = await asyncio.to_thread(workspaces.compute_merge, old, task_head, message)
             if not outcome.ok or outcome.commit is None:
                 return outcome, None

@@ -71,6 +71,7 @@ class Workspaces(Protocol):
     """What the engine needs from a workspace backend (git worktrees or one plain directory)."""
 
     integration_branch: str
+    moved_outside: list[str]  # notes of integration-branch moves wavefront undid
 
     def create_integration_branch(self, base: str) -> str: ...
     def integration_head(self) -> str: ...
@@ -87,6 +88,11 @@ class Workspaces(Protocol):
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]: ...
     def checkout_detached(self, commit: str, name: str) -> WorkspaceHandle: ...
     def remove(self, handle: WorkspaceHandle, delete_branch: bool = False) -> None: ...
+    def discard(self, task_id: str) -> None:
+        """Remove the task's workspace and branch, if any (after its merge is recorded)."""
+        with self._admin_lock:
+            self._discard_task(self._task_path(task_id), self.task_branch(task_id))
+
     def worktrees(self) -> list[Path]: ...
     def prune_stray(self, keep: Collection[str]) -> list[Path]: ...
     def delete_run_branches(self) -> list[str]: ...
@@ -444,6 +450,11 @@ class GitWorkspaces:
             if delete_branch and handle.branch:
                 self._delete_branch(handle.branch)
 
+    def discard(self, task_id: str) -> None:
+        """Remove the task's workspace and branch, if any (after its merge is recorded)."""
+        with self._admin_lock:
+            self._discard_task(self._task_path(task_id), self.task_branch(task_id))
+
     def worktrees(self) -> list[Path]:
         """This run's workspaces that exist, task and verification ones alike."""
         return sorted(
@@ -570,6 +581,7 @@ class PlainWorkspaces:
         self.directory = Path(directory).resolve()
         self.run_id = run_id
         self.integration_branch = ""
+        self.moved_outside: list[str] = []
         self._made = False
 
     def task_branch(self, task_id: str) -> str:
@@ -605,7 +617,7 @@ class PlainWorkspaces:
     def head(self, handle: WorkspaceHandle) -> str:
         return ""
 
-    def merge(self, task_id: str, message: str) -> MergeOutcome:
+    def merge(self, task_id: str, message: str, checked: str | None = None) -> MergeOutcome:
         return MergeOutcome(True, None, (), "plain workspace: nothing to merge")
 
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]:
@@ -616,6 +628,11 @@ class PlainWorkspaces:
 
     def remove(self, handle: WorkspaceHandle, delete_branch: bool = False) -> None:
         return None
+
+    def discard(self, task_id: str) -> None:
+        """Remove the task's workspace and branch, if any (after its merge is recorded)."""
+        with self._admin_lock:
+            self._discard_task(self._task_path(task_id), self.task_branch(task_id))
 
     def worktrees(self) -> list[Path]:
         return []
