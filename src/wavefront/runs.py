@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wavefront.agents import assign_agent, load_profiles
+from wavefront.agents.runners.lifetime import kill_tagged
 from wavefront.backlog.base import Backlog
 from wavefront.config import ProjectConfig, load_config
 from wavefront.engine.loop import Engine, RunSettings, RunStop
@@ -194,7 +195,15 @@ def resolve_run(journal: Journal, run_id: str | None) -> RunRecord:
 
 
 def reconcile(journal: Journal, run: RunRecord, workspaces: GitWorkspaces) -> None:
-    """Make the journal agree with git before anything is scheduled again."""
+    """Make the journal agree with git before anything is scheduled again.
+
+    First, agents a dead engine left running are killed: they would otherwise go on
+    writing into workspaces the new attempts are about to reuse.
+    """
+    killed = kill_tagged(f"{run.id}:")
+    if killed:
+        journal.append_event(run.id, "agents_killed", pids=killed,
+                             reason="left running by the engine that stopped")
     journal.abandon_attempts(run.id, "the process running it stopped")
     integration = workspaces.integration_head()
     keep: set[str] = set()
@@ -335,6 +344,7 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
                 stop = asyncio.run(_run_with_signals(engine))
         finally:
             journal.listeners.remove(view)
+    kill_tagged(f"{run_id}:")  # every attempt is over: nothing of theirs may stay
     journal.set_run_state(run_id, stop.state if stop.state != "finished" else "finished",
                           reason=stop.reason)
     counts: dict[str, int] = {}
@@ -363,9 +373,10 @@ async def _run_with_signals(engine: Engine) -> RunStop:
 
 @contextlib.contextmanager
 def _signals(loop: asyncio.AbstractEventLoop, engine: Engine) -> Iterator[None]:
-    """Ctrl-C and SIGTERM stop dispatching and cancel agents; the run stays resumable."""
+    """Ctrl-C, SIGTERM and SIGHUP (the terminal closed) stop dispatching and cancel
+    agents; the run stays resumable."""
     installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, engine.stop, "interrupted")
             installed.append(sig)

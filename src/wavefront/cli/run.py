@@ -49,6 +49,10 @@ def _finish(root: Path, result: Any) -> None:
     """Print the completion summary and exit with the run's code."""
     from rich.console import Console
 
+    from wavefront.agents.runners.lifetime import kill_orphans
+
+    kill_orphans()  # what escaped the agents' tags and came to us as orphans (see main)
+
     from wavefront.report.summary import render_summary, summarize
     from wavefront.runs import open_journal, resolve_run
 

@@ -18,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_deviations
 from wavefront.agents.runners.base import AgentRequest
+from wavefront.agents.runners.lifetime import attempt_scope
 from wavefront.engine.pool import RunnerPool
 from wavefront.errors import WavefrontError, WorkspaceError
 from wavefront.gates.base import GateContext
@@ -217,7 +218,7 @@ class TaskFlow:
         guard = (CheckoutGuard(self.workspaces.repo)
                  if isinstance(self.workspaces, GitWorkspaces) else None)
         before = await asyncio.to_thread(guard.snapshot) if guard is not None else None
-        result = await runner.run(request)
+        result = await self._contained(runner.run, request, task.id, attempt.id)
         if guard is not None and before is not None:
             outside = await asyncio.to_thread(guard.changes, before)
             if outside and self.settings.outside_writes == "warn":
@@ -339,9 +340,24 @@ class TaskFlow:
                      **({"script": record.task.metadata["script"]}
                         if "script" in record.task.metadata else {})},
         )
-        result = await self.pool.get(runner_name).run(request)
+        result = await self._contained(self.pool.get(runner_name).run, request,
+                                       record.task_id, attempt.id)
         self.journal.finish_attempt(attempt.id, result)
         return result
+
+    async def _contained(self, run: Callable[[AgentRequest], Awaitable[AgentResult]],
+                         request: AgentRequest, task_id: str, attempt_id: int) -> AgentResult:
+        """Run an agent with its processes tagged; the tag is journaled before it starts,
+        so `resume` can kill what a dead engine left running."""
+        tag = f"{self.run_id}:{attempt_id}"
+        self.journal.append_event(self.run_id, "agent_processes", task_id, tag=tag)
+
+        def started(pgid: int) -> None:
+            self.journal.append_event(self.run_id, "agent_started", task_id, tag=tag,
+                                      pgid=pgid)
+
+        with attempt_scope(tag, started):
+            return await run(request)
 
     # -- merge queue --------------------------------------------------------------------
 

@@ -88,11 +88,6 @@ class Workspaces(Protocol):
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]: ...
     def checkout_detached(self, commit: str, name: str) -> WorkspaceHandle: ...
     def remove(self, handle: WorkspaceHandle, delete_branch: bool = False) -> None: ...
-    def discard(self, task_id: str) -> None:
-        """Remove the task's workspace and branch, if any (after its merge is recorded)."""
-        with self._admin_lock:
-            self._discard_task(self._task_path(task_id), self.task_branch(task_id))
-
     def worktrees(self) -> list[Path]: ...
     def prune_stray(self, keep: Collection[str]) -> list[Path]: ...
     def delete_run_branches(self) -> list[str]: ...
@@ -245,9 +240,9 @@ class GitWorkspaces:
         """Fetch the workspace's HEAD into the task branch; refuse one off its base."""
         head = self.head(handle)
         base = handle.base_commit or self._read_base(handle.path)
-        descends = self.repo.run_result("merge-base", "--is-ancestor", base or head, head,
-                                        cwd=handle.path).returncode == 0
-        if not descends:
+        if base is not None and self.repo.run_result(
+            "merge-base", "--is-ancestor", base, head, cwd=handle.path
+        ).returncode != 0:
             raise WorkspaceError(
                 f"the workspace's HEAD ({head[:12]}) no longer descends from the commit it "
                 f"started from ({base[:12]}): the agent moved it (`git reset` or `git "
@@ -474,7 +469,7 @@ class GitWorkspaces:
         wanted = {self._task_path(task_id) for task_id in keep}
         removed: list[Path] = []
         with self._admin_lock:
-            candidates = set()
+            candidates: set[Path] = set()
             for folder in (self._tasks_dir, self._verify_dir):
                 if folder.is_dir():
                     candidates.update(child.resolve() for child in folder.iterdir())
@@ -628,11 +623,6 @@ class PlainWorkspaces:
 
     def remove(self, handle: WorkspaceHandle, delete_branch: bool = False) -> None:
         return None
-
-    def discard(self, task_id: str) -> None:
-        """Remove the task's workspace and branch, if any (after its merge is recorded)."""
-        with self._admin_lock:
-            self._discard_task(self._task_path(task_id), self.task_branch(task_id))
 
     def worktrees(self) -> list[Path]:
         return []
