@@ -121,6 +121,11 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
             rows.append((replace(task, dependencies=plan.dependencies[task.id]), agent,
                          runner, plan.priority[task.id], plan.wave_of[task.id]))
         workspaces = GitWorkspaces(repo, run_id, state_dir)
+        if repo.rev_parse(f"refs/heads/{workspaces.integration_branch}") is not None:
+            # Its journal is gone or another clone made it: merging onto it would merge
+            # every task a second time.
+            raise WavefrontError(f"branch {workspaces.integration_branch} exists; pick "
+                                 "another run id or delete that branch")
         stored = {"settings": _jsonable(settings), "runner_settings": runner_settings,
                   "default_runner": default_runner,
                   "agent_gates": _agent_gates(config),

@@ -279,15 +279,17 @@ def clean(root: Path) -> None:
 @click.argument("run_id", required=False, metavar="[RUN]")
 @_root_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("report.md"), show_default=True, help="Where to write the report.")
-def report(run_id: str | None, root: Path, output: Path) -> None:
+              help="Where to write the report (default: .wavefront/report.md).")
+def report(run_id: str | None, root: Path, output: Path | None) -> None:
     """Write report.md for a run: per task status, agent, attempts, gates, review findings,
     deviations, cost and time, plus the run's totals."""
     from wavefront.report.markdown import write_report
-    from wavefront.runs import open_journal, resolve_run
+    from wavefront.runs import STATE_DIR, open_journal, resolve_run
 
+    # Under .wavefront/ unless asked: a file in the checkout would look like an agent's write.
     with open_journal(root) as journal:
-        path = write_report(journal, resolve_run(journal, run_id), output)
+        path = write_report(journal, resolve_run(journal, run_id),
+                            output or root / STATE_DIR / "report.md")
     click.echo(f"wrote {path}")
 
 
