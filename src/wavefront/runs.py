@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from wavefront.agents import assign_agent, load_profiles
-from wavefront.agents.runners.lifetime import kill_tagged
 from wavefront.backlog.base import Backlog
 from wavefront.config import ProjectConfig, load_config
 from wavefront.engine.loop import Engine, RunSettings, RunStop
@@ -30,6 +29,7 @@ from wavefront.engine.taskflow import DoneHook, FlowSettings, TaskFlow
 from wavefront.errors import WavefrontError
 from wavefront.gates.validate import validate_plan_gates
 from wavefront.journal.database import Journal, RunRecord
+from wavefront.lifetime import kill_tagged
 from wavefront.model import AgentProfile, GateSpec, TaskStatus
 from wavefront.plan.graph import Plan
 from wavefront.report.progress import Reporter

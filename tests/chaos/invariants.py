@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
-from wavefront.agents.runners.lifetime import tagged_processes
+from wavefront.lifetime import tagged_processes
 from wavefront.workspace.git import safe_name
 from wavefront.workspace.runlock import RunLock
 

@@ -18,7 +18,7 @@ _COMMAND_MODULES = (plan, run, workflow)  # imported for their commands
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script `wavefront`."""
-    from wavefront.agents.runners.lifetime import become_subreaper
+    from wavefront.lifetime import become_subreaper
 
     # Orphans of agents become this process's children, so a run can kill them at its end.
     become_subreaper()

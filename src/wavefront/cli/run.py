@@ -49,7 +49,7 @@ def _finish(root: Path, result: Any) -> None:
     """Print the completion summary and exit with the run's code."""
     from rich.console import Console
 
-    from wavefront.agents.runners.lifetime import kill_orphans
+    from wavefront.lifetime import kill_orphans
 
     kill_orphans()  # what escaped the agents' tags and came to us as orphans (see main)
 

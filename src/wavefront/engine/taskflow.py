@@ -18,12 +18,12 @@ from typing import Any, ParamSpec, TypeVar
 
 from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_deviations
 from wavefront.agents.runners.base import AgentRequest
-from wavefront.agents.runners.lifetime import attempt_scope
 from wavefront.engine.pool import RunnerPool
 from wavefront.errors import WavefrontError, WorkspaceError
 from wavefront.gates.base import GateContext
 from wavefront.gates.registry import check_gates, effective_gates
 from wavefront.journal.database import AttemptRecord, Journal, TaskRecord
+from wavefront.lifetime import attempt_scope
 from wavefront.model import (
     AgentProfile,
     AgentResult,
@@ -221,6 +221,8 @@ class TaskFlow:
         result = await self._contained(runner.run, request, task.id, attempt.id)
         if guard is not None and before is not None:
             outside = await asyncio.to_thread(guard.changes, before)
+            await self._off_loop(self.workspaces.integration_head)  # puts back an outside move
+            outside += self._drain_moves(task.id)
             if outside and self.settings.outside_writes == "warn":
                 self.journal.append_event(self.run_id, "outside_writes", task.id,
                                           changes=guard.describe(outside))
@@ -400,9 +402,7 @@ class TaskFlow:
                 outcome, broken = await self._verified_merge(record, message, checked)
             else:
                 outcome = await self._off_loop(self.workspaces.merge, task_id, message, checked)
-            for note in self.workspaces.moved_outside:
-                self.journal.append_event(self.run_id, "integration_moved", task_id, note=note)
-            self.workspaces.moved_outside.clear()
+            self._drain_moves(task_id)
             if outcome.ok:
                 self.journal.record_merge(self.run_id, task_id, outcome.commit or "")
                 handle = await self._off_loop(self.workspaces.open, task_id)
@@ -424,6 +424,14 @@ class TaskFlow:
         return (self.settings.verify == "merged" and isinstance(self.workspaces, GitWorkspaces)
                 and bool(effective_gates(self._gate_specs(record), record.task,
                                          stage="merged")))
+
+    def _drain_moves(self, task_id: str) -> list[str]:
+        """Journal the integration-branch moves the workspaces undid; the branch names."""
+        moves = list(self.workspaces.moved_outside)
+        self.workspaces.moved_outside.clear()
+        for note in moves:
+            self.journal.append_event(self.run_id, "integration_moved", task_id, note=note)
+        return [self.workspaces.integration_branch] if moves else []
 
     def _checked_commit(self, task_id: str) -> str | None:
         """The commit the task's gates last checked: the head of its latest work attempt

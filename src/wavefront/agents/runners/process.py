@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from wavefront.agents.runners.lifetime import TAG_VARIABLE, current_scope, kill_tagged
+from wavefront.lifetime import TAG_VARIABLE, current_scope, kill_tagged
 from wavefront.redact import Redactor
 
 __all__ = ["BASE_ENV_NAMES", "ProcessOutcome", "child_environment", "run_process"]
