@@ -221,7 +221,9 @@ class TaskFlow:
         result = await self._contained(runner.run, request, task.id, attempt.id)
         if guard is not None and before is not None:
             outside = await asyncio.to_thread(guard.changes, before)
-            await self._off_loop(self.workspaces.integration_head)  # puts back an outside move
+            # An outside move is put back by the next look at the branch (a merge's or this
+            # one), and blamed on an attempt that ran meanwhile: this one, if none has yet.
+            await self._off_loop(self.workspaces.integration_head)
             outside += self._drain_moves(task.id)
             if outside and self.settings.outside_writes == "warn":
                 self.journal.append_event(self.run_id, "outside_writes", task.id,
@@ -402,7 +404,6 @@ class TaskFlow:
                 outcome, broken = await self._verified_merge(record, message, checked)
             else:
                 outcome = await self._off_loop(self.workspaces.merge, task_id, message, checked)
-            self._drain_moves(task_id)
             if outcome.ok:
                 self.journal.record_merge(self.run_id, task_id, outcome.commit or "")
                 handle = await self._off_loop(self.workspaces.open, task_id)

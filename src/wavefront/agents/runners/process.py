@@ -150,18 +150,29 @@ async def run_process(
         log.write(redactor.text(f"$ {shlex.join(args)}  (cwd: {cwd})") + "\n")
         log.flush()
         stdin = asyncio.subprocess.DEVNULL if stdin_text is None else asyncio.subprocess.PIPE
+        spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
+            *args,
+            cwd=cwd,
+            env=child_env,
+            stdin=stdin,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        ))
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *args,
-                cwd=cwd,
-                env=child_env,
-                stdin=stdin,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
+            proc = await asyncio.shield(spawn)
         except OSError as exc:
             return _not_started(args, cwd, exc, log, log_path, started)
+        except asyncio.CancelledError:
+            # Cancelled while starting: asyncio's own clean-up would kill the leader only
+            # and then wait for pipes its children may hold. Let the start finish, then
+            # kill the whole group.
+            with contextlib.suppress(OSError):
+                started_proc = await spawn
+                await _stop_group(started_proc, 0.0)
+            if scope is not None:
+                kill_tagged(scope.tag)
+            raise
         if scope is not None:
             scope.on_start(proc.pid)
 
