@@ -17,6 +17,8 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,12 +139,17 @@ def _git_env() -> dict[str, str]:
 
 
 def run_git(
-    where: Path, *args: str, check: bool = True, input: str | None = None
+    where: Path,
+    *args: str,
+    check: bool = True,
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `git -C <where> <args>` with hooks and executable config neutralised.
 
     With `check`, a non-zero exit raises `WorkspaceError` naming the command and quoting
-    git's stderr; without it, the result is returned whatever the exit code.
+    git's stderr; without it, the result is returned whatever the exit code. `env` adds
+    variables wavefront sets itself (a temporary `GIT_INDEX_FILE`).
     """
     command = ["git", "-C", str(where), *_IDENTITY, *_NEUTRALISED, *args]
     try:
@@ -153,7 +160,7 @@ def run_git(
             text=True,
             encoding="utf-8",
             errors="surrogateescape",
-            env=_git_env(),
+            env={**_git_env(), **(env or {})},
             stdin=None if input is not None else subprocess.DEVNULL,
             check=False,
         )
@@ -212,9 +219,12 @@ class GitRepo:
         cwd: Path | None = None,
         check: bool = False,
         input: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Like `run`, but hands back the whole result for callers that read the exit code."""
-        return run_git(cwd if cwd is not None else self.root, *args, check=check, input=input)
+        """Like `run`, but hands back the whole result for callers that read the exit code.
+        `env` adds variables (such as a temporary `GIT_INDEX_FILE`) to git's environment."""
+        return run_git(cwd if cwd is not None else self.root, *args, check=check, input=input,
+                       env=env)
 
     # -- questions about commits -----------------------------------------------------------
 
@@ -345,6 +355,25 @@ class GitRepo:
             conflicts=tuple(sorted(set(conflicts))),
             notes=tuple(notes),
         )
+
+    def read_text(self, treeish: str, path: str) -> str | None:
+        """The text of `path` in a commit or tree, or None when it has no such file."""
+        done = self.run_result("cat-file", "blob", f"{treeish}:{path}")
+        return done.stdout if done.returncode == 0 else None
+
+    def tree_with(self, tree: str, files: Mapping[str, str]) -> str:
+        """A tree like `tree` with each of `files` (path -> text) written into it.
+
+        Built in a temporary index, so no checkout, index or branch changes.
+        """
+        with tempfile.TemporaryDirectory(prefix="wavefront-index-") as scratch:
+            env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            self.run_result("read-tree", tree, env=env, check=True)
+            for path, text in files.items():
+                blob = self.run("hash-object", "-w", "--stdin", input=text).strip()
+                self.run_result("update-index", "--add", "--cacheinfo",
+                                f"100644,{blob},{path}", env=env, check=True)
+            return self.run_result("write-tree", env=env, check=True).stdout.strip()
 
     def merge_head(self, worktree: Path) -> str | None:
         """The commit being merged in `worktree`, or None when no merge is in progress."""

@@ -25,7 +25,7 @@ from wavefront.workspace.attempt_repo import (
     is_attempt_repo,
     reclaim,
 )
-from wavefront.workspace.base import MergeOutcome, MergeVerifier, WorkspaceHandle
+from wavefront.workspace.base import MergeEdit, MergeOutcome, MergeVerifier, WorkspaceHandle
 from wavefront.workspace.git import GitRepo, safe_name, split_z
 from wavefront.workspace.guard import CheckoutGuard
 
@@ -248,7 +248,7 @@ class GitWorkspaces:
 
     def merge(
         self, task_id: str, message: str, verify: MergeVerifier | None = None,
-        checked: str | None = None,
+        edit: MergeEdit | None = None, checked: str | None = None,
     ) -> MergeOutcome:
         """Merge the task's `checked` commit into the integration branch, without a checkout.
 
@@ -257,7 +257,8 @@ class GitWorkspaces:
         back its own merge commit. If the branch moves between computing and publishing,
         the merge is computed again on the new head (a few times, then reported as not
         done). `verify`, when given, sees each computed merge before it is published and
-        may refuse it.
+        may refuse it; `edit` adds files to the merge commit itself (so they are published
+        with it, or not at all).
         """
         task_head = self.pinned_head(task_id, checked)
         if isinstance(task_head, MergeOutcome):
@@ -268,7 +269,7 @@ class GitWorkspaces:
             old = self.integration_head()
             if (done := self.already_merged(task_id, task_head, old)) is not None:
                 return done
-            outcome = self.compute_merge(old, task_head, message)
+            outcome = self.compute_merge(old, task_head, message, edit)
             if not outcome.ok or outcome.commit is None:
                 return outcome
             if verify is not None and not verify(outcome.commit, old):
@@ -327,14 +328,20 @@ class GitWorkspaces:
             refused=True,
         )
 
-    def compute_merge(self, onto: str, task_head: str, message: str) -> MergeOutcome:
+    def compute_merge(self, onto: str, task_head: str, message: str,
+                      edit: MergeEdit | None = None) -> MergeOutcome:
         """Make (but do not publish) the 2-parent merge commit of `task_head` onto `onto`."""
         merged = self.repo.merge_tree(onto, task_head)
         notes = "\n".join(merged.notes)
         if not merged.clean:
             return MergeOutcome(False, None, merged.conflicts, notes)
+        tree = merged.tree
+        if edit is not None:
+            changes = edit(lambda path: self.repo.read_text(merged.tree, path))
+            if changes:
+                tree = self.repo.tree_with(merged.tree, changes)
         commit = self.repo.run(
-            "commit-tree", merged.tree, "-p", onto, "-p", task_head, "-F", "-", input=message
+            "commit-tree", tree, "-p", onto, "-p", task_head, "-F", "-", input=message
         ).strip()
         return MergeOutcome(True, commit, (), notes)
 
