@@ -27,11 +27,13 @@ __all__ = ["create_attempt_repo", "fetch_result", "is_attempt_repo", "reclaim"]
 # The whole config of an attempt repository. Written by us (not kept from `git init`) so
 # that `reclaim` can restore it byte for byte without remembering anything.
 _CONFIG = """[core]
-\trepositoryformatversion = 0
+\trepositoryformatversion = {version}
 \tfilemode = true
 \tbare = false
 \tlogallrefupdates = true
 """
+# A repository of SHA-256 objects must say so, or the borrowed objects cannot be read.
+_SHA256 = "[extensions]\n\tobjectformat = sha256\n"
 
 # Files in a git directory that point git at another repository's refs or config.
 _REDIRECTS = ("commondir", "gitdir")
@@ -45,7 +47,8 @@ def create_attempt_repo(source: GitRepo, path: Path, commit: str, branch: str | 
     if path.exists():
         raise WorkspaceError(f"cannot make a workspace at {path}: something is there already")
     path.parent.mkdir(parents=True, exist_ok=True)
-    run_git(path.parent, "init", "--quiet", "--template=", "--", str(path))
+    run_git(path.parent, "init", "--quiet", "--template=",
+            f"--object-format={_object_format(source)}", "--", str(path))
     reclaim(source, path)
     where = ["-b", branch] if branch else ["--detach"]
     run_git(path, "checkout", "--quiet", *where, commit, "--")
@@ -79,7 +82,9 @@ def reclaim(source: GitRepo, path: Path) -> None:
         )
     for name in _REDIRECTS:
         _unlink(git_dir / name)
-    _rewrite(git_dir / "config", _CONFIG)
+    sha256 = _object_format(source) == "sha256"
+    _rewrite(git_dir / "config", _CONFIG.format(version=1 if sha256 else 0)
+             + (_SHA256 if sha256 else ""))
     _rewrite(git_dir / "objects" / "info" / "alternates", f"{source.git_dir / 'objects'}\n")
     _unlink(git_dir / "info" / "attributes")
     hooks = git_dir / "hooks"
@@ -112,6 +117,16 @@ def fetch_result(source: GitRepo, path: Path, ref: str) -> str:
     if fetched != commit:
         raise WorkspaceError(f"fetching {commit} from {path} left {ref} at {fetched}")
     return commit
+
+
+_formats: dict[Path, str] = {}  # a repository's object format does not change
+
+
+def _object_format(source: GitRepo) -> str:
+    if source.git_dir not in _formats:
+        found = source.run("rev-parse", "--show-object-format", check=False).strip()
+        _formats[source.git_dir] = found if found in ("sha1", "sha256") else "sha1"
+    return _formats[source.git_dir]
 
 
 def _rewrite(target: Path, text: str) -> None:
