@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -26,10 +27,13 @@ from chaos.harness import (
     journal_rows,
     make_repo,
     run_cli,
+    wavefront_env,
     write_backlog,
 )
 from chaos.invariants import check_invariants
+from components import need
 from wavefront.lifetime import tagged_processes
+from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 
 RUN = ("run", "--no-progress")
 # The user's repository, seen from an attempt's workspace (.wavefront/worktrees/<run>/<task>).
@@ -394,3 +398,40 @@ def test_the_journal_records_each_agents_process_group(repo: Path) -> None:
         repo, "SELECT kind FROM events WHERE kind IN ('agent_processes', 'agent_started')"
         " ORDER BY id")]
     assert kinds == ["agent_processes", "agent_started"]
+
+
+# -- the bubblewrap sandbox -----------------------------------------------------------------
+
+
+def test_in_the_sandbox_a_write_to_the_users_repository_is_denied(repo: Path) -> None:
+    need(sandbox_unavailable() is None, f"{sandbox_unavailable()}")
+    script = ('echo mine > mine.txt; if echo hacked >> "$U/README.md"; then'
+              ' echo WROTE > wrote.txt; fi; echo x > "$U/../outside.txt" || true;'
+              " setsid sh -c 'sleep 2; echo late > late.txt' </dev/null >/dev/null 2>&1 &")
+    write_backlog(repo, [{"id": "boxed", "title": "boxed", "runner": "boxed"}],
+                  runners={"boxed": agent(script)})
+    before = user_side(repo)
+    finished = run_cli(repo, *RUN, "--sandbox", "bwrap", "--no-sandbox-network")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert user_side(repo) == before  # denied, not merely detected afterwards
+    assert not (repo.parent / "outside.txt").exists()
+    tree = git(repo, "ls-tree", "-r", "--name-only", f"wavefront/{run_id_of(repo)}").split()
+    assert "mine.txt" in tree and "wrote.txt" not in tree and "late.txt" not in tree
+    assert tagged_processes(f"{run_id_of(repo)}:") == []
+
+
+def test_asking_for_a_sandbox_that_is_missing_stops_before_any_agent(
+    repo: Path, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin-without-bwrap"
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
+    write_backlog(repo, [{"id": "never", "title": "never", "runner": "never"}],
+                  runners={"never": agent('touch "$U/../agent-ran"')})
+    finished = run_cli(repo, *RUN, "--sandbox", "bwrap",
+                       env=wavefront_env(PATH=str(bin_dir)))
+    assert finished.returncode == 2, finished.stdout + finished.stderr
+    last = finished.stderr.strip().splitlines()[-1]
+    assert "bubblewrap" in last and "not installed" in last and "Traceback" not in finished.stderr
+    assert not (repo.parent / "agent-ran").exists()
+    assert not (repo / ".wavefront" / "journal.db").exists()

@@ -18,7 +18,7 @@ import ctypes
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,15 +46,18 @@ class AttemptScope:
 
     tag: str
     on_start: Callable[[int], None]  # told each started process group's id
+    wrap: Callable[[Sequence[str]], list[str]] | None = None  # the sandbox's argv, if any
 
 
 _scope: ContextVar[AttemptScope | None] = ContextVar("wavefront_attempt", default=None)
 
 
 @contextlib.contextmanager
-def attempt_scope(tag: str, on_start: Callable[[int], None]) -> Iterator[None]:
-    """Tag every process `run_process` starts in this (async) context with `tag`."""
-    token = _scope.set(AttemptScope(tag, on_start))
+def attempt_scope(tag: str, on_start: Callable[[int], None],
+                  wrap: Callable[[Sequence[str]], list[str]] | None = None) -> Iterator[None]:
+    """Tag every process `run_process` starts in this (async) context with `tag` (and run
+    it through `wrap`, the sandbox, when given)."""
+    token = _scope.set(AttemptScope(tag, on_start, wrap))
     try:
         yield
     finally:

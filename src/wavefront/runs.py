@@ -40,6 +40,7 @@ from wavefront.plan.graph import Plan
 from wavefront.report.livefiles import LiveFiles
 from wavefront.report.progress import Reporter
 from wavefront.workspace.runlock import RunLock
+from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 
 __all__ = [
@@ -84,6 +85,8 @@ class RunOptions:
     include_done: bool = False
     wait_for_humans: bool = False
     outside_writes: str = "fail"
+    sandbox: str = "none"
+    sandbox_network: bool = True
     runner_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
@@ -115,6 +118,8 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
               reporter: ReporterFactory | None = None) -> RunResult:
     """Create a run for `plan` in the git repository at `root` and drive it to the end."""
     repo = GitRepo(root)
+    if options.sandbox == "bwrap" and (missing := sandbox_unavailable()) is not None:
+        raise WavefrontError(f"--sandbox bwrap: {missing}")  # before any agent starts
     base = _base_commit(repo, plan, options)
     state_dir = repo.root / STATE_DIR
     with RunLock(state_dir), open_journal(repo.root) as journal:
@@ -542,6 +547,8 @@ def _settings(backlog: Backlog, options: RunOptions) -> RunSettings:
         budget_usd=options.budget_usd or (limits.max_cost_usd if limits else None),
         wait_for_humans=options.wait_for_humans,
         outside_writes="warn" if options.outside_writes == "warn" else "fail",
+        sandbox="bwrap" if options.sandbox == "bwrap" else "none",
+        sandbox_network=options.sandbox_network,
         default_runner=default_runner,
         runner_settings=runner_settings,
         agent_gates=_agent_gates(config),

@@ -109,12 +109,19 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, int]:
               show_default=True,
               help="A change to your checkout while an agent works: fail that attempt, or "
                    "only warn (if you keep editing your checkout during the run).")
+@click.option("--sandbox", type=click.Choice(["none", "bwrap"]), default="none",
+              show_default=True,
+              help="Run agents in bubblewrap: only their workspace writable, your checkout "
+                   "and home read-only.")
+@click.option("--sandbox-network/--no-sandbox-network", default=True, show_default=True,
+              help="Whether agents in the sandbox may use the network.")
 @click.option("--run-id", metavar="ID", help="Name the run (default: date, time and a tag).")
 @_progress_option
 def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...],
         strategy: str, retries: int | None, timeout: float | None, verify: str | None,
         budget_usd: float | None, include_done: bool, wait_for_approval: bool,
-        outside_writes: str, run_id: str | None, no_progress: bool, **params: Any) -> None:
+        outside_writes: str, sandbox: str, sandbox_network: bool, run_id: str | None,
+        no_progress: bool, **params: Any) -> None:
     """Run the backlog (or the scope in ARGS) through agents in git worktrees.
 
     Every task works in its own worktree on a branch made from the integration branch
@@ -129,7 +136,8 @@ def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...
         run_id=run_id, runner=runner, max_parallel=max_parallel,
         per_runner=_pairs(per_runner, "--per-runner"), strategy=strategy, retries=retries,
         timeout_s=timeout, verify=verify, budget_usd=budget_usd, include_done=include_done,
-        wait_for_humans=wait_for_approval, outside_writes=outside_writes)
+        wait_for_humans=wait_for_approval, outside_writes=outside_writes, sandbox=sandbox,
+        sandbox_network=sandbox_network)
     root: Path = params["root"]
     result = start_run(root, loaded.backlog, loaded.plan, options,
                        reporter=_reporter(no_progress))
@@ -382,4 +390,9 @@ def doctor(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([asdict(c) for c in checks], indent=2, default=str))
     else:
+        from wavefront.workspace.sandbox import unavailable
+
         click.echo(format_checks(checks))
+        missing = unavailable()
+        click.echo("sandbox   " + ("bubblewrap works here (`run --sandbox bwrap`)"
+                                   if missing is None else f"not available: {missing}"))

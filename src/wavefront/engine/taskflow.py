@@ -43,6 +43,7 @@ from wavefront.model import (
 )
 from wavefront.workspace.base import WorkspaceHandle, Workspaces, call_backend
 from wavefront.workspace.git import safe_name
+from wavefront.workspace.sandbox import bwrap_wrapper
 
 __all__ = ["DoneContext", "DoneHook", "Note", "TaskFlow", "WorkOutcome"]
 
@@ -424,7 +425,9 @@ class TaskFlow:
             self.journal.append_event(self.run_id, EventKind.AGENT_STARTED, task_id, tag=tag,
                                       pgid=pgid)
 
-        with attempt_scope(tag, started):
+        wrap = (bwrap_wrapper(request.workspace, self.settings.sandbox_network)
+                if self.settings.sandbox == "bwrap" else None)
+        with attempt_scope(tag, started, wrap):
             return await run(request)
 
     # -- merge queue --------------------------------------------------------------------

@@ -146,12 +146,13 @@ async def run_process(
     child_env = child_environment(env)
     if scope is not None:
         child_env[TAG_VARIABLE] = scope.tag
+    launched = scope.wrap(args) if scope is not None and scope.wrap is not None else args
     with log_path.open("a", encoding="utf-8", errors="replace") as log:
         log.write(redactor.text(f"$ {shlex.join(args)}  (cwd: {cwd})") + "\n")
         log.flush()
         stdin = asyncio.subprocess.DEVNULL if stdin_text is None else asyncio.subprocess.PIPE
         spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
-            *args,
+            *launched,
             cwd=cwd,
             env=child_env,
             stdin=stdin,
