@@ -122,9 +122,9 @@ def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...
         budget_usd: float | None, include_done: bool, wait_for_approval: bool,
         outside_writes: str, sandbox: str, sandbox_network: bool, run_id: str | None,
         no_progress: bool, **params: Any) -> None:
-    """Run the backlog (or the scope in ARGS) through agents in git worktrees.
+    """Run the backlog (or the scope in ARGS) through agents, each in a repository of its own.
 
-    Every task works in its own worktree on a branch made from the integration branch
+    Every task works in a repository of its own, made from the integration branch
     `wavefront/<run>`; finished work that passed its gates is merged there one task at a
     time. Exit codes: 0 all done, 1 some failed or blocked, 2 bad input, 3 interrupted
     or paused (continue with `wavefront resume`).

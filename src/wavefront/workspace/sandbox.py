@@ -1,10 +1,10 @@
 """An optional OS sandbox for agents: bubblewrap, where the kernel lets it run.
 
 With `--sandbox bwrap` every agent process runs inside `bwrap`: the whole file system
-read-only (the user's repository and home included), its own workspace writable (with its
-temp dir, `TMPDIR`, inside), a pid namespace that dies with wavefront (no process of it can outlive the
-attempt), and, with `--no-sandbox-network`, no network. The environment is the one
-`run_process` builds anyway. What the guard only detects without it, this prevents.
+read-only (the user's repository and home included), its own workspace writable (its
+`TMPDIR` inside it), a pid namespace that dies with wavefront (no process of it can
+outlive the attempt), and, with `--no-sandbox-network`, no network. The environment is
+the one `run_process` builds anyway. What the guard only detects without it, this prevents.
 """
 
 from __future__ import annotations
