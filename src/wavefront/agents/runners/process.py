@@ -173,6 +173,8 @@ async def run_process(
                 await _stop_group(started_proc, 0.0)
             if scope is not None:
                 kill_tagged(scope.tag)
+            log.write("[cancelled: process group killed]\n")
+            log.flush()
             raise
         if scope is not None:
             scope.on_start(proc.pid)
