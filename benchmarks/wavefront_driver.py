@@ -23,6 +23,8 @@ from wavefront.engine.settings import RunSettings
 from wavefront.engine.taskflow import TaskFlow
 from wavefront.journal.database import Journal
 from wavefront.model import SourceLocation, Task, TaskOptions, TaskStatus
+from wavefront.workspace import attempt_repo
+from wavefront.workspace import git as git_module
 from wavefront.workspace.base import PlainWorkspaces
 from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 
@@ -151,22 +153,29 @@ class GitRun:
 @contextmanager
 def _timed_git(calls: list[tuple[str, float]]) -> Iterator[None]:
     """Record the duration of every git process wavefront starts (instrumentation only:
-    each call still runs the real git)."""
-    original = GitRepo.run_result
+    each call still runs the real git). Every call goes through `run_git`, which the
+    modules that call it hold by name."""
+    modules = (git_module, attempt_repo)
+    original = git_module.run_git
 
-    def timed(self: GitRepo, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    def timed(where: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         started = time.perf_counter()
         try:
-            return original(self, *args, **kwargs)
+            return original(where, *args, **kwargs)
         finally:
-            name = " ".join(args[:2]) if args[:1] == ("worktree",) else (args[0] if args else "")
+            words = list(args)
+            while words[:1] == ["-c"]:  # per-call config before the subcommand
+                words = words[2:]
+            name = " ".join(words[:2]) if words[:1] == ["worktree"] else (words[:1] or [""])[0]
             calls.append((name, time.perf_counter() - started))
 
-    GitRepo.run_result = timed  # type: ignore[method-assign]
+    for module in modules:
+        module.run_git = timed  # type: ignore[assignment]
     try:
         yield
     finally:
-        GitRepo.run_result = original  # type: ignore[method-assign]
+        for module in modules:
+            module.run_git = original  # type: ignore[assignment]
 
 
 def init_repo(root: Path) -> Path:

@@ -180,7 +180,7 @@ def test_bench_engine_smoke_output_shape() -> None:
     git = result["git"]
     assert git["tasks"] > 0 and git["git_calls_per_task"] > 0
     assert git["bare_git_ms_per_task"] > 0
-    assert {"worktree add", "merge-tree", "update-ref"} <= set(git["by_command"])
+    assert {"init", "checkout", "fetch", "merge-tree", "update-ref"} <= set(git["by_command"])
     assert result["scale"]["done"] == result["scale"]["tasks"] > 0
     assert result["scale"]["peak_rss_mb"] > 0
 

@@ -223,8 +223,13 @@ def test_sigkill_in_each_phase_then_resume(
 
 def test_a_second_run_while_one_is_active_is_refused(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
-    # Long enough that the second command starts while the first still runs, on a busy machine.
-    write_backlog(repo, [files_task("slow", sleep=8.0), files_task("next", depends_on=["slow"])])
+    # The slow task lasts until the second commands are done (each takes seconds on a busy
+    # machine); after the kill, resume runs it again without waiting.
+    gate = tmp_path / "go-on"
+    slow = {"id": "slow", "title": "slow", "runner": "slow"}
+    waiting = f'[ -e "{gate}" ] || sleep 100; echo x > x.txt'
+    write_backlog(repo, [slow, files_task("next", depends_on=["slow"])],
+                  runners={"slow": {"kind": "command", "argv_template": ["sh", "-c", waiting]}})
     first = WavefrontProcess(repo, RUN)
     watch = JournalWatch(repo)
     assert watch.wait_for(lambda kind, *_: kind == "attempt_started", first), (
@@ -243,6 +248,7 @@ def test_a_second_run_while_one_is_active_is_refused(tmp_path: Path) -> None:
     assert first.alive()  # the refused commands did not disturb the active run
 
     first.kill9()
+    gate.touch()
     # The lock died with its process: the next command takes it over.
     assert resume_until_finished(repo) == 1
     assert check_invariants(repo, run_id_of(repo), {"slow": "done", "next": "done"}) == []

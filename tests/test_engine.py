@@ -89,6 +89,7 @@ def test_dependencies_merge_in_order_into_the_integration_branch(
     assert git(git_repo, "rev-parse", "HEAD") == head_before
     assert git(git_repo, "status", "--porcelain") == status_before
     assert git(git_repo, "worktree", "list").count("\n") == 1
+    assert not any((git_repo / ".wavefront" / "worktrees" / result.run_id).iterdir())
 
 
 def test_overall_limit_is_respected_and_used(git_repo: Path,
@@ -230,7 +231,7 @@ def test_an_unresolved_conflict_keeps_the_worktree_and_blocks(
     assert "shared.txt" in records["second"].reason
     assert records["after"].status == TaskStatus.BLOCKED
     assert git(git_repo, "show", f"{result.branch}:shared.txt") == "first\n"
-    assert "second" in git(git_repo, "worktree", "list")
+    assert (git_repo / ".wavefront" / "worktrees" / result.run_id / "second" / ".git").is_dir()
 
 
 def test_a_rate_limit_pauses_without_spending_a_retry(git_repo: Path,

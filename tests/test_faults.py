@@ -162,18 +162,22 @@ def command_agent(script: str) -> dict[str, Any]:
     return {"kind": "command", "argv_template": ["sh", "-c", script, "agent"]}
 
 
+# The user's repository, seen from an attempt's workspace (.wavefront/worktrees/<run>/<task>).
+USER_REPO = 'U="$PWD/../../../.."; '
+
 OUTSIDE_WRITES = {
     "edits a file in the user's checkout": (
-        'echo mine > mine.txt; echo hacked >> "$(git rev-parse --git-common-dir)/../README.md"',
+        USER_REPO + 'echo mine > mine.txt; echo hacked >> "$U/README.md"',
         "README.md",
     ),
     "adds a file to the user's checkout": (
-        'echo mine > mine.txt; echo x > "$(git rev-parse --git-common-dir)/../planted.txt"',
+        USER_REPO + 'echo mine > mine.txt; echo x > "$U/planted.txt"',
         "planted.txt",
     ),
     "moves the user's branch": (
-        "echo mine > mine.txt; git -c user.name=a -c user.email=a@b commit -qam x --allow-empty;"
-        " git update-ref refs/heads/main HEAD",
+        USER_REPO + "echo mine > mine.txt;"
+        ' git -C "$U" update-ref refs/heads/main'
+        ' "$(git -C "$U" commit-tree -m x "main^{tree}" -p main)"',
         "main",
     ),
 }
@@ -207,8 +211,11 @@ def test_an_agent_that_writes_outside_its_worktree_fails_its_attempt(
     assert tree_of(repo, f"wavefront/{run_id}") == tree_before
 
 
-def test_an_agent_that_deletes_its_task_branch_fails_clearly(tmp_path: Path) -> None:
+def test_an_agent_that_deletes_its_branch_only_changes_its_own_repository(
+    tmp_path: Path,
+) -> None:
     repo = make_repo(tmp_path / "repo")
+    refs_before = git(repo, "for-each-ref")
     vandal = (
         "echo mine > mine.txt; branch=$(git symbolic-ref -q HEAD);"
         ' git checkout -q --detach; git update-ref -d "$branch"'
@@ -222,16 +229,15 @@ def test_an_agent_that_deletes_its_task_branch_fails_clearly(tmp_path: Path) -> 
         runners={"vandal": command_agent(vandal)},
     )
     finished = run_cli(repo, *RUN)
-    assert finished.returncode == 1, finished.stderr
-    assert "Traceback" not in finished.stderr
-    found = statuses(repo)
-    assert found["fine"][0] == "done"
-    assert found["vandal"][0] == "failed"
-    assert "branch" in found["vandal"][1] and "vandal" in found["vandal"][1]
+    assert finished.returncode == 0, finished.stdout + finished.stderr
     run_id = latest_run(repo)
     assert run_id is not None
-    expected = {"vandal": "failed", "fine": "done"}
-    assert check_invariants(repo, run_id, expected) == []
+    # Its workspace is a repository of its own: the work still came back as a commit.
+    assert git(repo, "show", f"wavefront/{run_id}:mine.txt") == "mine\n"
+    assert check_invariants(repo, run_id, {"vandal": "done", "fine": "done"}) == []
+    after = [line for line in git(repo, "for-each-ref").splitlines()
+             if "refs/heads/wavefront/" not in line]
+    assert after == refs_before.splitlines()
 
 
 def test_a_reviewer_that_answers_garbage_never_approves(tmp_path: Path) -> None:
@@ -308,13 +314,13 @@ def test_a_failure_after_a_merge_is_published_leaves_the_task_done(tmp_path: Pat
     write_backlog(repo, tasks, limits={"max_parallel": 1})
     chaos_dir = tmp_path / "chaos"
     env = wavefront_env(chaos_dir)
-    (chaos_dir / "fail-worktree-after-merge").write_text("")
+    (chaos_dir / "fail-git-after-merge").write_text("")
     finished = run_cli(repo, *RUN, env=env)
-    assert (chaos_dir / "fail-next-worktree.done").exists()  # the fault did fire
+    assert (chaos_dir / "fail-next-git.done").exists()  # the fault did fire
     assert finished.returncode == 0, finished.stdout + finished.stderr
     run_id = latest_run(repo)
     assert run_id is not None
     cleanup = journal_rows(repo, "SELECT task_id, data FROM events WHERE kind = 'cleanup_failed'")
-    assert len(cleanup) == 1 and "injected failure of git worktree" in cleanup[0]["data"]
+    assert len(cleanup) == 1 and "injected failure of the git call" in cleanup[0]["data"]
     assert run_cli(repo, "clean").returncode == 0  # the worktree left by the fault goes
     assert check_invariants(repo, run_id, {t["id"]: "done" for t in tasks}) == []

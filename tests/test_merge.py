@@ -142,24 +142,28 @@ class _Interloper(GitWorkspaces):
         return super().publish(new, old)
 
 
-def test_merge_recomputes_when_the_branch_moves_between_compute_and_publish(
+def test_a_move_outside_wavefront_is_undone_and_the_merge_goes_onto_its_own_head(
     spaces: GitWorkspaces,
 ) -> None:
     racing = _Interloper(spaces.repo, "r1", times=2)
+    start = racing.integration_head()
     a = work(racing, "a", {"a.txt": "a\n"})
     outcome = racing.merge("a", "merge a")
     assert outcome.ok and outcome.commit == racing.integration_head()
-    assert len(racing.moves) == 2
-    assert parents(racing.repo, outcome.commit) == [racing.moves[-1], racing.head(a)]
+    assert len(racing.moves) == 2 and len(racing.moved_outside) == 2
+    assert "outside wavefront" in racing.moved_outside[0]
+    # The interloper's commits are not in the integration branch: only wavefront's merge.
+    assert parents(racing.repo, outcome.commit) == [start, racing.head(a)]
 
 
 def test_merge_gives_up_when_the_branch_keeps_moving(spaces: GitWorkspaces) -> None:
     racing = _Interloper(spaces.repo, "r1", times=100)
+    start = racing.integration_head()
     a = work(racing, "a", {"a.txt": "a\n"})
     outcome = racing.merge("a", "merge a")
     assert not outcome.ok and outcome.commit is None and outcome.conflicts == ()
     assert "kept moving" in outcome.details
-    assert racing.integration_head() == racing.moves[-1]
+    assert racing.integration_head() == start
     assert not racing.repo.is_ancestor(racing.head(a), racing.integration_head())
 
 
@@ -170,6 +174,7 @@ def test_conflict_round_in_the_worktree_then_a_clean_merge(spaces: GitWorkspaces
     assert spaces.merge("a", "merge a").ok
     assert spaces.merge("b", "merge b").conflicts == ("shared.txt",)
     integration = spaces.integration_head()
+    git(repo.root, "config", "merge.conflictStyle", "diff3")  # the user's choice is followed
 
     assert spaces.start_conflict_resolution(b) == ["shared.txt"]
     marked = (b.path / "shared.txt").read_text()
@@ -283,3 +288,15 @@ def test_the_users_checkout_is_never_touched(spaces: GitWorkspaces) -> None:
     spaces.delete_run_branches()
 
     assert _user_state(root) == before
+
+
+def test_conflict_markers_follow_git_default_without_a_conflict_style(
+    spaces: GitWorkspaces,
+) -> None:
+    work(spaces, "a", {"shared.txt": "one\nTWO from a\nthree\n"})
+    b = work(spaces, "b", {"shared.txt": "one\nTWO from b\nthree\n"})
+    assert spaces.merge("a", "merge a").ok
+    assert spaces.conflict_style() == "merge"
+    assert spaces.start_conflict_resolution(b) == ["shared.txt"]
+    marked = (b.path / "shared.txt").read_text()
+    assert "<<<<<<<" in marked and "|||||||" not in marked

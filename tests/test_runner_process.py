@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from wavefront.agents.runners.process import child_environment, run_process
+from wavefront.lifetime import attempt_scope, tagged_processes
 
 PY = sys.executable
 
@@ -205,3 +206,20 @@ def test_a_signal_from_elsewhere_is_a_negative_returncode(tmp_path: Path) -> Non
     outcome = asyncio.run(run_process([PY, "-c", code], cwd=tmp_path, log_path=tmp_path / "log"))
     assert outcome.returncode == -9
     assert not outcome.timed_out
+
+
+def test_cancellation_while_the_child_starts_leaves_nothing_running(tmp_path: Path) -> None:
+    tag = f"cancel-at-start-{tmp_path.name}"
+
+    async def scenario() -> None:
+        with attempt_scope(tag, lambda pgid: None):
+            task = asyncio.create_task(run_process(
+                ["sh", "-c", "sleep 1000 & wait"], cwd=tmp_path, log_path=tmp_path / "log"))
+            await asyncio.sleep(0)  # the task is now inside the start of the child
+            task.cancel()
+            await task
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(scenario())
+    assert tagged_processes(tag) == []
+    assert "[cancelled: process group killed]" in (tmp_path / "log").read_text()

@@ -329,3 +329,66 @@ def test_plain_workspaces_run_in_one_directory_and_touch_nothing(tmp_path: Path)
     assert (handle.path / "out.txt").read_text() == "result\n"
     assert plain.worktrees() == [] and plain.prune_stray(set()) == []
     assert not (tmp_path / "work" / ".git").exists()
+
+
+# -- a repository per attempt -------------------------------------------------------------
+
+
+def test_an_attempt_repository_shares_objects_but_no_refs_config_or_hooks(
+    spaces: GitWorkspaces, repo: GitRepo
+) -> None:
+    handle = spaces.create("1.1")
+    git_dir = handle.path / ".git"
+    assert git_dir.is_dir()  # a repository of its own, not a worktree's `.git` file
+    alternates = (git_dir / "objects" / "info" / "alternates").read_text().strip()
+    assert Path(alternates) == repo.git_dir / "objects"
+    refs = git(handle.path, "for-each-ref", "--format=%(refname)").split()
+    assert refs == [f"refs/heads/{handle.branch}"]  # not the user's, not the integration's
+    assert not (git_dir / "hooks").exists()
+    assert git(repo.root, "worktree", "list").count("\n") == 1
+
+
+def test_what_an_agent_plants_in_its_repository_never_runs_in_wavefronts_git(
+    spaces: GitWorkspaces, repo: GitRepo, tmp_path: Path
+) -> None:
+    handle = spaces.create("1.1")
+    marker = tmp_path / "ran"
+    hook = handle.path / ".git" / "hooks" / "post-commit"
+    hook.parent.mkdir()
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(0o755)
+    git(handle.path, "config", "core.fsmonitor", f"touch {marker}")
+    git(handle.path, "config", "core.hooksPath", str(hook.parent))
+    (handle.path / "work.txt").write_text("work\n")
+    commit = spaces.commit_all(handle, "work")
+    assert commit is not None and repo.rev_parse(f"refs/heads/{handle.branch}") == commit
+    assert not marker.exists()
+    assert "fsmonitor" not in (handle.path / ".git" / "config").read_text()
+
+
+def test_a_git_dir_swapped_for_a_link_to_the_users_is_refused(
+    spaces: GitWorkspaces, repo: GitRepo
+) -> None:
+    handle = spaces.create("1.1")
+    subprocess.run(["rm", "-rf", str(handle.path / ".git")], check=True)
+    (handle.path / ".git").symlink_to(repo.git_dir)
+    index_before = (repo.git_dir / "index").read_bytes()
+    with pytest.raises(WorkspaceError, match="was replaced"):
+        spaces.commit_all(handle, "work")
+    assert (repo.git_dir / "index").read_bytes() == index_before
+
+
+def test_a_sha256_repository_gets_sha256_attempt_repositories(tmp_path: Path) -> None:
+    root = tmp_path / "sha256"
+    root.mkdir()
+    git(root, "init", "-q", "--object-format=sha256", "-b", "main")
+    (root / "a.txt").write_text("a\n")
+    git(root, "add", "a.txt")
+    git(root, "commit", "-q", "-m", "a")
+    spaces = GitWorkspaces(GitRepo(root), "r1")
+    spaces.create_integration_branch("main")
+    handle = spaces.create("t")
+    (handle.path / "b.txt").write_text("b\n")
+    assert spaces.commit_all(handle, "b") is not None
+    merged = spaces.merge("t", "merge t")
+    assert merged.ok and merged.commit is not None and len(merged.commit) == 64

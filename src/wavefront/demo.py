@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from wavefront.errors import WavefrontError
+from wavefront.workspace.git import run_git
 
 __all__ = ["DemoProject", "prepare_demo"]
 
@@ -59,8 +59,7 @@ def prepare_demo(directory: Path | None = None, workflow: str | None = None) -> 
     identity = ["-c", "user.name=wavefront demo", "-c", "user.email=demo@wavefront.invalid"]
     for args in (["init", "-q", "-b", "main"], ["add", "-A"],
                  [*identity, "commit", "-q", "-m", "bookshelf: starting point"]):
-        done = subprocess.run(["git", "-C", str(directory), *args], capture_output=True,
-                              text=True, check=False)
+        done = run_git(directory, *args, check=False)
         if done.returncode != 0:
             raise WavefrontError(f"git {' '.join(args)} failed in {directory}: "
                                  f"{done.stderr.strip()}")

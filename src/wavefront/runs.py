@@ -34,11 +34,14 @@ from wavefront.engine.taskflow import DoneHook, TaskFlow
 from wavefront.errors import WavefrontError
 from wavefront.gates.validate import validate_plan_gates
 from wavefront.journal.database import Journal, RunRecord
+from wavefront.journal.kinds import EventKind
+from wavefront.lifetime import kill_tagged
 from wavefront.model import AgentProfile, GateSpec, Task, TaskStatus
 from wavefront.plan.graph import Plan
 from wavefront.report.livefiles import LiveFiles
 from wavefront.report.progress import Reporter
 from wavefront.workspace.runlock import RunLock
+from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 
 __all__ = [
@@ -83,6 +86,8 @@ class RunOptions:
     include_done: bool = False
     wait_for_humans: bool = False
     outside_writes: str = "fail"
+    sandbox: str = "none"
+    sandbox_network: bool = True
     runner_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
@@ -114,6 +119,8 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
               reporter: ReporterFactory | None = None) -> RunResult:
     """Create a run for `plan` in the git repository at `root` and drive it to the end."""
     repo = GitRepo(root)
+    if options.sandbox == "bwrap" and (missing := sandbox_unavailable()) is not None:
+        raise WavefrontError(f"--sandbox bwrap: {missing}")  # before any agent starts
     base = _base_commit(repo, plan, options)
     state_dir = repo.root / STATE_DIR
     with RunLock(state_dir), open_journal(repo.root) as journal:
@@ -131,6 +138,11 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         # every task it was given, one by one.
         check_configured_runners(config, (row[2] for row in rows), options.runner_settings)
         workspaces = GitWorkspaces(repo, run_id, state_dir)
+        if repo.rev_parse(f"refs/heads/{workspaces.integration_branch}") is not None:
+            # Its journal is gone or another clone made it: merging onto it would merge
+            # every task a second time.
+            raise WavefrontError(f"branch {workspaces.integration_branch} exists; pick "
+                                 "another run id or delete that branch")
         stored = {"settings": settings.to_json(),
                   "config": str(config.source) if config and config.source else None}
         journal.create_run(run_id, repo=repo.root, base_commit=base,
@@ -220,16 +232,29 @@ def resolve_run(journal: Journal, run_id: str | None) -> RunRecord:
 
 
 def reconcile(journal: Journal, run: RunRecord, workspaces: GitWorkspaces) -> None:
-    """Make the journal agree with git before anything is scheduled again."""
+    """Make the journal agree with git before anything is scheduled again.
+
+    First, agents a dead engine left running are killed: they would otherwise go on
+    writing into workspaces the new attempts are about to reuse.
+    """
+    killed = kill_tagged(f"{run.id}:")
+    if killed:
+        journal.append_event(run.id, EventKind.AGENTS_KILLED, pids=killed,
+                             reason="left running by the engine that stopped")
     journal.abandon_attempts(run.id, "the process running it stopped")
     integration = workspaces.integration_head()
     keep: set[str] = set()
     for record in journal.tasks(run.id):
         status = record.status
-        if status == TaskStatus.MERGING:
+        if status == TaskStatus.DONE:
+            workspaces.discard(record.task_id)  # a crash after its merge left its branch
+        elif status == TaskStatus.MERGING:
             head = workspaces.repo.rev_parse(f"refs/heads/{workspaces.task_branch(record.task_id)}")
-            if head is not None and workspaces.repo.is_ancestor(head, integration):
-                journal.record_merge(run.id, record.task_id, integration)
+            merged = (workspaces.already_merged(record.task_id, head, integration)
+                      if head is not None else None)
+            if merged is not None and merged.ok and merged.commit is not None:
+                journal.record_merge(run.id, record.task_id, merged.commit)
+                workspaces.discard(record.task_id)
             elif head is None:
                 journal.set_status(run.id, record.task_id, TaskStatus.PENDING,
                                    "resumed: its branch was gone, running it again")
@@ -444,6 +469,7 @@ def _drive_engine(journal: Journal, run: RunRecord, engine: Engine,
                 stop = asyncio.run(_run_with_signals(engine))
         finally:
             journal.listeners.remove(view)
+    kill_tagged(f"{run_id}:")  # every attempt is over: nothing of theirs may stay
     journal.set_run_state(run_id, stop.state, reason=stop.reason)
     counts: dict[str, int] = {}
     for record in journal.tasks(run_id):
@@ -478,9 +504,10 @@ async def _run_with_signals(engine: Engine) -> RunStop:
 
 @contextlib.contextmanager
 def _signals(loop: asyncio.AbstractEventLoop, engine: Engine) -> Iterator[None]:
-    """Ctrl-C and SIGTERM stop dispatching and cancel agents; the run stays resumable."""
+    """Ctrl-C, SIGTERM and SIGHUP (the terminal closed) stop dispatching and cancel
+    agents; the run stays resumable."""
     installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, engine.stop, "interrupted")
             installed.append(sig)
@@ -537,6 +564,8 @@ def _settings(backlog: Backlog, options: RunOptions) -> RunSettings:
         setup=tuple(config.workspace.setup) if config else (),
         copy_files=tuple(config.workspace.copy_files) if config else (),
         teardown=tuple(config.workspace.teardown) if config else (),
+        sandbox="bwrap" if options.sandbox == "bwrap" else "none",
+        sandbox_network=options.sandbox_network,
         default_runner=default_runner,
         runner_settings=runner_settings,
         agent_gates=_agent_gates(config),

@@ -81,7 +81,7 @@ def generate_backlog(count: int, rng: random.Random) -> tuple[list[dict[str, Any
     tasks: list[dict[str, Any]] = []
     expected: dict[str, str] = {}
     kinds = ["ok"] * 30 + ["gate"] * 6 + ["flaky"] * 3 + ["crash-once"] * 2
-    kinds += ["fail", "gate-fail", "no-change"]
+    kinds += ["fail", "gate-fail", "no-change"] + ["process"] * 4
     for index in range(count):
         task_id = f"t{index:03d}"
         earlier = [t["id"] for t in tasks[max(0, index - 12) :]]
@@ -105,6 +105,8 @@ def generate_backlog(count: int, rng: random.Random) -> tuple[list[dict[str, Any
             script["attempts"] = [{"behaviour": "crash"}, {"behaviour": "ok"}]
         elif kind in ("fail", "no-change"):
             script["behaviour"] = kind
+        elif kind == "process":
+            task["runner"] = "process"  # a real agent process, with a child that lingers
         tasks.append(task)
         if any(expected[d] != "done" for d in depends):
             expected[task_id] = "blocked"  # never runs, whatever it would have done
@@ -113,6 +115,20 @@ def generate_backlog(count: int, rng: random.Random) -> tuple[list[dict[str, Any
         else:
             expected[task_id] = "done"
     return tasks, expected
+
+
+# An agent that is a real process and leaves a `setsid` child behind that writes into its
+# workspace later: a kill while it runs must not let that write reach the integration branch.
+PROCESS_AGENT = {
+    "kind": "command",
+    "argv_template": [
+        "sh", "-c",
+        't=$(basename "$PWD"); mkdir -p work; echo "$t process" > "work/$t.txt";'
+        " setsid sh -c 'sleep 3; echo late > late.txt' </dev/null >/dev/null 2>&1 &"
+        " sleep 0.3",
+        "agent",
+    ],
+}
 
 
 def _run_ids(repo: Path) -> list[str]:
@@ -177,7 +193,8 @@ def chaos_round(
     chaos_dir = workdir / "chaos"
     env = wavefront_env(chaos_dir)
     tasks, expected = generate_backlog(tasks_count, rng)
-    write_backlog(repo, tasks, defaults={"retries": 1}, limits={"max_parallel": 4}, verify="branch")
+    write_backlog(repo, tasks, defaults={"retries": 1}, limits={"max_parallel": 4}, verify="branch",
+                  runners={"process": PROCESS_AGENT})
     kills = 0
     while True:
         command: Sequence[str] = (
@@ -206,6 +223,9 @@ def chaos_round(
             return
     run_id = _run_ids(repo)[0]
     problems = check_invariants(repo, run_id, expected)
+    merged = git(repo, "ls-tree", "-r", "--name-only", f"wavefront/{run_id}").split()
+    problems += [f"a lingering agent's write was merged: {path}" for path in merged
+                 if path.endswith("late.txt")]
     cleaned = run_cli(repo, "clean")
     worktrees = git(repo, "worktree", "list").strip().splitlines()
     if cleaned.returncode != 0 or len(worktrees) != 1:

@@ -42,15 +42,12 @@ if [ -n "$dir" ] && [ -n "${WF_GIT_FAIL_AT:-}" ]; then
         exit 128
     fi
 fi
-# After a merge is published ($dir/fail-worktree-after-merge), the next `git worktree`
-# call fails once: the cleanup that follows a merge.
-for arg in "$@"; do
-    if [ -n "$dir" ] && [ "$arg" = "worktree" ] \
-            && mv "$dir/fail-next-worktree" "$dir/fail-next-worktree.done" 2>/dev/null; then
-        echo "fatal: injected failure of git worktree" >&2
-        exit 128
-    fi
-done
+# After a merge is published ($dir/fail-git-after-merge), the next git call fails once:
+# the cleanup that follows a merge.
+if [ -n "$dir" ] && mv "$dir/fail-next-git" "$dir/fail-next-git.done" 2>/dev/null; then
+    echo "fatal: injected failure of the git call after a merge" >&2
+    exit 128
+fi
 # Which wavefront step this call is, from the reflog message wavefront gives it.
 step=""
 for arg in "$@"; do
@@ -68,8 +65,8 @@ if [ -n "$dir" ] && [ -n "$step" ]; then
         exit 137
     fi
 fi
-if [ -n "$dir" ] && [ "$step" = merge ] && [ -e "$dir/fail-worktree-after-merge" ]; then
-    "%(git)s" "$@" && mv "$dir/fail-worktree-after-merge" "$dir/fail-next-worktree"
+if [ -n "$dir" ] && [ "$step" = merge ] && [ -e "$dir/fail-git-after-merge" ]; then
+    "%(git)s" "$@" && mv "$dir/fail-git-after-merge" "$dir/fail-next-git"
     exit 0
 fi
 exec "%(git)s" "$@"

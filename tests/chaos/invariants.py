@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
+from wavefront.lifetime import tagged_processes
 from wavefront.workspace.git import safe_name
 from wavefront.workspace.runlock import RunLock
 
@@ -43,6 +44,12 @@ def check_invariants(
         running = db.execute(
             "SELECT COUNT(*) FROM attempts WHERE run_id = ? AND state = 'running'", (run_id,)
         ).fetchone()[0]
+        checked = {
+            row["task_id"]: row["head_commit"]
+            for row in db.execute(
+                "SELECT task_id, head_commit FROM attempts WHERE run_id = ? AND kind != 'review'"
+                " ORDER BY id", (run_id,))
+        }
     finally:
         db.close()
     if run is None:
@@ -62,6 +69,29 @@ def check_invariants(
     problems += _check_events(tasks, events)
     problems += _check_branch(repo, run["base_commit"], run["branch"], tasks)
     problems += _check_leftovers(repo, run_id, status)
+    problems += _check_pinned(repo, tasks, checked)
+    alive = tagged_processes(f"{run_id}:")
+    if alive:
+        problems.append(f"processes of the run's attempts still alive: {alive}")
+    return problems
+
+
+def _check_pinned(
+    repo: Path, tasks: Mapping[str, sqlite3.Row], checked: Mapping[str, str | None]
+) -> list[str]:
+    """A done task's merge commit is its own: its second parent is the commit its gates
+    checked (the head journaled by its last attempt)."""
+    problems = []
+    for task_id, row in tasks.items():
+        head = checked.get(task_id)
+        if row["status"] != "done" or not head or not row["merge_commit"]:
+            continue
+        parents = git(repo, "rev-list", "--parents", "-n", "1", row["merge_commit"]).split()
+        if parents[2:3] != [head]:
+            problems.append(
+                f"task {task_id}: merge commit {row['merge_commit'][:12]} does not merge the "
+                f"checked commit {head[:12]}"
+            )
     return problems
 
 
@@ -144,9 +174,12 @@ def _check_leftovers(repo: Path, run_id: str, status: Mapping[str, str]) -> list
         for line in listed.splitlines()
         if line.startswith("worktree ")
     ]
-    for path in registered[1:]:
-        if path.parent.name != run_id or path.name not in kept:
-            problems.append(f"worktree left behind: {path}")
+    # Attempts run in repositories of their own: the user's repository has no worktrees.
+    problems += [f"worktree left behind: {path}" for path in registered[1:]]
+    prefix = f"refs/heads/wavefront-tasks/{run_id}/"
+    branches = git(repo, "for-each-ref", "--format=%(refname)", prefix).split()
+    problems += [f"task branch left behind: {ref}" for ref in branches
+                 if ref.removeprefix(prefix) not in kept]
     tasks_dir, verify_dir = state / "worktrees" / run_id, state / "verify" / run_id
     if tasks_dir.is_dir():
         problems += [

@@ -51,6 +51,10 @@ def _finish(root: Path, result: Any) -> None:
     """Print the completion summary and exit with the run's code."""
     from rich.console import Console
 
+    from wavefront.lifetime import kill_orphans
+
+    kill_orphans()  # what escaped the agents' tags and came to us as orphans (see main)
+
     from wavefront.report.summary import render_summary, summarize
     from wavefront.runs import open_journal, resolve_run
 
@@ -111,15 +115,22 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, int]:
               show_default=True,
               help="A change to your checkout while an agent works: fail that attempt, or "
                    "only warn (if you keep editing your checkout during the run).")
+@click.option("--sandbox", type=click.Choice(["none", "bwrap"]), default="none",
+              show_default=True,
+              help="Run agents in bubblewrap: only their workspace writable, your checkout "
+                   "and home read-only.")
+@click.option("--sandbox-network/--no-sandbox-network", default=True, show_default=True,
+              help="Whether agents in the sandbox may use the network.")
 @click.option("--run-id", metavar="ID", help="Name the run (default: date, time and a tag).")
 @_progress_option
 def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...],
         strategy: str, retries: int | None, timeout: float | None, verify: str | None,
         budget_usd: float | None, include_done: bool, wait_for_approval: bool,
-        outside_writes: str, run_id: str | None, no_progress: bool, **params: Any) -> None:
-    """Run the backlog (or the scope in ARGS) through agents in git worktrees.
+        outside_writes: str, sandbox: str, sandbox_network: bool, run_id: str | None,
+        no_progress: bool, **params: Any) -> None:
+    """Run the backlog (or the scope in ARGS) through agents, each in a repository of its own.
 
-    Every task works in its own worktree on a branch made from the integration branch
+    Every task works in a repository of its own, made from the integration branch
     `wavefront/<run>`; finished work that passed its gates is merged there one task at a
     time. Exit codes: 0 all done, 1 some failed or blocked, 2 bad input, 3 interrupted
     or paused (continue with `wavefront resume`).
@@ -131,7 +142,8 @@ def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...
         run_id=run_id, runner=runner, max_parallel=max_parallel,
         per_runner=_pairs(per_runner, "--per-runner"), strategy=strategy, retries=retries,
         timeout_s=timeout, verify=verify, budget_usd=budget_usd, include_done=include_done,
-        wait_for_humans=wait_for_approval, outside_writes=outside_writes)
+        wait_for_humans=wait_for_approval, outside_writes=outside_writes, sandbox=sandbox,
+        sandbox_network=sandbox_network)
     root: Path = params["root"]
     result = start_run(root, loaded.backlog, loaded.plan, options,
                        reporter=_reporter(no_progress))
@@ -364,15 +376,17 @@ def clean(root: Path) -> None:
 @click.argument("run_id", required=False, metavar="[RUN]")
 @_root_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("report.md"), show_default=True, help="Where to write the report.")
-def report(run_id: str | None, root: Path, output: Path) -> None:
+              help="Where to write the report (default: .wavefront/report.md).")
+def report(run_id: str | None, root: Path, output: Path | None) -> None:
     """Write report.md for a run: per task status, agent, attempts, gates, review findings,
     deviations, cost and time, plus the run's totals."""
     from wavefront.report.markdown import write_report
-    from wavefront.runs import open_journal, resolve_run
+    from wavefront.runs import STATE_DIR, open_journal, resolve_run
 
+    # Under .wavefront/ unless asked: a file in the checkout would look like an agent's write.
     with open_journal(root) as journal:
-        path = write_report(journal, resolve_run(journal, run_id), output)
+        path = write_report(journal, resolve_run(journal, run_id),
+                            output or root / STATE_DIR / "report.md")
     click.echo(f"wrote {path}")
 
 
@@ -427,4 +441,9 @@ def doctor(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([asdict(c) for c in checks], indent=2, default=str))
     else:
+        from wavefront.workspace.sandbox import unavailable
+
         click.echo(format_checks(checks))
+        missing = unavailable()
+        click.echo("sandbox   " + ("bubblewrap works here (`run --sandbox bwrap`)"
+                                   if missing is None else f"not available: {missing}"))

@@ -107,7 +107,8 @@ class MergeQueue:
                         return {}
 
             outcome = await call_backend(self.workspaces, self.workspaces.merge, task_id,
-                                         message, verify, edit)
+                                         message, verify, edit,
+                                         checked=self._checked_commit(task_id))
             if outcome.ok and unwritten:
                 self.journal.append_event(self.run_id, EventKind.WRITEBACK_FAILED, task_id,
                                           reason=unwritten[-1])
@@ -117,6 +118,13 @@ class MergeQueue:
                 if handle is not None:
                     await call_backend(self.workspaces, self.workspaces.remove, handle, True)
         return MergeResult(outcome, broken[-1] if broken else None)
+
+    def _checked_commit(self, task_id: str) -> str | None:
+        """The commit the task's gates last checked (and a person approved): the head of
+        its latest attempt. None for a task with no agent, whose branch is its base."""
+        attempts = [a for a in self.journal.attempts(self.run_id, task_id)
+                    if a.kind != AttemptKind.REVIEW]
+        return attempts[-1].head_commit if attempts else None
 
     def _completion(self, record: TaskRecord) -> Completion:
         attempts = self.journal.attempts(self.run_id, record.task_id)

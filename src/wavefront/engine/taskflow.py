@@ -26,11 +26,12 @@ from wavefront.engine.mergequeue import MergeQueue, WriteBack
 from wavefront.engine.pool import RunnerPool
 from wavefront.engine.prepare import WorkspacePreparer
 from wavefront.engine.settings import RunSettings
-from wavefront.errors import WavefrontError
+from wavefront.errors import WavefrontError, WorkspaceError
 from wavefront.gates.base import GateContext
 from wavefront.gates.registry import check_gates, effective_gates
 from wavefront.journal.database import AttemptRecord, Journal, TaskRecord
 from wavefront.journal.kinds import AGENT_WORK, AttemptKind, EventKind
+from wavefront.lifetime import attempt_scope
 from wavefront.model import (
     AgentProfile,
     AgentResult,
@@ -43,6 +44,7 @@ from wavefront.model import (
 )
 from wavefront.workspace.base import WorkspaceHandle, Workspaces, call_backend
 from wavefront.workspace.git import safe_name
+from wavefront.workspace.sandbox import bwrap_wrapper
 from wavefront.workspace.setup import Prepared, WorkspaceSetup
 
 __all__ = ["DoneContext", "DoneHook", "Note", "TaskFlow", "WorkOutcome"]
@@ -298,9 +300,13 @@ class TaskFlow:
         )
         guard = self.workspaces.guard()
         before = await asyncio.to_thread(guard.snapshot) if guard is not None else None
-        result = await runner.run(request)
+        result = await self._contained(runner.run, request, task.id, attempt.id)
         if guard is not None and before is not None:
             outside = await asyncio.to_thread(guard.changes, before)
+            # An outside move is put back by the next look at the branch (a merge's or this
+            # one), and blamed on an attempt that ran meanwhile: this one, if none has yet.
+            await self._off_loop(self.workspaces.integration_head)
+            outside += self._drain_moves(task.id)
             if outside and self.settings.outside_writes == "warn":
                 self.journal.append_event(self.run_id, EventKind.OUTSIDE_WRITES, task.id,
                                           changes=guard.describe(outside))
@@ -317,7 +323,12 @@ class TaskFlow:
             self.journal.finish_attempt(attempt.id, result)
             return self._agent_failed(record, result)
         message = f"{task_id}: {record.task.title}\n\nwavefront-run: {self.run_id}"
-        head = await self._off_loop(self.workspaces.commit_all, handle, message)
+        try:
+            head = await self._off_loop(self.workspaces.commit_all, handle, message)
+        except WorkspaceError as exc:  # the agent broke its workspace's git state
+            result = replace(result, ok=False, failure=FailureKind.BAD_OUTPUT, reason=str(exc))
+            self.journal.finish_attempt(attempt.id, result)
+            return self._agent_failed(record, result)
         changed = await self._off_loop(self.workspaces.changed_files, handle)
         if (not changed and self.workspaces.versioned
                 and not record.task.options.allow_no_changes):
@@ -415,9 +426,26 @@ class TaskFlow:
                      **({"script": record.task.options.script}
                         if record.task.options.script is not None else {})},
         )
-        result = await self.pool.get(runner_name).run(request)
+        result = await self._contained(self.pool.get(runner_name).run, request,
+                                       record.task_id, attempt.id)
         self.journal.finish_attempt(attempt.id, result)
         return result
+
+    async def _contained(self, run: Callable[[AgentRequest], Awaitable[AgentResult]],
+                         request: AgentRequest, task_id: str, attempt_id: int) -> AgentResult:
+        """Run an agent with its processes tagged; the tag is journaled before it starts,
+        so `resume` can kill what a dead engine left running."""
+        tag = f"{self.run_id}:{attempt_id}"
+        self.journal.append_event(self.run_id, EventKind.AGENT_PROCESSES, task_id, tag=tag)
+
+        def started(pgid: int) -> None:
+            self.journal.append_event(self.run_id, EventKind.AGENT_STARTED, task_id, tag=tag,
+                                      pgid=pgid)
+
+        wrap = (bwrap_wrapper(request.workspace, self.settings.sandbox_network)
+                if self.settings.sandbox == "bwrap" else None)
+        with attempt_scope(tag, started, wrap):
+            return await run(request)
 
     # -- merge queue --------------------------------------------------------------------
 
@@ -453,11 +481,22 @@ class TaskFlow:
         merged = await self.queue.merge(record)
         if merged.outcome.ok:
             await self.run_hooks(task_id)
+        elif merged.outcome.refused:
+            self._status(task_id, TaskStatus.FAILED, merged.outcome.details)
         elif merged.broken is not None:
             await self._fix_merged(record, merged.broken)
         else:
             await self._resolve_conflict(record, merged.outcome.conflicts,
                                          merged.outcome.details)
+
+    def _drain_moves(self, task_id: str) -> list[str]:
+        """Journal the integration-branch moves the workspaces undid; the branch names."""
+        moves = list(self.workspaces.moved_outside)
+        self.workspaces.moved_outside.clear()
+        for note in moves:
+            self.journal.append_event(self.run_id, EventKind.INTEGRATION_MOVED, task_id,
+                                      note=note)
+        return [self.workspaces.integration_branch] if moves else []
 
     async def _fix_merged(self, record: TaskRecord, broken: GateResult) -> None:
         """A semantic conflict: each side passes alone, the merge does not. Back to the

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shlex
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from wavefront.agents.runners.process import run_process
 from wavefront.gates.base import DETAILS_LIMIT, GateContext, slug
 from wavefront.model import GateResult
+from wavefront.workspace.git import run_git
 
 __all__ = ["SHELL_BUILTINS", "CommandGate", "command_argv"]
 
@@ -108,12 +108,8 @@ class CommandGate:
 
 def _worktree_changes(workspace: Path) -> set[str] | None:
     """Uncommitted entries (`XY path`) in a git worktree; None when it is not one."""
-    done = subprocess.run(
-        ["git", "-C", str(workspace), "status", "--porcelain=v1", "-z", "--untracked-files=all"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_git(workspace, "status", "--porcelain=v1", "-z", "--untracked-files=all",
+                   check=False)
     if done.returncode != 0:
         return None
     return {entry for entry in done.stdout.split("\0") if entry}
@@ -138,11 +134,7 @@ def _tidy(workspace: Path, before: set[str]) -> None:
                     break
                 parent.rmdir()
     if touched:
-        subprocess.run(
-            ["git", "-C", str(workspace), "checkout", "--", *touched],
-            capture_output=True,
-            check=False,
-        )
+        run_git(workspace, "checkout", "--", *touched, check=False)
 
 
 def command_argv(run: str | Sequence[str]) -> list[str]:

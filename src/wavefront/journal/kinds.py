@@ -48,6 +48,10 @@ class EventKind(StrEnum):
     HOOKS_DONE = "hooks_done"
     BRANCH_CHOSEN = "branch_chosen"
     ITERATION_LIMIT = "iteration_limit"
+    AGENT_PROCESSES = "agent_processes"  # an attempt's process tag, before its agent starts
+    AGENT_STARTED = "agent_started"  # the process group its agent started in
+    AGENTS_KILLED = "agents_killed"  # what resume killed of a dead engine's attempts
+    INTEGRATION_MOVED = "integration_moved"  # someone else moved the branch; put back
 
     @staticmethod
     def run_state(state: str) -> str:

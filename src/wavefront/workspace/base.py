@@ -48,7 +48,8 @@ class WorkspaceHandle:
 
 @dataclass(frozen=True)
 class MergeOutcome:
-    """What a merge did. `commit` is the integration head after a success."""
+    """What a merge did. `commit` is the task's merge commit after a success (the
+    integration head when there was nothing to merge)."""
 
     ok: bool
     commit: str | None
@@ -56,6 +57,9 @@ class MergeOutcome:
     details: str
     # False when the merge was computed cleanly but its verifier refused to publish it.
     verified: bool = True
+    # True when the work must not be merged at all (its branch moved since its gates
+    # checked it): not a conflict an agent could resolve. `details` says why.
+    refused: bool = False
 
 
 class Workspaces(Protocol):
@@ -68,6 +72,7 @@ class Workspaces(Protocol):
     integration_branch: str
     versioned: bool
     blocking: bool
+    moved_outside: list[str]  # integration-branch moves by someone else, undone
 
     @property
     def repo_root(self) -> Path | None: ...
@@ -84,7 +89,7 @@ class Workspaces(Protocol):
     def head(self, handle: WorkspaceHandle) -> str: ...
     def merge(
         self, task_id: str, message: str, verify: MergeVerifier | None = None,
-        edit: MergeEdit | None = None,
+        edit: MergeEdit | None = None, checked: str | None = None,
     ) -> MergeOutcome: ...
     def guard(self) -> CheckoutGuard | None: ...
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]: ...
@@ -120,6 +125,7 @@ class PlainWorkspaces:
         self.directory = Path(directory).resolve()
         self.run_id = run_id
         self.integration_branch = ""
+        self.moved_outside: list[str] = []
         self._made = False
 
     def task_branch(self, task_id: str) -> str:
@@ -157,7 +163,7 @@ class PlainWorkspaces:
 
     def merge(
         self, task_id: str, message: str, verify: MergeVerifier | None = None,
-        edit: MergeEdit | None = None,
+        edit: MergeEdit | None = None, checked: str | None = None,
     ) -> MergeOutcome:
         return MergeOutcome(True, None, (), "plain workspace: nothing to merge")
 

@@ -1,9 +1,13 @@
 """A thin, safe door to the `git` program, and the one rule for turning task ids into names.
 
-Every git call goes through `GitRepo.run`: an argument list (never a shell), `git -C <dir>`,
-no terminal prompts, a fixed identity so it works with no git config, and none of the
-`GIT_DIR`-style variables a calling hook may have set (they would point git at the user's
-index). Failures become `WorkspaceError` carrying the command and git's own message.
+Every git call wavefront makes goes through `run_git`: an argument list (never a shell),
+`git -C <dir>`, no terminal prompts, a fixed identity so it works with no git config, and
+none of the `GIT_DIR`-style variables a calling hook may have set (they would point git at
+the user's index). An agent can write hooks and config into any repository it reaches, so
+every call also switches off what git would otherwise execute on wavefront's behalf:
+hooks (`core.hooksPath=/dev/null`), `core.fsmonitor`, external diff and textconv drivers,
+credential helpers, automatic gc, and config handed down through `GIT_CONFIG_*` variables.
+Failures become `WorkspaceError` carrying the command and git's own message.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 
 from wavefront.errors import WorkspaceError
 
-__all__ = ["MIN_GIT_VERSION", "GitRepo", "TreeMerge", "safe_name", "split_z"]
+__all__ = ["MIN_GIT_VERSION", "GitRepo", "TreeMerge", "run_git", "safe_name", "split_z"]
 
 # `git merge-tree --write-tree` (merges without a checkout) arrived in git 2.38.
 MIN_GIT_VERSION = (2, 38)
@@ -37,6 +41,34 @@ _IDENTITY = (
     "commit.gpgSign=false",
 )
 
+# Config that would make git run a program (or hand a repository's secrets to one) while it
+# does wavefront's work. Command-line config wins over every file, and git passes it on to
+# the git processes it starts itself (the upload-pack of a local fetch).
+_NEUTRALISED = (
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.untrackedCache=false",
+    "-c",
+    "credential.helper=",
+    "-c",
+    "gc.auto=0",
+    "-c",
+    "maintenance.auto=false",
+    "-c",
+    "protocol.allow=never",
+    "-c",
+    "protocol.file.allow=always",
+    "-c",
+    "diff.external=",
+    "-c",
+    "core.pager=cat",
+    "-c",
+    "log.showSignature=false",
+)
+
 # Variables that redirect git away from the directory given with -C.
 _REDIRECTING_ENV = (
     "GIT_DIR",
@@ -48,6 +80,11 @@ _REDIRECTING_ENV = (
     "GIT_NAMESPACE",
     "GIT_PREFIX",
 )
+
+# Variables that would add config, or programs, to every git call.
+_EXECUTING_ENV_PREFIXES = ("GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_",
+                           "GIT_CONFIG_VALUE_", "GIT_EXTERNAL_DIFF", "GIT_SSH", "GIT_ASKPASS",
+                           "GIT_PROXY_COMMAND")
 
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME = 60
@@ -90,11 +127,51 @@ class TreeMerge:
 
 
 def _git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _REDIRECTING_ENV}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in _REDIRECTING_ENV and not key.startswith(_EXECUTING_ENV_PREFIXES)
+    }
     env["GIT_TERMINAL_PROMPT"] = "0"
     # Messages we parse (merge-tree's conflict notes) must not be translated.
     env["LC_ALL"] = "C"
     return env
+
+
+def run_git(
+    where: Path,
+    *args: str,
+    check: bool = True,
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `git -C <where> <args>` with hooks and executable config neutralised.
+
+    With `check`, a non-zero exit raises `WorkspaceError` naming the command and quoting
+    git's stderr; without it, the result is returned whatever the exit code. `env` adds
+    variables wavefront sets itself (a temporary `GIT_INDEX_FILE`).
+    """
+    command = ["git", "-C", str(where), *_IDENTITY, *_NEUTRALISED, *args]
+    try:
+        done = subprocess.run(
+            command,
+            input=input,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="surrogateescape",
+            env={**_git_env(), **(env or {})},
+            stdin=None if input is not None else subprocess.DEVNULL,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise WorkspaceError(_NO_GIT) from exc
+    if check and done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip() or "no message"
+        raise WorkspaceError(
+            f"`git {' '.join(args)}` failed in {where} (exit {done.returncode}): {detail}"
+        )
+    return done
 
 
 class GitRepo:
@@ -146,28 +223,8 @@ class GitRepo:
     ) -> subprocess.CompletedProcess[str]:
         """Like `run`, but hands back the whole result for callers that read the exit code.
         `env` adds variables (such as a temporary `GIT_INDEX_FILE`) to git's environment."""
-        where = cwd if cwd is not None else self.root
-        command = ["git", "-C", str(where), *_IDENTITY, *args]
-        try:
-            done = subprocess.run(
-                command,
-                input=input,
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                errors="surrogateescape",
-                env={**_git_env(), **(env or {})},
-                stdin=None if input is not None else subprocess.DEVNULL,
-                check=False,
-            )
-        except FileNotFoundError as exc:
-            raise WorkspaceError(_NO_GIT) from exc
-        if check and done.returncode != 0:
-            detail = (done.stderr or done.stdout).strip() or "no message"
-            raise WorkspaceError(
-                f"`git {' '.join(args)}` failed in {where} (exit {done.returncode}): {detail}"
-            )
-        return done
+        return run_git(cwd if cwd is not None else self.root, *args, check=check, input=input,
+                       env=env)
 
     # -- questions about commits -----------------------------------------------------------
 

@@ -1,21 +1,27 @@
-"""Notice an agent that writes outside its worktree: the user's checkout and branches.
+"""Notice an agent that writes outside its workspace: the user's checkout, refs and git files.
 
-An agent works in its own worktree, but nothing stops a program from writing to
-`../../../README.md` or running `git branch -f main` from there. The task flow takes a
-snapshot of the user's side of the repository before an agent runs and compares after it:
-files in the user's checkout (status, size and modification time of every changed or
-untracked path), where HEAD is, and the user's branches and tags. wavefront's own branches
-and its state directory (ignored by git through `info/exclude`) are not the user's side.
+An agent works in a repository of its own, but without the sandbox nothing stops a program
+from writing to `../../../../README.md` or running `git -C <the user's repo> push` from
+there. The task flow takes a snapshot of the user's side of the repository before an agent
+runs and compares after it: files in the user's checkout (status, size and modification
+time of every changed or untracked path), the ignored files that matter (`.env*` by
+default), where HEAD is, every ref outside wavefront's namespace (branches, tags, remotes,
+the stash), the stash's entries, `.git/config`, `.git/hooks` and `.git/info/attributes`.
+wavefront's own branches and state directory are not the user's side, nor is a file that
+wavefront's own output is redirected into (`wavefront run > run.out`).
 
 A change seen while an agent ran is blamed on that attempt: wavefront cannot tell who made
 it, so an edit the user makes in their checkout during an attempt fails it too (the message
-says so, and `wavefront retry` runs the task again).
+says so, and `wavefront retry` runs the task again; `--outside-writes warn` only records it).
 """
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 import os
-from collections.abc import Mapping
+import stat
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +32,10 @@ __all__ = ["CheckoutGuard", "CheckoutState"]
 # Branch prefixes that belong to wavefront (integration and task branches).
 _OWN_REF_PREFIXES = ("refs/heads/wavefront/", "refs/heads/wavefront-tasks/")
 _SHOWN = 5
+# Ignored files an agent must not touch unless told otherwise: secrets live there.
+DEFAULT_PROTECTED = (".env*",)
+# Files of the git directory whose change would act on the user's next git command.
+_GIT_FILES = ("config", "info/attributes", "logs/refs/stash")
 
 
 @dataclass(frozen=True)
@@ -34,14 +44,17 @@ class CheckoutState:
 
     entries: Mapping[str, tuple[str, int, int]]  # path -> (status record, size, mtime ns)
     head: str  # the `# branch.*` lines: where HEAD points and its commit
-    refs: Mapping[str, str]  # the user's branches and tags -> object id
+    refs: Mapping[str, str]  # the user's refs (branches, tags, remotes, stash) -> object id
+    git_files: Mapping[str, str]  # `.git/config`, hooks, ... -> digest of their content
 
 
 class CheckoutGuard:
     """Snapshots of the user's checkout and refs, and what changed between two of them."""
 
-    def __init__(self, repo: GitRepo) -> None:
+    def __init__(self, repo: GitRepo, protected: Sequence[str] = DEFAULT_PROTECTED) -> None:
         self.repo = repo
+        self.protected = tuple(protected)
+        self.own_outputs = _own_outputs(repo.root)
 
     def snapshot(self) -> CheckoutState:
         status = self.repo.run(
@@ -62,20 +75,39 @@ class CheckoutGuard:
                 head.append(record)
                 continue
             path = _record_path(record)
-            if path is not None:
+            if path is not None and path not in self.own_outputs:
                 entries[path] = (record, *_stat(self.repo.root / path))
-        listed = self.repo.run(
-            "for-each-ref",
-            "--format=%(refname) %(objectname)",
-            "refs/heads",
-            "refs/tags",
-        )
+        for path in self._protected_ignored():
+            entries[path] = ("ignored", *_stat(self.repo.root / path))
+        listed = self.repo.run("for-each-ref", "--format=%(refname) %(objectname)")
         refs = {}
         for line in listed.splitlines():
             name, _, commit = line.partition(" ")
             if not name.startswith(_OWN_REF_PREFIXES):
                 refs[name] = commit
-        return CheckoutState(entries, "\n".join(head), refs)
+        return CheckoutState(entries, "\n".join(head), refs, self._git_files())
+
+    def _protected_ignored(self) -> list[str]:
+        """The ignored files that match the protected patterns, anywhere in the checkout."""
+        if not self.protected:
+            return []
+        specs = [f":(glob)**/{pattern}" for pattern in self.protected]
+        out = self.repo.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard",
+                            "--", *specs)
+        # git also names nested repositories (wavefront's own workspaces) as `dir/`.
+        return [path for path in split_z(out) if not path.endswith("/")
+                and any(fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
+                        for pattern in self.protected)]
+
+    def _git_files(self) -> dict[str, str]:
+        """A digest of each git-directory file (and hook) that could run or redirect the
+        user's next git command; hooks are listed whatever their name."""
+        git_dir = self.repo.git_dir
+        names = list(_GIT_FILES)
+        hooks = git_dir / "hooks"
+        if hooks.is_dir():
+            names += [f"hooks/{entry.name}" for entry in hooks.iterdir()]
+        return {name: _digest(git_dir / name) for name in names}
 
     def changes(self, before: CheckoutState) -> list[str]:
         """What differs between `before` and now, one short phrase per change."""
@@ -89,6 +121,9 @@ class CheckoutGuard:
         for ref in sorted(set(before.refs) | set(after.refs)):
             if before.refs.get(ref) != after.refs.get(ref):
                 found.append(ref.removeprefix("refs/heads/").removeprefix("refs/"))
+        for name in sorted(set(before.git_files) | set(after.git_files)):
+            if before.git_files.get(name) != after.git_files.get(name):
+                found.append(f".git/{name}")
         return found
 
     def describe(self, changes: list[str]) -> str:
@@ -109,6 +144,30 @@ def _record_path(record: str) -> str | None:
         return None
     parts = record.split(" ", fields_before_path)
     return parts[-1] if len(parts) == fields_before_path + 1 else None
+
+
+def _own_outputs(root: Path) -> frozenset[str]:
+    """Files in the checkout that this process's stdout or stderr is redirected into: they
+    grow with wavefront's own output (`wavefront run > run.out`), not with an agent's."""
+    found = set()
+    for fd in (1, 2):
+        try:
+            target = Path(os.readlink(f"/proc/self/fd/{fd}"))
+            is_file = stat.S_ISREG(os.fstat(fd).st_mode)
+        except OSError:
+            continue
+        if is_file and target.is_relative_to(root):
+            found.add(target.relative_to(root).as_posix())
+    return frozenset(found)
+
+
+def _digest(path: Path) -> str:
+    try:
+        if path.is_symlink():
+            return "link:" + os.readlink(path)
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    except OSError:
+        return "unreadable"
 
 
 def _stat(path: Path) -> tuple[int, int]:

@@ -1,12 +1,14 @@
-"""Where attempts run: one git worktree per task, merged into the run's integration branch.
+"""Where attempts run: one repository per task, merged into the run's integration branch.
 
 The user's checkout, index, HEAD and branches are never touched. A run owns the integration
-branch `wavefront/<run>`; each task gets branch `wavefront-tasks/<run>/<name>` and a worktree
-under `<state_dir>/worktrees/<run>/<name>`. (Task branches cannot live under
-`wavefront/<run>/` as the design first said: git refuses a ref `a/b/c` while a ref `a/b`
-exists.) Merges never check anything out: `git merge-tree --write-tree` computes the tree,
-`git commit-tree` makes the commit and `git update-ref` publishes it only if the branch is
-still where the merge started, so a crash or a concurrent writer can never lose work.
+branch `wavefront/<run>`; each task works in a repository of its own under
+`<state_dir>/worktrees/<run>/<name>` (see `attempt_repo`), and its result is fetched back
+into branch `wavefront-tasks/<run>/<name>` of the user's repository. (Task branches cannot
+live under `wavefront/<run>/` as the design first said: git refuses a ref `a/b/c` while a
+ref `a/b` exists.) Merges never check anything out: `git merge-tree --write-tree` computes
+the tree, `git commit-tree` makes the commit and `git update-ref` publishes it only if the
+branch is still where the merge started, so a crash or a concurrent writer can never lose
+work. The merge takes the exact commit the gates checked, and refuses a branch that moved.
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ from collections.abc import Collection
 from pathlib import Path
 
 from wavefront.errors import WorkspaceError
+from wavefront.workspace.attempt_repo import (
+    create_attempt_repo,
+    fetch_result,
+    is_attempt_repo,
+    reclaim,
+)
 from wavefront.workspace.base import MergeEdit, MergeOutcome, MergeVerifier, WorkspaceHandle
 from wavefront.workspace.git import GitRepo, safe_name, split_z
 from wavefront.workspace.guard import CheckoutGuard
@@ -24,7 +32,7 @@ from wavefront.workspace.guard import CheckoutGuard
 __all__ = ["GitRepo", "GitWorkspaces", "safe_name"]
 
 TASK_BRANCH_PREFIX = "wavefront-tasks"
-_BASE_FILE = "wavefront-base"  # in a worktree's private git dir; removed with the worktree
+_BASE_FILE = "wavefront-base"  # in a workspace's git dir; removed with the workspace
 # Publishing is compare-and-swap; a branch that moved meanwhile is merged again this often.
 _PUBLISH_ATTEMPTS = 5
 
@@ -50,8 +58,12 @@ class GitWorkspaces:
         self.integration_branch = f"wavefront/{run_id}"
         self._tasks_dir = self.state_dir / "worktrees" / run_id
         self._verify_dir = self.state_dir / "verify" / run_id
-        # Worktree bookkeeping in .git/worktrees is not built for concurrent add/remove/prune.
+        # Creating and removing workspaces and task branches, one thread at a time.
         self._admin_lock = threading.RLock()
+        # Where wavefront last put the integration branch: it moves only by our merges.
+        self._head_lock = threading.Lock()
+        self._published: str | None = None
+        self.moved_outside: list[str] = []
 
     @property
     def repo_root(self) -> Path:
@@ -95,20 +107,39 @@ class GitWorkspaces:
         return commit
 
     def integration_head(self) -> str:
-        head = self.repo.rev_parse(f"refs/heads/{self.integration_branch}")
-        if head is None:
-            raise WorkspaceError(
-                f"branch {self.integration_branch} does not exist in {self.repo.root}; "
-                "start the run again"
-            )
-        return head
+        """The integration branch's head, put back first if anyone but wavefront moved it.
+
+        Only the merge queue moves the branch; a head elsewhere (an agent's `update-ref`,
+        a `git push` into the repository) is undone, and noted in `moved_outside`.
+        """
+        ref = f"refs/heads/{self.integration_branch}"
+        with self._head_lock:
+            head = self.repo.rev_parse(ref)
+            if head is None:
+                raise WorkspaceError(
+                    f"branch {self.integration_branch} does not exist in {self.repo.root}; "
+                    "start the run again"
+                )
+            if self._published is None:
+                self._published = head
+            elif head != self._published:
+                self.repo.run("update-ref", "-m", "wavefront: undo an outside move", ref,
+                              self._published, head)
+                self.moved_outside.append(
+                    f"{self.integration_branch} was moved to {head[:12]} outside wavefront; "
+                    f"put back to {self._published[:12]}"
+                )
+                head = self._published
+            return head
 
     # -- task worktrees --------------------------------------------------------------------
 
     def create(self, task_id: str) -> WorkspaceHandle:
-        """A fresh worktree on a new task branch at the current integration head.
+        """A fresh repository for the task, on its branch at the current integration head.
 
-        Anything left from an earlier attempt of this task (worktree, branch) is discarded.
+        Anything left from an earlier attempt of this task (workspace, branch) is discarded.
+        The task branch in the user's repository starts at the base too, so a task that
+        changes nothing (a sync point) has a branch to merge.
         """
         path = self._task_path(task_id)
         branch = self.task_branch(task_id)
@@ -116,17 +147,15 @@ class GitWorkspaces:
         self._exclude_state_dir()
         with self._admin_lock:
             self._discard_task(path, branch)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.repo.run(
-                "worktree", "add", "--quiet", "--no-track", "-b", branch, "--", str(path), base
-            )
-            self._write_base(path, base)
+            self.repo.run("update-ref", f"refs/heads/{branch}", base, "")
+        create_attempt_repo(self.repo, path, base, branch)
+        self._write_base(path, base)
         return WorkspaceHandle(task_id, path, branch, base)
 
     def open(self, task_id: str) -> WorkspaceHandle | None:
-        """The task's existing worktree (for conflict and review rounds), or None."""
+        """The task's existing workspace (for conflict and review rounds), or None."""
         path = self._task_path(task_id)
-        if path not in self._registered() or not path.is_dir():
+        if not is_attempt_repo(path):
             return None
         branch = self.task_branch(task_id)
         base = self._read_base(path)
@@ -135,14 +164,20 @@ class GitWorkspaces:
         return WorkspaceHandle(task_id, path, branch, base or None)
 
     def commit_all(self, handle: WorkspaceHandle, message: str) -> str | None:
-        """Commit everything in the worktree; None when nothing changed.
+        """Commit everything in the workspace and fetch the result into the task branch;
+        None when nothing changed.
 
         When a merge is in progress (a conflict round), this concludes it as a merge commit.
+        A HEAD that no longer descends from the workspace's base (`git reset --hard HEAD~1`,
+        `git checkout` of another commit) is refused: its diff would be someone else's work.
         """
+        reclaim(self.repo, handle.path)
         self.repo.run("add", "--all", cwd=handle.path)
         merging = self.repo.merge_head(handle.path) is not None
         staged = self.repo.run_result("diff", "--cached", "--quiet", cwd=handle.path)
         if staged.returncode == 0 and not merging:
+            if handle.branch is not None:
+                self.deliver(handle)  # the agent may have committed by itself
             return None
         # --no-verify: the user's commit hooks are for people; wavefront verifies with gates.
         self.repo.run(
@@ -155,7 +190,21 @@ class GitWorkspaces:
             cwd=handle.path,
             input=message,
         )
-        return self.head(handle)
+        return self.deliver(handle)
+
+    def deliver(self, handle: WorkspaceHandle) -> str:
+        """Fetch the workspace's HEAD into the task branch; refuse one off its base."""
+        head = self.head(handle)
+        base = handle.base_commit or self._read_base(handle.path)
+        if base is not None and self.repo.run_result(
+            "merge-base", "--is-ancestor", base, head, cwd=handle.path
+        ).returncode != 0:
+            raise WorkspaceError(
+                f"the workspace's HEAD ({head[:12]}) no longer descends from the commit it "
+                f"started from ({base[:12]}): the agent moved it (`git reset` or `git "
+                "checkout`), so nothing of it is merged"
+            )
+        return fetch_result(self.repo, handle.path, f"refs/heads/{handle.branch}")
 
     def changed_files(self, handle: WorkspaceHandle) -> list[str]:
         """Paths the task changed: from its base (or the last integration it merged) to HEAD."""
@@ -171,7 +220,8 @@ class GitWorkspaces:
         if base is None:
             return ""
         base = self._effective_base(base, head)
-        return self.repo.run("diff", *options, base, head, "--", cwd=handle.path)
+        return self.repo.run("diff", "--no-ext-diff", "--no-textconv", *options, base, head,
+                             "--", cwd=handle.path)
 
     def conflict_markers(self, handle: WorkspaceHandle) -> list[str]:
         """Files whose changes (committed or not) still hold `<<<<<<<`-style markers.
@@ -182,7 +232,8 @@ class GitWorkspaces:
         against = "HEAD"  # mid-merge, the markers are in the uncommitted files
         if base is not None and self.repo.merge_head(handle.path) is None:
             against = self._effective_base(base, self.head(handle))
-        out = self.repo.run("diff", "--check", against, "--", cwd=handle.path, check=False)
+        out = self.repo.run("diff", "--no-ext-diff", "--check", against, "--",
+                            cwd=handle.path, check=False)
         flagged = {
             line.split(":", 1)[0] for line in out.splitlines() if "leftover conflict marker" in line
         }
@@ -190,31 +241,34 @@ class GitWorkspaces:
 
     def head(self, handle: WorkspaceHandle) -> str:
         """The commit the workspace is on."""
+        reclaim(self.repo, handle.path)
         return self.repo.run("rev-parse", "--verify", "HEAD^{commit}", cwd=handle.path).strip()
 
     # -- merging ---------------------------------------------------------------------------
 
     def merge(
         self, task_id: str, message: str, verify: MergeVerifier | None = None,
-        edit: MergeEdit | None = None,
+        edit: MergeEdit | None = None, checked: str | None = None,
     ) -> MergeOutcome:
-        """Merge the task branch into the integration branch, without a checkout.
+        """Merge the task's `checked` commit into the integration branch, without a checkout.
 
-        Exactly once: if the task's head is already in the integration branch, nothing is
-        done. If the branch moves between computing and publishing, the merge is computed
-        again on the new head (a few times, then reported as not done). `verify`, when
-        given, sees each computed merge before it is published and may refuse it; `edit`
-        adds files to the merge commit itself (so they are published with it, or not at all).
+        `checked` is the commit the gates checked (and a person approved); a task branch
+        that points anywhere else is refused. Exactly once: a commit already merged gives
+        back its own merge commit. If the branch moves between computing and publishing,
+        the merge is computed again on the new head (a few times, then reported as not
+        done). `verify`, when given, sees each computed merge before it is published and
+        may refuse it; `edit` adds files to the merge commit itself (so they are published
+        with it, or not at all).
         """
+        task_head = self.pinned_head(task_id, checked)
+        if isinstance(task_head, MergeOutcome):
+            return task_head
         branch = self.task_branch(task_id)
-        task_head = self.repo.rev_parse(f"refs/heads/{branch}")
-        if task_head is None:
-            raise WorkspaceError(f"task branch {branch} does not exist; nothing to merge")
         self._refuse_if_checked_out(self.integration_branch)
         for _ in range(_PUBLISH_ATTEMPTS):
             old = self.integration_head()
-            if self.repo.is_ancestor(task_head, old):
-                return MergeOutcome(True, old, (), f"{branch} is already merged")
+            if (done := self.already_merged(task_id, task_head, old)) is not None:
+                return done
             outcome = self.compute_merge(old, task_head, message, edit)
             if not outcome.ok or outcome.commit is None:
                 return outcome
@@ -228,6 +282,50 @@ class GitWorkspaces:
             None,
             (),
             f"{self.integration_branch} kept moving while merging {branch}; try again",
+        )
+
+    def pinned_head(self, task_id: str, checked: str | None) -> str | MergeOutcome:
+        """The commit to merge: the task branch's head, if it is still `checked`.
+
+        A refusal (as a `MergeOutcome`) when it moved since the gates checked it.
+        """
+        branch = self.task_branch(task_id)
+        task_head = self.repo.rev_parse(f"refs/heads/{branch}")
+        if task_head is None:
+            raise WorkspaceError(f"task branch {branch} does not exist; nothing to merge")
+        if checked is not None and task_head != checked:
+            return MergeOutcome(
+                False, None, (),
+                f"branch {branch} moved since its gates checked {checked[:12]} (it is now at "
+                f"{task_head[:12]}); not merged",
+                refused=True,
+            )
+        return task_head
+
+    def already_merged(self, task_id: str, task_head: str, onto: str) -> MergeOutcome | None:
+        """What to do with a commit `onto` already contains; None when it does not.
+
+        Its own merge commit (second parent `task_head`) means done, exactly once; the base
+        itself means there was nothing to merge. Any other integrated commit is refused:
+        the agent pointed its branch at work that is not its own.
+        """
+        if not self.repo.is_ancestor(task_head, onto):
+            return None
+        branch = self.task_branch(task_id)
+        merges = self.repo.run("rev-list", "--first-parent", "--merges", "--parents",
+                               "--ancestry-path", f"{task_head}..{onto}", "--")
+        for line in merges.splitlines():
+            parents = line.split()
+            if len(parents) > 2 and parents[2] == task_head:
+                return MergeOutcome(True, parents[0], (), f"{branch} is already merged")
+        handle = self.open(task_id)
+        if handle is not None and handle.base_commit == task_head:
+            return MergeOutcome(True, onto, (), f"{branch} has nothing to merge")
+        return MergeOutcome(
+            False, None, (),
+            f"{branch} points at {task_head[:12]}, which is already in "
+            f"{self.integration_branch} but not as this task's work; not merged",
+            refused=True,
         )
 
     def compute_merge(self, onto: str, task_head: str, message: str,
@@ -249,15 +347,18 @@ class GitWorkspaces:
 
     def publish(self, new: str, old: str) -> bool:
         """Move the integration branch from `old` to `new`; False if it is no longer at `old`."""
-        done = self.repo.run_result(
-            "update-ref",
-            "-m",
-            "wavefront: merge",
-            f"refs/heads/{self.integration_branch}",
-            new,
-            old,
-        )
-        return done.returncode == 0
+        with self._head_lock:
+            done = self.repo.run_result(
+                "update-ref",
+                "-m",
+                "wavefront: merge",
+                f"refs/heads/{self.integration_branch}",
+                new,
+                old,
+            )
+            if done.returncode == 0:
+                self._published = new
+            return done.returncode == 0
 
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]:
         """Merge the integration head into the task worktree and stop at the conflicts.
@@ -266,6 +367,7 @@ class GitWorkspaces:
         `commit_all` then concludes the merge. Returns the conflicted paths.
         """
         target = self.integration_head()
+        reclaim(self.repo, handle.path)
         pending = self.repo.merge_head(handle.path)
         if pending == target:
             return self.repo.unmerged_paths(handle.path)
@@ -273,7 +375,7 @@ class GitWorkspaces:
             self.repo.run("merge", "--abort", cwd=handle.path)
         done = self.repo.run_result(
             "-c",
-            "merge.conflictStyle=diff3",
+            f"merge.conflictStyle={self.conflict_style()}",
             "merge",
             "--no-commit",
             "--no-ff",
@@ -288,10 +390,15 @@ class GitWorkspaces:
             )
         return self.repo.unmerged_paths(handle.path)
 
+    def conflict_style(self) -> str:
+        """The user's `merge.conflictStyle` (git's default `merge` when unset)."""
+        chosen = self.repo.run("config", "--get", "merge.conflictStyle", check=False).strip()
+        return chosen if chosen in ("merge", "diff3", "zdiff3") else "merge"
+
     # -- verification and cleanup ------------------------------------------------------------
 
     def checkout_detached(self, commit: str, name: str) -> WorkspaceHandle:
-        """A throwaway worktree at `commit`, to run gates on a merged tree before publishing."""
+        """A throwaway workspace at `commit`, to run gates on a merged tree before publishing."""
         resolved = self.repo.rev_parse(commit)
         if resolved is None:
             raise WorkspaceError(f"{commit!r} does not name a commit in {self.repo.root}")
@@ -299,8 +406,7 @@ class GitWorkspaces:
         self._exclude_state_dir()
         with self._admin_lock:
             self._remove_path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.repo.run("worktree", "add", "--quiet", "--detach", "--", str(path), resolved)
+        create_attempt_repo(self.repo, path, resolved, None)
         return WorkspaceHandle(name, path, None, resolved)
 
     def remove(self, handle: WorkspaceHandle, delete_branch: bool = False) -> None:
@@ -310,13 +416,19 @@ class GitWorkspaces:
             if delete_branch and handle.branch:
                 self._delete_branch(handle.branch)
 
+    def discard(self, task_id: str) -> None:
+        """Remove the task's workspace and branch, if any (after its merge is recorded)."""
+        with self._admin_lock:
+            self._discard_task(self._task_path(task_id), self.task_branch(task_id))
+
     def worktrees(self) -> list[Path]:
-        """This run's worktrees that exist, task and verification ones alike."""
+        """This run's workspaces that exist, task and verification ones alike."""
         return sorted(
-            path
-            for path in self._registered()
-            if path.is_dir()
-            and (path.is_relative_to(self._tasks_dir) or path.is_relative_to(self._verify_dir))
+            child.resolve()
+            for folder in (self._tasks_dir, self._verify_dir)
+            if folder.is_dir()
+            for child in folder.iterdir()
+            if is_attempt_repo(child)
         )
 
     def prune_stray(self, keep: Collection[str]) -> list[Path]:
@@ -328,7 +440,7 @@ class GitWorkspaces:
         wanted = {self._task_path(task_id) for task_id in keep}
         removed: list[Path] = []
         with self._admin_lock:
-            candidates = set(self.worktrees())
+            candidates: set[Path] = set()
             for folder in (self._tasks_dir, self._verify_dir):
                 if folder.is_dir():
                     candidates.update(child.resolve() for child in folder.iterdir())
@@ -336,14 +448,13 @@ class GitWorkspaces:
                 if path not in wanted:
                     self._remove_path(path)
                     removed.append(path)
-            self.repo.run("worktree", "prune", check=False)
         return removed
 
     def delete_run_branches(self) -> list[str]:
         """Delete this run's task branches (not the integration branch); return their names.
 
-        A branch still checked out in one of this run's worktrees loses that worktree first;
-        one checked out anywhere else (by the user) is left alone.
+        Each branch's workspace goes with it; a branch the user checked out in a worktree
+        of their own is left alone.
         """
         prefix = f"refs/heads/{TASK_BRANCH_PREFIX}/{self.run_id}/"
         refs = self.repo.run("for-each-ref", "--format=%(refname)", prefix).splitlines()
@@ -351,12 +462,10 @@ class GitWorkspaces:
         with self._admin_lock:
             checked_out = self.repo.checked_out_branches()
             for ref in refs:
+                if ref in checked_out:
+                    continue
                 branch = ref.removeprefix("refs/heads/")
-                where = checked_out.get(ref)
-                if where is not None:
-                    if not self._inside_state(where):
-                        continue
-                    self._remove_path(where)
+                self._remove_path(self._tasks_dir / ref.removeprefix(prefix))
                 self._delete_branch(branch)
                 deleted.append(branch)
         return deleted
@@ -368,15 +477,6 @@ class GitWorkspaces:
         if self.state_dir.is_relative_to(self.repo.root):
             relative = self.state_dir.relative_to(self.repo.root).as_posix()
             self.repo.ensure_excluded(f"/{relative}/")
-
-    # Reading the worktree list while another thread adds a worktree can catch git's
-    # bookkeeping half written ("failed to read .git/worktrees/x/commondir"): every
-    # worktree read and write goes through the (re-entrant) admin lock.
-
-    def _registered(self) -> set[Path]:
-        with self._admin_lock:
-            entries = self.repo.worktree_list()
-        return {Path(entry["worktree"]).resolve() for entry in entries}
 
     def _refuse_if_checked_out(self, branch: str) -> None:
         with self._admin_lock:
@@ -399,33 +499,28 @@ class GitWorkspaces:
         self._delete_branch(branch)
 
     def _remove_path(self, path: Path) -> None:
-        """Remove a worktree of ours; never fails when it is already gone."""
-        path = path.resolve()
-        if not self._inside_state(path) or path == self.state_dir:
+        """Remove a workspace of ours; never fails when it is already gone."""
+        # The parent is resolved, not the path: an agent may have made it a link elsewhere.
+        path = path.absolute().parent.resolve() / path.name
+        if not path.is_relative_to(self.state_dir) or path == self.state_dir:
             raise WorkspaceError(f"refusing to remove {path}: it is outside {self.state_dir}")
-        if path in self._registered():
-            self.repo.run("worktree", "remove", "--force", "--force", "--", str(path), check=False)
-        if path.exists():
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.exists():
             shutil.rmtree(path, ignore_errors=True)
-        self.repo.run("worktree", "prune", check=False)
 
     def _delete_branch(self, branch: str) -> None:
         self.repo.run("update-ref", "-d", f"refs/heads/{branch}", check=False)
 
-    def _private_git_dir(self, worktree: Path) -> Path | None:
-        out = self.repo.run("rev-parse", "--absolute-git-dir", cwd=worktree, check=False).strip()
-        return Path(out) if out else None
+    def _write_base(self, workspace: Path, base: str) -> None:
+        (workspace / ".git" / _BASE_FILE).write_text(base + "\n", encoding="utf-8")
 
-    def _write_base(self, worktree: Path, base: str) -> None:
-        private = self._private_git_dir(worktree)
-        if private is not None:
-            (private / _BASE_FILE).write_text(base + "\n", encoding="utf-8")
-
-    def _read_base(self, worktree: Path) -> str | None:
-        private = self._private_git_dir(worktree) if worktree.is_dir() else None
-        if private is None or not (private / _BASE_FILE).is_file():
+    def _read_base(self, workspace: Path) -> str | None:
+        marker = workspace / ".git" / _BASE_FILE
+        if not is_attempt_repo(workspace) or not marker.is_file() or marker.is_symlink():
             return None
-        return (private / _BASE_FILE).read_text(encoding="utf-8").strip() or None
+        text = marker.read_text(encoding="utf-8").strip()
+        return text if self.repo.rev_parse(text) == text else None
 
     def _effective_base(self, base: str, head: str) -> str:
         """The base moved forward past integration commits the task merged in (conflict rounds).

@@ -10,6 +10,10 @@ treats it like any other failed command.
 The child's environment is built by `child_environment`: a short allow-list of the parent's
 variables plus whatever the caller passes. Secrets in the parent's environment (API keys,
 tokens) therefore do not reach an agent unless a runner passes them on purpose.
+
+Started inside an attempt's scope (`lifetime.attempt_scope`), the child carries the
+attempt's tag, its process group is reported before any output is read, and whatever
+still carries the tag when the leader has exited (a `setsid` daemon) is killed with it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from wavefront.lifetime import TAG_VARIABLE, current_scope, kill_tagged
 from wavefront.redact import Redactor
 
 __all__ = ["BASE_ENV_NAMES", "ProcessOutcome", "child_environment", "run_process"]
@@ -84,6 +89,7 @@ BASE_ENV_NAMES: tuple[str, ...] = (
 _DRAIN_S = 2.0
 _AFTER_KILL_DRAIN_S = 1.0
 _CHUNK = 65536
+_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -136,22 +142,42 @@ async def run_process(
     started = time.monotonic()
     # Secrets of this process and those handed to the child (an API key in `env`).
     redactor = Redactor({**os.environ, **(env or {})})
+    scope = current_scope()
+    child_env = child_environment(env)
+    if scope is not None:
+        child_env[TAG_VARIABLE] = scope.tag
+    launched = scope.wrap(args) if scope is not None and scope.wrap is not None else args
     with log_path.open("a", encoding="utf-8", errors="replace") as log:
         log.write(redactor.text(f"$ {shlex.join(args)}  (cwd: {cwd})") + "\n")
         log.flush()
         stdin = asyncio.subprocess.DEVNULL if stdin_text is None else asyncio.subprocess.PIPE
+        spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
+            *launched,
+            cwd=cwd,
+            env=child_env,
+            stdin=stdin,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        ))
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *args,
-                cwd=cwd,
-                env=child_environment(env),
-                stdin=stdin,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
+            proc = await asyncio.shield(spawn)
         except OSError as exc:
             return _not_started(args, cwd, exc, log, log_path, started)
+        except asyncio.CancelledError:
+            # Cancelled while starting: asyncio's own clean-up would kill the leader only
+            # and then wait for pipes its children may hold. Let the start finish, then
+            # kill the whole group.
+            with contextlib.suppress(OSError):
+                started_proc = await spawn
+                await _stop_group(started_proc, 0.0)
+            if scope is not None:
+                kill_tagged(scope.tag)
+            log.write("[cancelled: process group killed]\n")
+            log.flush()
+            raise
+        if scope is not None:
+            scope.on_start(proc.pid)
 
         out = _Capture(log, "", redactor)
         err = _Capture(log, "[stderr] ", redactor)
@@ -165,13 +191,17 @@ async def run_process(
         timed_out = False
         try:
             try:
-                await asyncio.wait_for(proc.wait(), timeout_s)
+                await asyncio.wait_for(_exited(proc), timeout_s)
             except TimeoutError:
                 timed_out = True
                 await _stop_group(proc, kill_grace_s)
             await _finish_pipes(proc.pid, tasks)
+            if scope is not None:
+                kill_tagged(scope.tag)
         except asyncio.CancelledError:
             await _stop_group(proc, kill_grace_s)
+            if scope is not None:
+                kill_tagged(scope.tag)
             _end_log(log, out, err, "[cancelled: process group killed]")
             raise
         finally:
@@ -248,6 +278,17 @@ async def _feed(stdin: asyncio.StreamWriter | None, text: str) -> None:
         await stdin.wait_closed()
 
 
+async def _exited(proc: asyncio.subprocess.Process) -> int:
+    """The leader's exit status, as soon as it exits.
+
+    Not `proc.wait()`: before Python 3.12 that also waits for the pipes to close, which a
+    background child holding them (`sleep 1000 &`) would put off until the timeout.
+    """
+    while proc.returncode is None:
+        await asyncio.sleep(_POLL_S)
+    return proc.returncode
+
+
 async def _finish_pipes(pgid: int, tasks: list[asyncio.Task[None]]) -> None:
     """Wait for the pipes to close, then kill whatever the leader left in its group."""
     _, pending = await asyncio.wait(tasks, timeout=_DRAIN_S)
@@ -260,9 +301,9 @@ async def _stop_group(proc: asyncio.subprocess.Process, grace_s: float) -> None:
     """SIGTERM the group, give the leader `grace_s` to go, then SIGKILL what is left."""
     _signal_group(proc.pid, signal.SIGTERM)
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(proc.wait(), max(grace_s, 0.0))
+        await asyncio.wait_for(_exited(proc), max(grace_s, 0.0))
     _signal_group(proc.pid, signal.SIGKILL)
-    await proc.wait()
+    await _exited(proc)
 
 
 def _signal_group(pgid: int, signum: signal.Signals) -> None:

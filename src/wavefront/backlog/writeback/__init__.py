@@ -42,13 +42,3 @@ def write_back(task: Task, completion: Completion, read: Reader, root: Path) -> 
         return {}
     return writer(task, completion, read,
                   lambda path: path.resolve().relative_to(base).as_posix())
-
-
-def iso_time(seconds: float | None) -> str | None:
-    """A time as the task JSON files write it (`2026-02-14T00:00:00Z`)."""
-    if seconds is None:
-        return None
-    import datetime
-
-    moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -4,6 +4,7 @@ times and the agent's summary, and the feature's `completed_count`, as the task 
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -72,6 +73,13 @@ def _dump(data: dict[str, Any]) -> str:
 
 
 def _iso(seconds: float) -> str:
-    from wavefront.backlog.writeback import iso_time
 
     return iso_time(seconds) or ""
+
+
+def iso_time(seconds: float | None) -> str | None:
+    """A time as the task JSON files write it (`2026-02-14T00:00:00Z`)."""
+    if seconds is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
