@@ -16,7 +16,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_deviations
+from wavefront.agents.prompt import (
+    DependencyDelivery,
+    build_prompt,
+    gate_commands,
+    parse_deviations,
+)
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.engine.pool import RunnerPool
 from wavefront.errors import WavefrontError, WorkspaceError
@@ -208,6 +213,7 @@ class TaskFlow:
                                                                    else None),
             timeout_s=task.metadata.get("timeout", self.settings.timeout_s),
             max_turns=task.metadata.get("max_turns"),
+            commands=gate_commands(self._gate_specs(record)),
             options={**self.pool.options(runner_name), "attempt": self._attempt_count(task.id),
                      "round": round_, "role": "implement" if attempt.kind == "agent"
                      else "resolve-conflict",
