@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wavefront.agents import assign_agent, load_profiles
+from wavefront.agents.preflight import preflight
 from wavefront.backlog.base import Backlog
 from wavefront.config import ProjectConfig, load_config
 from wavefront.engine.loop import Engine, RunSettings, RunStop
@@ -119,6 +120,9 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
                                  default_runner)
             rows.append((replace(task, dependencies=plan.dependencies[task.id]), agent,
                          runner, plan.priority[task.id], plan.wave_of[task.id]))
+        to_run = {row[2] for row in rows
+                  if row[0].status != TaskStatus.DONE or options.include_done}
+        _check_runners(to_run, runner_settings)
         workspaces = GitWorkspaces(repo, run_id, state_dir)
         stored = {"settings": _jsonable(settings), "runner_settings": runner_settings,
                   "default_runner": default_runner,
@@ -150,6 +154,9 @@ def resume_run(root: Path, run_id: str | None = None,
         # A run killed between its journal entry and its branch has no branch yet.
         workspaces.create_integration_branch(run.base_commit)
         reconcile(journal, run, workspaces)
+        _check_runners({r.runner for r in journal.tasks(run.id)
+                        if r.runner and not r.status.is_final},
+                       run.options.get("runner_settings", {}))
         journal.set_run_state(run.id, "running", resumed=True)
         return _drive(journal, repo, run.id, profiles, reporter)
 
@@ -336,6 +343,13 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
     for record in journal.tasks(run_id):
         counts[record.status.value] = counts.get(record.status.value, 0) + 1
     return RunResult(run_id, run.branch, stop, counts)
+
+
+def _check_runners(names: set[str], runner_settings: Mapping[str, Mapping[str, Any]]) -> None:
+    """The pre-flight: every agent CLI the run will use can run here, or `PreflightError`
+    (exit 2) lists each problem before a task starts or a retry is spent."""
+    pool = RunnerPool(runner_settings)
+    preflight({name: pool.get(name) for name in sorted(names)})
 
 
 def _hooks(journal: Journal, run_id: str) -> tuple[DoneHook, ...]:

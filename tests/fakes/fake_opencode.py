@@ -12,7 +12,7 @@ YARGS_UNKNOWN = "Unknown argument: {program}"
 
 def main() -> None:
     if sys.argv[1:] in (["--version"], ["-v"]):
-        print("0.15.0")
+        print("1.18.33")
         return
     if not sys.argv[1:] or sys.argv[1] != "run":
         reject("", "fake opencode: only `opencode run` is implemented", 1)

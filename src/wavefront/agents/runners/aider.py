@@ -97,6 +97,7 @@ class AiderRunner(CliRunner):
     auth_files = (".aider.conf.yml",)
     config_env = ("OPENAI_API_BASE", "OLLAMA_API_BASE", "AIDER_MODEL", "AIDER_WEAK_MODEL")
     base_url_env = "OPENAI_API_BASE"
+    supports_base_url = True
     api_key_var = "OPENAI_API_KEY"
     internal_paths = (".aider.tags.cache.v4", ".aider.tags.cache.v3", ".aider.chat.history.md",
                       ".aider.input.history")

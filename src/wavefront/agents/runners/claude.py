@@ -87,6 +87,7 @@ class ClaudeRunner(CliRunner):
     )
     profile_dir = ".claude"
     base_url_env = "ANTHROPIC_BASE_URL"
+    supports_base_url = True
     api_key_var = "ANTHROPIC_API_KEY"
     tested_versions = ("2.1.197", "2.1.197")
     package = "npm @anthropic-ai/claude-code"
@@ -101,11 +102,13 @@ class ClaudeRunner(CliRunner):
         model: str | None = None,
         base_url: str | None = None,
         api_key_env: str | None = None,
+        check_version: bool = True,
         permission_mode: str = "acceptEdits",
         max_retries: int = 1,
     ) -> None:
         super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
-                         base_url=base_url, api_key_env=api_key_env)
+                         base_url=base_url, api_key_env=api_key_env,
+                         check_version=check_version)
         self.permission_mode = one_of("permission_mode", permission_mode, PERMISSION_MODES)
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ValueError(f"max_retries must be a whole number >= 0, got {max_retries!r}")

@@ -87,8 +87,9 @@ class CliRunner(ABC):
     CLI, default the documented name), `extra_args` (appended before the prompt, for flags
     wavefront does not know), `env` (extra variables for the child), `model` (the default
     model when neither the request nor the profile names one), `base_url` (the model
-    service to use instead of the CLI's default, e.g. a local OpenAI-compatible server) and
-    `api_key_env` (the variable of wavefront's environment holding the key for it).
+    service to use instead of the CLI's default, e.g. a local OpenAI-compatible server),
+    `api_key_env` (the variable of wavefront's environment holding the key for it) and
+    `check_version` (false: let the pre-flight accept a version that was not tested).
     """
 
     name: str  # a plain attribute, as the `Runner` protocol has it
@@ -104,6 +105,7 @@ class CliRunner(ABC):
     # Where `base_url` and the key named by `api_key_env` go: the variables the CLI reads.
     base_url_env: ClassVar[str | None] = None
     api_key_var: ClassVar[str | None] = None
+    supports_base_url: ClassVar[bool] = False
     # Files and folders the CLI keeps in its working directory (history, caches): removed
     # after the attempt, when the attempt created them, so they never reach a commit.
     internal_paths: ClassVar[tuple[str, ...]] = ()
@@ -122,12 +124,16 @@ class CliRunner(ABC):
         model: str | None = None,
         base_url: str | None = None,
         api_key_env: str | None = None,
+        check_version: bool = True,
     ) -> None:
         if executable is not None and not isinstance(executable, str):
             raise ValueError(f"executable must be a string, got {executable!r}")
         for setting, value in (("base_url", base_url), ("api_key_env", api_key_env)):
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"{setting} must be a string, got {value!r}")
+        if base_url is not None and not self.supports_base_url:
+            raise ValueError(f"{self.name} cannot be pointed at another model service "
+                             "(base_url is not supported)")
         if base_url is not None and not re.match(r"https?://", base_url):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
         if isinstance(extra_args, str) or not all(isinstance(a, str) for a in extra_args):
@@ -138,6 +144,9 @@ class CliRunner(ABC):
         self.default_model = model
         self.base_url = base_url.rstrip("/") if base_url else None
         self.api_key_env = api_key_env
+        if not isinstance(check_version, bool):
+            raise ValueError(f"check_version must be true or false, got {check_version!r}")
+        self.check_version = check_version  # pre-flight: refuse an untested version
 
     # --- what each CLI module provides -------------------------------------------------
 

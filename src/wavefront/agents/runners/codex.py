@@ -68,6 +68,7 @@ class CodexRunner(CliRunner):
     auth_files = (".codex/auth.json",)
     config_env = ("CODEX_HOME",)
     api_key_var = "CODEX_API_KEY"
+    supports_base_url = True
     tested_versions = ("0.171.0", "0.171.0")
     package = "npm @openai/codex"
     verified = True
@@ -81,10 +82,12 @@ class CodexRunner(CliRunner):
         model: str | None = None,
         base_url: str | None = None,
         api_key_env: str | None = None,
+        check_version: bool = True,
         sandbox: str = "workspace-write",
     ) -> None:
         super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
-                         base_url=base_url, api_key_env=api_key_env)
+                         base_url=base_url, api_key_env=api_key_env,
+                         check_version=check_version)
         self.sandbox = one_of("sandbox", sandbox, SANDBOX_MODES)
 
     def build_argv(self, request: AgentRequest) -> list[str]:

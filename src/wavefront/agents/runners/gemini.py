@@ -85,6 +85,7 @@ class GeminiRunner(CliRunner):
     auth_files = (".gemini/oauth_creds.json",)
     config_env = ("GEMINI_MODEL", "GEMINI_CLI_HOME", "GOOGLE_GEMINI_BASE_URL")
     base_url_env = "GOOGLE_GEMINI_BASE_URL"
+    supports_base_url = True
     api_key_var = "GEMINI_API_KEY"
     tested_versions = ("0.61.0", "0.61.0")
     package = "npm @google/gemini-cli"
@@ -99,10 +100,12 @@ class GeminiRunner(CliRunner):
         model: str | None = None,
         base_url: str | None = None,
         api_key_env: str | None = None,
+        check_version: bool = True,
         approval_mode: str = "yolo",
     ) -> None:
         super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
-                         base_url=base_url, api_key_env=api_key_env)
+                         base_url=base_url, api_key_env=api_key_env,
+                         check_version=check_version)
         self.approval_mode = one_of("approval_mode", approval_mode, APPROVAL_MODES)
 
     def child_env(self, request: AgentRequest) -> dict[str, str]:

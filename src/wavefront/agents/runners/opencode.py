@@ -71,6 +71,7 @@ class OpenCodeRunner(CliRunner):
     config_env = ("OPENCODE_CONFIG", "OPENCODE_CONFIG_DIR", "OPENCODE_CONFIG_CONTENT")
     profile_dir = ".opencode"
     tested_versions = ("1.18.33", "1.18.33")
+    supports_base_url = True
     package = "npm opencode-ai"
     verified = True
 

@@ -42,6 +42,7 @@ class QwenRunner(CliRunner):
     auth_files = (".qwen/oauth_creds.json",)
     config_env = ("OPENAI_BASE_URL", "OPENAI_MODEL")
     base_url_env = "OPENAI_BASE_URL"
+    supports_base_url = True
     api_key_var = "OPENAI_API_KEY"
     tested_versions = ("0.15.10", "0.15.10")
     package = "npm @qwen-code/qwen-code"
@@ -56,11 +57,13 @@ class QwenRunner(CliRunner):
         model: str | None = None,
         base_url: str | None = None,
         api_key_env: str | None = None,
+        check_version: bool = True,
         approval_mode: str = "yolo",
         auth_type: str | None = None,
     ) -> None:
         super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
-                         base_url=base_url, api_key_env=api_key_env)
+                         base_url=base_url, api_key_env=api_key_env,
+                         check_version=check_version)
         self.approval_mode = one_of("approval_mode", approval_mode, APPROVAL_MODES)
         self.auth_type = one_of("auth_type", auth_type, AUTH_TYPES) if auth_type else None
 
