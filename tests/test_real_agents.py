@@ -92,6 +92,8 @@ def test_the_real_cli_does_a_task_that_is_merged(cli: str, tmp_path: Path,
     assert attempt.tokens_out > 0 and attempt.tokens_out % 40 == 0
     # A cost is what the CLI reported, or an estimate, or unknown: never an invented $0.
     assert attempt.cost_usd is None or attempt.cost_usd > 0
+    if attempt.cost_usd is None:
+        assert "Total cost: unknown" in done.stdout and "$0.00" not in done.stdout
 
 
 def request_for(tmp_path: Path, **fields: Any) -> AgentRequest:
@@ -126,10 +128,14 @@ def attempt(cli: str, server: ModelServer, scenario: str, tmp_path: Path,
 
 FAILURES = [("auth401", FailureKind.AUTH), ("ratelimit429", FailureKind.RATE_LIMITED),
             ("error500", FailureKind.ERROR)]
+# Qwen Code retries a 429 for minutes without printing a line wavefront could read (the
+# README's known limits): its attempt ends at the task timeout instead.
+SILENT_RETRIES = {("qwen", "ratelimit429")}
+CASES = [(cli, scenario, kind) for cli in REAL_CLIS for scenario, kind in FAILURES
+         if (cli, scenario) not in SILENT_RETRIES]
 
 
-@pytest.mark.parametrize("scenario,kind", FAILURES, ids=[s for s, _ in FAILURES])
-@pytest.mark.parametrize("cli", REAL_CLIS)
+@pytest.mark.parametrize("cli,scenario,kind", CASES, ids=[f"{c}-{s}" for c, s, _ in CASES])
 def test_a_failing_model_service_is_classified_in_seconds(
         cli: str, scenario: str, kind: FailureKind, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,6 +29,8 @@ def main() -> None:
     parser.add_argument("-f", "--file", action="append")
     parser.add_argument("--title")
     parser.add_argument("--attach")
+    parser.add_argument("--print-logs", action="store_true")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARN", "ERROR"])
     parser.add_argument("--dir")
     parser.add_argument("--port", type=int)
     parser.add_argument("--variant")

@@ -102,7 +102,7 @@ class Script:
 
 def fill_schema(schema: Mapping[str, Any]) -> Any:
     """A small value that satisfies `schema` (minimums honoured, first enum choice)."""
-    if "enum" in schema and schema["enum"]:
+    if schema.get("enum"):
         return schema["enum"][0]
     kind = schema.get("type")
     if isinstance(kind, list):

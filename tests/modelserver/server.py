@@ -21,7 +21,7 @@ from typing import Any
 
 from modelserver import anthropic, gemini, openai
 from modelserver.script import Script
-from modelserver.wire import FAILURES, send_garbage, send_failure, send_json
+from modelserver.wire import FAILURES, send_failure, send_garbage, send_json
 
 SCENARIOS = ("ok", "shell", "maxturns", "slow", "garbage", "flaky429", *FAILURES)
 SLOW_S = 20.0

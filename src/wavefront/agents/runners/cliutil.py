@@ -409,7 +409,7 @@ _AUTH = re.compile(
     r"\b401\b|unauthori[sz]ed|invalid[ _-]?api[ _-]?key|authenticat(e|ion)"
     r"|not logged in|please (run )?/?login|missing api key|api key (is )?(missing|not set)"
     r"|no api key|credentials? (not found|missing|expired)|permission_denied.*api key"
-    r"|api key not valid|api_key_invalid",
+    r"|api key not valid|api_key_invalid|incorrect api key",
     re.IGNORECASE,
 )
 

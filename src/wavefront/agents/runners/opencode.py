@@ -20,7 +20,10 @@ must name one: a `provider/model` (the `model` setting or the profile's), a `bas
 (an OpenAI-compatible server; wavefront passes opencode an inline config with a provider
 `wavefront` for it, its key read from the variable `api_key_env` names), or the user's
 own `OPENCODE_CONFIG`. Otherwise the attempt is refused without starting opencode.
-Models fetches, auto-update and sharing are turned off for the child. A cost of 0 that
+Models fetches, auto-update and sharing are turned off for the child. opencode retries a
+failed model call (a rate limit, a server error) for minutes and says nothing in its JSON
+stream, so it runs with `--print-logs --log-level ERROR` and is stopped at the first
+`stream error` of the main agent. A cost of 0 that
 opencode reports for a model it has no price for is not a cost: it becomes unknown (or
 an estimate from the tokens).
 """
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from wavefront.agents.runners.base import AgentRequest
@@ -104,6 +108,17 @@ class OpenCodeRunner(CliRunner):
             env["OPENCODE_CONFIG_CONTENT"] = json.dumps(config)
         return env
 
+    def watch(self, line: str) -> Failure | None:
+        # `small=true` is the title side call, whose failure opencode shrugs off.
+        if 'message="stream error"' not in line or "small=false" not in line:
+            return None
+        match = re.search(r'error\.error="([^"]*)"', line)
+        detail = match.group(1) if match else "the model call failed"
+        found = classify_failure(detail)
+        if found is not None:
+            return Failure(found.kind, f"opencode: {detail}"[:300], found.retry_at)
+        return Failure(FailureKind.ERROR, f"opencode: {detail}"[:300])
+
     async def run(self, request: AgentRequest) -> AgentResult:
         problem = self.provider_problem(request)
         if problem is not None:
@@ -115,7 +130,10 @@ class OpenCodeRunner(CliRunner):
         return profile is not None and _is_opencode_agent(profile)
 
     def build_argv(self, request: AgentRequest) -> list[str]:
-        argv = [self.executable, "run", "--format", "json"]
+        # Error logs on stderr are where a failing model call shows while opencode retries
+        # it (for minutes, and silently otherwise): see `watch`.
+        argv = [self.executable, "run", "--format", "json", "--print-logs",
+                "--log-level", "ERROR"]
         model = self.model_for(request)
         if model:
             argv += ["--model", f"wavefront/{model}" if self.base_url else model]
