@@ -17,16 +17,18 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
 
+from wavefront.engine.settings import RunSettings
 from wavefront.engine.taskflow import TaskFlow, WorkOutcome
 from wavefront.journal.database import Event, Journal, TaskRecord
-from wavefront.model import GateSpec, TaskStatus
+from wavefront.journal.kinds import EventKind
+from wavefront.model import TaskStatus
 from wavefront.plan.overlap import files_overlap
 
-__all__ = ["Engine", "RunSettings", "RunStop"]
+__all__ = ["Engine", "RunStop"]
 
 # States in which a task occupies one of the parallel slots.
 _SLOT_STATES = frozenset({TaskStatus.RUNNING, TaskStatus.VERIFYING, TaskStatus.REVIEWING})
@@ -36,26 +38,6 @@ _UNMERGED_STATES = _SLOT_STATES | {TaskStatus.MERGING, TaskStatus.NEEDS_HUMAN}
 _BLOCKING_STATES = frozenset({TaskStatus.FAILED, TaskStatus.CONFLICT, TaskStatus.CANCELLED,
                               TaskStatus.BLOCKED})
 _STARTABLE = frozenset({TaskStatus.PENDING, TaskStatus.READY})
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """How a run behaves; stored with the run so `resume` behaves the same."""
-
-    max_parallel: int = 4
-    per_runner: Mapping[str, int] = field(default_factory=dict)
-    strategy: Literal["dependency", "waves"] = "dependency"
-    retries: int = 0
-    retry_backoff_s: float = 1.0
-    timeout_s: float | None = 1800.0
-    verify: Literal["merged", "branch", "none"] = "branch"
-    review_rounds: int = 2
-    on_review_limit: Literal["needs-human", "accept"] = "needs-human"
-    gates: tuple[GateSpec, ...] = ()
-    budget_usd: float | None = None
-    wait_for_humans: bool = False
-    outside_writes: Literal["fail", "warn"] = "fail"
-    poll_s: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -87,8 +69,10 @@ class Engine:
         self._dependents: dict[str, list[str]] = {}
         self._missing_deps: dict[str, int] = {}
         self._ready: list[tuple[float, int, str]] = []
-        # A None status marks a task whose done-hooks finished (`hooks_done`).
+        # Committed journal events not applied yet: (task, new status), or (task, None) for
+        # "its done-hooks ran"; `_graph_grown` asks for a rebuild from the journal instead.
         self._changes: list[tuple[str, TaskStatus | None]] = []
+        self._graph_grown = False
         self._hooked: set[str] = set()
         self._released: set[str] = set()
         self._open = 0
@@ -144,8 +128,9 @@ class Engine:
         for task_id, status in self._status.items():
             self._by_status[status].add(task_id)
         self._dependents = {task_id: [] for task_id in self._records}
-        self._hooked = ({e.task_id for e in self.journal.events(self.run_id, kind="hooks_done")
-                         if e.task_id is not None} if self.flow.hooks else set())
+        hooked = (self.journal.events(self.run_id, kind=EventKind.HOOKS_DONE)
+                  if self.flow.hooks else [])
+        self._hooked = {e.task_id for e in hooked if e.task_id is not None}
         self._released = {t for t in self._records if self._releases(t)}
         self._missing_deps = {}
         for task_id, record in self._records.items():
@@ -163,22 +148,24 @@ class Engine:
                 self._block_dependents_of(task_id)
 
     def _on_event(self, event: Event) -> None:
-        if event.kind == "task_status" and event.task_id is not None:
+        if event.kind == EventKind.TASK_STATUS and event.task_id is not None:
             self._changes.append((event.task_id, TaskStatus(event.data["status"])))
             self._wake.set()
-        elif event.kind == "graph_grown":
-            self._changes.append(("", TaskStatus.PENDING))
+        elif event.kind == EventKind.GRAPH_GROWN:
+            self._graph_grown = True
             self._wake.set()
-        elif event.kind == "hooks_done" and event.task_id is not None:
+        elif event.kind == EventKind.HOOKS_DONE and event.task_id is not None:
             self._changes.append((event.task_id, None))
             self._wake.set()
 
     def _apply_changes(self) -> None:
-        while self._changes:
-            changes, self._changes = self._changes, []
-            if any(task_id == "" for task_id, _ in changes):
+        while self._changes or self._graph_grown:
+            if self._graph_grown:  # new tasks and dependencies: rebuild from the journal
+                self._graph_grown = False
+                self._changes.clear()
                 self._load()
                 continue
+            changes, self._changes = self._changes, []
             for task_id, status in changes:
                 if status is None:
                     if task_id in self._status:
@@ -287,11 +274,11 @@ class Engine:
             heapq.heappush(self._ready, entry)
 
     def _group_full(self, record: TaskRecord, holding: list[str]) -> bool:
-        """Whether a concurrency group of the task (metadata `concurrency`: [[name, limit]],
+        """Whether a concurrency group of the task (`TaskOptions.concurrency`: (name, limit),
         e.g. a workflow's max_concurrent) already has its limit of tasks at work."""
-        for name, limit in record.task.metadata.get("concurrency") or ():
+        for name, limit in record.task.options.concurrency:
             busy = sum(any(group[0] == name for group in
-                           self._records[t].task.metadata.get("concurrency") or ())
+                           self._records[t].task.options.concurrency)
                        for t in holding)
             if busy >= int(limit):
                 return True
@@ -355,7 +342,7 @@ class Engine:
         expected = spent / totals["attempts"] if totals["attempts"] else 0.0
         if spent + expected <= budget:
             return None
-        self.journal.append_event(self.run_id, "budget_reached", spent_usd=spent,
+        self.journal.append_event(self.run_id, EventKind.BUDGET_REACHED, spent_usd=spent,
                                   budget_usd=budget)
         return "budget"
 
@@ -393,7 +380,7 @@ class Engine:
         return RunStop("finished")
 
     async def _sleep(self) -> None:
-        if self._changes:
+        if self._changes or self._graph_grown:
             return
         self._wake.clear()
         # A timer that sets the same event, rather than `wait_for`, which wraps the wait in

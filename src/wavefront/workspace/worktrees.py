@@ -14,74 +14,27 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Collection
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from wavefront.errors import WorkspaceError
+from wavefront.workspace.base import MergeOutcome, MergeVerifier, WorkspaceHandle
 from wavefront.workspace.git import GitRepo, safe_name, split_z
+from wavefront.workspace.guard import CheckoutGuard
 
-__all__ = [
-    "GitRepo",
-    "GitWorkspaces",
-    "MergeOutcome",
-    "PlainWorkspaces",
-    "WorkspaceHandle",
-    "Workspaces",
-    "safe_name",
-]
+__all__ = ["GitRepo", "GitWorkspaces", "safe_name"]
 
 TASK_BRANCH_PREFIX = "wavefront-tasks"
 _BASE_FILE = "wavefront-base"  # in a worktree's private git dir; removed with the worktree
+# Publishing is compare-and-swap; a branch that moved meanwhile is merged again this often.
 _PUBLISH_ATTEMPTS = 5
 
-
-@dataclass(frozen=True)
-class WorkspaceHandle:
-    """One workspace: where it is, its branch (None when detached or plain), its base."""
-
-    task_id: str
-    path: Path
-    branch: str | None
-    base_commit: str | None
-
-
-@dataclass(frozen=True)
-class MergeOutcome:
-    """What a merge did. `commit` is the integration head after a success."""
-
-    ok: bool
-    commit: str | None
-    conflicts: tuple[str, ...]
-    details: str
-
-
-class Workspaces(Protocol):
-    """What the engine needs from a workspace backend (git worktrees or one plain directory)."""
-
-    integration_branch: str
-
-    def create_integration_branch(self, base: str) -> str: ...
-    def integration_head(self) -> str: ...
-    def task_branch(self, task_id: str) -> str: ...
-    def create(self, task_id: str) -> WorkspaceHandle: ...
-    def open(self, task_id: str) -> WorkspaceHandle | None: ...
-    def commit_all(self, handle: WorkspaceHandle, message: str) -> str | None: ...
-    def changed_files(self, handle: WorkspaceHandle) -> list[str]: ...
-    def conflict_markers(self, handle: WorkspaceHandle) -> list[str]: ...
-    def diff(self, handle: WorkspaceHandle) -> str: ...
-    def head(self, handle: WorkspaceHandle) -> str: ...
-    def merge(self, task_id: str, message: str) -> MergeOutcome: ...
-    def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]: ...
-    def checkout_detached(self, commit: str, name: str) -> WorkspaceHandle: ...
-    def remove(self, handle: WorkspaceHandle, delete_branch: bool = False) -> None: ...
-    def worktrees(self) -> list[Path]: ...
-    def prune_stray(self, keep: Collection[str]) -> list[Path]: ...
-    def delete_run_branches(self) -> list[str]: ...
 
 
 class GitWorkspaces:
     """The branches and worktrees of one run in one repository."""
+
+    versioned = True
+    blocking = True
 
     def __init__(self, repo: GitRepo, run_id: str, state_dir: Path | None = None) -> None:
         if not run_id or safe_name(run_id) != run_id:
@@ -99,6 +52,14 @@ class GitWorkspaces:
         self._verify_dir = self.state_dir / "verify" / run_id
         # Worktree bookkeeping in .git/worktrees is not built for concurrent add/remove/prune.
         self._admin_lock = threading.RLock()
+
+    @property
+    def repo_root(self) -> Path:
+        return self.repo.root
+
+    def guard(self) -> CheckoutGuard:
+        """Watches the user's checkout for writes during an attempt."""
+        return CheckoutGuard(self.repo)
 
     # -- names -----------------------------------------------------------------------------
 
@@ -233,12 +194,15 @@ class GitWorkspaces:
 
     # -- merging ---------------------------------------------------------------------------
 
-    def merge(self, task_id: str, message: str) -> MergeOutcome:
+    def merge(
+        self, task_id: str, message: str, verify: MergeVerifier | None = None
+    ) -> MergeOutcome:
         """Merge the task branch into the integration branch, without a checkout.
 
         Exactly once: if the task's head is already in the integration branch, nothing is
         done. If the branch moves between computing and publishing, the merge is computed
-        again on the new head (a few times, then reported as not done).
+        again on the new head (a few times, then reported as not done). `verify`, when
+        given, sees each computed merge before it is published and may refuse it.
         """
         branch = self.task_branch(task_id)
         task_head = self.repo.rev_parse(f"refs/heads/{branch}")
@@ -252,6 +216,9 @@ class GitWorkspaces:
             outcome = self.compute_merge(old, task_head, message)
             if not outcome.ok or outcome.commit is None:
                 return outcome
+            if verify is not None and not verify(outcome.commit, old):
+                return MergeOutcome(False, None, (), "the merged tree failed its gates",
+                                    verified=False)
             if self.publish(outcome.commit, old):
                 return outcome
         return MergeOutcome(
@@ -465,70 +432,3 @@ class GitWorkspaces:
                 if self.repo.is_ancestor(base, parent):
                     return parent
         return base
-
-
-class PlainWorkspaces:
-    """Every task runs in one given directory; nothing is committed, merged or removed.
-
-    For benchmarks and backlogs of plain commands, where there is no repository to isolate.
-    """
-
-    def __init__(self, directory: Path, run_id: str = "plain") -> None:
-        self.directory = Path(directory).resolve()
-        self.run_id = run_id
-        self.integration_branch = ""
-        self._made = False
-
-    def task_branch(self, task_id: str) -> str:
-        return ""
-
-    def create_integration_branch(self, base: str) -> str:
-        return ""
-
-    def integration_head(self) -> str:
-        return ""
-
-    def create(self, task_id: str) -> WorkspaceHandle:
-        if not self._made:  # once: every task shares the directory
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._made = True
-        return WorkspaceHandle(task_id, self.directory, None, None)
-
-    def open(self, task_id: str) -> WorkspaceHandle | None:
-        return WorkspaceHandle(task_id, self.directory, None, None)
-
-    def commit_all(self, handle: WorkspaceHandle, message: str) -> str | None:
-        return None
-
-    def changed_files(self, handle: WorkspaceHandle) -> list[str]:
-        return []
-
-    def conflict_markers(self, handle: WorkspaceHandle) -> list[str]:
-        return []
-
-    def diff(self, handle: WorkspaceHandle) -> str:
-        return ""
-
-    def head(self, handle: WorkspaceHandle) -> str:
-        return ""
-
-    def merge(self, task_id: str, message: str) -> MergeOutcome:
-        return MergeOutcome(True, None, (), "plain workspace: nothing to merge")
-
-    def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]:
-        return []
-
-    def checkout_detached(self, commit: str, name: str) -> WorkspaceHandle:
-        return WorkspaceHandle(name, self.directory, None, None)
-
-    def remove(self, handle: WorkspaceHandle, delete_branch: bool = False) -> None:
-        return None
-
-    def worktrees(self) -> list[Path]:
-        return []
-
-    def prune_stray(self, keep: Collection[str]) -> list[Path]:
-        return []
-
-    def delete_run_branches(self) -> list[str]:
-        return []
