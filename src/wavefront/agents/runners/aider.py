@@ -23,13 +23,15 @@ attempt's log, and the repository-map cache it leaves in the worktree
 the user's home. With no model and no key aider starts a browser login and waits minutes
 for it: such an attempt is refused without starting aider. `base_url` (an
 OpenAI-compatible server) becomes `OPENAI_API_BASE`, the key named by `api_key_env`
-`OPENAI_API_KEY`, and a bare model name `openai/<name>`, as litellm wants it.
+`OPENAI_API_KEY`, and a bare model name `openai/<name>`, as litellm wants it. aider
+retries a failed model call for minutes; it is stopped at its first litellm error line.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
@@ -76,6 +78,9 @@ _ERROR = re.compile(
 )
 
 
+_LITELLM_ERROR = re.compile(r"^litellm\.\w+(?:Error|Exception|Timeout)\b")
+
+
 class AiderRunner(CliRunner):
     """Runs aider once on a message file in the task's worktree (settings: see
     `CliRunner`)."""
@@ -119,6 +124,18 @@ class AiderRunner(CliRunner):
             return None
         return ("aider has no model and no API key (it would wait for a browser login): "
                 "set the runner's model, or one of " + ", ".join(self.auth_env[:3]))
+
+    def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
+        # aider retries a failed model call itself, with growing waits, for minutes: when it
+        # says it will retry, the error it printed just before is the attempt's failure.
+        if not line.startswith("Retrying in "):
+            return None
+        errors = [i for i, text in enumerate(earlier) if _LITELLM_ERROR.match(text.strip())]
+        if not errors:
+            return None
+        text = "\n".join(earlier[errors[-1]:])
+        first = earlier[errors[-1]].strip()
+        return classify_failure(text) or Failure(FailureKind.ERROR, f"aider: {first[:280]}")
 
     async def run(self, request: AgentRequest) -> AgentResult:
         problem = self.login_problem(request)

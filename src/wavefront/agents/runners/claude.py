@@ -119,7 +119,7 @@ class ClaudeRunner(CliRunner):
         env.setdefault("CLAUDE_CODE_MAX_RETRIES", str(self.max_retries))
         return env
 
-    def watch(self, line: str) -> Failure | None:
+    def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
         return api_retry_failure(line, self.name)
 
     def passes_persona(self, profile: AgentProfile | None) -> bool:

@@ -163,9 +163,10 @@ class CliRunner(ABC):
         flag, a named agent), so the task prompt should not repeat it."""
         return False
 
-    def watch(self, line: str) -> Failure | None:
+    def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
         """A failure to stop the CLI for, read from one line of its output as it runs
-        (a rejected key that it would retry for minutes); None to let it go on."""
+        (a rejected key that it would retry for minutes), with the lines `earlier` before
+        it; None to let it go on."""
         return None
 
     def api_key(self) -> str | None:
@@ -206,8 +207,12 @@ class CliRunner(ABC):
         present = {p for p in self.internal_paths if (request.workspace / p).exists()}
         seen: list[Failure] = []
 
+        recent: list[str] = []
+
         def stop_on(line: str) -> bool:
-            found = self.watch(line)
+            found = self.watch(line, recent)
+            recent.append(line)
+            del recent[:-20]
             if found is not None:
                 seen.append(found)
             return found is not None

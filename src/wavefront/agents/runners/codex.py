@@ -115,7 +115,7 @@ class CodexRunner(CliRunner):
                 env.setdefault(name, os.environ[name])
         return env
 
-    def watch(self, line: str) -> Failure | None:
+    def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
         if '"Reconnecting' not in line:
             return None
         for event in iter_json_lines(line):

@@ -119,7 +119,7 @@ class GeminiRunner(CliRunner):
             env["GEMINI_CLI_HOME"] = str(home)
         return env
 
-    def watch(self, line: str) -> Failure | None:
+    def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
         text = plain(line).strip()
         if not _ATTEMPT_FAILED.match(text):
             return None

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from wavefront.agents.runners.base import AgentRequest
@@ -108,7 +109,7 @@ class OpenCodeRunner(CliRunner):
             env["OPENCODE_CONFIG_CONTENT"] = json.dumps(config)
         return env
 
-    def watch(self, line: str) -> Failure | None:
+    def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
         # `small=true` is the title side call, whose failure opencode shrugs off.
         if 'message="stream error"' not in line or "small=false" not in line:
             return None
