@@ -125,6 +125,10 @@ class AiderRunner(CliRunner):
         return ("aider has no model and no API key (it would wait for a browser login): "
                 "set the runner's model, or one of " + ", ".join(self.auth_env[:3]))
 
+    def child_env(self, request: AgentRequest) -> dict[str, str]:
+        # Unbuffered, so its retry notices arrive as it prints them, not minutes later.
+        return {"PYTHONUNBUFFERED": "1", **super().child_env(request)}
+
     def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
         # aider retries a failed model call itself, with growing waits, for minutes: when it
         # says it will retry, the error it printed just before is the attempt's failure.

@@ -22,14 +22,15 @@ from collections.abc import Mapping, Sequence
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.claude import parse_result_stream
-from wavefront.agents.runners.cliutil import CliRunner, one_of
+from wavefront.agents.runners.cliutil import CliRunner, Failure, one_of
 from wavefront.agents.runners.process import ProcessOutcome
-from wavefront.model import AgentResult
+from wavefront.model import AgentResult, FailureKind
 
 __all__ = ["APPROVAL_MODES", "AUTH_TYPES", "QwenRunner"]
 
 APPROVAL_MODES = ("plan", "default", "auto-edit", "yolo")
 AUTH_TYPES = ("openai", "anthropic", "qwen-oauth", "gemini", "vertex-ai")
+TURN_LIMIT_EXIT = 53
 
 
 class QwenRunner(CliRunner):
@@ -85,4 +86,8 @@ class QwenRunner(CliRunner):
         return argv + list(self.extra_args)
 
     def parse(self, outcome: ProcessOutcome, request: AgentRequest) -> AgentResult:
+        if outcome.returncode == TURN_LIMIT_EXIT and '"type":"result"' not in outcome.stdout:
+            # It stops at --max-session-turns with exit 53 and no result line.
+            failure = Failure(FailureKind.MAX_TURNS, "qwen stopped at its turn limit")
+            return self.failed(outcome, failure)
         return parse_result_stream(self, outcome, request)
