@@ -55,7 +55,8 @@ def test_codex_warning_items_do_not_fail_a_finished_turn(tmp_path: Path) -> None
 def test_claude_tokens_come_from_model_usage_when_usage_is_zeros(tmp_path: Path) -> None:
     result = parse(ClaudeRunner(), "claude-garbage", tmp_path)
     assert result.ok
-    assert (result.tokens_in, result.tokens_out) == (2750, 105)
+    # modelUsage: 2750 input + 1000 cache read + 100 cache write, 105 output.
+    assert (result.tokens_in, result.tokens_out) == (3850, 105)
 
 
 def test_claude_denied_command_fails_the_attempt(tmp_path: Path) -> None:
