@@ -286,7 +286,9 @@ def test_a_runner_that_exits_0_with_no_result_fails_the_task(
     settings: dict[str, Any] = (
         {"kind": "command", "argv_template": [executable]}
         if runner == "command"
-        else {"executable": executable}
+        # A stand-in with no version and no login: let the pre-flight accept it.
+        else {"executable": executable, "check_version": False,
+              "env": {"ANTHROPIC_API_KEY": "sk-fake", "CODEX_API_KEY": "sk-fake"}}
     )
     write_backlog(
         repo,
