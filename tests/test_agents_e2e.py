@@ -34,8 +34,19 @@ def fake_cli(tmp_path: Path, cli: str) -> str:
     return str(wrapper)
 
 
+# opencode and aider refuse to start without a chosen provider (or key): name a model.
+MODELS = {"opencode": "anthropic/claude-sonnet-4-5", "aider": "gpt-4o-mini"}
+
+
 def runner_settings(tmp_path: Path, cli: str, **env: str) -> dict[str, Any]:
-    return {cli: {"executable": fake_cli(tmp_path, cli), "env": env}}
+    # A credential in the runner's env, as the pre-flight wants one; the fakes ignore it.
+    credential = {"codex": "CODEX_API_KEY", "gemini": "GEMINI_API_KEY",
+                  "cursor": "CURSOR_API_KEY"}.get(cli, "ANTHROPIC_API_KEY")
+    settings: dict[str, Any] = {"executable": fake_cli(tmp_path, cli),
+                                "env": {credential: "sk-fake", **env}}
+    if cli in MODELS:
+        settings["model"] = MODELS[cli]
+    return {cli: settings}
 
 
 def run(repo: Path, **options: Any) -> RunResult:

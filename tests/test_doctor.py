@@ -38,11 +38,11 @@ def test_finds_installed_clis_their_versions_and_credentials(tmp_path: Path) -> 
 
     claude = by_runner["claude"]
     assert claude.path == str(bin_dir / "claude")
-    assert claude.version == "2.0.14 (Claude Code)"
+    assert claude.version == "2.1.197 (Claude Code)"
     assert claude.authenticated and "ANTHROPIC_API_KEY" in claude.auth_evidence
 
     codex = by_runner["codex"]
-    assert codex.version == "codex-cli 0.46.0"
+    assert codex.version == "codex-cli 0.171.0"
     assert codex.authenticated and "~/.codex/auth.json" in codex.auth_evidence
 
     cursor = by_runner["cursor"]  # found under its second name
@@ -52,8 +52,10 @@ def test_finds_installed_clis_their_versions_and_credentials(tmp_path: Path) -> 
     gemini = by_runner["gemini"]
     assert (gemini.installed, gemini.version) == (False, None)
     text = format_checks(checks)
-    assert "gemini    not installed (gemini not on PATH)" in text
-    assert "claude    2.0.14 (Claude Code)" in text
+    assert "gemini    not installed" in text
+    assert "claude    2.1.197 (Claude Code): ready" in text
+    assert "cursor    agent: not ready (not verified against the real CLI)" not in text
+    assert all(len(line) <= 80 for line in text.splitlines())
 
 
 def test_a_cli_that_fails_its_version_check_has_no_version(tmp_path: Path) -> None:

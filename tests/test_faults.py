@@ -292,7 +292,9 @@ def test_a_runner_that_exits_0_with_no_result_fails_the_task(
     settings: dict[str, Any] = (
         {"kind": "command", "argv_template": [executable]}
         if runner == "command"
-        else {"executable": executable}
+        # A stand-in with no version and no login: let the pre-flight accept it.
+        else {"executable": executable, "check_version": False,
+              "env": {"ANTHROPIC_API_KEY": "sk-fake", "CODEX_API_KEY": "sk-fake"}}
     )
     write_backlog(
         repo,
@@ -310,7 +312,9 @@ def test_a_runner_that_exits_0_with_no_result_fails_the_task(
 
 def test_a_failure_after_a_merge_is_published_leaves_the_task_done(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
-    tasks = simple_tasks(3)
+    # One task: with more, the next task's first git call races the cleanup's for the
+    # injected failure, which is meant for the cleanup.
+    tasks = simple_tasks(1)
     write_backlog(repo, tasks, limits={"max_parallel": 1})
     chaos_dir = tmp_path / "chaos"
     env = wavefront_env(chaos_dir)

@@ -59,7 +59,13 @@ def fake_executable(tmp_path: Path, cli: str) -> str:
     return str(wrapper)
 
 
+# A provider chosen, as a run needs for these two (they refuse to start without one).
+NEEDS_MODEL = {OpenCodeRunner: "anthropic/claude-sonnet-4-5", AiderRunner: "gpt-4o-mini"}
+
+
 def make_runner(cls: type[CliRunner], tmp_path: Path, **settings: Any) -> CliRunner:
+    if cls in NEEDS_MODEL and settings.get("model") is None:
+        settings["model"] = NEEDS_MODEL[cls]
     return cls(executable=fake_executable(tmp_path, RUNNERS[cls]), **settings)
 
 

@@ -1,20 +1,24 @@
-"""`wavefront doctor`: which agent CLIs this machine can run, and whether they look ready.
+"""`wavefront doctor`: which agent CLIs this machine can run, and whether they are ready.
 
-For each CLI runner: is the executable on PATH, what `--version` says (with a short
-timeout), and does it look authenticated, judged only by the credential variables and
-login files each CLI documents (the runner modules list them). "Looks authenticated" is a
-hint, not a test: no request is sent, and a key may still be wrong or out of credit.
+For each CLI runner it runs the same checks as the pre-flight of `wavefront run`
+(`agents.preflight`): installed, version among the tested ones, credentials or provider,
+base URL reachable, with the runner settings of the project's `wavefront.yaml` when there
+is one. It also says whether the runner was verified against the real CLI or written from
+the CLI's documents only. Nothing is sent to a model: a key may still be wrong or out of
+credit.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from wavefront.agents.preflight import check_runner
 from wavefront.agents.runners.aider import AiderRunner
 from wavefront.agents.runners.claude import ClaudeRunner
 from wavefront.agents.runners.cliutil import CliRunner
@@ -23,6 +27,7 @@ from wavefront.agents.runners.cursor import CursorRunner
 from wavefront.agents.runners.gemini import GeminiRunner
 from wavefront.agents.runners.goose import GooseRunner
 from wavefront.agents.runners.opencode import OpenCodeRunner
+from wavefront.agents.runners.qwen import QwenRunner
 
 __all__ = ["CLI_RUNNERS", "AgentCheck", "check_agents", "format_checks"]
 
@@ -32,11 +37,10 @@ CLI_RUNNERS: tuple[type[CliRunner], ...] = (
     GeminiRunner,
     OpenCodeRunner,
     AiderRunner,
+    QwenRunner,
     CursorRunner,
     GooseRunner,
 )
-
-VERSION_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,10 @@ class AgentCheck:
     executable: str  # the program looked for
     path: str | None  # where it was found, None when not installed
     version: str | None  # first line of `--version`, None when unknown
-    authenticated: bool  # a documented credential variable or login file is present
-    auth_evidence: str  # which one, or what is missing
+    authenticated: bool  # credentials or a provider are configured
+    auth_evidence: str  # which ones, or what is missing
+    verified: bool  # the runner was checked against the real CLI
+    problems: tuple[str, ...]  # what the pre-flight of a run would refuse
 
     @property
     def installed(self) -> bool:
@@ -61,66 +67,52 @@ def check_agents(
     home: Path | None = None,
     which: Callable[[str], str | None] = shutil.which,
     runners: Sequence[type[CliRunner]] = CLI_RUNNERS,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[AgentCheck]:
-    """One `AgentCheck` per CLI runner, in a fixed order, for this machine."""
+    """One `AgentCheck` per CLI runner, in a fixed order, for this machine (`settings`:
+    the runner settings of wavefront.yaml, by runner name)."""
     env = os.environ if environ is None else environ
-    home = home if home is not None else Path(env.get("HOME") or Path.home())
     checks = []
     for cls in runners:
-        found = next(((n, p) for n in cls.executable_names if (p := which(n)) is not None), None)
-        name, path = found if found is not None else (cls.executable_names[0], None)
-        authenticated, evidence = _auth(cls, env, home)
-        checks.append(
-            AgentCheck(
-                runner=cls.name,
-                executable=name,
-                path=path,
-                version=_version(path) if path else None,
-                authenticated=authenticated,
-                auth_evidence=evidence,
-            )
-        )
+        try:
+            runner = cls(**dict((settings or {}).get(cls.name, {})))
+        except (TypeError, ValueError):
+            runner = cls()  # `validate` reports bad settings; doctor checks the machine
+        found = next(((n, p) for n in cls.executable_names if (p := which(n)) is not None),
+                     None)
+        if found is not None and runner.executable == cls.executable_names[0]:
+            runner.executable = found[0]
+        check = check_runner(cls.name, runner, environ=env, home=home, which=which)
+        credential_problem = any(p.kind == "credentials" for p in check.problems)
+        checks.append(AgentCheck(
+            runner=cls.name, executable=check.executable, path=check.path,
+            version=check.version, authenticated=not credential_problem,
+            auth_evidence=check.credentials, verified=cls.verified,
+            problems=tuple(p.message for p in check.problems)))
     return checks
 
 
 def format_checks(checks: Sequence[AgentCheck]) -> str:
-    """Plain lines for the terminal, one per CLI, and a closing hint."""
+    """Plain lines for an 80-column terminal: one block per CLI, its problems below it."""
     lines = []
     for check in checks:
+        note = "" if check.verified else " (not verified against the real CLI)"
         if not check.installed:
-            lines.append(f"{check.runner:<9} not installed ({check.executable} not on PATH)")
+            lines.append(f"{check.runner:<9} not installed{note}")
             continue
-        auth = "ready" if check.authenticated else "no credentials found"
-        version = check.version or "version unknown"
-        lines.append(f"{check.runner:<9} {version} at {check.path}: {auth} ({check.auth_evidence})")
+        state = "ready" if not check.problems else "not ready"
+        lines.append(f"{check.runner:<9} {check.version or 'version unknown'}: {state}{note}")
+        lines += _wrapped(f"at {check.path}")
+        if check.authenticated:
+            lines += _wrapped(f"credentials: {check.auth_evidence}")
+        for problem in check.problems:
+            lines += _wrapped(f"- {problem}", indent="  ")
     if not any(check.installed for check in checks):
         lines.append("No agent CLI is installed; the `command` runner works with any program.")
     return "\n".join(lines)
 
 
-def _version(path: str) -> str | None:
-    try:
-        done = subprocess.run(
-            [path, "--version"],
-            capture_output=True,
-            text=True,
-            timeout=VERSION_TIMEOUT_S,
-            stdin=subprocess.DEVNULL,
-            check=False,
-            start_new_session=True,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    output = (done.stdout.strip() or done.stderr.strip()).splitlines()
-    return output[0].strip()[:120] if done.returncode == 0 and output else None
-
-
-def _auth(cls: type[CliRunner], env: Mapping[str, str], home: Path) -> tuple[bool, str]:
-    names = [name for name in cls.auth_env if env.get(name)]
-    if names:
-        return True, "environment: " + ", ".join(names)
-    files = [rel for rel in cls.auth_files if (home / rel).is_file()]
-    if files:
-        return True, "login file: " + ", ".join(f"~/{rel}" for rel in files)
-    wanted = [*cls.auth_env[:2], *(f"~/{rel}" for rel in cls.auth_files[:1])]
-    return False, "none of " + ", ".join(wanted)
+def _wrapped(text: str, indent: str = "") -> list[str]:
+    return textwrap.wrap(text, width=80, initial_indent=" " * 10,
+                         subsequent_indent=" " * 10 + indent, break_on_hyphens=False,
+                         break_long_words=True) or [""]

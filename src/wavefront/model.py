@@ -237,6 +237,7 @@ class FailureKind(StrEnum):
     AUTH = "auth"
     CANCELLED = "cancelled"
     MAX_TURNS = "max_turns"  # the CLI stopped at its turn limit before finishing
+    DENIED = "denied"  # the CLI refused a command or tool the agent needed
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from wavefront.agents import assign_agent, load_profiles
+from wavefront.agents.preflight import preflight
 from wavefront.agents.runners.settings import check_configured_runners
 from wavefront.backlog.base import Backlog
 from wavefront.backlog.integrated import INTEGRATED_FROM
@@ -137,6 +138,9 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         # Before the journal records anything: a runner that cannot be built would fail
         # every task it was given, one by one.
         check_configured_runners(config, (row[2] for row in rows), options.runner_settings)
+        to_run = {row[2] for row in rows
+                  if row[0].status != TaskStatus.DONE or options.include_done}
+        _check_runners(to_run, settings.runner_settings)
         workspaces = GitWorkspaces(repo, run_id, state_dir)
         if repo.rev_parse(f"refs/heads/{workspaces.integration_branch}") is not None:
             # Its journal is gone or another clone made it: merging onto it would merge
@@ -198,6 +202,9 @@ def resume_run(root: Path, run_id: str | None = None,
         # A run killed between its journal entry and its branch has no branch yet.
         workspaces.create_integration_branch(run.base_commit)
         reconcile(journal, run, workspaces)
+        _check_runners({r.runner for r in journal.tasks(run.id)
+                        if r.runner and not r.status.is_final},
+                       RunSettings.from_stored(run.options).runner_settings)
         journal.set_run_state(run.id, "running", resumed=True)
         return _drive(journal, repo, run.id, profiles, reporter)
 
@@ -475,6 +482,13 @@ def _drive_engine(journal: Journal, run: RunRecord, engine: Engine,
     for record in journal.tasks(run_id):
         counts[record.status.value] = counts.get(record.status.value, 0) + 1
     return RunResult(run_id, run.branch, stop, counts)
+
+
+def _check_runners(names: set[str], runner_settings: Mapping[str, Mapping[str, Any]]) -> None:
+    """The pre-flight: every agent CLI the run will use can run here, or `PreflightError`
+    (exit 2) lists each problem before a task starts or a retry is spent."""
+    pool = RunnerPool(runner_settings)
+    preflight({name: pool.get(name) for name in sorted(names)})
 
 
 def _write_back(root: Path) -> WriteBack:

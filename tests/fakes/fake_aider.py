@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("--read", action="append")
     parser.add_argument("--file", action="append")
     parser.add_argument("--analytics-disable", action="store_true")
+    parser.add_argument("--chat-history-file")
+    parser.add_argument("--input-history-file")
     for flag in (
         "auto-commits",
         "stream",
@@ -35,6 +37,7 @@ def main() -> None:
         "detect-urls",
         "show-model-warnings",
         "git",
+        "analytics",
     ):
         parser.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction)
     args = parser.parse_args()  # unknown flags: "aider: error: unrecognized arguments", exit 2

@@ -12,7 +12,7 @@ COMMANDER_UNKNOWN = "error: unknown option '{program}'"
 
 def main() -> None:
     if sys.argv[1:] in (["--version"], ["-v"]):
-        print("2.0.14 (Claude Code)")
+        print("2.1.197 (Claude Code)")
         return
     parser = argparse.ArgumentParser(prog="claude", add_help=False, allow_abbrev=False)
     parser.add_argument("prompt", nargs="?")

@@ -15,7 +15,7 @@ CLAP_UNKNOWN = (
 
 def main() -> None:
     if sys.argv[1:] == ["--version"]:
-        print("codex-cli 0.46.0")
+        print("codex-cli 0.171.0")
         return
     if not sys.argv[1:] or sys.argv[1] != "exec":
         reject("", "fake codex: only `codex exec` is implemented", 2)

@@ -16,7 +16,7 @@ YARGS_UNKNOWN = "Unknown argument: {program}"
 
 def main() -> None:
     if sys.argv[1:] in (["--version"], ["-v"]):
-        print("0.9.0")
+        print("0.61.0")
         return
     parser = argparse.ArgumentParser(prog="gemini", add_help=False, allow_abbrev=False)
     parser.add_argument("query", nargs="*")

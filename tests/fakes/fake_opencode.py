@@ -12,7 +12,7 @@ YARGS_UNKNOWN = "Unknown argument: {program}"
 
 def main() -> None:
     if sys.argv[1:] in (["--version"], ["-v"]):
-        print("0.15.0")
+        print("1.18.33")
         return
     if not sys.argv[1:] or sys.argv[1] != "run":
         reject("", "fake opencode: only `opencode run` is implemented", 1)
@@ -29,6 +29,8 @@ def main() -> None:
     parser.add_argument("-f", "--file", action="append")
     parser.add_argument("--title")
     parser.add_argument("--attach")
+    parser.add_argument("--print-logs", action="store_true")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARN", "ERROR"])
     parser.add_argument("--dir")
     parser.add_argument("--port", type=int)
     parser.add_argument("--variant")

@@ -9,6 +9,7 @@ section (the seeds' deviation protocol), which `parse_deviations` reads back.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ __all__ = [
     "DependencyDelivery",
     "agent_prompt",
     "build_prompt",
+    "gate_commands",
     "parse_deviations",
     "parse_summary",
 ]
@@ -146,6 +148,18 @@ def _delivery(dep: DependencyDelivery) -> str:
     if dep.changed_files:
         text += "\n  changed: " + ", ".join(dep.changed_files)
     return text
+
+
+def gate_commands(gates: Sequence[GateSpec]) -> tuple[str, ...]:
+    """The shell commands of the command gates, as the prompt names them to the agent."""
+    commands: list[str] = []
+    for gate in gates:
+        run = gate.options.get("run") if gate.kind == "command" else None
+        if isinstance(run, list | tuple):
+            run = shlex.join(str(part) for part in run)
+        if isinstance(run, str) and run.strip() and run.strip() not in commands:
+            commands.append(run.strip())
+    return tuple(commands)
 
 
 def _gate(gate: GateSpec) -> str:

@@ -435,9 +435,14 @@ def doctor(as_json: bool) -> None:
     and which runner uses each."""
     from dataclasses import asdict
 
+    from wavefront.config import load_config
     from wavefront.doctor import check_agents, format_checks
 
-    checks = check_agents()
+    # The runner settings of the project here, if any: a base_url or api_key_env changes
+    # what "ready" means.
+    config_file = Path("wavefront.yaml")
+    settings = load_config(config_file).runners if config_file.is_file() else {}
+    checks = check_agents(settings=settings)
     if as_json:
         click.echo(json.dumps([asdict(c) for c in checks], indent=2, default=str))
     else:

@@ -17,7 +17,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from wavefront.agents.prompt import DependencyDelivery, agent_prompt, parse_deviations
+from wavefront.agents.prompt import (
+    DependencyDelivery,
+    agent_prompt,
+    gate_commands,
+    parse_deviations,
+)
 from wavefront.agents.questions import BadQuestion, parse_question
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.engine.conversation import Note, answers, ask, last_session, note_for
@@ -291,6 +296,7 @@ class TaskFlow:
             timeout_s=task.options.timeout_s or self.settings.timeout_s,
             max_turns=task.options.max_turns,
             env=self._env.get(task.id, {}),
+            commands=gate_commands(self._gate_specs(record)),
             options={**self.pool.options(runner_name), "attempt": self._attempt_count(task.id),
                      "round": round_, "role": "implement" if attempt.kind == AttemptKind.AGENT
                      else "resolve-conflict",

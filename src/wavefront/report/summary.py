@@ -36,6 +36,7 @@ class TaskLine:
     tokens_out: int
     cost_estimated: bool
     merge_commit: str | None
+    cost_unknown: bool = False  # an attempt used tokens and no cost could be known
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class RunSummary:
     cost_estimated: bool
     tokens_in: int
     tokens_out: int
+    cost_unknown: bool = False
 
     @property
     def counts(self) -> Mapping[TaskStatus, int]:
@@ -82,7 +84,8 @@ def summarize(journal: Journal, run: RunRecord) -> RunSummary:
             reason=record.reason, agent=record.agent, runner=record.runner,
             attempts=len(attempts), cost_usd=sum(a[0] or 0.0 for a in attempts),
             tokens_in=sum(a[1] for a in attempts), tokens_out=sum(a[2] for a in attempts),
-            cost_estimated=any(a[3] for a in attempts), merge_commit=record.merge_commit))
+            cost_estimated=any(a[3] for a in attempts), merge_commit=record.merge_commit,
+            cost_unknown=any(a[0] is None and (a[1] or a[2]) for a in attempts)))
     events = journal.events(run.id)
     start = events[0].at if events else run.created_at
     end = events[-1].at if events else run.created_at
@@ -92,13 +95,20 @@ def summarize(journal: Journal, run: RunRecord) -> RunSummary:
         cost_estimated=any(line.cost_estimated for line in lines),
         tokens_in=sum(line.tokens_in for line in lines),
         tokens_out=sum(line.tokens_out for line in lines),
+        cost_unknown=any(line.cost_unknown for line in lines),
     )
 
 
 def _money(summary: RunSummary) -> str:
     approx = "~" if summary.cost_estimated else ""
-    text = (f"{approx}${summary.cost_usd:.2f} "
-            f"({summary.tokens_in:,} tokens in, {summary.tokens_out:,} out)")
+    # A CLI that reports no cost for a model without a known price: never shown as $0.
+    if summary.cost_unknown and not summary.cost_usd:
+        money = "unknown"
+    elif summary.cost_unknown:
+        money = f"{approx}${summary.cost_usd:.2f} + unknown"
+    else:
+        money = f"{approx}${summary.cost_usd:.2f}"
+    text = f"{money} ({summary.tokens_in:,} tokens in, {summary.tokens_out:,} out)"
     by_agent = summary.cost_by_agent
     if len(by_agent) > 1:
         text += "; by agent: " + ", ".join(f"{a} ${c:.2f}" for a, c in by_agent.items())
@@ -181,7 +191,8 @@ def render_status(summary: RunSummary, width: int = 120) -> RenderableType:
         table.add_column(name, no_wrap=True, overflow="ellipsis",
                          max_width=max(16, width - fixed) if name == "reason" else None)
     for line in summary.tasks:
-        cost = f"{'~' if line.cost_estimated else ''}${line.cost_usd:.2f}" if line.cost_usd else ""
+        cost = (f"{'~' if line.cost_estimated else ''}${line.cost_usd:.2f}" if line.cost_usd
+                else "unknown" if line.cost_unknown else "")
         cells = {"task": line.task_id, "status": line.status.value, "agent": line.agent or "-",
                  "attempts": str(line.attempts), "cost": cost, "reason": line.reason}
         table.add_row(*(cells[name] for name in names))

@@ -19,6 +19,7 @@ from wavefront.agents.runners.cursor import CursorRunner
 from wavefront.agents.runners.gemini import GeminiRunner
 from wavefront.agents.runners.goose import GooseRunner
 from wavefront.agents.runners.opencode import OpenCodeRunner
+from wavefront.agents.runners.qwen import QwenRunner
 from wavefront.agents.runners.script import ScriptRunner
 from wavefront.errors import ConfigError
 from wavefront.model import SourceLocation
@@ -40,6 +41,7 @@ RUNNERS: dict[str, Callable[..., Runner]] = {
     "gemini": GeminiRunner,
     "opencode": OpenCodeRunner,
     "aider": AiderRunner,
+    "qwen": QwenRunner,
     "cursor": CursorRunner,
     "goose": GooseRunner,
 }

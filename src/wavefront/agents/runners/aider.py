@@ -15,11 +15,23 @@ error. No Tokens line and no error is `BAD_OUTPUT`. The prompt goes in a file be
 attempt's log (outside the worktree); aider has no persona flag, so the role text stays in
 the prompt. wavefront commits the work, hence `--no-auto-commits`; `--no-gitignore` and
 `--no-detect-urls` keep aider from editing .gitignore or fetching URLs named in a task.
+
+Checked against the real aider 0.86.2. Its chat and input histories go beside the
+attempt's log, and the repository-map cache it leaves in the worktree
+(`.aider.tags.cache.v4`) is removed after the attempt, so none of them reaches a commit.
+`--no-analytics` rather than `--analytics-disable`, which writes a permanent setting into
+the user's home. With no model and no key aider starts a browser login and waits minutes
+for it: such an attempt is refused without starting aider. `base_url` (an
+OpenAI-compatible server) becomes `OPENAI_API_BASE`, the key named by `api_key_env`
+`OPENAI_API_KEY`, and a bare model name `openai/<name>`, as litellm wants it. aider
+retries a failed model call for minutes; it is stopped at its first litellm error line.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Sequence
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
@@ -43,7 +55,7 @@ FIXED_FLAGS = (
     "--no-pretty",
     "--no-check-update",
     "--no-show-release-notes",
-    "--analytics-disable",
+    "--no-analytics",
     "--no-gitignore",
     "--no-detect-urls",
 )
@@ -66,6 +78,9 @@ _ERROR = re.compile(
 )
 
 
+_LITELLM_ERROR = re.compile(r"^litellm\.\w+(?:Error|Exception|Timeout)\b")
+
+
 class AiderRunner(CliRunner):
     """Runs aider once on a message file in the task's worktree (settings: see
     `CliRunner`)."""
@@ -86,12 +101,61 @@ class AiderRunner(CliRunner):
     )
     auth_files = (".aider.conf.yml",)
     config_env = ("OPENAI_API_BASE", "OLLAMA_API_BASE", "AIDER_MODEL", "AIDER_WEAK_MODEL")
+    base_url_env = "OPENAI_API_BASE"
+    supports_base_url = True
+    api_key_var = "OPENAI_API_KEY"
+    internal_paths = (".aider.tags.cache.v4", ".aider.tags.cache.v3", ".aider.chat.history.md",
+                      ".aider.input.history")
+    tested_versions = ("0.86.2", "0.86.2")
+    package = "PyPI aider-chat"
+    verified = True
+
+    def model_for(self, request: AgentRequest) -> str | None:
+        model = super().model_for(request)
+        if model and self.base_url and "/" not in model:
+            return f"openai/{model}"
+        return model
+
+    def login_problem(self, request: AgentRequest | None = None) -> str | None:
+        """Why aider would start its interactive browser login, or None."""
+        model = self.model_for(request) if request is not None else self.default_model
+        environment = {**os.environ, **self.env}
+        if model or self.api_key() or any(environment.get(n) for n in self.auth_env):
+            return None
+        return ("aider has no model and no API key (it would wait for a browser login): "
+                "set the runner's model, or one of " + ", ".join(self.auth_env[:3]))
+
+    def child_env(self, request: AgentRequest) -> dict[str, str]:
+        # Unbuffered, so its retry notices arrive as it prints them, not minutes later.
+        return {"PYTHONUNBUFFERED": "1", **super().child_env(request)}
+
+    def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
+        # aider retries a failed model call itself, with growing waits, for minutes: when it
+        # says it will retry, the error it printed just before is the attempt's failure.
+        if not line.startswith("Retrying in "):
+            return None
+        errors = [i for i, text in enumerate(earlier) if _LITELLM_ERROR.match(text.strip())]
+        if not errors:
+            return None
+        text = "\n".join(earlier[errors[-1]:])
+        first = earlier[errors[-1]].strip()
+        return classify_failure(text) or Failure(FailureKind.ERROR, f"aider: {first[:280]}")
+
+    async def run(self, request: AgentRequest) -> AgentResult:
+        problem = self.login_problem(request)
+        if problem is not None:
+            return AgentResult(ok=False, failure=FailureKind.AUTH, reason=problem,
+                               log_path=request.log_path)
+        return await super().run(request)
 
     def build_argv(self, request: AgentRequest) -> list[str]:
         prompt_file = prompt_file_for(request.log_path)
         prompt_file.parent.mkdir(parents=True, exist_ok=True)
         prompt_file.write_text(request.prompt, encoding="utf-8")
         argv = [self.executable, "--message-file", str(prompt_file), *FIXED_FLAGS]
+        history = request.log_path.with_suffix("")
+        argv += ["--chat-history-file", f"{history}.aider.chat.history.md",
+                 "--input-history-file", f"{history}.aider.input.history"]
         model = self.model_for(request)
         if model:
             argv += ["--model", model]

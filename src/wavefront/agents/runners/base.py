@@ -37,6 +37,9 @@ class AgentRequest:
     max_turns: int | None = None
     budget_usd: float | None = None
     permissions: tuple[str, ...] = ()
+    # The shell commands the task's gates run (tests, linters): the agent is told to run
+    # them, so a runner lets the CLI run exactly these.
+    commands: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
 

@@ -42,6 +42,7 @@ __all__ = [
     "iter_json_lines",
     "last_json_object",
     "parse_reset_time",
+    "plain",
     "profile_model",
     "prompt_file_for",
     "short",
@@ -84,8 +85,11 @@ class CliRunner(ABC):
 
     Settings (the keyword arguments `make_runner` passes): `executable` (path or name of the
     CLI, default the documented name), `extra_args` (appended before the prompt, for flags
-    wavefront does not know), `env` (extra variables for the child) and `model` (the default
-    model when neither the request nor the profile names one).
+    wavefront does not know), `env` (extra variables for the child), `model` (the default
+    model when neither the request nor the profile names one), `base_url` (the model
+    service to use instead of the CLI's default, e.g. a local OpenAI-compatible server),
+    `api_key_env` (the variable of wavefront's environment holding the key for it) and
+    `check_version` (false: let the pre-flight accept a version that was not tested).
     """
 
     name: str  # a plain attribute, as the `Runner` protocol has it
@@ -98,6 +102,18 @@ class CliRunner(ABC):
     config_env: ClassVar[tuple[str, ...]] = ()
     # The agent-file folder whose profiles this CLI understands natively (model names, tools).
     profile_dir: ClassVar[str | None] = None
+    # Where `base_url` and the key named by `api_key_env` go: the variables the CLI reads.
+    base_url_env: ClassVar[str | None] = None
+    api_key_var: ClassVar[str | None] = None
+    supports_base_url: ClassVar[bool] = False
+    # Files and folders the CLI keeps in its working directory (history, caches): removed
+    # after the attempt, when the attempt created them, so they never reach a commit.
+    internal_paths: ClassVar[tuple[str, ...]] = ()
+    # The versions the runner was checked against (lowest, highest), the package that
+    # installs the CLI, and whether it was run for real (or written from documents only).
+    tested_versions: ClassVar[tuple[str, str] | None] = None
+    package: ClassVar[str] = ""
+    verified: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -106,15 +122,31 @@ class CliRunner(ABC):
         extra_args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
         model: str | None = None,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        check_version: bool = True,
     ) -> None:
         if executable is not None and not isinstance(executable, str):
             raise ValueError(f"executable must be a string, got {executable!r}")
+        for setting, value in (("base_url", base_url), ("api_key_env", api_key_env)):
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{setting} must be a string, got {value!r}")
+        if base_url is not None and not self.supports_base_url:
+            raise ValueError(f"{self.name} cannot be pointed at another model service "
+                             "(base_url is not supported)")
+        if base_url is not None and not re.match(r"https?://", base_url):
+            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
         if isinstance(extra_args, str) or not all(isinstance(a, str) for a in extra_args):
             raise ValueError("extra_args must be a list of strings")
         self.executable = executable or self.executable_names[0]
         self.extra_args: tuple[str, ...] = tuple(extra_args)
         self.env: dict[str, str] = {str(k): str(v) for k, v in (env or {}).items()}
         self.default_model = model
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.api_key_env = api_key_env
+        if not isinstance(check_version, bool):
+            raise ValueError(f"check_version must be true or false, got {check_version!r}")
+        self.check_version = check_version  # pre-flight: refuse an untested version
 
     # --- what each CLI module provides -------------------------------------------------
 
@@ -130,6 +162,16 @@ class CliRunner(ABC):
         """True when this runner hands `profile.prompt` to the CLI itself (a system-prompt
         flag, a named agent), so the task prompt should not repeat it."""
         return False
+
+    def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
+        """A failure to stop the CLI for, read from one line of its output as it runs
+        (a rejected key that it would retry for minutes), with the lines `earlier` before
+        it; None to let it go on."""
+        return None
+
+    def api_key(self) -> str | None:
+        """The key from the variable `api_key_env` names, when set and non-empty."""
+        return os.environ.get(self.api_key_env) or None if self.api_key_env else None
 
     # --- shared ------------------------------------------------------------------------
 
@@ -149,19 +191,45 @@ class CliRunner(ABC):
             for name in (*self.auth_env, *self.config_env)
             if name in os.environ
         }
+        if self.base_url and self.base_url_env:
+            env[self.base_url_env] = self.base_url
+        key = self.api_key()
+        if key is not None and self.api_key_env:
+            env[self.api_key_env] = key
+            if self.api_key_var:
+                env[self.api_key_var] = key
         env.update(self.env)
         env.update(request.env)
         return env
 
     async def run(self, request: AgentRequest) -> AgentResult:
         argv = self.build_argv(request)
-        outcome = await run_process(
-            argv,
-            cwd=request.workspace,
-            log_path=request.log_path,
-            timeout_s=request.timeout_s,
-            env=self.child_env(request),
-        )
+        present = {p for p in self.internal_paths if (request.workspace / p).exists()}
+        seen: list[Failure] = []
+
+        recent: list[str] = []
+
+        def stop_on(line: str) -> bool:
+            found = self.watch(line, recent)
+            recent.append(line)
+            del recent[:-20]
+            if found is not None:
+                seen.append(found)
+            return found is not None
+
+        try:
+            outcome = await run_process(
+                argv,
+                cwd=request.workspace,
+                log_path=request.log_path,
+                timeout_s=request.timeout_s,
+                env=self.child_env(request),
+                stop_on=stop_on,
+            )
+        finally:
+            _remove_internal(request.workspace, self.internal_paths, present)
+        if outcome.stopped and seen:
+            return self.failed(outcome, seen[0])
         if outcome.timed_out:
             return self.failed(
                 outcome,
@@ -229,6 +297,19 @@ class CliRunner(ABC):
         return Failure(FailureKind.BAD_OUTPUT, f"{self.name} printed {what}: {short(text)}")
 
 
+def _remove_internal(workspace: Path, paths: Sequence[str], keep: set[str]) -> None:
+    import shutil
+
+    for rel in paths:
+        path = workspace / rel
+        if rel in keep or not (path.exists() or path.is_symlink()):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def _result(outcome: ProcessOutcome, usage: Usage | None, *, ok: bool, **more: Any) -> AgentResult:
     return AgentResult(
         ok=ok,
@@ -274,10 +355,18 @@ def last_json_object(text: str) -> dict[str, Any] | None:
     return found
 
 
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def plain(text: str) -> str:
+    """`text` without terminal escape sequences (colours, cursor moves)."""
+    return _ESCAPES.sub("", text)
+
+
 def short(text: str, limit: int = 300) -> str:
     """The line of `text` that best says what went wrong, cut to `limit` characters: the
     first one that mentions an error, else the last non-empty one (for reasons)."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip() for line in plain(text).splitlines() if line.strip()]
     errors = [line for line in lines if "error" in line.lower()]
     chosen = errors[0] if errors else (lines[-1] if lines else "(no output)")
     return chosen[:limit]
@@ -324,7 +413,8 @@ _RATE_LIMIT = re.compile(
 _AUTH = re.compile(
     r"\b401\b|unauthori[sz]ed|invalid[ _-]?api[ _-]?key|authenticat(e|ion)"
     r"|not logged in|please (run )?/?login|missing api key|api key (is )?(missing|not set)"
-    r"|no api key|credentials? (not found|missing|expired)|permission_denied.*api key",
+    r"|no api key|credentials? (not found|missing|expired)|permission_denied.*api key"
+    r"|api key not valid|api_key_invalid|incorrect api key",
     re.IGNORECASE,
 )
 

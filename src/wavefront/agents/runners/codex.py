@@ -1,21 +1,40 @@
 """Codex CLI non-interactive mode: `codex exec --json --sandbox workspace-write PROMPT`.
 
-Written for Codex CLI 0.46 to 0.15x, following `docs/exec.md` in openai/codex ("JSON
-output mode"): JSON lines `thread.started` (`thread_id`), `turn.started`,
+Checked against the real Codex CLI 0.171.0, following `docs/exec.md` in openai/codex
+("JSON output mode"): JSON lines `thread.started` (`thread_id`), `turn.started`,
 `item.started|updated|completed` (`item.type` agent_message, reasoning, command_execution,
-file_change, ...), `turn.completed` (`usage`: input_tokens, cached_input_tokens,
+file_change, error, ...), `turn.completed` (`usage`: input_tokens, cached_input_tokens,
 output_tokens), `turn.failed` (`error.message`) and top-level `error` (`message`).
 
-The exit status alone is not trusted: the run succeeded only if a turn completed, none
-failed and an agent message was written. Codex reports tokens but no cost, so the cost is
-estimated from `agents.pricing` when the model is known (request, runner setting `model`).
-Codex has no persona flag: the role text stays in the prompt. Profiles' tools have no Codex
-equivalent; the sandbox (`sandbox` setting, default workspace-write) is the permission.
+What the real CLI showed, and what follows here:
+- An `item` of type `error` is a warning ("Model metadata for `gpt-5` not found",
+  "Falling back from WebSockets to HTTPS"): the turn goes on, and a turn that completed
+  with an agent message is a success. So is one that Codex retried through
+  (top-level `error` "Reconnecting... 1/5 ..." before the turn completed).
+- It retries a refused key, a rate limit and an unreachable network for minutes (offline
+  it never stops: "Reconnecting... waiting for network"), so wavefront stops it at the
+  first such `Reconnecting` line: `auth`, `rate_limited` or `error`.
+- `OPENAI_BASE_URL` is ignored and the built-in provider sends only `CODEX_API_KEY`. The
+  provider settings therefore become a custom provider on the command line
+  (`-c model_providers.wavefront.*`: `base_url`, `wire_api = "responses"`, and `env_key`
+  = the `api_key_env` setting, which is passed through); without `base_url`, the key named
+  by `api_key_env` is passed as `CODEX_API_KEY`. A variable that the user's own
+  `config.toml` names as a provider's `env_key` is passed through as well, since the CLI
+  reads it there.
+
+Codex reports tokens but no cost, so the cost is estimated from `agents.pricing` when the
+model is known. Codex has no persona flag: the role text stays in the prompt. The sandbox
+(`sandbox` setting, default workspace-write) is the permission: it lets the agent run the
+gate commands inside the worktree.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import tomllib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
@@ -26,13 +45,17 @@ from wavefront.agents.runners.cliutil import (
     classify_failure,
     iter_json_lines,
     one_of,
+    parse_reset_time,
 )
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 
-__all__ = ["SANDBOX_MODES", "CodexRunner"]
+__all__ = ["PROVIDER", "SANDBOX_MODES", "CodexRunner", "configured_env_keys"]
 
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
+PROVIDER = "wavefront"  # the name of the custom provider made from the runner settings
+
+_RECONNECTING = re.compile(r"^Reconnecting\.\.\.", re.IGNORECASE)
 
 
 class CodexRunner(CliRunner):
@@ -41,9 +64,14 @@ class CodexRunner(CliRunner):
 
     name = "codex"
     executable_names = ("codex",)
-    auth_env = ("CODEX_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")
+    auth_env = ("CODEX_API_KEY",)
     auth_files = (".codex/auth.json",)
     config_env = ("CODEX_HOME",)
+    api_key_var = "CODEX_API_KEY"
+    supports_base_url = True
+    tested_versions = ("0.171.0", "0.171.0")
+    package = "npm @openai/codex"
+    verified = True
 
     def __init__(
         self,
@@ -52,23 +80,62 @@ class CodexRunner(CliRunner):
         extra_args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
         model: str | None = None,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        check_version: bool = True,
         sandbox: str = "workspace-write",
     ) -> None:
-        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model)
+        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
+                         base_url=base_url, api_key_env=api_key_env,
+                         check_version=check_version)
         self.sandbox = one_of("sandbox", sandbox, SANDBOX_MODES)
 
     def build_argv(self, request: AgentRequest) -> list[str]:
         argv = [self.executable, "exec", "--json", "--sandbox", self.sandbox]
+        if self.base_url:
+            settings = {"name": '"wavefront"', "base_url": f'"{self.base_url}"',
+                        "wire_api": '"responses"', "request_max_retries": "1",
+                        "stream_max_retries": "1"}
+            if self.api_key_env:
+                settings["env_key"] = f'"{self.api_key_env}"'
+            argv += ["-c", f"model_provider={PROVIDER}"]
+            for key, value in settings.items():
+                argv += ["-c", f"model_providers.{PROVIDER}.{key}={value}"]
         model = self.model_for(request)
         if model:
             argv += ["--model", model]
         return [*argv, *self.extra_args, request.prompt]
 
+    def child_env(self, request: AgentRequest) -> dict[str, str]:
+        env = super().child_env(request)
+        if self.base_url and "CODEX_API_KEY" not in os.environ:
+            env.pop("CODEX_API_KEY", None)  # the custom provider reads its own env_key
+        for name in configured_env_keys():
+            if name in os.environ:
+                env.setdefault(name, os.environ[name])
+        return env
+
+    def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
+        if '"Reconnecting' not in line:
+            return None
+        for event in iter_json_lines(line):
+            message = str(event.get("message") or "")
+            if event.get("type") != "error" or not _RECONNECTING.match(message):
+                continue
+            if "waiting for network" in message:
+                return Failure(FailureKind.ERROR, "codex cannot reach the model service: "
+                                                  + message[:200])
+            found = classify_failure(message)
+            if found is not None:
+                return found
+        return None
+
     def parse(self, outcome: ProcessOutcome, request: AgentRequest) -> AgentResult:
         thread_id: str | None = None
         message = ""
         completed = False
-        errors: list[str] = []
+        failed: list[str] = []
+        errors: list[str] = []  # top-level errors: retries, or the reason of a failure
         tokens_in = tokens_out = cached = 0
         for event in iter_json_lines(outcome.stdout):
             kind = event.get("type")
@@ -78,8 +145,6 @@ class CodexRunner(CliRunner):
                 item = event.get("item")
                 if isinstance(item, dict) and item.get("type") == "agent_message":
                     message = str(item.get("text") or "")
-                elif isinstance(item, dict) and item.get("type") == "error":
-                    errors.append(str(item.get("message") or ""))
             elif kind == "turn.completed":
                 completed = True
                 usage = event.get("usage")
@@ -90,15 +155,33 @@ class CodexRunner(CliRunner):
             elif kind == "turn.failed":
                 error = event.get("error")
                 detail = error.get("message") if isinstance(error, dict) else error
-                errors.append(f"turn failed: {detail}")
+                failed.append(f"turn failed: {detail}")
             elif kind == "error":
                 errors.append(str(event.get("message") or ""))
         usage = Usage(tokens_in=tokens_in, tokens_out=tokens_out, cached_in=cached)
-        if errors:
-            text = "\n".join(errors)
-            failure = classify_failure(text) or Failure(FailureKind.ERROR, errors[-1][:300])
+        if failed or (errors and not completed):
+            text = "\n".join([*errors, *failed])
+            found = classify_failure(text)
+            failure = found or Failure(FailureKind.ERROR, (failed or errors)[-1][:300])
+            if found is not None and found.kind is FailureKind.RATE_LIMITED:
+                failure = Failure(found.kind, found.reason, parse_reset_time(text))
             return self.failed(outcome, failure, usage, request, text=message, session_id=thread_id)
         if not completed or not message.strip():
             failure = self.exit_failure(outcome, "no completed turn with an agent message")
             return self.failed(outcome, failure, usage, request, session_id=thread_id)
         return self.succeeded(outcome, message, usage, request, session_id=thread_id)
+
+
+def configured_env_keys(home: Path | None = None) -> tuple[str, ...]:
+    """The variables the user's Codex `config.toml` names as providers' `env_key`."""
+    base = Path(os.environ["CODEX_HOME"]) if os.environ.get("CODEX_HOME") else (
+        (home or Path.home()) / ".codex")
+    try:
+        config = tomllib.loads((base / "config.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ()
+    providers = config.get("model_providers")
+    if not isinstance(providers, dict):
+        return ()
+    keys = (p.get("env_key") for p in providers.values() if isinstance(p, dict))
+    return tuple(key for key in keys if isinstance(key, str) and key)

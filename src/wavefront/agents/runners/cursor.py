@@ -49,9 +49,14 @@ class CursorRunner(CliRunner):
         extra_args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
         model: str | None = None,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        check_version: bool = True,
         force: bool = True,
     ) -> None:
-        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model)
+        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
+                         base_url=base_url, api_key_env=api_key_env,
+                         check_version=check_version)
         if not isinstance(force, bool):
             raise ValueError(f"force must be true or false, got {force!r}")
         self.force = force

@@ -1,6 +1,6 @@
 """Gemini CLI headless mode: `gemini -p PROMPT --output-format json --approval-mode MODE`.
 
-Written for Gemini CLI 0.9 to 0.2x, following docs/cli/headless.md in
+Checked against the real Gemini CLI 0.61.0, following docs/cli/headless.md in
 google-gemini/gemini-cli: one JSON object (`session_id`, `response`, `stats`, optional
 `error` {type, message, code}). `stats.models.<name>.tokens` holds prompt / candidates /
 cached / thoughts counts; no cost, so it is estimated per model from `agents.pricing`.
@@ -8,6 +8,14 @@ In JSON mode a fatal error is written as that JSON object to stderr and the exit
 the documented code: 41 authentication, 42 input, 52 configuration, 53 turn limit
 (`maxSessionTurns`), 54 fatal tool error, 130 cancelled; other codes come from the error
 itself (an API status such as 429).
+
+Every worktree is a folder Gemini CLI has never seen, and it refuses an untrusted one
+(exit 55), so the child gets `GEMINI_CLI_TRUST_WORKSPACE=true`. It retries a failed API
+call for minutes, printing `Attempt N failed...` lines: wavefront stops it at the first
+(a rate limit with its suggested delay, a refused key, a server error or no network).
+With `base_url` the CLI gets `GOOGLE_GEMINI_BASE_URL` and a home of its own beside the
+attempt's log (`GEMINI_CLI_HOME`) whose settings select API-key authentication, which
+headless mode needs there; the user's own settings are never written.
 
 Gemini CLI has no flag to add to the system prompt (GEMINI_SYSTEM_MD replaces it whole),
 so the role text stays in the prompt. Tool approval: `approval_mode` setting, default
@@ -17,6 +25,8 @@ disposable worktree.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,6 +41,7 @@ from wavefront.agents.runners.cliutil import (
     classify_failure,
     last_json_object,
     one_of,
+    plain,
 )
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
@@ -43,11 +54,18 @@ APPROVAL_MODES = ("default", "auto_edit", "yolo")
 EXIT_CODES: dict[int, tuple[FailureKind, str]] = {
     41: (FailureKind.AUTH, "authentication error"),
     42: (FailureKind.ERROR, "input error (invalid prompt or arguments)"),
+    44: (FailureKind.ERROR, "sandbox error"),
     52: (FailureKind.ERROR, "configuration error"),
     53: (FailureKind.MAX_TURNS, "turn limit exceeded"),
     54: (FailureKind.ERROR, "fatal tool execution error"),
+    55: (FailureKind.ERROR, "the folder is not trusted"),
     130: (FailureKind.CANCELLED, "cancelled"),
+    144: (FailureKind.AUTH, "the API key was refused"),
+    173: (FailureKind.RATE_LIMITED, "quota or rate limit exceeded"),
+    244: (FailureKind.ERROR, "the model service failed"),
 }
+
+_ATTEMPT_FAILED = re.compile(r"^Attempt \d+ failed", re.IGNORECASE)
 
 
 class GeminiRunner(CliRunner):
@@ -65,7 +83,13 @@ class GeminiRunner(CliRunner):
         "GOOGLE_APPLICATION_CREDENTIALS",
     )
     auth_files = (".gemini/oauth_creds.json",)
-    config_env = ("GEMINI_MODEL", "GEMINI_CLI_HOME")
+    config_env = ("GEMINI_MODEL", "GEMINI_CLI_HOME", "GOOGLE_GEMINI_BASE_URL")
+    base_url_env = "GOOGLE_GEMINI_BASE_URL"
+    supports_base_url = True
+    api_key_var = "GEMINI_API_KEY"
+    tested_versions = ("0.61.0", "0.61.0")
+    package = "npm @google/gemini-cli"
+    verified = True
 
     def __init__(
         self,
@@ -74,10 +98,37 @@ class GeminiRunner(CliRunner):
         extra_args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
         model: str | None = None,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        check_version: bool = True,
         approval_mode: str = "yolo",
     ) -> None:
-        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model)
+        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
+                         base_url=base_url, api_key_env=api_key_env,
+                         check_version=check_version)
         self.approval_mode = one_of("approval_mode", approval_mode, APPROVAL_MODES)
+
+    def child_env(self, request: AgentRequest) -> dict[str, str]:
+        env = {"GEMINI_CLI_TRUST_WORKSPACE": "true", **super().child_env(request)}
+        if self.base_url and "GEMINI_CLI_HOME" not in env:
+            home = request.log_path.parent / "gemini-home"
+            settings = home / ".gemini" / "settings.json"
+            settings.parent.mkdir(parents=True, exist_ok=True)
+            selected = {"security": {"auth": {"selectedType": "gemini-api-key"}}}
+            settings.write_text(json.dumps(selected), encoding="utf-8")
+            env["GEMINI_CLI_HOME"] = str(home)
+        return env
+
+    def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
+        text = plain(line).strip()
+        if not _ATTEMPT_FAILED.match(text):
+            return None
+        found = classify_failure(text)
+        if found is not None:
+            return Failure(found.kind, f"gemini: {found.reason}"[:300], found.retry_at)
+        if "fetch failed" in text or "ECONNREFUSED" in text:
+            return Failure(FailureKind.ERROR, "gemini cannot reach the model service")
+        return Failure(FailureKind.ERROR, f"gemini: {text}"[:300])
 
     def build_argv(self, request: AgentRequest) -> list[str]:
         argv = [self.executable, "-p", request.prompt, "--output-format", "json"]
@@ -138,7 +189,7 @@ def _usage(stats: Any) -> Usage:
 
 
 def _error_failure(error: Mapping[str, Any], outcome: ProcessOutcome) -> Failure:
-    message = str(error.get("message") or "").strip()
+    message = plain(str(error.get("message") or "")).strip()
     code = error.get("code")
     text = f"{error.get('type', '')} {code} {message}\n{outcome.stderr}"
     if str(code) == "429":

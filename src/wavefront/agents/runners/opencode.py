@@ -1,7 +1,8 @@
 """OpenCode non-interactive mode: `opencode run --format json [--agent NAME] PROMPT`.
 
-Written for opencode 0.15 to 1.x, following the CLI docs (opencode.ai/docs/cli, `run`)
-and `packages/opencode/src/cli/cmd/run.ts` for the events: one JSON object per line,
+Checked against the real opencode 1.18.33; written following the CLI docs
+(opencode.ai/docs/cli, `run`) and `packages/opencode/src/cli/cmd/run.ts` for the events:
+one JSON object per line,
 `{"type", "timestamp", "sessionID", ...}` with `type` step_start, text, tool_use,
 reasoning and step_finish carrying a `part` (text parts: `part.text`; step-finish parts:
 `part.cost` in USD and `part.tokens` {input, output, reasoning, cache: {read, write}}),
@@ -13,10 +14,26 @@ Profile mapping: a profile loaded from an `.opencode/agent(s)/` file is OpenCode
 agent, passed by name with `--agent` (its prompt, model and tool permissions then come from
 that file, so the task prompt leaves the role text out); any other profile's role text
 stays in the prompt. The final text is the text of the last assistant message.
+
+With no provider configured, opencode quietly uses a hosted service of its own, so a run
+must name one: a `provider/model` (the `model` setting or the profile's), a `base_url`
+(an OpenAI-compatible server; wavefront passes opencode an inline config with a provider
+`wavefront` for it, its key read from the variable `api_key_env` names), or the user's
+own `OPENCODE_CONFIG`. Otherwise the attempt is refused without starting opencode.
+Models fetches, auto-update and sharing are turned off for the child. opencode retries a
+failed model call (a rate limit, a server error) for minutes and says nothing in its JSON
+stream, so it runs with `--print-logs --log-level ERROR` and is stopped at the first
+`stream error` of the main agent. A cost of 0 that
+opencode reports for a model it has no price for is not a cost: it becomes unknown (or
+an estimate from the tokens).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from wavefront.agents.runners.base import AgentRequest
@@ -56,17 +73,71 @@ class OpenCodeRunner(CliRunner):
         "AWS_SECRET_ACCESS_KEY",
     )
     auth_files = (".local/share/opencode/auth.json",)
-    config_env = ("OPENCODE_CONFIG", "OPENCODE_CONFIG_DIR")
+    config_env = ("OPENCODE_CONFIG", "OPENCODE_CONFIG_DIR", "OPENCODE_CONFIG_CONTENT")
     profile_dir = ".opencode"
+    tested_versions = ("1.18.33", "1.18.33")
+    supports_base_url = True
+    package = "npm opencode-ai"
+    verified = True
+
+    def provider_problem(self, request: AgentRequest | None = None) -> str | None:
+        """Why opencode would fall back to its own hosted service, or None."""
+        model = self.model_for(request) if request is not None else self.default_model
+        if self.base_url:
+            return None if model else "opencode with base_url needs a model setting"
+        if model and "/" in model:
+            return None
+        configured = {**os.environ, **self.env}
+        if configured.get("OPENCODE_CONFIG") or configured.get("OPENCODE_CONFIG_CONTENT"):
+            return None
+        return ("opencode has no provider chosen (it would use its own hosted service): set "
+                "the runner's model to provider/model, or base_url and model")
+
+    def child_env(self, request: AgentRequest) -> dict[str, str]:
+        env = super().child_env(request)
+        env.update({"OPENCODE_DISABLE_MODELS_FETCH": "true",
+                    "OPENCODE_DISABLE_AUTOUPDATE": "true", "OPENCODE_DISABLE_SHARE": "true"})
+        if self.base_url:
+            options: dict[str, str] = {"baseURL": self.base_url}
+            if self.api_key_env:
+                options["apiKey"] = "{env:" + self.api_key_env + "}"
+            model = self.model_for(request) or ""
+            config = {"provider": {"wavefront": {
+                "npm": "@ai-sdk/openai-compatible", "name": "wavefront", "options": options,
+                "models": {model: {"name": model}}}},
+                "model": f"wavefront/{model}", "autoupdate": False, "share": "disabled"}
+            env["OPENCODE_CONFIG_CONTENT"] = json.dumps(config)
+        return env
+
+    def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
+        # `small=true` is the title side call, whose failure opencode shrugs off.
+        if 'message="stream error"' not in line or "small=false" not in line:
+            return None
+        match = re.search(r'error\.error="([^"]*)"', line)
+        detail = match.group(1) if match else "the model call failed"
+        found = classify_failure(detail)
+        if found is not None:
+            return Failure(found.kind, f"opencode: {detail}"[:300], found.retry_at)
+        return Failure(FailureKind.ERROR, f"opencode: {detail}"[:300])
+
+    async def run(self, request: AgentRequest) -> AgentResult:
+        problem = self.provider_problem(request)
+        if problem is not None:
+            return AgentResult(ok=False, failure=FailureKind.AUTH, reason=problem,
+                               log_path=request.log_path)
+        return await super().run(request)
 
     def passes_persona(self, profile: AgentProfile | None) -> bool:
         return profile is not None and _is_opencode_agent(profile)
 
     def build_argv(self, request: AgentRequest) -> list[str]:
-        argv = [self.executable, "run", "--format", "json"]
+        # Error logs on stderr are where a failing model call shows while opencode retries
+        # it (for minutes, and silently otherwise): see `watch`.
+        argv = [self.executable, "run", "--format", "json", "--print-logs",
+                "--log-level", "ERROR"]
         model = self.model_for(request)
         if model:
-            argv += ["--model", model]
+            argv += ["--model", f"wavefront/{model}" if self.base_url else model]
         if request.profile is not None and self.passes_persona(request.profile):
             argv += ["--agent", request.profile.name]
         session = request.options.get("resume_session")
@@ -101,6 +172,8 @@ class OpenCodeRunner(CliRunner):
             elif kind == "error":
                 error = event.get("error")
                 errors.append(error if isinstance(error, dict) else {"name": str(error)})
+        if not cost and (tokens_in or tokens_out):
+            cost = None  # opencode's 0 for a model it has no price for
         usage = Usage(tokens_in, tokens_out, cached, cost)
         text = "\n".join(texts.get(last_message, []))
         if errors:

@@ -25,7 +25,7 @@ import os
 import shlex
 import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -103,6 +103,7 @@ class ProcessOutcome:
     timed_out: bool
     duration_s: float
     log_path: Path
+    stopped: bool = False  # `stop_on` asked for the group to be stopped (returncode None)
 
 
 def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -127,6 +128,7 @@ async def run_process(
     env: Mapping[str, str] | None = None,
     stdin_text: str | None = None,
     kill_grace_s: float = 3.0,
+    stop_on: Callable[[str], bool] | None = None,
 ) -> ProcessOutcome:
     """Run `argv` in `cwd` in its own process group, capturing and logging its output.
 
@@ -134,6 +136,8 @@ async def run_process(
     has `timed_out=True`. On cancellation the group is killed the same way and
     `CancelledError` propagates. When the leader exits normally, anything it left running
     in its group is killed too, so nothing outlives the attempt in its worktree.
+    `stop_on` sees each line of output as it arrives; when it returns True the group is
+    stopped the same way (a CLI that retries for minutes what will not get better).
     """
     args = [str(arg) for arg in argv]
     if not args:
@@ -179,8 +183,14 @@ async def run_process(
         if scope is not None:
             scope.on_start(proc.pid)
 
-        out = _Capture(log, "", redactor)
-        err = _Capture(log, "[stderr] ", redactor)
+        stop_requested = asyncio.Event()
+
+        def watch(line: str) -> None:
+            if stop_on is not None and not stop_requested.is_set() and stop_on(line):
+                stop_requested.set()
+
+        out = _Capture(log, "", redactor, watch)
+        err = _Capture(log, "[stderr] ", redactor, watch)
         assert proc.stdout is not None and proc.stderr is not None
         tasks = [
             asyncio.create_task(_pump(proc.stdout, out)),
@@ -188,12 +198,21 @@ async def run_process(
         ]
         if stdin_text is not None:
             tasks.append(asyncio.create_task(_feed(proc.stdin, stdin_text)))
-        timed_out = False
+        timed_out = stopped = False
         try:
+            # The leader's exit (not `proc.wait()`, see `_exited`), or a line the runner's
+            # watcher says means the CLI is stuck retrying.
+            exited = asyncio.ensure_future(_exited(proc))
+            asked = asyncio.ensure_future(stop_requested.wait())
             try:
-                await asyncio.wait_for(_exited(proc), timeout_s)
-            except TimeoutError:
-                timed_out = True
+                await asyncio.wait({exited, asked}, timeout=timeout_s,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                asked.cancel()
+            if not exited.done():
+                exited.cancel()
+                stopped = stop_requested.is_set()
+                timed_out = not stopped
                 await _stop_group(proc, kill_grace_s)
             await _finish_pipes(proc.pid, tasks)
             if scope is not None:
@@ -214,24 +233,29 @@ async def run_process(
         duration = time.monotonic() - started
         if timed_out:
             footer = f"[timed out after {duration:.1f}s: process group killed]"
+        elif stopped:
+            footer = f"[stopped after {duration:.1f}s: process group killed]"
         else:
             footer = f"[exit {proc.returncode} after {duration:.1f}s]"
         _end_log(log, out, err, footer)
         return ProcessOutcome(
-            returncode=None if timed_out else proc.returncode,
+            returncode=None if timed_out or stopped else proc.returncode,
             stdout=out.text(),
             stderr=err.text(),
             timed_out=timed_out,
             duration_s=duration,
             log_path=log_path,
+            stopped=stopped,
         )
 
 
 class _Capture:
     """Collects one stream's text and copies it into the log line by line."""
 
-    def __init__(self, log: TextIO, prefix: str, redactor: Redactor) -> None:
+    def __init__(self, log: TextIO, prefix: str, redactor: Redactor,
+                 watch: Callable[[str], None] | None = None) -> None:
         self._log = log
+        self._watch = watch
         self._redact = redactor.text
         self._prefix = prefix
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -245,6 +269,9 @@ class _Capture:
         self._parts.append(text)
         lines = (self._pending + text).split("\n")
         self._pending = lines.pop()
+        if self._watch is not None:
+            for line in lines:
+                self._watch(line)
         if lines:
             # Secrets are replaced line by line: a value never spans a line of output.
             self._log.write(self._redact("".join(f"{self._prefix}{line}\n" for line in lines)))

@@ -1,0 +1,160 @@
+"""The scripted model: what it answers, whatever the wire protocol.
+
+A coding agent's main loop offers tools; the script answers turn by turn, counting the tool
+results already in the conversation: first (in the `shell` scenario) a shell command, then
+one write per file it was told to write, then a final text. A request without tools is one
+of the CLI's side calls (a title, a router, a next-speaker check) and gets plain text or a
+JSON object shaped by the schema it asked for. In `maxturns` the script never stops
+calling tools.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Words naming the working directory in the CLIs' system prompts.
+_WORKDIR = re.compile(
+    r"(?:Primary working directory|Working directory|working directory is|current working "
+    r"directory(?: is)?|I'm currently working in the directory|cwd)[:\s]+`?(/[^\s<\"'`]+)",
+    re.IGNORECASE,
+)
+
+WRITE_TOOLS = ("Write", "write", "write_file", "apply_patch")
+SHELL_TOOLS = ("Bash", "bash", "run_shell_command", "exec_command", "shell")
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One tool the CLI offered: its name, `function` or `custom` (freeform text input),
+    and its parameters' JSON schemas."""
+
+    name: str
+    kind: str = "function"
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What the script needs from a request, read by each protocol module."""
+
+    tools: tuple[Tool, ...]
+    tool_results: int
+    text: str  # all text of the request (system prompt and messages), for the workdir
+    schema: Mapping[str, Any] | None = None  # a side call's requested JSON schema
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The script's answer: final text, or a call of `tool` with `args` (a function) or
+    `raw` (a custom tool's freeform input)."""
+
+    text: str = ""
+    tool: str | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+    raw: str | None = None
+    kind: str = "function"
+
+    @property
+    def is_tool_call(self) -> bool:
+        return self.tool is not None
+
+
+@dataclass(frozen=True)
+class Script:
+    """What the model is told to do: files to write (relative path -> content), the shell
+    command of the `shell` scenario, and the final text."""
+
+    files: Mapping[str, str] = field(default_factory=lambda: {"hello.txt": "hello\n"})
+    command: str = "echo scripted > shell-ran.txt"
+    final: str = "Done: the requested files are written."
+
+    def answer(self, conversation: Conversation, scenario: str) -> Reply:
+        if not conversation.tools:
+            return self._side_call(conversation)
+        steps: list[tuple[str, str, str]] = []  # (what, path or command, content)
+        if scenario == "shell":
+            steps.append(("shell", self.command, ""))
+        steps += [("write", path, content) for path, content in self.files.items()]
+        index = conversation.tool_results
+        if scenario == "maxturns" and steps:
+            index %= len(steps)
+        if index >= len(steps):
+            return Reply(text=self.final)
+        what, target, content = steps[index]
+        if what == "shell":
+            return _shell_call(conversation, target) or Reply(text=self.final)
+        return _write_call(conversation, target, content) or Reply(text=self.final)
+
+    def whole_file_reply(self) -> str:
+        """aider's "whole" edit format: each file's name, then its content fenced."""
+        blocks = [f"{path}\n```\n{content}```\n" for path, content in self.files.items()]
+        return "\n".join(blocks) + "\n" + self.final
+
+    def _side_call(self, conversation: Conversation) -> Reply:
+        if conversation.schema is not None:
+            return Reply(text=json.dumps(fill_schema(conversation.schema)))
+        return Reply(text="Scripted title")
+
+
+def fill_schema(schema: Mapping[str, Any]) -> Any:
+    """A small value that satisfies `schema` (minimums honoured, first enum choice)."""
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    kind = str(kind).lower() if kind else ("object" if "properties" in schema else "string")
+    if kind == "object":
+        properties = schema.get("properties") or {}
+        return {name: fill_schema(sub) for name, sub in properties.items()
+                if isinstance(sub, dict)}
+    if kind == "array":
+        return []
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1)
+    if kind == "boolean":
+        return False
+    return "scripted"
+
+
+def workdir(text: str) -> str | None:
+    match = _WORKDIR.search(text)
+    return match.group(1).rstrip(".,:;)") if match else None
+
+
+def _find(conversation: Conversation, names: tuple[str, ...]) -> Tool | None:
+    by_name = {tool.name: tool for tool in conversation.tools}
+    return next((by_name[name] for name in names if name in by_name), None)
+
+
+def _write_call(conversation: Conversation, path: str, content: str) -> Reply | None:
+    tool = _find(conversation, WRITE_TOOLS)
+    if tool is None:
+        shell = f"mkdir -p \"$(dirname '{path}')\" && printf '%s' '{content}' > '{path}'"
+        return _shell_call(conversation, shell)
+    if tool.name == "apply_patch":
+        added = "".join(f"+{line}\n" for line in content.splitlines())
+        patch = f"*** Begin Patch\n*** Add File: {path}\n{added}*** End Patch\n"
+        if tool.kind == "custom":
+            return Reply(tool=tool.name, raw=patch, kind="custom")
+        return Reply(tool=tool.name, args={"input": patch})
+    base = workdir(conversation.text)
+    full = f"{base}/{path}" if base else path
+    key = next((k for k in ("file_path", "filePath", "path") if k in tool.properties),
+               "file_path")
+    return Reply(tool=tool.name, args={key: full, "content": content})
+
+
+def _shell_call(conversation: Conversation, command: str) -> Reply | None:
+    tool = _find(conversation, SHELL_TOOLS)
+    if tool is None:
+        return None
+    key = "cmd" if "cmd" in tool.properties else "command"
+    value: Any = command
+    if (tool.properties.get(key) or {}).get("type") == "array":
+        value = ["bash", "-lc", command]
+    return Reply(tool=tool.name, args={key: value})
