@@ -39,16 +39,14 @@ def serve(root: Path, host: str, port: int, token: str | None, open_browser: boo
         import uvicorn
 
         from wavefront.web import create_app
-        from wavefront.web.security import LOOPBACK_NAMES, is_loopback, new_token
+        from wavefront.web.security import access_rule
     except ImportError as error:
         raise WavefrontError(f"{MISSING} ({error.name} is missing)") from None
     from wavefront.workspace.git import GitRepo
 
     repo = GitRepo(root).root
-    loopback = is_loopback(host)
-    if not loopback and token is None:
-        token = new_token()
-    app = create_app(repo, token=token, hosts=LOOPBACK_NAMES if loopback else None)
+    token, hosts = access_rule(host, token)
+    app = create_app(repo, token=token, hosts=hosts)
     sock = _listen(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host

@@ -18,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_deviations
 from wavefront.agents.runners.base import AgentRequest
+from wavefront.agents.runners.command import keep_prompt
 from wavefront.engine.pool import RunnerPool
 from wavefront.errors import WavefrontError, WorkspaceError
 from wavefront.gates.base import GateContext
@@ -217,6 +218,7 @@ class TaskFlow:
         guard = (CheckoutGuard(self.workspaces.repo)
                  if isinstance(self.workspaces, GitWorkspaces) else None)
         before = await asyncio.to_thread(guard.snapshot) if guard is not None else None
+        keep_prompt(request.log_path, prompt)
         result = await runner.run(request)
         if guard is not None and before is not None:
             outside = await asyncio.to_thread(guard.changes, before)
@@ -334,6 +336,7 @@ class TaskFlow:
                      **({"script": record.task.metadata["script"]}
                         if "script" in record.task.metadata else {})},
         )
+        keep_prompt(request.log_path, prompt)
         result = await self.pool.get(runner_name).run(request)
         self.journal.finish_attempt(attempt.id, result)
         return result

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -48,21 +48,20 @@ async def cancel(request: Request) -> Response:
 
 
 async def _act(request: Request, action: _Action, name: str) -> Response:
-    form = await request.form()
-    token = form.get("csrf")
-    if not csrf_ok(request.app.state.csrf, token if isinstance(token, str) else None,
-                   request.headers):
+    # The forms are plain urlencoded ones: parsed here, without a multipart library.
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+    if not csrf_ok(request.app.state.csrf, form.get("csrf"), request.headers):
         return PlainTextResponse("refused: the form did not come from this dashboard "
                                  "(reload the page and try again)", status_code=403)
     run_id = request.path_params["run_id"]
     task_id = request.path_params.get("task_id")
-    note = str(form.get("note") or "").strip()
+    note = form.get("note", "").strip()
     root: Path = request.app.state.root
     try:
         said = await run_in_threadpool(action, root, run_id, task_id, name, note)
     except WavefrontError as error:
         said = f"{name} refused: {error}"
-    back = str(form.get("next") or "")
+    back = form.get("next", "")
     # Only a path of this server: a form must not send the browser elsewhere.
     if not back.startswith("/") or back.startswith("//"):
         back = f"/runs/{run_id}"

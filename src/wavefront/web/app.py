@@ -73,11 +73,12 @@ def create_app(root: Path, *, token: str | None = None,
     environment.globals.update(ATTENTION=[s.value for s in ATTENTION])
     source = _JournalSource(root / ".wavefront" / "journal.db")
 
-    async def render(request: Request, name: str, **values: Any) -> HTMLResponse:
+    async def render(request: Request, name: str, status_code: int = 200, **values: Any
+                     ) -> HTMLResponse:
         template = environment.get_template(name)
         html = template.render(request=request, csrf=app.state.csrf,
                                said=request.query_params.get("said"), **values)
-        return HTMLResponse(html)
+        return HTMLResponse(html, status_code=status_code)
 
     def journal_or_none() -> Journal | None:
         return source.get()
@@ -141,7 +142,8 @@ def create_app(root: Path, *, token: str | None = None,
     async def not_found(request: Request, exc: Exception) -> Response:
         detail = exc.detail if isinstance(exc, HTTPException) else "not found"
         status = exc.status_code if isinstance(exc, HTTPException) else 404
-        return await render(request, "error.html", message=detail, status=status)
+        return await render(request, "error.html", status_code=status, message=detail,
+                            status=status)
 
     task = "/runs/{run_id}/tasks/{task_id}"
     attempt = "/runs/{run_id}/attempts/{attempt_id:int}"

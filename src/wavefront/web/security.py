@@ -20,7 +20,7 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["LOOPBACK_NAMES", "Guard", "csrf_ok", "is_loopback", "new_token"]
+__all__ = ["LOOPBACK_NAMES", "Guard", "access_rule", "csrf_ok", "is_loopback", "new_token"]
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 TOKEN_COOKIE = "wavefront_token"
@@ -44,6 +44,15 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def access_rule(host: str, token: str | None) -> tuple[str | None, frozenset[str] | None]:
+    """(the token every request needs, the Host names accepted) for a bind address:
+    beyond loopback a token always (a new one unless given) and any Host; on loopback
+    the given token, if any, and loopback names only."""
+    if is_loopback(host):
+        return token, LOOPBACK_NAMES
+    return token or new_token(), None
 
 
 def csrf_ok(expected: str, given: str | None, headers: Headers) -> bool:
