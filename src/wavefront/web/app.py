@@ -99,9 +99,13 @@ def create_app(root: Path, *, token: str | None = None,
         journal, run = run_of(request)
         return await render(request, "run.html", view=run_view(journal, run))
 
-    async def attention_fragment(request: Request) -> Response:
+    async def run_part(request: Request) -> Response:
+        """A part of the run page, for the page to replace when the run moves."""
         journal, run = run_of(request)
-        return await render(request, "attention.html", view=run_view(journal, run),
+        name = request.path_params["part"]
+        if name not in ("attention", "cost"):
+            raise HTTPException(404, f"no part {name!r} of a run page")
+        return await render(request, f"{name}.html", view=run_view(journal, run),
                             back=f"/runs/{run.id}")
 
     async def task_page(request: Request) -> Response:
@@ -150,7 +154,7 @@ def create_app(root: Path, *, token: str | None = None,
     routes = [
         Route("/", runs_page),
         Route("/runs/{run_id}", run_page),
-        Route("/runs/{run_id}/attention", attention_fragment),
+        Route("/runs/{run_id}/part/{part}", run_part),
         Route("/runs/{run_id}/events", run_events),
         Route("/runs/{run_id}/cancel", actions.cancel, methods=["POST"]),
         Route(f"{task}/approve", actions.approve, methods=["POST"]),

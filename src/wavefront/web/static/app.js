@@ -52,10 +52,21 @@ function showTotals(totals) {
   if (totals.finished_at) body.dataset.finished = String(totals.finished_at);
 }
 
+// One fetch for a burst of changes: each part is rendered by the server.
+const pending = {};
+function refreshPart(name, element) {
+  if (pending[name]) return;
+  pending[name] = setTimeout(() => {
+    delete pending[name];
+    replaceFrom(base + "/part/" + name, element);
+  }, 100);
+}
+
 function runPage() {
-  let refreshing = null;
   const attention = document.getElementById("attention");
+  const cost = document.getElementById("cost-chart");
   followRun((event) => {
+    if (event.kind === "attempt_finished") refreshPart("cost", cost);
     if (event.kind !== "task_status" || !event.task) return;
     const status = event.data.status;
     let touchesQueue = ATTENTION.includes(status);
@@ -73,13 +84,7 @@ function runPage() {
       setStatusClass(pill, status);
       row.querySelector('[data-field="reason"]').textContent = event.data.reason || "";
     }
-    if (touchesQueue && !refreshing) {
-      // One fetch for a burst of changes; the queue is rendered by the server.
-      refreshing = setTimeout(() => {
-        refreshing = null;
-        replaceFrom(base + "/attention", attention);
-      }, 100);
-    }
+    if (touchesQueue) refreshPart("attention", attention);
   });
   const elapsed = document.getElementById("elapsed");
   setInterval(() => {

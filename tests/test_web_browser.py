@@ -1,0 +1,200 @@
+"""The dashboard in a real browser (Debian's Chromium, driven by Playwright) while a real
+run goes on in another process with the script and command runners.
+
+`WAVEFRONT_SCREENSHOTS=docs` makes the tests save the pictures the README shows.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components import need
+from conftest import WriteBacklog
+from dashboard import run_in_child, serving, status_json, wait_until
+
+if importlib.util.find_spec("playwright") is not None:
+    from playwright.sync_api import expect
+from wavefront.model import TaskStatus
+from wavefront.runs import open_journal
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+XSS = "<script>alert(1)</script>"
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    need(CHROMIUM.exists() and importlib.util.find_spec("playwright") is not None,
+         "the browser tests need Chromium and Playwright: bash scripts/setup.d/50-browser.sh")
+    from playwright.sync_api import sync_playwright
+
+    expect.set_options(timeout=WAIT_MS)
+
+    profile = tempfile.mkdtemp(prefix="wavefront-chromium-")
+    try:
+        with sync_playwright() as playwright:
+            context = playwright.chromium.launch_persistent_context(
+                profile, executable_path=str(CHROMIUM), headless=True, args=FLAGS,
+                viewport={"width": 1280, "height": 860})
+            context.set_default_timeout(WAIT_MS)
+            try:
+                yield context
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Save the picture for the README when asked to (the tests' own run is the subject)."""
+    folder = os.environ.get("WAVEFRONT_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / name), full_page=True)
+
+
+def node(page: Any, task_id: str) -> Any:
+    return page.locator(f'g.node[data-task="{task_id}"]')
+
+
+def backlog(write_backlog: WriteBacklog) -> None:
+    write_backlog(
+        [
+            {"id": "schema", "title": "Database schema",
+             "script": {"files": {"schema.sql": "create table t (id int);\n"}, "sleep": 1.5,
+                        "cost_usd": 0.42, "tokens_in": 1200, "tokens_out": 300}},
+            {"id": "api", "title": "REST endpoints", "depends_on": ["schema"],
+             "script": {"files": {"api.py": "ROUTES = []\n"}, "sleep": 1.0,
+                        "cost_usd": 0.31}},
+            {"id": "ui", "title": "Settings page", "depends_on": ["schema"],
+             "script": {"files": {"ui.html": "<p>settings</p>\n"}, "sleep": 1.2,
+                        "cost_usd": 0.18}},
+            {"id": "xss", "title": XSS, "script": {"files": {"x.txt": "x\n"}}},
+            {"id": "release", "title": "Release notes", "depends_on": ["api", "ui"],
+             "gates": [{"kind": "human", "prompt": "read the release notes"}],
+             "script": {"files": {"NOTES.md": "# Notes\n"}, "cost_usd": 0.05}},
+        ],
+        limits={"max_parallel": 2},
+    )
+
+
+def test_the_run_page_follows_the_run_and_approving_lets_it_merge(
+        git_repo: Path, write_backlog: WriteBacklog, browser: Any) -> None:
+    backlog(write_backlog)
+    dialogs: list[str] = []
+    with run_in_child(git_repo, "live") as child, serving(git_repo) as url:
+        page = browser.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(url + "runs/live")
+        page.evaluate("window.loadedOnce = true")  # gone if the page ever reloads
+        assert node(page, "api").get_attribute("data-status") != "done"
+        page.wait_for_selector('g.node[data-task="api"][data-status="done"]')
+        page.wait_for_selector('#attention li[data-task="release"]')
+        screenshot(page, "dashboard-run.png")
+        assert page.evaluate("window.loadedOnce") is True
+
+        page.locator('#attention li[data-task="release"] button.approve').click()
+        page.wait_for_selector('p.said:text("approve recorded for release")')
+        page.wait_for_selector('g.node[data-task="release"][data-status="done"]')
+        child.wait(timeout=60)
+        assert child.returncode == 0
+        page.wait_for_selector('#run-state:text("finished")')
+        expect(page.locator("#cost-chart")).to_contain_text("$0.42")  # schema's, live
+        counts = {cell.get_attribute("data-count"): int(cell.inner_text())
+                  for cell in page.locator("[data-count]").all()}
+        title = page.locator('tr[data-task="xss"] td').nth(1).inner_text()
+    totals = json.loads(status_json(git_repo, "live"))["totals"]
+    assert {status: n for status, n in counts.items() if n} == {
+        status: totals[status] for status in counts if status in totals}
+    assert counts["done"] == 5
+    assert title == XSS and dialogs == []
+    with open_journal(git_repo) as journal:
+        release = journal.task("live", "release")
+    assert release is not None and release.merge_commit is not None
+
+
+def test_rejecting_with_a_note_in_the_page_sends_the_task_back_with_it(
+        git_repo: Path, write_backlog: WriteBacklog, browser: Any) -> None:
+    write_backlog([{"id": "ship", "title": "Ship it",
+                    "gates": [{"kind": "human", "prompt": "check the version"}],
+                    "script": {"files": {"v.txt": "1.0\n"}}}])
+    with run_in_child(git_repo, "nope") as child, serving(git_repo) as url:
+        page = browser.new_page()
+        page.goto(url + "runs/nope")
+        item = page.locator('#attention li[data-task="ship"]')
+        item.wait_for()
+        assert "check the version" in item.inner_text()
+        item.locator('input[name="note"]').fill("the version should be 2.0")
+        item.locator('form.reject button').click()
+        page.wait_for_selector('p.said:text("reject recorded for ship")')
+        child.wait(timeout=60)
+    with open_journal(git_repo) as journal:
+        record = journal.task("nope", "ship")
+        decisions = journal.events("nope", kind="decision")
+    assert record is not None and record.status == TaskStatus.FAILED
+    assert "the version should be 2.0" in record.reason
+    assert [e.data["note"] for e in decisions] == ["the version should be 2.0"]
+
+
+def test_the_log_of_a_running_attempt_grows_in_the_page(
+        git_repo: Path, write_backlog: WriteBacklog, browser: Any) -> None:
+    agent = git_repo.parent / "slow_agent.py"
+    agent.write_text("import time\n"
+                     "for n in range(40):\n"
+                     "    print(f'working on step {n}', flush=True)\n"
+                     "    time.sleep(0.15)\n"
+                     "open('done.txt', 'w').write('done\\n')\n")
+    write_backlog([{"id": "slow", "title": "Import the old settings", "runner": "command",
+                    "body": "Read settings.ini of version 1 and write settings.toml.",
+                    "acceptance_criteria": ["every key of settings.ini is kept",
+                                            "an unknown key is reported, not dropped"],
+                    "deliverables": ["done.txt"]}],
+                  runners={"command": {"argv_template": [sys.executable, str(agent)],
+                                       "prompt_via": "file"}})
+    with run_in_child(git_repo, "logs") as child, serving(git_repo) as url:
+        wait_until(lambda: _attempt_started(git_repo, "logs", "slow"), "the agent started")
+        page = browser.new_page()
+        page.goto(url + "runs/logs/tasks/slow")
+        page.evaluate("window.loadedOnce = true")
+        log = page.locator("#log")
+        expect(log).to_contain_text("working on step 3")
+        early = log.inner_text().count("working on step")
+        assert early < 40
+        expect(log).to_contain_text("working on step 39")
+        screenshot(page, "dashboard-task.png")
+        assert page.evaluate("window.loadedOnce") is True
+        child.wait(timeout=60)
+        page.wait_for_selector('#task-status:text("done")')
+        # Each line once: following the log never repeats what the page already has.
+        assert log.inner_text().count("working on step") == 40
+
+
+def _attempt_started(repo: Path, run_id: str, task_id: str) -> bool:
+    with open_journal(repo) as journal:
+        return bool(journal.attempts(run_id, task_id))
+
+
+def test_without_the_token_the_browser_is_refused(
+        git_repo: Path, write_backlog: WriteBacklog, browser: Any) -> None:
+    write_backlog([{"id": "a", "title": "A", "script": {"files": {"a.txt": "a\n"}}}])
+    with serving(git_repo, "--token", "browser-token") as url:
+        page = browser.new_page()
+        refused = page.goto(url.split("?", 1)[0])
+        assert refused is not None and refused.status == 401
+        assert "needs its token" in page.inner_text("body")
+        allowed = page.goto(url)
+        assert allowed is not None and allowed.status == 200
+        assert "token=" not in page.url  # traded for a cookie
+        assert page.goto(url.split("?", 1)[0]).status == 200
