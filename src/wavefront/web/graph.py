@@ -6,6 +6,7 @@ draws the boxes and edges as given and only changes a node's colour when its sta
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -87,7 +88,7 @@ def layout(records: Sequence[TaskRecord]) -> Layout:
         columns.setdefault(record.wave, []).append(record)
     critical = critical_path(records)
     on_path = set(critical)
-    critical_edges = set(zip(critical, critical[1:], strict=False))
+    critical_edges = set(itertools.pairwise(critical))
     nodes: dict[str, Node] = {}
     for column, wave in enumerate(sorted(columns)):
         for row, record in enumerate(columns[wave]):
