@@ -21,7 +21,7 @@ from wavefront.engine.loop import Engine, RunSettings
 from wavefront.engine.pool import RunnerPool
 from wavefront.engine.taskflow import FlowSettings, TaskFlow
 from wavefront.journal.database import Journal
-from wavefront.model import SourceLocation, Task, TaskStatus
+from wavefront.model import SourceLocation, Task, TaskOptions, TaskStatus
 from wavefront.workspace.worktrees import GitRepo, GitWorkspaces, PlainWorkspaces
 
 __all__ = [
@@ -65,12 +65,12 @@ def build_tasks(
     wave_of = {t: number for number, wave in enumerate(dag.waves) for t in wave}
     rows: list[tuple[Task, str | None, str | None, float, int]] = []
     for task_id in dag.ids:
-        metadata: dict[str, Any] = {}
+        script: dict[str, Any] | None = None
         if kind == "sleep":
-            metadata["script"] = {"sleep": dag.durations[task_id]}
+            script = {"sleep": dag.durations[task_id]}
         elif kind == "git":
             # One new file per task: a real change that merges without conflicts.
-            metadata["script"] = {"files": {f"work/{task_id}.txt": f"{task_id}\n"}}
+            script = {"files": {f"work/{task_id}.txt": f"{task_id}\n"}}
         rows.append(
             (
                 Task(
@@ -78,7 +78,7 @@ def build_tasks(
                     title=f"task {task_id}",
                     source=SOURCE,
                     dependencies=dag.deps[task_id],
-                    metadata=metadata,
+                    options=TaskOptions(script=script),
                 ),
                 None,
                 None,

@@ -116,7 +116,7 @@ def test_full_file_tasks(tmp_path: Path) -> None:
     assert api.weight == 2.0
     assert api.status is TaskStatus.RUNNING
     assert api.status_text == "In Progress"
-    assert api.metadata["script"] == {"files": {"src/api/app.py": "print('hi')\n"}}
+    assert api.options.script == {"files": {"src/api/app.py": "print('hi')\n"}}
 
 
 def test_minimal_and_empty_files(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from wavefront.model import (
     GateSpec,
     SourceLocation,
     Task,
+    TaskOptions,
     TaskStatus,
 )
 
@@ -40,7 +41,7 @@ TASK = Task(
     parallel=False,
     weight=2.5,
     tags=("auth",),
-    metadata={"script": {"files": {"x.py": "1"}}},
+    options=TaskOptions(script={"files": {"x.py": "1"}}),
 )
 
 
@@ -57,7 +58,7 @@ def new_run(journal: Journal, run_id: str = "r1") -> None:
 
 def test_a_task_survives_the_round_trip_through_json() -> None:
     assert task_from_json(task_to_json(TASK)) == TASK
-    assert task_from_json(task_to_json(TASK)).metadata == TASK.metadata
+    assert task_from_json(task_to_json(TASK)).options == TASK.options
 
 
 def test_status_changes_are_events_seen_after_commit(tmp_path: Path) -> None:

@@ -269,7 +269,7 @@ def test_every_template_loads_and_plans(tmp_path: Path) -> None:
         (folder / "wavefront.yaml").write_text(template_path(name).read_text())
         backlog = load_backlog(folder)
         assert backlog.tasks, name
-        assert all("workflow" in t.metadata for t in backlog.tasks)
+        assert all(t.options.workflow is not None for t in backlog.tasks)
         assert yaml.safe_load(template_path(name).read_text())["workflow"]["steps"]
 
 

@@ -35,7 +35,7 @@ import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
 from wavefront.errors import ConfigError
-from wavefront.model import GateSpec, SourceLocation, Task, TaskStatus
+from wavefront.model import GateSpec, SourceLocation, Task, TaskOptions, TaskStatus
 from wavefront.yamlsource import YamlDocument, load_yaml, raise_validation_error
 
 __all__ = [
@@ -278,19 +278,15 @@ class ProjectConfig(_Strict):
 def _build_task(item: TaskConfig, path: Path) -> Task:
     title = item.title or _first_line(item.body) or item.id
     files = tuple(dict.fromkeys([*item.files, *item.deliverables]))
-    metadata: dict[str, Any] = {
-        key: value
-        for key, value in (
-            ("runner", item.runner),
-            ("model", item.model),
-            ("timeout", item.timeout),
-            ("retries", item.retries),
-            ("max_turns", item.max_turns),
-            ("max_cost_usd", item.max_cost_usd),
-            ("script", item.script),
-        )
-        if value is not None
-    }
+    options = TaskOptions(
+        runner=item.runner,
+        model=item.model,
+        timeout_s=item.timeout,
+        retries=item.retries,
+        max_turns=item.max_turns,
+        max_cost_usd=item.max_cost_usd,
+        script=item.script,
+    )
     return Task(
         id=item.id,
         title=title,
@@ -313,7 +309,7 @@ def _build_task(item: TaskConfig, path: Path) -> Task:
         parallel=item.parallel,
         weight=item.weight,
         tags=tuple(item.tags),
-        metadata=metadata,
+        options=options,
     )
 
 

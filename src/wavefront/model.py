@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 __all__ = [
     "AgentProfile",
@@ -104,6 +105,68 @@ class GateSpec:
 
 
 @dataclass(frozen=True)
+class TaskOptions:
+    """Per-task settings that the engine and the task flow read; backlogs and workflows set
+    them. Everything a task does differently from the run's defaults is here, typed: what
+    else a loader keeps about a task (`Task.metadata`) is description, never behaviour.
+    """
+
+    runner: str | None = None
+    model: str | None = None
+    timeout_s: float | None = None
+    max_turns: int | None = None
+    retries: int | None = None
+    max_cost_usd: float | None = None
+    # No agent runs: only the gates (a sync point, a fan-out placeholder).
+    agentless: bool = False
+    # Success without a file change is no phantom completion (an analyzer answers).
+    allow_no_changes: bool = False
+    # Named groups with a limit each: at most `limit` tasks of a group run at once.
+    concurrency: tuple[tuple[str, int], ...] = ()
+    # The scripted agent of the `script` runner (tests, the demo, templates).
+    script: Mapping[str, Any] | None = None
+    # A placeholder whose done-hook adds one task per item that an earlier step wrote.
+    grows_at_run_time: bool = False
+    # The workflow's own data for its done-hook (step, kind, labels, branch, loop, fan-out).
+    workflow: Mapping[str, Any] | None = None
+
+    # The names by which backlog files and workflow templates spell these settings.
+    KEYS: ClassVar[Mapping[str, str]] = MappingProxyType({
+        "runner": "runner", "model": "model", "timeout": "timeout_s",
+        "max_turns": "max_turns", "retries": "retries", "max_cost_usd": "max_cost_usd",
+        "agentless": "agentless", "allow_no_changes": "allow_no_changes",
+        "concurrency": "concurrency", "script": "script",
+        "grows_at_run_time": "grows_at_run_time", "workflow": "workflow",
+    })
+
+    @classmethod
+    def split(cls, values: Mapping[str, Any]) -> tuple[TaskOptions, dict[str, Any]]:
+        """(the options among `values`, spelled as in `KEYS`; everything else)."""
+        options: dict[str, Any] = {}
+        rest: dict[str, Any] = {}
+        for key, value in values.items():
+            name = cls.KEYS.get(key)
+            if name is None:
+                rest[key] = value
+            elif value is not None:
+                options[name] = value
+        if "concurrency" in options:
+            options["concurrency"] = tuple((str(group), int(limit))
+                                           for group, limit in options["concurrency"])
+        return cls(**options), rest
+
+    def to_json(self) -> dict[str, Any]:
+        """The options as JSON-ready data, spelled as in `KEYS` (what `split` reads)."""
+        data: dict[str, Any] = {}
+        for key, name in self.KEYS.items():
+            value = getattr(self, name)
+            if value not in (None, False, ()):
+                data[key] = ([list(group) for group in value] if name == "concurrency"
+                             else dict(value) if isinstance(value, Mapping) else value)
+        return data
+
+
+@dataclass(frozen=True)
 class Task:
     """One unit of work, as loaded from a backlog file.
 
@@ -132,6 +195,8 @@ class Task:
     parallel: bool = True
     weight: float = 1.0
     tags: tuple[str, ...] = ()
+    options: TaskOptions = TaskOptions()
+    # What a loader keeps about the task beyond the fields above, for prompts and reports.
     metadata: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -115,7 +115,7 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
                          else "full-stack-engineer")
         for task in plan.tasks:
             agent = assign_agent(task, profiles, default=default_agent).agent
-            runner = _runner_for(task.metadata.get("runner"), profiles.get(agent),
+            runner = _runner_for(task.options.runner, profiles.get(agent),
                                  default_runner)
             rows.append((replace(task, dependencies=plan.dependencies[task.id]), agent,
                          runner, plan.priority[task.id], plan.wave_of[task.id]))
@@ -172,7 +172,7 @@ def preview_prompt(root: Path, backlog: Backlog, plan: Plan, task_id: str,
     agent = assign_agent(task, profiles, default=default_agent).agent
     profile = profiles.get(agent)
     _, runner_settings, default_runner = _settings(backlog, RunOptions(runner=runner or "script"))
-    chosen = _runner_for(task.metadata.get("runner"), profile,
+    chosen = _runner_for(task.options.runner, profile,
                          runner or (config.defaults.runner if config and
                                     config.defaults.runner else default_runner))
     agent_gates = [GateSpec(g["kind"], g.get("options", {}))
@@ -344,7 +344,7 @@ def _hooks(journal: Journal, run_id: str) -> tuple[DoneHook, ...]:
     from wavefront.workflow import uses_workflow
     from wavefront.workflow.runtime import WorkflowHook
 
-    if any(uses_workflow(r.task.metadata) for r in journal.tasks(run_id)):
+    if any(uses_workflow(r.task) for r in journal.tasks(run_id)):
         return (WorkflowHook({"stories": lambda path: stories.load(path).tasks,
                               "subtasks": lambda path: taskjson.load(path).tasks}),)
     return ()

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from wavefront.engine.taskflow import TaskFlow, WorkOutcome
 from wavefront.journal.database import Event, Journal, TaskRecord
+from wavefront.journal.kinds import EventKind
 from wavefront.model import GateSpec, TaskStatus
 from wavefront.plan.overlap import files_overlap
 
@@ -144,8 +145,9 @@ class Engine:
         for task_id, status in self._status.items():
             self._by_status[status].add(task_id)
         self._dependents = {task_id: [] for task_id in self._records}
-        self._hooked = ({e.task_id for e in self.journal.events(self.run_id, kind="hooks_done")
-                         if e.task_id is not None} if self.flow.hooks else set())
+        hooked = (self.journal.events(self.run_id, kind=EventKind.HOOKS_DONE)
+                  if self.flow.hooks else [])
+        self._hooked = {e.task_id for e in hooked if e.task_id is not None}
         self._released = {t for t in self._records if self._releases(t)}
         self._missing_deps = {}
         for task_id, record in self._records.items():
@@ -163,13 +165,13 @@ class Engine:
                 self._block_dependents_of(task_id)
 
     def _on_event(self, event: Event) -> None:
-        if event.kind == "task_status" and event.task_id is not None:
+        if event.kind == EventKind.TASK_STATUS and event.task_id is not None:
             self._changes.append((event.task_id, TaskStatus(event.data["status"])))
             self._wake.set()
-        elif event.kind == "graph_grown":
+        elif event.kind == EventKind.GRAPH_GROWN:
             self._changes.append(("", TaskStatus.PENDING))
             self._wake.set()
-        elif event.kind == "hooks_done" and event.task_id is not None:
+        elif event.kind == EventKind.HOOKS_DONE and event.task_id is not None:
             self._changes.append((event.task_id, None))
             self._wake.set()
 
@@ -287,11 +289,11 @@ class Engine:
             heapq.heappush(self._ready, entry)
 
     def _group_full(self, record: TaskRecord, holding: list[str]) -> bool:
-        """Whether a concurrency group of the task (metadata `concurrency`: [[name, limit]],
+        """Whether a concurrency group of the task (`TaskOptions.concurrency`: (name, limit),
         e.g. a workflow's max_concurrent) already has its limit of tasks at work."""
-        for name, limit in record.task.metadata.get("concurrency") or ():
+        for name, limit in record.task.options.concurrency:
             busy = sum(any(group[0] == name for group in
-                           self._records[t].task.metadata.get("concurrency") or ())
+                           self._records[t].task.options.concurrency)
                        for t in holding)
             if busy >= int(limit):
                 return True
@@ -355,7 +357,7 @@ class Engine:
         expected = spent / totals["attempts"] if totals["attempts"] else 0.0
         if spent + expected <= budget:
             return None
-        self.journal.append_event(self.run_id, "budget_reached", spent_usd=spent,
+        self.journal.append_event(self.run_id, EventKind.BUDGET_REACHED, spent_usd=spent,
                                   budget_usd=budget)
         return "budget"
 

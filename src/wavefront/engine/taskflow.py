@@ -1,4 +1,5 @@
-"""What one task goes through: workspace, agent, gates, review rounds, merge queue.
+"""What one task goes through: workspace, agent, gates, review rounds, the merge queue, and
+the rounds back to the agent when its merge conflicts or breaks the merged tree.
 
 Every step is journaled before it is acted on, so `resume` can tell where a task stood.
 Agent and gate failures are values; they end in a task status with a reason, never an
@@ -19,11 +20,13 @@ from typing import Any, ParamSpec, TypeVar
 from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_deviations
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.command import keep_prompt
+from wavefront.engine.mergequeue import MergeQueue
 from wavefront.engine.pool import RunnerPool
-from wavefront.errors import WavefrontError, WorkspaceError
+from wavefront.errors import WavefrontError
 from wavefront.gates.base import GateContext
 from wavefront.gates.registry import check_gates, effective_gates
 from wavefront.journal.database import AttemptRecord, Journal, TaskRecord
+from wavefront.journal.kinds import AGENT_WORK, AttemptKind, EventKind
 from wavefront.model import (
     AgentProfile,
     AgentResult,
@@ -34,13 +37,10 @@ from wavefront.model import (
     Task,
     TaskStatus,
 )
-from wavefront.workspace.guard import CheckoutGuard
 from wavefront.workspace.worktrees import (
-    GitWorkspaces,
-    MergeOutcome,
-    PlainWorkspaces,
     WorkspaceHandle,
     Workspaces,
+    call_backend,
     safe_name,
 )
 
@@ -48,9 +48,6 @@ __all__ = ["DoneContext", "DoneHook", "FlowSettings", "TaskFlow", "WorkOutcome"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-
-# Publishing is compare-and-swap; a moving branch is tried again this many times.
-_PUBLISH_TRIES = 5
 
 
 @dataclass(frozen=True)
@@ -111,9 +108,11 @@ class TaskFlow:
         self.settings = settings
         self.logs_dir = logs_dir
         self.hooks = tuple(hooks)
-        self._merge_lock = asyncio.Lock()
+        self.queue = MergeQueue(
+            journal, run_id, workspaces, verify_merged=settings.verify == "merged",
+            gate_specs=self._gate_specs, set_status=self._status,
+            log_dir=lambda task_id: self._log_path(task_id, 0).parent)
         self._merging: set[str] = set()
-        self.on_change: Callable[[], None] = lambda: None
 
     # -- what the engine asks ---------------------------------------------------------
 
@@ -140,13 +139,13 @@ class TaskFlow:
             handle = await self._off_loop(self.workspaces.create, task_id)
             feedback = ""
             round_ = 1
-            agentless = bool(record.task.metadata.get("agentless"))
+            agentless = record.task.options.agentless
             while True:
                 over = self._over_task_budget(record)
                 if over:
                     return self._failed(record, over, allow_retry=False)
                 if not agentless:
-                    attempt = self._start_attempt(record, handle, kind="agent")
+                    attempt = self._start_attempt(record, handle, kind=AttemptKind.AGENT)
                     result = await self._run_agent(record, handle, attempt, round_, feedback)
                     outcome = await self._after_agent(record, handle, attempt, result)
                     attempt = None
@@ -165,7 +164,7 @@ class TaskFlow:
                                      f"(round {round_} of {self.settings.review_rounds})")
                         continue
                     if self.settings.on_review_limit == "accept":
-                        self.journal.append_event(self.run_id, "accepted_with_findings",
+                        self.journal.append_event(self.run_id, EventKind.ACCEPTED_WITH_FINDINGS,
                                                   task_id, findings=list(verdict.findings))
                         return WorkOutcome.READY_TO_MERGE
                     self._status(task_id, TaskStatus.NEEDS_HUMAN,
@@ -205,25 +204,23 @@ class TaskFlow:
         request = AgentRequest(
             task=task, prompt=prompt, workspace=handle.path,
             log_path=Path(attempt.log_path or self._log_path(task.id, attempt.number)),
-            profile=profile, model=task.metadata.get("model") or (profile.model if profile
-                                                                   else None),
-            timeout_s=task.metadata.get("timeout", self.settings.timeout_s),
-            max_turns=task.metadata.get("max_turns"),
+            profile=profile, model=task.options.model or (profile.model if profile else None),
+            timeout_s=task.options.timeout_s or self.settings.timeout_s,
+            max_turns=task.options.max_turns,
             options={**self.pool.options(runner_name), "attempt": self._attempt_count(task.id),
-                     "round": round_, "role": "implement" if attempt.kind == "agent"
+                     "round": round_, "role": "implement" if attempt.kind == AttemptKind.AGENT
                      else "resolve-conflict",
-                     **({"script": task.metadata["script"]} if "script" in task.metadata
+                     **({"script": task.options.script} if task.options.script is not None
                         else {})},
         )
-        guard = (CheckoutGuard(self.workspaces.repo)
-                 if isinstance(self.workspaces, GitWorkspaces) else None)
+        guard = self.workspaces.guard()
         before = await asyncio.to_thread(guard.snapshot) if guard is not None else None
         keep_prompt(request.log_path, prompt)
         result = await runner.run(request)
         if guard is not None and before is not None:
             outside = await asyncio.to_thread(guard.changes, before)
             if outside and self.settings.outside_writes == "warn":
-                self.journal.append_event(self.run_id, "outside_writes", task.id,
+                self.journal.append_event(self.run_id, EventKind.OUTSIDE_WRITES, task.id,
                                           changes=guard.describe(outside))
             elif outside:
                 result = replace(result, ok=False, failure=FailureKind.ERROR,
@@ -240,14 +237,14 @@ class TaskFlow:
         message = f"{task_id}: {record.task.title}\n\nwavefront-run: {self.run_id}"
         head = await self._off_loop(self.workspaces.commit_all, handle, message)
         changed = await self._off_loop(self.workspaces.changed_files, handle)
-        if (not changed and isinstance(self.workspaces, GitWorkspaces)
-                and not record.task.metadata.get("allow_no_changes")):
+        if (not changed and self.workspaces.versioned
+                and not record.task.options.allow_no_changes):
             # A phantom completion: the agent said it was done and changed nothing.
             result = replace(result, ok=False, failure=FailureKind.BAD_OUTPUT,
                              reason="the agent reported success but changed no files")
             self.journal.finish_attempt(attempt.id, result)
             return self._agent_failed(record, result)
-        if head is None and isinstance(self.workspaces, GitWorkspaces):
+        if head is None and self.workspaces.versioned:
             head = await self._off_loop(self.workspaces.head, handle)
         self.journal.finish_attempt(attempt.id, result, head_commit=head, changed_files=changed,
                                     deviations=parse_deviations(result.text))
@@ -273,7 +270,8 @@ class TaskFlow:
 
     def _failed(self, record: TaskRecord, reason: str, allow_retry: bool = True) -> WorkOutcome:
         current = self._record(record.task_id)
-        retries = int(record.task.metadata.get("retries", self.settings.retries))
+        retries = (record.task.options.retries if record.task.options.retries is not None
+                   else self.settings.retries)
         if allow_retry and current.retries_used < retries:
             self._status(record.task_id, TaskStatus.PENDING,
                          f"{reason}; retry {current.retries_used + 1} of {retries}",
@@ -295,11 +293,11 @@ class TaskFlow:
             return []
         self._status(record.task_id, TaskStatus.VERIFYING, "checking gates")
         attempts = [a for a in self.journal.attempts(self.run_id, record.task_id)
-                    if a.kind != "review"]
+                    if a.kind != AttemptKind.REVIEW]
         # A task with no agent (a sync point, a validator) records its gates on an attempt
         # of kind "gates" so every gate result hangs off an attempt.
         attempt = attempts[-1] if attempts else self.journal.start_attempt(
-            self.run_id, record.task_id, kind="gates", base_commit=handle.base_commit,
+            self.run_id, record.task_id, kind=AttemptKind.GATES, base_commit=handle.base_commit,
             workspace=handle.path)
         context = GateContext(
             task=record.task, workspace=handle.path,
@@ -324,7 +322,7 @@ class TaskFlow:
                        else self.settings.default_runner)
         self._status(record.task_id, TaskStatus.REVIEWING, f"review by {agent}")
         attempt = self.journal.start_attempt(
-            self.run_id, record.task_id, kind="review", runner=runner_name, agent=agent,
+            self.run_id, record.task_id, kind=AttemptKind.REVIEW, runner=runner_name, agent=agent,
             workspace=handle.path,
             log_path=self._log_path(record.task_id, 0).with_name(f"review-{agent}-{round_}.log"))
         request = AgentRequest(
@@ -333,8 +331,8 @@ class TaskFlow:
             model=profile.model if profile else None, timeout_s=self.settings.timeout_s,
             options={**self.pool.options(runner_name), "role": "review", "round": round_,
                      "attempt": attempt.number,
-                     **({"script": record.task.metadata["script"]}
-                        if "script" in record.task.metadata else {})},
+                     **({"script": record.task.options.script}
+                        if record.task.options.script is not None else {})},
         )
         keep_prompt(request.log_path, prompt)
         result = await self.pool.get(runner_name).run(request)
@@ -350,7 +348,8 @@ class TaskFlow:
         self._merging.add(task_id)
         try:
             if approval_note is not None:
-                self.journal.append_event(self.run_id, "approved", task_id, note=approval_note)
+                self.journal.append_event(self.run_id, EventKind.APPROVED, task_id,
+                                          note=approval_note)
             await self._merge(task_id, record)
         except WavefrontError as exc:
             self._fail_unless_merged(task_id, f"merge failed: {exc}")
@@ -364,106 +363,27 @@ class TaskFlow:
         """Fail a task whose merge went wrong; one already merged stays done (a failure in
         the cleanup after the merge, such as removing its worktree, is only recorded)."""
         if self._record(task_id).status == TaskStatus.DONE:
-            self.journal.append_event(self.run_id, "cleanup_failed", task_id, reason=reason)
+            self.journal.append_event(self.run_id, EventKind.CLEANUP_FAILED, task_id, reason=reason)
         else:
             self._status(task_id, TaskStatus.FAILED, reason)
 
     async def _merge(self, task_id: str, record: TaskRecord | None = None) -> None:
         if record is None:
             record = self._record(task_id)
-        title = record.task.title
-        message = (f"Merge {task_id}: {title}\n\nwavefront-run: {self.run_id}\n"
-                   f"wavefront-task: {task_id}")
-        broken: GateResult | None = None
-        async with self._merge_lock:
-            self._status(task_id, TaskStatus.MERGING, "in the merge queue")
-            if self._verifies_merged(record):
-                outcome, broken = await self._verified_merge(record, message)
-            else:
-                outcome = await self._off_loop(self.workspaces.merge, task_id, message)
-            if outcome.ok:
-                self.journal.record_merge(self.run_id, task_id, outcome.commit or "")
-                handle = await self._off_loop(self.workspaces.open, task_id)
-                if handle is not None:
-                    await self._off_loop(self.workspaces.remove, handle, True)
-        if outcome.ok:
+        merged = await self.queue.merge(record)
+        if merged.outcome.ok:
             await self.run_hooks(task_id)
-            return
-        if broken is not None:
-            await self._fix_merged(record, broken)
-            return
-        await self._resolve_conflict(record, outcome.conflicts, outcome.details)
-
-    def _verifies_merged(self, record: TaskRecord) -> bool:
-        """`verify: merged` and a command gate to run: check the merged tree first."""
-        return (self.settings.verify == "merged" and isinstance(self.workspaces, GitWorkspaces)
-                and bool(effective_gates(self._gate_specs(record), record.task,
-                                         stage="merged")))
-
-    async def _verified_merge(self, record: TaskRecord, message: str
-                              ) -> tuple[MergeOutcome, GateResult | None]:
-        """Merge only a tree whose command gates pass, so the branch never turns red.
-
-        Like `GitWorkspaces.merge` (exactly once, compare-and-swap publish), with the gates
-        run in a throwaway worktree of the merge commit between computing and publishing.
-        """
-        workspaces = self.workspaces
-        assert isinstance(workspaces, GitWorkspaces)
-        repo = workspaces.repo
-        branch = workspaces.task_branch(record.task_id)
-        task_head = await asyncio.to_thread(repo.rev_parse, f"refs/heads/{branch}")
-        if task_head is None:
-            raise WorkspaceError(f"task branch {branch} does not exist; nothing to merge")
-        integration = f"refs/heads/{workspaces.integration_branch}"
-        holder = (await asyncio.to_thread(repo.checked_out_branches)).get(integration)
-        if holder is not None:
-            raise WorkspaceError(f"branch {workspaces.integration_branch} is checked out at "
-                                 f"{holder}; switch that checkout to another branch so "
-                                 "wavefront can add merges to it")
-        for _ in range(_PUBLISH_TRIES):
-            old = await asyncio.to_thread(workspaces.integration_head)
-            if await asyncio.to_thread(repo.is_ancestor, task_head, old):
-                return MergeOutcome(True, old, (), f"{branch} is already merged"), None
-            outcome = await asyncio.to_thread(workspaces.compute_merge, old, task_head, message)
-            if not outcome.ok or outcome.commit is None:
-                return outcome, None
-            self._status(record.task_id, TaskStatus.MERGING, "checking gates on the merged tree")
-            broken = await self._check_merged(record, outcome.commit, old)
-            if broken is not None:
-                return MergeOutcome(False, None, (), broken.summary), broken
-            if await asyncio.to_thread(workspaces.publish, outcome.commit, old):
-                return outcome, None
-        return MergeOutcome(False, None, (), f"{workspaces.integration_branch} kept moving "
-                            f"while merging {branch}; try again"), None
-
-    async def _check_merged(self, record: TaskRecord, commit: str, old: str
-                            ) -> GateResult | None:
-        """Run the command gates on the merge commit; the first that fails, or None."""
-        handle = await self._off_loop(self.workspaces.checkout_detached, commit,
-                                         f"{safe_name(record.task_id)}-merged")
-        attempts = [a for a in self.journal.attempts(self.run_id, record.task_id)
-                    if a.kind != "review"]
-        attempt = attempts[-1] if attempts else self.journal.start_attempt(
-            self.run_id, record.task_id, kind="gates", base_commit=old)
-        context = GateContext(
-            task=record.task, workspace=handle.path,
-            log_dir=self._log_path(record.task_id, 0).parent, base_commit=old,
-            head_commit=commit, changed_files=attempt.changed_files, attempt=attempt.number,
-            stage="merged")
-        try:
-            results = await check_gates(self._gate_specs(record), context)
-        finally:
-            await self._off_loop(self.workspaces.remove, handle)
-        for result in results:
-            self.journal.record_gate(attempt.id, replace(result,
-                                                         gate=f"{result.gate} (merged tree)"))
-        return next((r for r in results if not r.passed), None)
+        elif merged.broken is not None:
+            await self._fix_merged(record, merged.broken)
+        else:
+            await self._resolve_conflict(record, merged.outcome.conflicts,
+                                         merged.outcome.details)
 
     async def _fix_merged(self, record: TaskRecord, broken: GateResult) -> None:
         """A semantic conflict: each side passes alone, the merge does not. Back to the
         agent once, with the integration branch merged into its worktree and the failure."""
         task_id = record.task_id
-        tried = self.journal.count_attempts(self.run_id, task_id, ("merged-fix",)) > 0
+        tried = self.journal.count_attempts(self.run_id, task_id, (AttemptKind.MERGED_FIX,)) > 0
         handle = await self._off_loop(self.workspaces.open, task_id)
         failure = f"the merged tree fails gate {broken.gate}: {broken.summary}"
         if tried or handle is None:
@@ -488,7 +408,7 @@ class TaskFlow:
                                 details: str) -> None:
         """Send a conflict back to the agent once, in its worktree; then give up clearly."""
         task_id = record.task_id
-        tried = self.journal.count_attempts(self.run_id, task_id, ("conflict",)) > 0
+        tried = self.journal.count_attempts(self.run_id, task_id, (AttemptKind.CONFLICT,)) > 0
         handle = await self._off_loop(self.workspaces.open, task_id)
         files = ", ".join(conflicts) or "unknown files"
         if tried or handle is None:
@@ -546,29 +466,25 @@ class TaskFlow:
             return
         record = self._record(task_id)
         texts = [a.text for a in self.journal.attempts(self.run_id, task_id)
-                 if a.kind in ("agent", "conflict") and a.ok]
+                 if a.kind in (AttemptKind.AGENT, AttemptKind.CONFLICT) and a.ok]
         context = DoneContext(journal=self.journal, run_id=self.run_id, task=record.task,
                               final_text=texts[-1] if texts else "",
                               commit=record.merge_commit or "", workspaces=self.workspaces)
         for hook in self.hooks:
             await hook(context)
-        self.journal.append_event(self.run_id, "hooks_done", task_id)
+        self.journal.append_event(self.run_id, EventKind.HOOKS_DONE, task_id)
 
     def unhooked_done_tasks(self) -> list[str]:
         """Done tasks whose hooks did not complete (the process stopped in between)."""
         if not self.hooks:
             return []
-        hooked = {e.task_id for e in self.journal.events(self.run_id, kind="hooks_done")}
+        hooked = {e.task_id for e in self.journal.events(self.run_id, kind=EventKind.HOOKS_DONE)}
         return [r.task_id for r in self.journal.tasks(self.run_id)
                 if r.status == TaskStatus.DONE and r.task_id not in hooked]
 
     async def _off_loop(self, call: Callable[_P, _R], *args: _P.args,
                         **kwargs: _P.kwargs) -> _R:
-        """Git calls block for milliseconds, so they run in a thread; the plain backend
-        does no git work, and a thread hop per call would cost more than the call."""
-        if isinstance(self.workspaces, PlainWorkspaces):
-            return call(*args, **kwargs)
-        return await asyncio.to_thread(call, *args, **kwargs)
+        return await call_backend(self.workspaces, call, *args, **kwargs)
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -581,7 +497,6 @@ class TaskFlow:
     def _status(self, task_id: str, status: TaskStatus, reason: str = "",
                 **data: Any) -> None:
         self.journal.set_status(self.run_id, task_id, status, reason, **data)
-        self.on_change()
 
     def _runner_name(self, record: TaskRecord) -> str:
         return record.runner or self.settings.default_runner
@@ -596,7 +511,7 @@ class TaskFlow:
 
     def _over_task_budget(self, record: TaskRecord) -> str:
         """Why no further attempt may start (the task's `max_cost_usd`), or ""."""
-        limit = record.task.metadata.get("max_cost_usd")
+        limit = record.task.options.max_cost_usd
         if limit is None:
             return ""
         spent = sum(a.cost_usd or 0.0 for a in self.journal.attempts(self.run_id,
@@ -608,7 +523,7 @@ class TaskFlow:
     def _attempt_count(self, task_id: str) -> int:
         """Attempts at the work itself (first tries, retries, conflict rounds) so far."""
         return self.journal.count_attempts(self.run_id, task_id,
-                                           ("agent", "conflict", "merged-fix"))
+                                           AGENT_WORK)
 
     def _log_path(self, task_id: str, number: int, suffix: str = "") -> Path:
         return self.logs_dir / safe_name(task_id) / f"attempt-{number}{suffix}.log"
@@ -616,7 +531,7 @@ class TaskFlow:
     def _deliveries(self, task: Task) -> list[DependencyDelivery]:
         """What each dependency's agent reported and changed, for this task's prompt."""
         reports = self.journal.dependency_reports(self.run_id, task.dependencies,
-                                                  ("agent", "conflict", "merged-fix"))
+                                                  AGENT_WORK)
         return [DependencyDelivery(dep, *reports[dep]) for dep in task.dependencies
                 if dep in reports]
 

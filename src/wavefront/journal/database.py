@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from wavefront.errors import JournalError
+from wavefront.journal.kinds import AttemptKind, EventKind
 from wavefront.journal.migrations import MIGRATIONS, SCHEMA_VERSION
 from wavefront.journal.records import (
     AttemptRecord,
@@ -223,7 +224,7 @@ class Journal:
                         for position, (task, agent, runner, priority, wave) in enumerate(tasks)
                     ],
                 )
-                self._insert_event(run_id, "run_created", None,
+                self._insert_event(run_id, EventKind.RUN_CREATED, None,
                                    {"base_commit": base_commit, "branch": branch,
                                     "tasks": len(tasks)})
         except sqlite3.IntegrityError as exc:
@@ -267,7 +268,7 @@ class Journal:
                     for offset, (task, agent, runner, priority, wave) in enumerate(tasks)
                 ],
             )
-            self._insert_event(run_id, "graph_grown", None,
+            self._insert_event(run_id, EventKind.GRAPH_GROWN, None,
                                {"tasks": [t[0].id for t in tasks], "reason": reason,
                                 **({"dependencies_added": extend} if extend else {})})
 
@@ -293,14 +294,14 @@ class Journal:
         with self._transaction() as db:
             db.execute("UPDATE runs SET options = ? WHERE id = ?",
                        (self._json({**run.options, **changes}), run_id))
-            self._insert_event(run_id, "run_options_changed", None, dict(changes))
+            self._insert_event(run_id, EventKind.RUN_OPTIONS_CHANGED, None, dict(changes))
 
     def set_run_state(self, run_id: str, state: str, **data: Any) -> None:
         finished = time.time() if state in {"finished", "cancelled"} else None
         with self._transaction() as db:
             db.execute("UPDATE runs SET state = ?, finished_at = ? WHERE id = ?",
                        (state, finished, run_id))
-            self._insert_event(run_id, f"run_{state}", None, data)
+            self._insert_event(run_id, EventKind.run_state(state), None, data)
 
     # -- tasks ----------------------------------------------------------------------
 
@@ -339,7 +340,7 @@ class Journal:
             payload: dict[str, Any] = {"status": status.value, **data}
             if reason:
                 payload["reason"] = reason
-            return self._insert_event(run_id, "task_status", task_id, payload)
+            return self._insert_event(run_id, EventKind.TASK_STATUS, task_id, payload)
 
     def record_merge(self, run_id: str, task_id: str, merge_commit: str) -> None:
         """The merge is published: the task is done (DESIGN: done only with its commit)."""
@@ -349,7 +350,7 @@ class Journal:
                 " updated_at = ? WHERE run_id = ? AND task_id = ?",
                 (merge_commit, time.time(), run_id, task_id),
             )
-            self._insert_event(run_id, "task_status", task_id,
+            self._insert_event(run_id, EventKind.TASK_STATUS, task_id,
                                {"status": "done", "merge_commit": merge_commit})
 
     def reset_retries(self, run_id: str, task_id: str) -> None:
@@ -364,7 +365,7 @@ class Journal:
         run_id: str,
         task_id: str,
         *,
-        kind: str = "agent",
+        kind: str = AttemptKind.AGENT,
         runner: str | None = None,
         agent: str | None = None,
         base_commit: str | None = None,
@@ -388,7 +389,7 @@ class Journal:
             )
             # The stored row itself (defaults included), without reading it back.
             record = attempt_from_row(cursor.fetchall()[0])
-            self._insert_event(run_id, "attempt_started", task_id,
+            self._insert_event(run_id, EventKind.ATTEMPT_STARTED, task_id,
                                {"attempt": record.id, "number": number, "kind": kind,
                                 "runner": runner, "agent": agent})
         return record
@@ -423,7 +424,7 @@ class Journal:
                 raise JournalError(f"no attempt {attempt_id}")
             row = rows[0]
             self._insert_event(
-                row["run_id"], "attempt_finished", row["task_id"],
+                row["run_id"], EventKind.ATTEMPT_FINISHED, row["task_id"],
                 {"attempt": attempt_id, "state": final_state, "ok": result.ok,
                  "failure": result.failure.value if result.failure else None,
                  "reason": result.reason, "cost_usd": result.cost_usd,
@@ -443,7 +444,7 @@ class Journal:
                 (time.time(), reason, run_id),
             )
             for row in rows:
-                self._insert_event(run_id, "attempt_abandoned", row["task_id"],
+                self._insert_event(run_id, EventKind.ATTEMPT_ABANDONED, row["task_id"],
                                    {"attempt": row["id"], "reason": reason})
         return [int(row["id"]) for row in rows]
 
@@ -501,7 +502,7 @@ class Journal:
                  self._redactor.text(result.details), self._json(list(result.findings)),
                  result.action.value),
             )
-            self._insert_event(row["run_id"], "gate_checked", row["task_id"],
+            self._insert_event(row["run_id"], EventKind.GATE_CHECKED, row["task_id"],
                                {"attempt": attempt_id, "gate": result.gate,
                                 "passed": result.passed, "summary": result.summary})
 
@@ -546,7 +547,8 @@ class Journal:
                 "INSERT INTO decisions (run_id, task_id, decision, note, at) VALUES (?,?,?,?,?)",
                 (run_id, task_id, decision, note, time.time()),
             )
-            self._insert_event(run_id, "decision", task_id, {"decision": decision, "note": note})
+            self._insert_event(run_id, EventKind.DECISION, task_id,
+                               {"decision": decision, "note": note})
 
     def take_decisions(self, run_id: str) -> list[tuple[str, str, str]]:
         """Unconsumed decisions as (task_id, decision, note), marking them consumed."""

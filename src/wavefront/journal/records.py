@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from wavefront.model import GateSpec, SourceLocation, Task, TaskStatus
+from wavefront.model import GateSpec, SourceLocation, Task, TaskOptions, TaskStatus
 
 __all__ = [
     "AttemptRecord",
@@ -112,6 +112,8 @@ def task_to_json(task: Task) -> str:
             value = list(value)
         elif isinstance(value, TaskStatus):
             value = value.value
+        elif isinstance(value, TaskOptions):
+            value = value.to_json()
         elif isinstance(value, Mapping):
             value = dict(value)
         data[item.name] = value
@@ -134,9 +136,14 @@ def task_from_json(text: str) -> Task:
             value = tuple(GateSpec(g["kind"], g.get("options", {})) for g in value)
         elif item.name == "status":
             value = TaskStatus(value)
+        elif item.name == "options":
+            value = TaskOptions.split(value)[0]
         elif isinstance(value, list):
             value = tuple(value)
         kwargs[item.name] = value
+    if "options" not in data and kwargs.get("metadata"):
+        # Journals written before typed options kept them among the metadata.
+        kwargs["options"], kwargs["metadata"] = TaskOptions.split(kwargs["metadata"])
     return Task(**kwargs)
 
 

@@ -60,7 +60,7 @@ def plan_as_data(plan: Plan, agents: Agents | None = None) -> dict[str, Any]:
 
 def _grows(task: Task) -> bool:
     """A workflow placeholder that becomes one task per story/subtask when it runs."""
-    return bool(task.metadata.get("grows_at_run_time"))
+    return task.options.grows_at_run_time
 
 
 def plan_to_json(plan: Plan, agents: Agents | None = None) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wavefront.journal.database import AttemptRecord, Event, Journal, RunRecord, TaskRecord
+from wavefront.journal.kinds import AttemptKind, EventKind
 from wavefront.model import GateAction, GateResult, TaskStatus
 
 __all__ = ["render_report", "write_report"]
@@ -46,11 +47,11 @@ class _TaskView:
 
     @property
     def work(self) -> list[AttemptRecord]:
-        return [a for a in self.attempts if a.kind != "review"]
+        return [a for a in self.attempts if a.kind != AttemptKind.REVIEW]
 
     @property
     def reviews(self) -> list[AttemptRecord]:
-        return [a for a in self.attempts if a.kind == "review"]
+        return [a for a in self.attempts if a.kind == AttemptKind.REVIEW]
 
     @property
     def all_gates(self) -> list[GateResult]:
@@ -62,11 +63,11 @@ class _TaskView:
 
     @property
     def seconds(self) -> float:
-        stamps = [e.at for e in self.events if e.kind == "task_status"]
+        stamps = [e.at for e in self.events if e.kind == EventKind.TASK_STATUS]
         started = [
             e.at
             for e in self.events
-            if e.kind == "task_status" and e.data.get("status") == "running"
+            if e.kind == EventKind.TASK_STATUS and e.data.get("status") == "running"
         ]
         return max(stamps) - min(started) if started else 0.0
 
@@ -202,13 +203,13 @@ def _details(view: _TaskView) -> list[str]:
     if task.acceptance_criteria:
         lines.append(f"- **Acceptance criteria**: {len(task.acceptance_criteria)}")
     for event in view.events:
-        if event.kind == "approved":
+        if event.kind == EventKind.APPROVED:
             note = event.data.get("note") or ""
             lines.append(f"- **Approved by a person**{': ' + note if note else ''}")
-        elif event.kind == "decision" and event.data.get("decision") == "reject":
+        elif event.kind == EventKind.DECISION and event.data.get("decision") == "reject":
             note = event.data.get("note") or ""
             lines.append(f"- **Rejected by a person**{': ' + note if note else ''}")
-        elif event.kind == "accepted_with_findings":
+        elif event.kind == EventKind.ACCEPTED_WITH_FINDINGS:
             lines.append("- **Accepted at the review limit with open findings**")
     followed: dict[int, list[AttemptRecord]] = defaultdict(list)
     for review in view.reviews:

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from wavefront.journal.database import Event, Journal
+from wavefront.journal.kinds import EventKind
 from wavefront.model import TaskStatus
 
 __all__ = ["STATUS_STYLE", "LineProgress", "LiveProgress", "Reporter"]
@@ -79,11 +80,11 @@ class _RunView:
 
     def apply(self, event: Event) -> _Row | None:
         row = self.rows.get(event.task_id or "")
-        if event.kind == "graph_grown":
+        if event.kind == EventKind.GRAPH_GROWN:
             return None
         if row is None:
             return None
-        if event.kind == "task_status":
+        if event.kind == EventKind.TASK_STATUS:
             row.status = TaskStatus(event.data["status"])
             row.reason = str(event.data.get("reason", ""))
             if row.status == TaskStatus.RUNNING and row.started is None:
@@ -91,7 +92,7 @@ class _RunView:
             if row.status.is_final:
                 row.ended = event.at
             return row
-        if event.kind == "attempt_finished" and event.data.get("cost_usd"):
+        if event.kind == EventKind.ATTEMPT_FINISHED and event.data.get("cost_usd"):
             row.cost += float(event.data["cost_usd"])
             self.cost += float(event.data["cost_usd"])
         return None
@@ -107,7 +108,7 @@ class LiveProgress:
                           get_renderable=self._render, transient=False)
 
     def __call__(self, event: Event) -> None:
-        if event.kind == "graph_grown":
+        if event.kind == EventKind.GRAPH_GROWN:
             return
         self.view.apply(event)
 

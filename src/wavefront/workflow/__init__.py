@@ -8,7 +8,6 @@ compiled to `model.Task`s (`compile`). At run time `runtime.WorkflowHook` grows 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from wavefront.workflow.schema import WorkflowSource, check_workflow, parse_work
 
 if TYPE_CHECKING:
     from wavefront.config import ProjectConfig
+    from wavefront.model import Task
 
 __all__ = ["CompiledWorkflow", "WorkflowSource", "build_workflow", "uses_workflow"]
 
@@ -38,9 +38,9 @@ def build_workflow(data: Any, source: WorkflowSource, *, root: Path,
     return compile_workflow(workflow, graph)
 
 
-def uses_workflow(metadata: Mapping[str, Any]) -> bool:
+def uses_workflow(task: Task) -> bool:
     """Whether a task came from a workflow (the run then needs the workflow hook)."""
-    return "workflow" in metadata
+    return task.options.workflow is not None
 
 
 def _exists(root: Path, path: str) -> bool:

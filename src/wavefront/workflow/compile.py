@@ -1,7 +1,7 @@
 """Steps to tasks: a checked workflow becomes plain `model.Task`s for the one engine.
 
 Nothing here runs anything. A step becomes one task (a fixed fan-out one per item); its
-dependencies, gates and metadata say everything the engine and the done-hook need:
+dependencies, gates and `TaskOptions` say everything the engine and the done-hook need:
 
 - `agentless`: a sync point, or the placeholder of a fan-out that grows at run time;
 - `allow_no_changes`: an analyzer (it answers, it need not edit files);
@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wavefront.model import GateSpec, SourceLocation, Task
+from wavefront.model import GateSpec, SourceLocation, Task, TaskOptions
 from wavefront.workflow.schema import Step, Workflow
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "command_runner_name",
     "compile_workflow",
     "item_task",
+    "template_options",
 ]
 
 ANSWER_INSTRUCTIONS = (
@@ -113,6 +114,7 @@ def _template(workflow: Workflow, step: Step, runners: dict[str, dict[str, Any]]
         if step.max_rounds is not None:
             options["max_rounds"] = step.max_rounds
         gates.append({"kind": "review", "options": options})
+    # The step's task options, spelled as `TaskOptions.KEYS` (the template is JSON-ready).
     metadata: dict[str, Any] = {
         key: value for key, value in (
             ("runner", step.runner), ("model", step.model), ("timeout", step.timeout),
@@ -164,7 +166,7 @@ def _template(workflow: Workflow, step: Step, runners: dict[str, dict[str, Any]]
         "files": list(step.files),
         "acceptance_criteria": list(step.acceptance_criteria),
         "gates": gates,
-        "metadata": metadata,
+        "options": metadata,
         "keep_dependencies": bool(step.for_each.keep_dependencies) if step.for_each else True,
     }
 
@@ -188,7 +190,7 @@ def _title(step: Step) -> str:
 
 def _step_task(step: Step, template: Mapping[str, Any], deps: tuple[str, ...],
                source: SourceLocation) -> Task:
-    metadata = dict(template["metadata"])
+    metadata = template_options(template)
     title = template["title"]
     body = template["prompt"]
     if step.sync:
@@ -216,8 +218,13 @@ def _step_task(step: Step, template: Mapping[str, Any], deps: tuple[str, ...],
         else (),
         context_files=tuple(template["inputs"]),
         gates=() if step.for_each is not None else _gates(template, source),
-        metadata=metadata,
+        options=TaskOptions.split(metadata)[0],
     )
+
+
+def template_options(template: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a template's task options (journals of older versions say `metadata`)."""
+    return dict(template.get("options") or template.get("metadata") or {})
 
 
 def _gates(template: Mapping[str, Any], source: SourceLocation | None) -> tuple[GateSpec, ...]:
@@ -240,7 +247,7 @@ def item_task(template: Mapping[str, Any], item: Item, deps: Sequence[str],
     step_id = template["step"]
     own_deps = [f"{step_id}:{dep}" for dep in item.dependencies
                 if template.get("keep_dependencies", True) and dep in sibling_ids]
-    metadata = dict(template["metadata"])
+    metadata = template_options(template)
     metadata["workflow"] = {**metadata["workflow"], "kind": "fan_out_item", "item": item.id,
                             **({"grown_from": grown_from} if grown_from else {})}
     outputs = tuple(_fill(o, item) for o in template["outputs"])
@@ -266,6 +273,6 @@ def item_task(template: Mapping[str, Any], item: Item, deps: Sequence[str],
         files=tuple(dict.fromkeys([*template["files"], *deliverables])),
         context_files=tuple(dict.fromkeys(reading)),
         gates=_gates(template, source),
-        metadata=metadata,
+        options=TaskOptions.split(metadata)[0],
     )
 

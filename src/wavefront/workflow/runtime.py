@@ -23,12 +23,14 @@ import contextlib
 import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from wavefront.engine.taskflow import DoneContext
 from wavefront.errors import WavefrontError
 from wavefront.journal.database import Journal, TaskRecord
+from wavefront.journal.kinds import EventKind
 from wavefront.model import SourceLocation, Task, TaskStatus
 from wavefront.workflow.compile import Item, item_task
 from wavefront.workspace.git import GitRepo
@@ -56,7 +58,7 @@ class WorkflowHook:
         self.loaders = loaders
 
     async def __call__(self, context: DoneContext) -> None:
-        info = context.task.metadata.get("workflow")
+        info = context.task.options.workflow
         if not isinstance(info, Mapping):
             return
         if isinstance(info.get("expand"), Mapping):
@@ -72,8 +74,8 @@ async def _expand(
     context: DoneContext, expand: Mapping[str, Any], loaders: Mapping[str, ItemLoader]
 ) -> None:
     journal, run_id, task = context.journal, context.run_id, context.task
-    repo = getattr(context.workspaces, "repo", None)
-    if repo is None or not context.commit:
+    repo_root = context.workspaces.repo_root
+    if repo_root is None or not context.commit:
         _fail(journal, run_id, task.id, "cannot read what earlier steps wrote: no git commit")
         return
     load = loaders.get(str(expand["kind"]))
@@ -81,7 +83,7 @@ async def _expand(
         _fail(journal, run_id, task.id, f"no reader for {expand['kind']!r} items")
         return
     try:
-        items = await asyncio.to_thread(read_items, repo.root, context.commit,
+        items = await asyncio.to_thread(read_items, repo_root, context.commit,
                                         str(expand["path"]), load)
     except WavefrontError as exc:
         _fail(journal, run_id, task.id, f"fan-out over {expand['path']}: {exc}")
@@ -108,7 +110,7 @@ async def _expand(
 
 
 def _row(task: Task, like: TaskRecord) -> tuple[Task, str | None, str | None, float, int]:
-    runner = task.metadata.get("runner") or like.runner
+    runner = task.options.runner or like.runner
     return (task, task.agent or like.agent, runner, like.priority, like.wave + 1)
 
 
@@ -174,7 +176,7 @@ def _choose_branch(context: DoneContext, info: Mapping[str, Any]) -> None:
              if (branch := _branch_of(r.task)) is not None and branch[0] == step
              and branch[1] != label.lower()}
     skipped = _with_exclusive_descendants(roots, records)
-    journal.append_event(run_id, "branch_chosen", task.id, label=label,
+    journal.append_event(run_id, EventKind.BRANCH_CHOSEN, task.id, label=label,
                          skipped=sorted(skipped))
     for record in records:
         if record.task_id in skipped and record.status in _STARTABLE:
@@ -186,7 +188,7 @@ def _choose_branch(context: DoneContext, info: Mapping[str, Any]) -> None:
 
 
 def _branch_of(task: Task) -> tuple[str, str] | None:
-    info = task.metadata.get("workflow")
+    info = task.options.workflow
     branch = info.get("branch") if isinstance(info, Mapping) else None
     if not isinstance(branch, Mapping):
         return None
@@ -216,7 +218,7 @@ def _next_iteration(context: DoneContext, info: Mapping[str, Any], loop: Mapping
     iteration = int(info.get("iteration", 1))
     limit = int(loop["max_iterations"])
     if iteration >= limit:
-        journal.append_event(run_id, "iteration_limit", analyzer.id, iterations=iteration,
+        journal.append_event(run_id, EventKind.ITERATION_LIMIT, analyzer.id, iterations=iteration,
                              max_iterations=limit)
         return
     suffix = f"@{iteration + 1}"
@@ -243,7 +245,7 @@ def _next_iteration(context: DoneContext, info: Mapping[str, Any], loop: Mapping
 
 
 def _step_of(task: Task) -> str:
-    info = task.metadata.get("workflow")
+    info = task.options.workflow
     return str(info.get("step", "")) if isinstance(info, Mapping) else ""
 
 
@@ -274,29 +276,25 @@ def _between(start: Sequence[str], end: str, records: Sequence[TaskRecord]) -> l
 
 
 def _grown(task: Task) -> bool:
-    info = task.metadata.get("workflow")
+    info = task.options.workflow
     return isinstance(info, Mapping) and "grown_from" in info
 
 
 def _copy(task: Task, body: Sequence[str], suffix: str, previous: str, iteration: int,
           *, entry: bool) -> Task:
-    from dataclasses import replace
-
     base = task.id.split("@")[0]
     deps = [f"{d.split('@')[0]}{suffix}" if d in body else d for d in task.dependencies]
     if entry:
         deps.append(previous)
-    metadata = dict(task.metadata)
-    info = dict(metadata.get("workflow") or {})
+    info = dict(task.options.workflow or {})
     info["iteration"] = iteration
     info["step"] = f"{str(info.get('step', base)).split('@')[0]}{suffix}"
     if isinstance(info.get("expand"), Mapping):
         expand = dict(info["expand"])
         expand["template"] = {**expand["template"], "step": info["step"]}
         info["expand"] = expand
-    metadata["workflow"] = info
     return replace(task, id=f"{base}{suffix}", dependencies=tuple(dict.fromkeys(deps)),
-                   metadata=metadata)
+                   options=replace(task.options, workflow=info))
 
 
 def _fail(journal: Journal, run_id: str, task_id: str, reason: str) -> None:

@@ -11,29 +11,41 @@ still where the merge started, so a crash or a concurrent writer can never lose 
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import ParamSpec, Protocol, TypeVar
 
 from wavefront.errors import WorkspaceError
 from wavefront.workspace.git import GitRepo, safe_name, split_z
+from wavefront.workspace.guard import CheckoutGuard
 
 __all__ = [
     "GitRepo",
     "GitWorkspaces",
     "MergeOutcome",
+    "MergeVerifier",
     "PlainWorkspaces",
     "WorkspaceHandle",
     "Workspaces",
+    "call_backend",
     "safe_name",
 ]
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
 TASK_BRANCH_PREFIX = "wavefront-tasks"
 _BASE_FILE = "wavefront-base"  # in a worktree's private git dir; removed with the worktree
+# Publishing is compare-and-swap; a branch that moved meanwhile is merged again this often.
 _PUBLISH_ATTEMPTS = 5
+
+# Checks a computed merge before it is published: (merge commit, integration head it was
+# computed on) -> whether to publish it.
+MergeVerifier = Callable[[str, str], bool]
 
 
 @dataclass(frozen=True)
@@ -54,12 +66,23 @@ class MergeOutcome:
     commit: str | None
     conflicts: tuple[str, ...]
     details: str
+    # False when the merge was computed cleanly but its verifier refused to publish it.
+    verified: bool = True
 
 
 class Workspaces(Protocol):
-    """What the engine needs from a workspace backend (git worktrees or one plain directory)."""
+    """What the engine needs from a workspace backend (git worktrees or one plain directory).
+
+    `versioned` says whether the backend records the work in git (commits, diffs, merges);
+    `blocking` whether its calls block long enough to belong on a thread.
+    """
 
     integration_branch: str
+    versioned: bool
+    blocking: bool
+
+    @property
+    def repo_root(self) -> Path | None: ...
 
     def create_integration_branch(self, base: str) -> str: ...
     def integration_head(self) -> str: ...
@@ -71,7 +94,10 @@ class Workspaces(Protocol):
     def conflict_markers(self, handle: WorkspaceHandle) -> list[str]: ...
     def diff(self, handle: WorkspaceHandle) -> str: ...
     def head(self, handle: WorkspaceHandle) -> str: ...
-    def merge(self, task_id: str, message: str) -> MergeOutcome: ...
+    def merge(
+        self, task_id: str, message: str, verify: MergeVerifier | None = None
+    ) -> MergeOutcome: ...
+    def guard(self) -> CheckoutGuard | None: ...
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]: ...
     def checkout_detached(self, commit: str, name: str) -> WorkspaceHandle: ...
     def remove(self, handle: WorkspaceHandle, delete_branch: bool = False) -> None: ...
@@ -80,8 +106,22 @@ class Workspaces(Protocol):
     def delete_run_branches(self) -> list[str]: ...
 
 
+async def call_backend(
+    workspaces: Workspaces, call: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs
+) -> _R:
+    """Run a backend call from the event loop: git calls block for milliseconds, so they run
+    in a thread; a backend that does no git work is called directly (a thread hop per call
+    would cost more than the call)."""
+    if not workspaces.blocking:
+        return call(*args, **kwargs)
+    return await asyncio.to_thread(call, *args, **kwargs)
+
+
 class GitWorkspaces:
     """The branches and worktrees of one run in one repository."""
+
+    versioned = True
+    blocking = True
 
     def __init__(self, repo: GitRepo, run_id: str, state_dir: Path | None = None) -> None:
         if not run_id or safe_name(run_id) != run_id:
@@ -99,6 +139,14 @@ class GitWorkspaces:
         self._verify_dir = self.state_dir / "verify" / run_id
         # Worktree bookkeeping in .git/worktrees is not built for concurrent add/remove/prune.
         self._admin_lock = threading.RLock()
+
+    @property
+    def repo_root(self) -> Path:
+        return self.repo.root
+
+    def guard(self) -> CheckoutGuard:
+        """Watches the user's checkout for writes during an attempt."""
+        return CheckoutGuard(self.repo)
 
     # -- names -----------------------------------------------------------------------------
 
@@ -233,12 +281,15 @@ class GitWorkspaces:
 
     # -- merging ---------------------------------------------------------------------------
 
-    def merge(self, task_id: str, message: str) -> MergeOutcome:
+    def merge(
+        self, task_id: str, message: str, verify: MergeVerifier | None = None
+    ) -> MergeOutcome:
         """Merge the task branch into the integration branch, without a checkout.
 
         Exactly once: if the task's head is already in the integration branch, nothing is
         done. If the branch moves between computing and publishing, the merge is computed
-        again on the new head (a few times, then reported as not done).
+        again on the new head (a few times, then reported as not done). `verify`, when
+        given, sees each computed merge before it is published and may refuse it.
         """
         branch = self.task_branch(task_id)
         task_head = self.repo.rev_parse(f"refs/heads/{branch}")
@@ -252,6 +303,9 @@ class GitWorkspaces:
             outcome = self.compute_merge(old, task_head, message)
             if not outcome.ok or outcome.commit is None:
                 return outcome
+            if verify is not None and not verify(outcome.commit, old):
+                return MergeOutcome(False, None, (), "the merged tree failed its gates",
+                                    verified=False)
             if self.publish(outcome.commit, old):
                 return outcome
         return MergeOutcome(
@@ -473,6 +527,10 @@ class PlainWorkspaces:
     For benchmarks and backlogs of plain commands, where there is no repository to isolate.
     """
 
+    versioned = False
+    blocking = False
+    repo_root = None
+
     def __init__(self, directory: Path, run_id: str = "plain") -> None:
         self.directory = Path(directory).resolve()
         self.run_id = run_id
@@ -512,8 +570,13 @@ class PlainWorkspaces:
     def head(self, handle: WorkspaceHandle) -> str:
         return ""
 
-    def merge(self, task_id: str, message: str) -> MergeOutcome:
+    def merge(
+        self, task_id: str, message: str, verify: MergeVerifier | None = None
+    ) -> MergeOutcome:
         return MergeOutcome(True, None, (), "plain workspace: nothing to merge")
+
+    def guard(self) -> None:
+        return None
 
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]:
         return []

@@ -1,0 +1,52 @@
+"""The names the journal stores for events and attempts.
+
+They are `StrEnum`s: the journal keeps their text (old journals read back unchanged), and a
+member compares equal to its text, so every reader and writer names them one way.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["AGENT_WORK", "AttemptKind", "EventKind"]
+
+
+class AttemptKind(StrEnum):
+    """What an attempt was for."""
+
+    AGENT = "agent"  # the agent doing the task's work (first try, retry, review round)
+    CONFLICT = "conflict"  # the agent resolving a merge conflict
+    MERGED_FIX = "merged-fix"  # the agent fixing a merged tree that failed its gates
+    REVIEW = "review"  # a reviewer agent's verdict
+    GATES = "gates"  # gates of a task without an agent (a sync point, a validator)
+
+
+# Attempts at the work itself, as counted for retries and read for dependents' prompts.
+AGENT_WORK = (AttemptKind.AGENT, AttemptKind.CONFLICT, AttemptKind.MERGED_FIX)
+
+
+class EventKind(StrEnum):
+    """What an event in the append-only log records."""
+
+    RUN_CREATED = "run_created"
+    RUN_OPTIONS_CHANGED = "run_options_changed"
+    GRAPH_GROWN = "graph_grown"
+    TASK_STATUS = "task_status"
+    ATTEMPT_STARTED = "attempt_started"
+    ATTEMPT_FINISHED = "attempt_finished"
+    ATTEMPT_ABANDONED = "attempt_abandoned"
+    GATE_CHECKED = "gate_checked"
+    DECISION = "decision"
+    APPROVED = "approved"
+    ACCEPTED_WITH_FINDINGS = "accepted_with_findings"
+    OUTSIDE_WRITES = "outside_writes"
+    CLEANUP_FAILED = "cleanup_failed"
+    BUDGET_REACHED = "budget_reached"
+    HOOKS_DONE = "hooks_done"
+    BRANCH_CHOSEN = "branch_chosen"
+    ITERATION_LIMIT = "iteration_limit"
+
+    @staticmethod
+    def run_state(state: str) -> str:
+        """The event recorded when a run enters `state` (`run_running`, `run_finished`, ...)."""
+        return f"run_{state}"
