@@ -11,14 +11,15 @@ import urllib.error
 import urllib.request
 from http.client import HTTPResponse
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
 from conftest import WriteBacklog
-from dashboard import need_web, serving
+from dashboard import need_web, run_in_child, serving, wait_until
 from wavefront.backlog.load import load_and_plan
-from wavefront.runs import RunOptions, start_run
+from wavefront.runs import RunOptions, open_journal, start_run
+from wavefront.workspace.runlock import RunLock
 
 XSS = "<script>alert(1)</script>"
 
@@ -173,3 +174,86 @@ def test_beyond_loopback_a_token_is_always_required(host: str, needs_token: bool
     assert (token is not None) == needs_token
     assert (hosts is None) == needs_token
     assert access_rule(host, "given")[0] == "given"
+
+
+def test_before_any_run_the_dashboard_says_how_to_start_one(git_repo: Path) -> None:
+    with serving(git_repo) as url:
+        status, _, page = fetch(url)
+        missing, _, _ = fetch(url + "runs/nope")
+    assert status == 200 and "No run yet" in page
+    assert missing == 404
+    assert not (git_repo / ".wavefront" / "journal.db").exists()  # reading made nothing
+
+
+def test_serve_outside_a_repository_is_one_clear_error(tmp_path: Path) -> None:
+    need_web()
+    done = subprocess.run([sys.executable, "-m", "wavefront", "serve", "-C", str(tmp_path)],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "is not a git repository" in done.stderr and "Traceback" not in done.stderr
+
+
+def csrf_of(url: str, path: str) -> str:
+    return fetch(url + path)[2].split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+def test_retry_from_the_page_runs_the_task_again(finished_run: Path) -> None:
+    with serving(finished_run) as url:
+        status, headers, _ = fetch(url + "runs/web/tasks/b/retry",
+                                   {"csrf": csrf_of(url, "runs/web"), "next": "/runs/web"})
+        assert status == 303
+        said = dict(parse_qsl(urlsplit(headers["location"]).query))["said"]
+        assert said == "queued again: b; the run goes on"
+        # `wavefront resume` runs in its own process; b's script fails again.
+        wait_until(lambda: attempts_of(finished_run, "b") == 2 and not running(finished_run),
+                   "the retried task ran again")
+
+
+def attempts_of(repo: Path, task_id: str) -> int:
+    with open_journal(repo) as journal:
+        return len(journal.attempts("web", task_id))
+
+
+def running(repo: Path) -> bool:
+    return RunLock(repo / ".wavefront").holder() is not None
+
+
+def test_cancel_from_the_page_stops_the_run_in_the_other_process(
+        git_repo: Path, write_backlog: WriteBacklog) -> None:
+    write_backlog([{"id": "stuck", "title": "Stuck", "script": {"behaviour": "hang"}},
+                   {"id": "later", "title": "Later", "depends_on": ["stuck"]}])
+    with run_in_child(git_repo, "stop") as child, serving(git_repo) as url:
+        wait_until(lambda: status_of(git_repo, "stop", "stuck") == "running", "stuck runs")
+        status, headers, _ = fetch(url + "runs/stop/cancel",
+                                   {"csrf": csrf_of(url, "runs/stop"), "next": "/runs/stop"})
+        child.wait(timeout=60)
+    said = dict(parse_qsl(urlsplit(headers["location"]).query))["said"]
+    assert status == 303 and said.startswith(f"stopped process {child.pid}; cancelled")
+    assert child.returncode == 3
+    with open_journal(git_repo) as journal:
+        run = journal.get_run("stop")
+        statuses = {r.task_id: r.status.value for r in journal.tasks("stop")}
+    assert run is not None and run.state == "cancelled"
+    assert statuses == {"stuck": "cancelled", "later": "cancelled"}
+
+
+def status_of(repo: Path, run_id: str, task_id: str) -> str | None:
+    with open_journal(repo) as journal:
+        record = journal.task(run_id, task_id)
+    return record.status.value if record else None
+
+
+def test_secrets_in_a_diff_are_redacted(git_repo: Path, write_backlog: WriteBacklog,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "sk-live-0123456789abcdef"
+    monkeypatch.setenv("DEPLOY_API_KEY", secret)
+    write_backlog([{"id": "leak", "title": "Leak",
+                    "script": {"files": {"config.py": f"KEY = '{secret}'\n"}}}])
+    loaded = load_and_plan([], root=git_repo)
+    start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(run_id="web"))
+    with serving(git_repo) as url:
+        page = fetch(url + "runs/web/tasks/leak")[2]
+        attempt = page.split('/attempts/', 1)[1].split("/", 1)[0]
+        diff = fetch(f"{url}runs/web/attempts/{attempt}/diff")[2]
+    assert "config.py" in diff
+    assert secret not in diff and "[redacted:DEPLOY_API_KEY]" in diff
