@@ -28,7 +28,7 @@ from wavefront.web.security import csrf_ok
 __all__ = ["approve", "cancel", "reject", "retry"]
 
 # (repository, run, task or None, action name, note) -> the line shown to the person.
-_Action = Callable[[Path, str, "str | None", str, str], str]
+_Action = Callable[[Path, str, str | None, str, str], str]
 
 
 async def approve(request: Request) -> Response:

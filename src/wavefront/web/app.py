@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -25,7 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from wavefront.errors import WavefrontError
-from wavefront.journal.database import Journal, RunRecord
+from wavefront.journal.database import AttemptRecord, Journal, RunRecord
 from wavefront.web import actions
 from wavefront.web.live import follow_log, follow_run
 from wavefront.web.security import Guard
@@ -73,15 +74,12 @@ def create_app(root: Path, *, token: str | None = None,
     environment.globals.update(ATTENTION=[s.value for s in ATTENTION])
     source = _JournalSource(root / ".wavefront" / "journal.db")
 
-    async def render(request: Request, name: str, status_code: int = 200, **values: Any
-                     ) -> HTMLResponse:
+    def render(request: Request, name: str, status_code: int = 200, **values: Any
+               ) -> HTMLResponse:
         template = environment.get_template(name)
         html = template.render(request=request, csrf=app.state.csrf,
                                said=request.query_params.get("said"), **values)
         return HTMLResponse(html, status_code=status_code)
-
-    def journal_or_none() -> Journal | None:
-        return source.get()
 
     def run_of(request: Request) -> tuple[Journal, RunRecord]:
         journal = source.get()
@@ -91,13 +89,13 @@ def create_app(root: Path, *, token: str | None = None,
         return journal, run
 
     async def runs_page(request: Request) -> Response:
-        journal = journal_or_none()
-        return await render(request, "runs.html", root=root,
+        journal = source.get()
+        return render(request, "runs.html", root=root,
                             runs=runs_view(journal) if journal else [])
 
     async def run_page(request: Request) -> Response:
         journal, run = run_of(request)
-        return await render(request, "run.html", view=run_view(journal, run))
+        return render(request, "run.html", view=run_view(journal, run))
 
     async def run_part(request: Request) -> Response:
         """A part of the run page, for the page to replace when the run moves."""
@@ -105,7 +103,7 @@ def create_app(root: Path, *, token: str | None = None,
         name = request.path_params["part"]
         if name not in ("attention", "cost"):
             raise HTTPException(404, f"no part {name!r} of a run page")
-        return await render(request, f"{name}.html", view=run_view(journal, run),
+        return render(request, f"{name}.html", view=run_view(journal, run),
                             back=f"/runs/{run.id}")
 
     async def task_page(request: Request) -> Response:
@@ -115,7 +113,7 @@ def create_app(root: Path, *, token: str | None = None,
         except WavefrontError as error:
             raise HTTPException(404, str(error)) from error
         name = "attempts.html" if request.query_params.get("fragment") else "task.html"
-        return await render(request, name, view=view)
+        return render(request, name, view=view)
 
     async def run_events(request: Request) -> Response:
         journal, run = run_of(request)
@@ -124,29 +122,28 @@ def create_app(root: Path, *, token: str | None = None,
         return StreamingResponse(follow_run(journal, run.id, since),
                                  media_type="text/event-stream", headers=_STREAM_HEADERS)
 
-    async def attempt_log(request: Request) -> Response:
+    def attempt_of(request: Request) -> tuple[Journal, AttemptRecord]:
         journal, run = run_of(request)
         attempt = journal.attempt(request.path_params["attempt_id"])
         if attempt is None or attempt.run_id != run.id:
             raise HTTPException(404, "no such attempt in this run")
+        return journal, attempt
+
+    async def attempt_log(request: Request) -> Response:
+        journal, attempt = attempt_of(request)
         offset = _int(request.headers.get("last-event-id"))
         return StreamingResponse(follow_log(journal, attempt.id, offset),
                                  media_type="text/event-stream", headers=_STREAM_HEADERS)
 
     async def attempt_diff(request: Request) -> Response:
-        journal, run = run_of(request)
-        attempt = journal.attempt(request.path_params["attempt_id"])
-        if attempt is None or attempt.run_id != run.id:
-            raise HTTPException(404, "no such attempt in this run")
-        from starlette.concurrency import run_in_threadpool
-
+        _, attempt = attempt_of(request)
         diff = await run_in_threadpool(read_attempt_diff, root, attempt)
         return PlainTextResponse(diff if diff is not None else "(no commit to show yet)")
 
     async def not_found(request: Request, exc: Exception) -> Response:
         detail = exc.detail if isinstance(exc, HTTPException) else "not found"
         status = exc.status_code if isinstance(exc, HTTPException) else 404
-        return await render(request, "error.html", status_code=status, message=detail,
+        return render(request, "error.html", status_code=status, message=detail,
                             status=status)
 
     task = "/runs/{run_id}/tasks/{task_id}"
