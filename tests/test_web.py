@@ -49,7 +49,7 @@ def finished_run(git_repo: Path, write_backlog: WriteBacklog) -> Path:
          "script": {"behaviour": "fail"}},
     ])
     loaded = load_and_plan([], root=git_repo)
-    start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(run_id="web"))
+    start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(run_id="web", budget_usd=5.0))
     return git_repo
 
 
@@ -99,6 +99,8 @@ def test_pages_show_the_run_and_escape_what_tasks_say(finished_run: Path) -> Non
     assert 'data-task="b"' in queue and "/tasks/b/retry" in queue
     assert 'data-task="a"' not in queue
     assert "$0.25" in page
+    budget = page.split("<dt>budget</dt>", 1)[1].split("</dd>", 1)[0]
+    assert budget.endswith("$5.00")
 
 
 def test_a_task_page_has_the_prompt_the_gates_and_the_diff(finished_run: Path) -> None:

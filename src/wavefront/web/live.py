@@ -17,7 +17,7 @@ from typing import Any
 
 from wavefront.journal.database import Event, Journal
 from wavefront.redact import Redactor
-from wavefront.web.views import counts_of
+from wavefront.web.views import counts_of, ended
 
 __all__ = ["follow_log", "follow_run", "message"]
 
@@ -63,9 +63,9 @@ async def follow_run(journal: Journal, run_id: str, since: int) -> AsyncIterator
 
 def totals(journal: Journal, run_id: str) -> dict[str, Any]:
     run = journal.get_run(run_id)
-    spent = journal.totals(run_id)
-    return {"counts": counts_of(journal.tasks(run_id)), "cost_usd": spent["cost_usd"],
-            "state": run.state if run else "", "finished_at": run.finished_at if run else None}
+    tasks = journal.tasks(run_id)
+    return {"counts": counts_of(tasks), "cost_usd": journal.totals(run_id)["cost_usd"],
+            "state": run.state if run else "", "ended_at": ended(run, tasks) if run else None}
 
 
 async def follow_log(journal: Journal, attempt_id: int, offset: int) -> AsyncIterator[str]:

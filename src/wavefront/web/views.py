@@ -46,6 +46,7 @@ class RunView:
     tokens_in: int
     tokens_out: int
     elapsed_s: float
+    ended_at: float | None
     budget_usd: float | None
     last_event: int
     graph: Layout
@@ -79,14 +80,26 @@ def counts_of(tasks: Sequence[TaskRecord]) -> dict[str, int]:
     return counts
 
 
-def elapsed(run: RunRecord) -> float:
-    return (run.finished_at or time.time()) - run.created_at
+def ended(run: RunRecord, tasks: Sequence[TaskRecord]) -> float | None:
+    """When the run stopped (None while it runs): a run interrupted or waiting has no
+    finish time of its own, so its last task change stands for it."""
+    if run.state == "running":
+        return None
+    return run.finished_at or max((t.updated_at for t in tasks), default=run.created_at)
+
+
+def elapsed(run: RunRecord, tasks: Sequence[TaskRecord]) -> float:
+    return (ended(run, tasks) or time.time()) - run.created_at
 
 
 def runs_view(journal: Journal) -> list[tuple[RunRecord, dict[str, int], float, float]]:
     """Every run, newest first: (run, counts by status, elapsed seconds, cost)."""
-    return [(run, counts_of(journal.tasks(run.id)), elapsed(run),
-             journal.totals(run.id)["cost_usd"]) for run in reversed(journal.runs())]
+    views = []
+    for run in reversed(journal.runs()):
+        tasks = journal.tasks(run.id)
+        views.append((run, counts_of(tasks), elapsed(run, tasks),
+                      journal.totals(run.id)["cost_usd"]))
+    return views
 
 
 def run_view(journal: Journal, run: RunRecord) -> RunView:
@@ -106,7 +119,7 @@ def run_view(journal: Journal, run: RunRecord) -> RunView:
         cost_estimated=any(a.cost_estimated for a in attempts),
         tokens_in=sum(a.tokens_in for a in attempts),
         tokens_out=sum(a.tokens_out for a in attempts),
-        elapsed_s=elapsed(run),
+        elapsed_s=elapsed(run, tasks), ended_at=ended(run, tasks),
         budget_usd=settings.get("budget_usd") if isinstance(settings, Mapping) else None,
         last_event=journal.last_event_id(run.id),
         graph=layout(tasks),

@@ -49,7 +49,7 @@ function showTotals(totals) {
     state.textContent = totals.state;
     state.className = "state state-" + totals.state;
   }
-  if (totals.finished_at) body.dataset.finished = String(totals.finished_at);
+  body.dataset.finished = totals.ended_at ? String(totals.ended_at) : "";
 }
 
 // One fetch for a burst of changes: each part is rendered by the server.
