@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from wavefront.errors import WavefrontError
+from wavefront.runs import STATE_DIR
 from wavefront.web.security import csrf_ok
 
 __all__ = ["approve", "cancel", "reject", "retry"]
@@ -75,14 +76,16 @@ def _decide(root: Path, run_id: str, task_id: str | None, name: str, note: str) 
     if name == "reject" and not note:
         raise WavefrontError("a rejection needs a note saying why")
     record_decision(root, str(task_id), name, note, run_id)
+    if _driver(root) is None:
+        return (f"{name} recorded for {task_id}; no process drives the run now: "
+                "`wavefront resume` applies it")
     return f"{name} recorded for {task_id}; the run applies it"
 
 
 def _retry(root: Path, run_id: str, task_id: str | None, name: str, note: str) -> str:
     from wavefront.runs import retry_tasks
-    from wavefront.workspace.runlock import RunLock
 
-    holder = RunLock(root / ".wavefront").holder()
+    holder = _driver(root)
     if holder is not None:
         # The engine in that process does not see a retry written by another; the CLI's
         # `retry` refuses in the same case (it must resume the run itself).
@@ -102,10 +105,17 @@ def _cancel(root: Path, run_id: str, task_id: str | None, name: str, note: str) 
     return f"{stopped}cancelled {count} unfinished task{'' if count == 1 else 's'}"
 
 
+def _driver(root: Path) -> int | None:
+    """The process driving a run of the repository, if one does."""
+    from wavefront.workspace.runlock import RunLock
+
+    return RunLock(root / STATE_DIR).holder()
+
+
 def _resume_in_background(root: Path, run_id: str) -> None:
     """`wavefront resume` in a process of its own, as the CLI's `retry` runs it: the
     dashboard only reads and asks, it never drives a run itself."""
-    logs = root / ".wavefront" / "logs" / run_id
+    logs = root / STATE_DIR / "logs" / run_id
     logs.mkdir(parents=True, exist_ok=True)
     log = (logs / f"resume-{time.strftime('%Y%m%d-%H%M%S')}.log").open("ab")
     with log:

@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from wavefront.errors import WavefrontError
 from wavefront.journal.database import AttemptRecord, Journal, RunRecord
+from wavefront.runs import STATE_DIR
 from wavefront.web import actions
 from wavefront.web.live import follow_log, follow_run
 from wavefront.web.security import Guard
@@ -72,7 +73,7 @@ def create_app(root: Path, *, token: str | None = None,
         undefined=jinja2.StrictUndefined)
     environment.filters.update(duration=_duration, money=_money, when=_when)
     environment.globals.update(ATTENTION=[s.value for s in ATTENTION])
-    source = _JournalSource(root / ".wavefront" / "journal.db")
+    source = _JournalSource(root / STATE_DIR / "journal.db")
 
     def render(request: Request, name: str, status_code: int = 200, **values: Any
                ) -> HTMLResponse:

@@ -47,6 +47,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _same(given: str, expected: str) -> bool:
+    """A comparison in constant time, for any text a request may carry."""
+    return secrets.compare_digest(given.encode("utf-8", "replace"),
+                                  expected.encode("utf-8"))
+
+
 def access_rule(host: str, token: str | None) -> tuple[str | None, frozenset[str] | None]:
     """(the token every request needs, the Host names accepted) for a bind address:
     beyond loopback a token always (a new one unless given) and any Host; on loopback
@@ -61,7 +67,7 @@ def csrf_ok(expected: str, given: str | None, headers: Headers) -> bool:
     origin = headers.get("origin")
     if origin is not None and origin.split("://", 1)[-1] != headers.get("host"):
         return False
-    return given is not None and secrets.compare_digest(given, expected)
+    return given is not None and _same(given, expected)
 
 
 class Guard:
@@ -99,14 +105,14 @@ class Guard:
             return None
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         given = query.get("token")
-        if given is not None and secrets.compare_digest(given, self.token):
+        if given is not None and _same(given, self.token):
             # Trade the token in the address for a cookie, so it leaves the address bar.
             del query["token"]
             target = scope["path"] + (f"?{urlencode(query)}" if query else "")
             response = RedirectResponse(target, status_code=303)
             response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
             return response
-        if secrets.compare_digest(self._presented(headers), self.token):
+        if _same(self._presented(headers), self.token):
             return None
         return PlainTextResponse("this dashboard needs its token: open the address with "
                                  "?token=... that `wavefront serve` printed",
