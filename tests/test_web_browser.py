@@ -140,12 +140,16 @@ def test_rejecting_with_a_note_in_the_page_sends_the_task_back_with_it(
         item.locator('form.reject button').click()
         page.wait_for_selector('p.said:text("reject recorded for ship")')
         child.wait(timeout=60)
+        page.goto(url + "runs/nope/tasks/ship")
+        decided = page.locator("section.decisions tbody tr").inner_text()
     with open_journal(git_repo) as journal:
         record = journal.task("nope", "ship")
         decisions = journal.events("nope", kind="decision")
     assert record is not None and record.status == TaskStatus.FAILED
     assert "the version should be 2.0" in record.reason
     assert [e.data["note"] for e in decisions] == ["the version should be 2.0"]
+    assert decisions[0].data["by"] == "the dashboard, from 127.0.0.1"
+    assert "the dashboard, from 127.0.0.1" in decided and "2.0" in decided
 
 
 def test_the_log_of_a_running_attempt_grows_in_the_page(

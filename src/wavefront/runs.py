@@ -246,8 +246,9 @@ def retry_tasks(root: Path, task_ids: Sequence[str], run_id: str | None = None) 
 
 
 def record_decision(root: Path, task_id: str, decision: str, note: str = "",
-            run_id: str | None = None) -> str:
-    """Record a person's decision on a task waiting for one; works while the run goes on."""
+            run_id: str | None = None, *, by: str = "") -> str:
+    """Record a person's decision on a task waiting for one; works while the run goes on.
+    `by` is journaled with it: who decided, or from where."""
     with open_journal(root) as journal:
         run = resolve_run(journal, run_id)
         record = journal.task(run.id, task_id)
@@ -256,7 +257,7 @@ def record_decision(root: Path, task_id: str, decision: str, note: str = "",
         if record.status != TaskStatus.NEEDS_HUMAN:
             raise WavefrontError(f"task {task_id} is {record.status.value}, not waiting for "
                                  "a person")
-        journal.add_decision(run.id, task_id, decision, note)
+        journal.add_decision(run.id, task_id, decision, note, by=by)
         return run.id
 
 

@@ -199,7 +199,7 @@ def _record_decision(task_id: str, decision: str, note: str, root: Path,
                      run_id: str | None) -> None:
     from wavefront.runs import record_decision
 
-    run = record_decision(root, task_id, decision, note, run_id)
+    run = record_decision(root, task_id, decision, note, run_id, by="the command line")
     click.echo(f"{decision} recorded for {task_id} in run {run}; the run applies it "
                "(or `wavefront resume` does, if it is not running)")
 

@@ -540,15 +540,17 @@ class Journal:
                                (run_id,)).fetchone()
         return int(row[0] or 0)
 
-    def add_decision(self, run_id: str, task_id: str, decision: str, note: str = "") -> None:
-        """A person's answer to a `human` gate, written by `approve`/`reject` (any process)."""
+    def add_decision(self, run_id: str, task_id: str, decision: str, note: str = "", *,
+                     by: str = "") -> None:
+        """A person's answer to a `human` gate, written by `approve`/`reject` (any process);
+        `by` says where it came from (the command line, the dashboard)."""
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO decisions (run_id, task_id, decision, note, at) VALUES (?,?,?,?,?)",
                 (run_id, task_id, decision, note, time.time()),
             )
             self._insert_event(run_id, EventKind.DECISION, task_id,
-                               {"decision": decision, "note": note})
+                               {"decision": decision, "note": note, **({"by": by} if by else {})})
 
     def take_decisions(self, run_id: str) -> list[tuple[str, str, str]]:
         """Unconsumed decisions as (task_id, decision, note), marking them consumed."""

@@ -28,8 +28,8 @@ from wavefront.web.security import csrf_ok
 
 __all__ = ["approve", "cancel", "reject", "retry"]
 
-# (repository, run, task or None, action name, note) -> the line shown to the person.
-_Action = Callable[[Path, str, str | None, str, str], str]
+# (repository, run, task or None, action name, note, who) -> the line shown to the person.
+_Action = Callable[[Path, str, str | None, str, str, str], str]
 
 
 async def approve(request: Request) -> Response:
@@ -58,8 +58,10 @@ async def _act(request: Request, action: _Action, name: str) -> Response:
     task_id = request.path_params.get("task_id")
     note = form.get("note", "").strip()
     root: Path = request.app.state.root
+    client = request.client.host if request.client else "an unknown address"
+    by = f"the dashboard, from {client}"
     try:
-        said = await run_in_threadpool(action, root, run_id, task_id, name, note)
+        said = await run_in_threadpool(action, root, run_id, task_id, name, note, by)
     except WavefrontError as error:
         said = f"{name} refused: {error}"
     back = form.get("next", "")
@@ -70,19 +72,21 @@ async def _act(request: Request, action: _Action, name: str) -> Response:
     return RedirectResponse(f"{back}?{urlencode({'said': said})}", status_code=303)
 
 
-def _decide(root: Path, run_id: str, task_id: str | None, name: str, note: str) -> str:
+def _decide(root: Path, run_id: str, task_id: str | None, name: str, note: str,
+            by: str) -> str:
     from wavefront.runs import record_decision
 
     if name == "reject" and not note:
         raise WavefrontError("a rejection needs a note saying why")
-    record_decision(root, str(task_id), name, note, run_id)
+    record_decision(root, str(task_id), name, note, run_id, by=by)
     if _driver(root) is None:
         return (f"{name} recorded for {task_id}; no process drives the run now: "
                 "`wavefront resume` applies it")
     return f"{name} recorded for {task_id}; the run applies it"
 
 
-def _retry(root: Path, run_id: str, task_id: str | None, name: str, note: str) -> str:
+def _retry(root: Path, run_id: str, task_id: str | None, name: str, note: str,
+           by: str) -> str:
     from wavefront.runs import retry_tasks
 
     holder = _driver(root)
@@ -96,7 +100,8 @@ def _retry(root: Path, run_id: str, task_id: str | None, name: str, note: str) -
     return f"queued again: {', '.join(released)}; the run goes on"
 
 
-def _cancel(root: Path, run_id: str, task_id: str | None, name: str, note: str) -> str:
+def _cancel(root: Path, run_id: str, task_id: str | None, name: str, note: str,
+            by: str) -> str:
     from wavefront.runs import cancel_run
 
     pid, cancelled = cancel_run(root, run_id, stop=lambda pid: os.kill(pid, signal.SIGTERM))

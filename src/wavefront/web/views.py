@@ -13,7 +13,8 @@ from pathlib import Path
 
 from wavefront.agents.runners.command import prompt_file_for
 from wavefront.errors import WavefrontError
-from wavefront.journal.database import AttemptRecord, Journal, RunRecord, TaskRecord
+from wavefront.journal.database import AttemptRecord, Event, Journal, RunRecord, TaskRecord
+from wavefront.journal.kinds import EventKind
 from wavefront.model import GateResult, TaskStatus
 from wavefront.redact import Redactor
 from wavefront.web.graph import Layout, layout
@@ -70,6 +71,7 @@ class TaskView:
     cost_usd: float
     tokens_in: int
     tokens_out: int
+    decisions: tuple[Event, ...]
     last_event: int
 
 
@@ -140,6 +142,8 @@ def task_view(journal: Journal, run: RunRecord, task_id: str) -> TaskView:
         cost_usd=sum(a.cost_usd or 0.0 for a in attempts),
         tokens_in=sum(a.tokens_in for a in attempts),
         tokens_out=sum(a.tokens_out for a in attempts),
+        decisions=tuple(e for e in journal.events(run.id, kind=EventKind.DECISION)
+                        if e.task_id == task_id),
         last_event=journal.last_event_id(run.id))
 
 
