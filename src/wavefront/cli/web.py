@@ -52,7 +52,8 @@ def serve(root: Path, host: str, port: int, token: str | None, open_browser: boo
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{bound}/" + (f"?token={token}" if token else "")
     click.echo(f"wavefront dashboard: {address}", err=True)
-    click.echo(f"showing the runs of {repo}; stop it with Ctrl-C (runs go on)", err=True)
+    click.echo(f"showing the runs of {repo}", err=True)
+    click.echo("Ctrl-C stops the dashboard; runs go on", err=True)
     if open_browser:
         webbrowser.open(address)
     # Open event streams would hold a graceful shutdown forever; a second is enough.
