@@ -69,17 +69,22 @@ def node(page: Any, task_id: str) -> Any:
     return page.locator(f'g.node[data-task="{task_id}"]')
 
 
-def backlog(write_backlog: WriteBacklog) -> None:
+def backlog(write_backlog: WriteBacklog, go: Path) -> None:
+    """Five tasks; the first one's agent works until the test creates `go`, so the page is
+    open before anything after it moves (no race with a loaded machine)."""
+    agent = go.with_name("wait_for_go.py")
+    agent.write_text("import pathlib, time\n"
+                     f"while not pathlib.Path({str(go)!r}).exists():\n"
+                     "    time.sleep(0.05)\n"
+                     "pathlib.Path('schema.sql').write_text('create table t (id int);\\n')\n")
     write_backlog(
         [
-            {"id": "schema", "title": "Database schema",
-             "script": {"files": {"schema.sql": "create table t (id int);\n"}, "sleep": 1.5,
-                        "cost_usd": 0.42, "tokens_in": 1200, "tokens_out": 300}},
+            {"id": "schema", "title": "Database schema", "runner": "command"},
             {"id": "api", "title": "REST endpoints", "depends_on": ["schema"],
-             "script": {"files": {"api.py": "ROUTES = []\n"}, "sleep": 1.0,
-                        "cost_usd": 0.31}},
+             "script": {"files": {"api.py": "ROUTES = []\n"}, "sleep": 0.5,
+                        "cost_usd": 0.31, "tokens_in": 1200, "tokens_out": 300}},
             {"id": "ui", "title": "Settings page", "depends_on": ["schema"],
-             "script": {"files": {"ui.html": "<p>settings</p>\n"}, "sleep": 1.2,
+             "script": {"files": {"ui.html": "<p>settings</p>\n"}, "sleep": 0.7,
                         "cost_usd": 0.18}},
             {"id": "xss", "title": XSS, "script": {"files": {"x.txt": "x\n"}}},
             {"id": "release", "title": "Release notes", "depends_on": ["api", "ui"],
@@ -87,19 +92,22 @@ def backlog(write_backlog: WriteBacklog) -> None:
              "script": {"files": {"NOTES.md": "# Notes\n"}, "cost_usd": 0.05}},
         ],
         limits={"max_parallel": 2},
+        runners={"command": {"argv_template": [sys.executable, str(agent)]}},
     )
 
 
 def test_the_run_page_follows_the_run_and_approving_lets_it_merge(
         git_repo: Path, write_backlog: WriteBacklog, browser: Any) -> None:
-    backlog(write_backlog)
+    go = git_repo.parent / "go"
+    backlog(write_backlog, go)
     dialogs: list[str] = []
     with run_in_child(git_repo, "live") as child, serving(git_repo) as url:
         page = browser.new_page()
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         page.goto(url + "runs/live")
         page.evaluate("window.loadedOnce = true")  # gone if the page ever reloads
-        assert node(page, "api").get_attribute("data-status") != "done"
+        assert node(page, "api").get_attribute("data-status") == "pending"
+        go.touch()
         page.wait_for_selector('g.node[data-task="api"][data-status="done"]')
         page.wait_for_selector('#attention li[data-task="release"]')
         screenshot(page, "dashboard-run.png")
@@ -111,7 +119,7 @@ def test_the_run_page_follows_the_run_and_approving_lets_it_merge(
         child.wait(timeout=60)
         assert child.returncode == 0
         page.wait_for_selector('#run-state:text("finished")')
-        expect(page.locator("#cost-chart")).to_contain_text("$0.42")  # schema's, live
+        expect(page.locator("#cost-chart")).to_contain_text("$0.31")  # api's, live
         counts = {cell.get_attribute("data-count"): int(cell.inner_text())
                   for cell in page.locator("[data-count]").all()}
         title = page.locator('tr[data-task="xss"] td').nth(1).inner_text()
@@ -154,11 +162,15 @@ def test_rejecting_with_a_note_in_the_page_sends_the_task_back_with_it(
 
 def test_the_log_of_a_running_attempt_grows_in_the_page(
         git_repo: Path, write_backlog: WriteBacklog, browser: Any) -> None:
+    go = git_repo.parent / "go"
     agent = git_repo.parent / "slow_agent.py"
-    agent.write_text("import time\n"
+    # Half its lines, then it waits for the test, then the other half.
+    agent.write_text("import pathlib, time\n"
                      "for n in range(40):\n"
+                     f"    while n == 20 and not pathlib.Path({str(go)!r}).exists():\n"
+                     "        time.sleep(0.05)\n"
                      "    print(f'working on step {n}', flush=True)\n"
-                     "    time.sleep(0.15)\n"
+                     "    time.sleep(0.05)\n"
                      "open('done.txt', 'w').write('done\\n')\n")
     write_backlog([{"id": "slow", "title": "Import the old settings", "runner": "command",
                     "body": "Read settings.ini of version 1 and write settings.toml.",
@@ -173,11 +185,11 @@ def test_the_log_of_a_running_attempt_grows_in_the_page(
         page.goto(url + "runs/logs/tasks/slow")
         page.evaluate("window.loadedOnce = true")
         log = page.locator("#log")
-        expect(log).to_contain_text("working on step 3")
-        early = log.inner_text().count("working on step")
-        assert early < 40
-        expect(log).to_contain_text("working on step 39")
+        expect(log).to_contain_text("working on step 19")
+        assert log.inner_text().count("working on step") == 20
         screenshot(page, "dashboard-task.png")
+        go.touch()
+        expect(log).to_contain_text("working on step 39")
         assert page.evaluate("window.loadedOnce") is True
         child.wait(timeout=60)
         page.wait_for_selector('#task-status:text("done")')
