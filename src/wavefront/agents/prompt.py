@@ -12,9 +12,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from wavefront.agents.runners.base import Runner
 from wavefront.model import AgentProfile, GateSpec, Task
 
-__all__ = ["PROMPT_TEMPLATE", "DependencyDelivery", "build_prompt", "parse_deviations"]
+__all__ = [
+    "PROMPT_TEMPLATE",
+    "DependencyDelivery",
+    "agent_prompt",
+    "build_prompt",
+    "parse_deviations",
+]
 
 PROMPT_TEMPLATE = """\
 {role}# Task {task_id}: {title}
@@ -44,6 +51,21 @@ class DependencyDelivery:
     title: str
     summary: str = ""
     changed_files: tuple[str, ...] = ()
+
+
+def agent_prompt(
+    task: Task,
+    profile: AgentProfile | None,
+    runner: Runner,
+    *,
+    dependencies: Sequence[DependencyDelivery] = (),
+    gates: Sequence[GateSpec] = (),
+    extra: str = "",
+) -> str:
+    """The prompt `runner` is given for an attempt at `task`: what a run sends and what
+    `wavefront prompt` shows, built in this one place."""
+    return build_prompt(task, profile, dependencies=dependencies, gates=gates, extra=extra,
+                        persona=not runner.passes_persona(profile))
 
 
 def build_prompt(

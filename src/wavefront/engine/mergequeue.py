@@ -19,7 +19,8 @@ from wavefront.gates.registry import check_gates, effective_gates
 from wavefront.journal.database import Journal, TaskRecord
 from wavefront.journal.kinds import AttemptKind
 from wavefront.model import GateResult, GateSpec, TaskStatus
-from wavefront.workspace.worktrees import MergeOutcome, Workspaces, call_backend, safe_name
+from wavefront.workspace.base import MergeOutcome, Workspaces, call_backend
+from wavefront.workspace.git import safe_name
 
 __all__ = ["MergeQueue", "MergeResult"]
 
