@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -24,7 +25,6 @@ from dashboard import run_in_child, serving, status_json, wait_until
 
 if importlib.util.find_spec("playwright") is not None:
     from playwright.sync_api import expect
-from wavefront.model import TaskStatus
 from wavefront.runs import open_journal
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -114,7 +114,7 @@ def test_the_run_page_follows_the_run_and_approving_lets_it_merge(
         assert page.evaluate("window.loadedOnce") is True
 
         page.locator('#attention li[data-task="release"] button.approve').click()
-        page.wait_for_selector('p.said:text("approve recorded for release")')
+        page.wait_for_selector('p.said:text("approval recorded for release")')
         page.wait_for_selector('g.node[data-task="release"][data-status="done"]')
         child.wait(timeout=60)
         assert child.returncode == 0
@@ -133,7 +133,79 @@ def test_the_run_page_follows_the_run_and_approving_lets_it_merge(
     assert release is not None and release.merge_commit is not None
 
 
-def test_rejecting_with_a_note_in_the_page_sends_the_task_back_with_it(
+# Asks first; with an answer it writes it down (and a change asked for, once asked).
+ASKING_AGENT = """\
+import pathlib, sys
+prompt = pathlib.Path(sys.argv[-1]).read_text()
+if "## Answers you were given" not in prompt:
+    print("QUESTION: Should the API be REST or GraphQL?")
+else:
+    text = "api: " + prompt.split("answered:\\n", 1)[1].split("\\n", 1)[0] + "\\n"
+    if "## Changes requested" in prompt:
+        text += "change: " + prompt.split("asked for a change:\\n", 1)[1].split("\\n", 1)[0]
+    pathlib.Path("api.txt").write_text(text.strip() + "\\n")
+    print("Summary: wrote api.txt.")
+"""
+
+
+def test_answering_and_requesting_changes_in_the_page_reach_the_agent(
+        git_repo: Path, write_backlog: WriteBacklog, browser: Any) -> None:
+    agent = git_repo.parent / "asking_agent.py"
+    agent.write_text(ASKING_AGENT)
+    write_backlog([{"id": "api", "title": "Build the API",
+                    "gates": [{"kind": "human", "prompt": "check the API"}]}],
+                  defaults={"runner": "command"},
+                  runners={"command": {"argv_template": [sys.executable, str(agent)],
+                                       "prompt_via": "file"}})
+    with run_in_child(git_repo, "ask") as child, serving(git_repo) as url:
+        page = browser.new_page()
+        page.goto(url + "runs/ask")
+        item = page.locator('#attention li[data-task="api"]')
+        expect(item).to_contain_text("asks: Should the API be REST or GraphQL?")
+        item.locator("form.answer input[name=note]").fill("REST")
+        item.locator("form.answer button").click()
+        expect(page.locator("p.said")).to_contain_text("answer recorded for api")
+
+        # The agent went on with the answer; the human gate waits: ask for a change.
+        change = page.locator('#attention li[data-task="api"] form.reject')
+        change.locator("input[name=note]").fill("add pagination")
+        change.locator("button").click()
+        expect(page.locator("p.said")).to_contain_text("change request recorded for api")
+
+        # Once more with the change made: approve, and the engine merges it.
+        wait_until(lambda: _agent_rounds(git_repo, "ask", "api") == 3
+                   and status_of(git_repo, "ask", "api") == "needs-human", "the third round")
+        page.reload()
+        page.locator('#attention li[data-task="api"] button.approve').click()
+        page.wait_for_selector('g.node[data-task="api"][data-status="done"]')
+        child.wait(timeout=60)
+        page.goto(url + "runs/ask/tasks/api")
+        decided = page.locator("section.decisions tbody").inner_text()
+    assert child.returncode == 0
+    merged = subprocess.run(["git", "-C", str(git_repo), "show", "wavefront/ask:api.txt"],
+                            capture_output=True, text=True, check=True).stdout
+    assert merged == "api: REST\nchange: add pagination\n"
+    with open_journal(git_repo) as journal:
+        decisions = journal.events("ask", kind="decision")
+    assert [(e.data["decision"], e.data["note"]) for e in decisions] == [
+        ("answer", "REST"), ("change", "add pagination"), ("approve", "")]
+    assert {e.data["who"] for e in decisions} == {"the dashboard, from 127.0.0.1"}
+    assert decided.count("the dashboard, from 127.0.0.1") == 3 and "add pagination" in decided
+
+
+def _agent_rounds(repo: Path, run_id: str, task_id: str) -> int:
+    with open_journal(repo) as journal:
+        return sum(a.kind == "agent" and a.state != "running"
+                   for a in journal.attempts(run_id, task_id))
+
+
+def status_of(repo: Path, run_id: str, task_id: str) -> str | None:
+    with open_journal(repo) as journal:
+        record = journal.task(run_id, task_id)
+    return record.status.value if record else None
+
+
+def test_failing_a_task_in_the_page_fails_it_with_no_more_rounds(
         git_repo: Path, write_backlog: WriteBacklog, browser: Any) -> None:
     write_backlog([{"id": "ship", "title": "Ship it",
                     "gates": [{"kind": "human", "prompt": "check the version"}],
@@ -142,22 +214,12 @@ def test_rejecting_with_a_note_in_the_page_sends_the_task_back_with_it(
         page = browser.new_page()
         page.goto(url + "runs/nope")
         item = page.locator('#attention li[data-task="ship"]')
-        item.wait_for()
-        assert "check the version" in item.inner_text()
-        item.locator('input[name="note"]').fill("the version should be 2.0")
-        item.locator('form.reject button').click()
-        page.wait_for_selector('p.said:text("reject recorded for ship")')
+        expect(item).to_contain_text("check the version")
+        item.locator("form.fail button").click()
+        expect(page.locator("p.said")).to_contain_text("rejection recorded for ship")
         child.wait(timeout=60)
-        page.goto(url + "runs/nope/tasks/ship")
-        decided = page.locator("section.decisions tbody tr").inner_text()
-    with open_journal(git_repo) as journal:
-        record = journal.task("nope", "ship")
-        decisions = journal.events("nope", kind="decision")
-    assert record is not None and record.status == TaskStatus.FAILED
-    assert "the version should be 2.0" in record.reason
-    assert [e.data["note"] for e in decisions] == ["the version should be 2.0"]
-    assert decisions[0].data["by"] == "the dashboard, from 127.0.0.1"
-    assert "the dashboard, from 127.0.0.1" in decided and "2.0" in decided
+    assert child.returncode == 1
+    assert status_of(git_repo, "nope", "ship") == "failed"
 
 
 def test_the_log_of_a_running_attempt_grows_in_the_page(

@@ -16,13 +16,14 @@ from wavefront.workflow.init import init_template
 SLOT_STATES = {"running", "verifying", "reviewing"}
 
 
-def run_template(repo: Path, name: str, scripts: dict[str, Any] | None = None) -> RunResult:
+def run_template(repo: Path, name: str, scripts: dict[str, Any] | None = None,
+                 fix_rounds: int | None = None) -> RunResult:
     """Write template `name` (scripted) into `repo` and run it; `scripts` overrides the
     scripted agent per task id."""
     init_template(name, repo, scripted=True)
     loaded = load_and_plan([], root=repo)
     options = RunOptions(runner_settings={"script": {"script": {"tasks": scripts}}}
-                         if scripts else {})
+                         if scripts else {}, fix_rounds=fix_rounds)
     return start_run(repo, loaded.backlog, loaded.plan, options)
 
 
@@ -116,8 +117,10 @@ def test_sync_points_wait_for_all_inputs_and_gate_the_next_part(git_repo: Path) 
 
 
 def test_a_sync_point_gate_failure_stops_what_comes_after(git_repo: Path) -> None:
+    # No fix rounds: the refusal itself must stop what comes after.
     result = run_template(git_repo, "sync-points", {"contract": {"files": {
-        "docs/notifications-contract.md": "# Contract\n\n## Events\n\nTBD\n"}}})
+        "docs/notifications-contract.md": "# Contract\n\n## Events\n\nTBD\n"}}},
+        fix_rounds=0)
     assert result.exit_code == 1
     with open_journal(git_repo) as journal:
         run = result.run_id

@@ -82,9 +82,9 @@ def test_a_gate_failure_in_phase_1_stops_phase_2(git_repo: Path) -> None:
     init_template("standard", git_repo, scripted=True)
     loaded = load_and_plan([], root=git_repo)
     tbd = "# System architecture\n\n## Feature boundaries\n\nTBD\n"
-    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(runner_settings={
-        "script": {"script": {"tasks": {"architecture": {"files": {
-            ".work/foundation/architecture/ARCHITECTURE.md": tbd}}}}}}))
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(
+        fix_rounds=0, runner_settings={"script": {"script": {"tasks": {"architecture": {
+            "files": {".work/foundation/architecture/ARCHITECTURE.md": tbd}}}}}}))
     assert result.exit_code == 1
     with open_journal(git_repo) as journal:
         found = {r.task_id: r for r in journal.tasks(result.run_id)}
@@ -97,6 +97,30 @@ def test_a_gate_failure_in_phase_1_stops_phase_2(git_repo: Path) -> None:
                        "foundation-gate"}
     assert found["implement"].status.value == "blocked"
     assert not any(":" in task_id for task_id in found)  # the fan-out never grew
+
+
+def test_a_failed_phase_gate_is_fixed_inside_the_run(git_repo: Path) -> None:
+    init_template("standard", git_repo, scripted=True)
+    loaded = load_and_plan([], root=git_repo)
+    architecture = ".work/foundation/architecture/ARCHITECTURE.md"
+    tbd = "# System architecture\n\n## Feature boundaries\n\nTBD\n"
+    good = "# System architecture\n\n## Feature boundaries\n\nOne module per feature.\n"
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(runner_settings={
+        "script": {"script": {"tasks": {
+            "architecture": {"files": {architecture: tbd}},
+            "foundation-gate-fix-1": {"files": {architecture: good}}}}}}))
+
+    assert result.exit_code == 0
+    with open_journal(git_repo) as journal:
+        found = {r.task_id: r for r in journal.tasks(result.run_id)}
+        checks = [e.data["passed"] for e in journal.events(result.run_id, kind="gate_checked")
+                  if e.task_id == "foundation-gate"]
+    fix = found["foundation-gate-fix-1"]
+    assert fix.status.value == "done" and fix.agent == "architect"
+    assert f"{architecture}:5: placeholder 'TBD'" in fix.task.body
+    assert checks == [False, True]  # refused, fixed, passed on the second check
+    assert found["implement:1.1"].status.value == "done"
+    assert "One module per feature." in git(git_repo, "show", f"{result.branch}:{architecture}")
 
 
 def test_killed_during_the_fan_out_resumes_with_the_same_graph(git_repo: Path) -> None:

@@ -150,6 +150,8 @@ class Defaults(_Strict):
     model: str | None = None
     timeout: Annotated[float, Field(gt=0)] | None = 1800
     retries: Annotated[int, Field(ge=0)] = 1
+    # How many times a refused attempt goes back to its agent with what failed.
+    fix_rounds: Annotated[int, Field(ge=0)] = 2
     max_turns: Annotated[int, Field(gt=0)] | None = None
 
 
@@ -217,6 +219,7 @@ class TaskConfig(_Strict):
     model: str | None = None
     timeout: Annotated[float, Field(gt=0)] | None = None
     retries: Annotated[int, Field(ge=0)] | None = None
+    fix_rounds: Annotated[int, Field(ge=0)] | None = None
     max_turns: Annotated[int, Field(gt=0)] | None = None
     max_cost_usd: Annotated[float, Field(gt=0)] | None = None
     script: dict[str, Any] | None = None
@@ -237,6 +240,10 @@ class ProjectConfig(_Strict):
     gates: list[GateConfig] = []
     verify: Literal["merged", "branch", "none"] | None = None
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    # Merged work is recorded in the backlog files (on the integration branch only).
+    writeback: bool = True
+    # The story workflow's `.agent-orchestration/` state files, kept current during a run.
+    state_files: bool = False
     tasks: list[TaskConfig] = []
     # Reserved for workflows (a later issue): any mapping is kept as written.
     workflow: dict[str, Any] | None = None
@@ -283,6 +290,7 @@ def _build_task(item: TaskConfig, path: Path) -> Task:
         model=item.model,
         timeout_s=item.timeout,
         retries=item.retries,
+        fix_rounds=item.fix_rounds,
         max_turns=item.max_turns,
         max_cost_usd=item.max_cost_usd,
         script=item.script,

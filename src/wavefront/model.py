@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AgentProfile",
     "AgentResult",
+    "Completion",
     "FailureKind",
     "GateAction",
     "GateResult",
@@ -116,6 +117,8 @@ class TaskOptions:
     timeout_s: float | None = None
     max_turns: int | None = None
     retries: int | None = None
+    # How many times a refused attempt goes back to its agent (None: the run's setting).
+    fix_rounds: int | None = None
     max_cost_usd: float | None = None
     # No agent runs: only the gates (a sync point, a fan-out placeholder).
     agentless: bool = False
@@ -133,7 +136,8 @@ class TaskOptions:
     # The names by which backlog files and workflow templates spell these settings.
     KEYS: ClassVar[Mapping[str, str]] = MappingProxyType({
         "runner": "runner", "model": "model", "timeout": "timeout_s",
-        "max_turns": "max_turns", "retries": "retries", "max_cost_usd": "max_cost_usd",
+        "max_turns": "max_turns", "retries": "retries", "fix_rounds": "fix_rounds",
+        "max_cost_usd": "max_cost_usd",
         "agentless": "agentless", "allow_no_changes": "allow_no_changes",
         "concurrency": "concurrency", "script": "script",
         "grows_at_run_time": "grows_at_run_time", "workflow": "workflow",
@@ -271,3 +275,15 @@ class GateResult:
     details: str = ""
     findings: tuple[str, ...] = ()
     action: GateAction = GateAction.FAIL
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What the backlog is told about a merged task (its write-back): who did it, when,
+    the agent's summary and the review's findings. Times are seconds since the epoch."""
+
+    agent: str | None
+    started_at: float | None
+    completed_at: float
+    summary: str = ""
+    review: tuple[str, ...] = ()

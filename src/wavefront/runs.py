@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import os
 import secrets
 import signal
@@ -22,8 +23,10 @@ from typing import Any
 
 from wavefront.agents import assign_agent, load_profiles
 from wavefront.backlog.base import Backlog
+from wavefront.backlog.integrated import INTEGRATED_FROM
 from wavefront.config import ProjectConfig, load_config
 from wavefront.engine.loop import Engine, RunStop
+from wavefront.engine.mergequeue import WriteBack
 from wavefront.engine.pool import RunnerPool
 from wavefront.engine.settings import RunSettings
 from wavefront.engine.taskflow import DoneHook, TaskFlow
@@ -32,6 +35,7 @@ from wavefront.gates.validate import validate_plan_gates
 from wavefront.journal.database import Journal, RunRecord
 from wavefront.model import AgentProfile, GateSpec, Task, TaskStatus
 from wavefront.plan.graph import Plan
+from wavefront.report.livefiles import LiveFiles
 from wavefront.report.progress import Reporter
 from wavefront.workspace.runlock import RunLock
 from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
@@ -39,9 +43,12 @@ from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 __all__ = [
     "RunOptions",
     "RunResult",
+    "answer_question",
     "cancel_run",
     "clean",
+    "complete_subtask",
     "open_journal",
+    "open_question",
     "preview_prompt",
     "record_decision",
     "resolve_run",
@@ -51,6 +58,8 @@ __all__ = [
 ]
 
 STATE_DIR = ".wavefront"
+# The story workflow's state files, kept current during a run with `state_files: true`.
+STATE_FILES_DIR = ".agent-orchestration"
 
 # Builds the reporter for a run once its id is known (the live view or plain lines).
 ReporterFactory = Callable[[Journal, str], Reporter]
@@ -66,6 +75,7 @@ class RunOptions:
     per_runner: Mapping[str, int] = field(default_factory=dict)
     strategy: str = "dependency"
     retries: int | None = None
+    fix_rounds: int | None = None
     timeout_s: float | None = None
     verify: str | None = None
     budget_usd: float | None = None
@@ -103,7 +113,7 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
               reporter: ReporterFactory | None = None) -> RunResult:
     """Create a run for `plan` in the git repository at `root` and drive it to the end."""
     repo = GitRepo(root)
-    base = repo.head_commit()
+    base = _base_commit(repo, plan, options)
     state_dir = repo.root / STATE_DIR
     with RunLock(state_dir), open_journal(repo.root) as journal:
         config = backlog.config
@@ -124,9 +134,27 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         workspaces.create_integration_branch(base)
         for task in plan.tasks:
             if task.status == TaskStatus.DONE and not options.include_done:
+                merged_on = task.metadata.get(INTEGRATED_FROM)
                 journal.set_status(run_id, task.id, TaskStatus.SKIPPED,
-                                   "already done in the backlog file")
+                                   f"already merged on {merged_on}" if merged_on
+                                   else "already done in the backlog file")
         return _drive(journal, repo, run_id, profiles, reporter)
+
+
+def _base_commit(repo: GitRepo, plan: Plan, options: RunOptions) -> str:
+    """Where the run's branch starts: the user's HEAD, or the last run's integration branch
+    when tasks are skipped as merged there and HEAD has not moved away from it (so the
+    work that is not redone is in the new branch too)."""
+    head = repo.head_commit()
+    if options.include_done:
+        return head
+    branches = {str(t.metadata[INTEGRATED_FROM]) for t in plan.tasks
+                if t.status == TaskStatus.DONE and t.metadata.get(INTEGRATED_FROM)}
+    for branch in branches:
+        tip = repo.rev_parse(f"refs/heads/{branch}")
+        if tip is not None and repo.is_ancestor(head, tip):
+            return tip
+    return head
 
 
 def resume_run(root: Path, run_id: str | None = None,
@@ -231,20 +259,86 @@ def retry_tasks(root: Path, task_ids: Sequence[str], run_id: str | None = None) 
         return released
 
 
+DECISIONS = ("approve", "change", "reject")
+
+
 def record_decision(root: Path, task_id: str, decision: str, note: str = "",
-            run_id: str | None = None, *, by: str = "") -> str:
+                    run_id: str | None = None, who: str | None = None) -> str:
     """Record a person's decision on a task waiting for one; works while the run goes on.
-    `by` is journaled with it: who decided, or from where."""
+
+    `approve` merges it; `change` sends `note` back to its agent as a change request for
+    another round in the same worktree; `reject` fails it (with `note` as the reason).
+    Returns the run's id.
+    """
+    if decision not in DECISIONS:
+        raise WavefrontError(f"unknown decision {decision!r}; expected one of "
+                             f"{', '.join(DECISIONS)}")
+    if decision == "change" and not note.strip():
+        raise WavefrontError("a change request needs a note saying what to change")
     with open_journal(root) as journal:
         run = resolve_run(journal, run_id)
-        record = journal.task(run.id, task_id)
-        if record is None:
-            raise WavefrontError(f"run {run.id} has no task {task_id!r}")
-        if record.status != TaskStatus.NEEDS_HUMAN:
-            raise WavefrontError(f"task {task_id} is {record.status.value}, not waiting for "
-                                 "a person")
-        journal.add_decision(run.id, task_id, decision, note, by=by)
+        _waiting(journal, run.id, task_id)
+        question = open_question(journal, run.id, task_id)
+        if question is not None and decision == "approve":
+            raise WavefrontError(f"task {task_id} asks a question and has not finished; "
+                                 f"answer it with `wavefront answer {task_id} \"...\"`")
+        journal.add_decision(run.id, task_id, decision, note, who=who or _who())
         return run.id
+
+
+def answer_question(root: Path, task_id: str, answer: str, run_id: str | None = None,
+                    who: str | None = None) -> str:
+    """Answer the question a task's agent asked; its next round gets question and answer.
+
+    Works from any process while the run goes on (or before `wavefront resume`). Returns
+    the run's id.
+    """
+    if not answer.strip():
+        raise WavefrontError("the answer is empty; say what the agent should do")
+    with open_journal(root) as journal:
+        run = resolve_run(journal, run_id)
+        _waiting(journal, run.id, task_id)
+        if open_question(journal, run.id, task_id) is None:
+            raise WavefrontError(f"task {task_id} asks no question; it waits for approval: "
+                                 f"`wavefront approve {task_id}` or `wavefront reject "
+                                 f"{task_id} --note \"...\"`")
+        journal.add_decision(run.id, task_id, "answer", answer, who=who or _who())
+        return run.id
+
+
+def open_question(journal: Journal, run_id: str, task_id: str) -> str | None:
+    """The question a task's agent asked that no one has answered yet, or None."""
+    asked = [e for e in journal.events(run_id, kind="question") if e.task_id == task_id]
+    if not asked:
+        return None
+    decided = [e for e in journal.events(run_id, since_id=asked[-1].id, kind="decision")
+               if e.task_id == task_id]
+    return None if decided else str(asked[-1].data.get("question", ""))
+
+
+def complete_subtask(root: Path, feature: str, seq: str, summary: str) -> list[Path]:
+    """Mark subtask `seq` of task JSON feature `feature` completed by hand, in the working
+    tree (as the multi-stage workflow's task CLI does); returns the files written."""
+    from wavefront.backlog.taskcli import complete
+
+    return complete(root.resolve(), feature, seq, summary)
+
+
+def _waiting(journal: Journal, run_id: str, task_id: str) -> None:
+    record = journal.task(run_id, task_id)
+    if record is None:
+        raise WavefrontError(f"run {run_id} has no task {task_id!r}")
+    if record.status != TaskStatus.NEEDS_HUMAN:
+        raise WavefrontError(f"task {task_id} is {record.status.value}, not waiting for "
+                             "a person")
+
+
+def _who() -> str:
+    """The person deciding, as the journal names them."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "a person"
 
 
 def cancel_run(root: Path, run_id: str | None, stop: Callable[[int], None],
@@ -296,8 +390,36 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
         RunnerPool(settings.runner_settings), profiles, settings,
         repo.root / STATE_DIR / "logs" / run_id,
         hooks=_hooks(journal, run_id),
+        write_back=_write_back(repo.root) if settings.writeback else None,
     )
     engine = Engine(journal, run_id, flow, settings)
+    live = _live_files(journal, repo, run_id, settings.state_files)
+    if live is not None:
+        journal.listeners.append(live)
+    try:
+        return _drive_engine(journal, run, engine, reporter)
+    finally:
+        if live is not None:
+            journal.listeners.remove(live)
+
+
+def _live_files(journal: Journal, repo: GitRepo, run_id: str, state_files: bool
+                ) -> LiveFiles | None:
+    """The state and session files kept current during the run, or None when none are."""
+    live = LiveFiles(journal, run_id, repo.root,
+                     state_dir=repo.root / STATE_FILES_DIR if state_files else None)
+    if not live.needed:
+        return None
+    # Not the user's side of the checkout: the guard must not blame an agent for them.
+    repo.ensure_excluded(f"{STATE_FILES_DIR}/")
+    repo.ensure_excluded(".tmp/sessions/")
+    live.write()
+    return live
+
+
+def _drive_engine(journal: Journal, run: RunRecord, engine: Engine,
+                  reporter: ReporterFactory | None) -> RunResult:
+    run_id = run.id
     view = reporter(journal, run_id) if reporter is not None else None
     if view is None:
         stop = asyncio.run(_run_with_signals(engine))
@@ -313,6 +435,13 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
     for record in journal.tasks(run_id):
         counts[record.status.value] = counts.get(record.status.value, 0) + 1
     return RunResult(run_id, run.branch, stop, counts)
+
+
+def _write_back(root: Path) -> WriteBack:
+    """The backlog write-back of a run in `root` (each format's own module)."""
+    from wavefront.backlog.writeback import write_back
+
+    return lambda task, completion, read: write_back(task, completion, read, root)
 
 
 def _hooks(journal: Journal, run_id: str) -> tuple[DoneHook, ...]:
@@ -383,6 +512,10 @@ def _settings(backlog: Backlog, options: RunOptions) -> RunSettings:
         verify=_verify(options.verify or (config.verify_mode if config else "branch")),
         review_rounds=review.max_rounds if review else 2,
         on_review_limit=review.on_limit if review else "needs-human",
+        fix_rounds=options.fix_rounds if options.fix_rounds is not None
+        else (defaults.fix_rounds if defaults else 2),
+        writeback=config.writeback if config else True,
+        state_files=bool(config and config.state_files),
         gates=config.gate_specs if config else (),
         budget_usd=options.budget_usd or (limits.max_cost_usd if limits else None),
         wait_for_humans=options.wait_for_humans,

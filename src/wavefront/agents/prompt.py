@@ -21,12 +21,13 @@ __all__ = [
     "agent_prompt",
     "build_prompt",
     "parse_deviations",
+    "parse_summary",
 ]
 
 PROMPT_TEMPLATE = """\
 {role}# Task {task_id}: {title}
 
-{body}{criteria}{reading}{dependencies}{gates}{extra}\
+{body}{criteria}{reading}{dependencies}{gates}{answers}{extra}\
 ## When you are done
 
 Work only inside this repository. Do not commit; wavefront commits and merges your work.
@@ -37,6 +38,10 @@ Files changed: the paths you created or edited.
 Deviations: every place where you departed from the task, the acceptance criteria or the
 architecture documents, why, and what it affects. Write "Deviations: none" if there were
 none.
+
+If you cannot go on without a decision from a person, stop and end your reply with a line
+that starts with "QUESTION:" followed by your question (it may go on over the next lines).
+Your changes so far are kept, and the answer comes back to you here.
 """
 
 _ROLE = "## Your role: {name}\n\n{text}\n\n"
@@ -60,11 +65,14 @@ def agent_prompt(
     *,
     dependencies: Sequence[DependencyDelivery] = (),
     gates: Sequence[GateSpec] = (),
+    answers: Sequence[str] = (),
     extra: str = "",
+    extra_heading: str = "Notes",
 ) -> str:
     """The prompt `runner` is given for an attempt at `task`: what a run sends and what
     `wavefront prompt` shows, built in this one place."""
-    return build_prompt(task, profile, dependencies=dependencies, gates=gates, extra=extra,
+    return build_prompt(task, profile, dependencies=dependencies, gates=gates,
+                        answers=answers, extra=extra, extra_heading=extra_heading,
                         persona=not runner.passes_persona(profile))
 
 
@@ -74,14 +82,18 @@ def build_prompt(
     *,
     dependencies: Sequence[DependencyDelivery] = (),
     gates: Sequence[GateSpec] = (),
+    answers: Sequence[str] = (),
     extra: str = "",
+    extra_heading: str = "Notes",
     persona: bool = True,
 ) -> str:
     """The prompt for one attempt at `task` by `profile`.
 
     `persona=False` leaves the profile's role text out (its name stays) for runners that
     hand it to the CLI themselves (`CliRunner.passes_persona`), so it is not said twice.
-    `gates` defaults to the task's own gates when empty.
+    `gates` defaults to the task's own gates when empty. `extra` is what goes back to the
+    agent for another round (a failed check, findings, a change request), under
+    `extra_heading`; `answers` are the questions the agent asked and the answers it got.
     """
     return PROMPT_TEMPLATE.format(
         role=_role(profile, persona),
@@ -98,7 +110,8 @@ def build_prompt(
             "Checks your work must pass before it is merged",
             [f"- {_gate(g)}" for g in (gates or task.gates)],
         ),
-        extra=_section("Notes", [extra.strip()]) if extra.strip() else "",
+        answers=_section("Answers you were given", ["\n\n".join(answers)]),
+        extra=_section(extra_heading, [extra.strip()]) if extra.strip() else "",
     )
 
 
@@ -182,3 +195,22 @@ def parse_deviations(text: str) -> list[str]:
         else:
             items.append(line.strip())
     return [item for item in items if not _NONE.match(item)]
+
+
+_SUMMARY = re.compile(
+    r"^[ \t]*(?:#+[ \t]*|\*\*)?summary(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*(?P<rest>.*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def parse_summary(text: str) -> str:
+    """The agent's `Summary:` (the last one in `text`), or its reply's last paragraph."""
+    matches = list(_SUMMARY.finditer(text))
+    if matches:
+        rest = matches[-1].group("rest").strip()
+        if rest:
+            return rest
+        after = text[matches[-1].end():].strip().split("\n\n", 1)[0]
+        return " ".join(after.split())
+    paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
+    return " ".join(paragraphs[-1].split()) if paragraphs else ""

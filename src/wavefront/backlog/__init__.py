@@ -73,8 +73,16 @@ def load_backlog(paths: Sequence[Path | str] | Path | str, format: str | None = 
         if not path.exists():
             raise BacklogError(path, None, "no such file or directory")
         fmt = FORMATS[format] if format else detect_format(path)
-        parts.append(_with_includes(fmt.load(path), path))
+        parts.append(_with_includes(_tagged(fmt.load(path), fmt.NAME), path))
     return Backlog.merge(parts)
+
+
+def _tagged(backlog: Backlog, name: str) -> Backlog:
+    """Each task marked with the format it came from, for the write-back after its merge."""
+    from wavefront.backlog.writeback import FORMAT_KEY
+
+    return replace(backlog, tasks=tuple(
+        replace(task, metadata={**task.metadata, FORMAT_KEY: name}) for task in backlog.tasks))
 
 
 def _with_includes(backlog: Backlog, path: Path) -> Backlog:

@@ -138,7 +138,8 @@ def load(path: Path) -> Backlog:
             fields = parse_story(body, story_file)
             files.append(story_file)
         tag = slugify(titles[epic]) if epic in titles else None
-        metadata = {"bmad_key": entry.key, "epic_status": epic_status.get(epic)}
+        metadata = {"bmad_key": entry.key, "epic_status": epic_status.get(epic),
+                    "sprint_status_file": str(path)}
         if story_file is not None:
             metadata["story_file"] = str(story_file)
         task, task_notes = story_task(

@@ -41,6 +41,7 @@ def load_and_plan(
     format: str | None = None,
     options: PlanOptions | None = None,
     decide: Callable[[Plan], Decision] | None = None,
+    integrated: bool = False,
 ) -> LoadedPlan:
     """Load a backlog and plan it, as every command that works on a backlog does.
 
@@ -48,15 +49,24 @@ def load_and_plan(
     expressions; `paths` adds backlog paths. With no path at all the backlog is discovered
     in `root`. When the options say `ask` and tasks depend on work outside the scope,
     `decide(plan)` chooses `expand` or `skip`; without `decide` that is a `PlanError`.
+    With `integrated`, tasks that the last run's integration branch marks done (its
+    write-back) are done here too.
     """
     options = options or PlanOptions()
     base = Path(root)
     given, scope = split_arguments(arguments, base)
+    if scope:
+        given, scope = _features_named(base, given, scope)
     given.extend(path if Path(path).is_absolute() else base / path for path in map(Path, paths))
     discovered = not given
     if discovered:
         given = discover_backlog(base)
     backlog = load_backlog(given, format=format)
+    if integrated and (base / ".wavefront" / "journal.db").is_file():
+        # Imported here: most commands run where no run exists yet.
+        from wavefront.backlog.integrated import with_integrated_status
+
+        backlog = with_integrated_status(backlog, given, base, format)
     if discovered:
         _refuse_outside(backlog.tasks, base)
     plan = Plan.build(backlog.tasks, scope, options)
@@ -66,6 +76,16 @@ def load_and_plan(
         choice = decide(plan)
         plan = Plan.build(backlog.tasks, scope, _with_policy(options, choice))
     return LoadedPlan(backlog=backlog, plan=plan, paths=tuple(given), discovered=discovered)
+
+
+def _features_named(root: Path, given: list[Path], scope: list[str]
+                    ) -> tuple[list[Path], list[str]]:
+    """A task JSON feature may be named by its folder's name (`wavefront next auth`)."""
+    from wavefront.backlog.taskcli import feature_folder
+
+    named = [(name, feature_folder(root, name)) for name in scope]
+    return ([*given, *(folder for _, folder in named if folder is not None)],
+            [name for name, folder in named if folder is None])
 
 
 def _refuse_outside(tasks: Sequence[Task], root: Path) -> None:

@@ -142,8 +142,10 @@ def output_option(*choices: str) -> Callable[[F], F]:
     )
 
 
-def load_and_plan_from_options(params: Mapping[str, Any], *, ask: bool = True) -> LoadedPlan:
-    """Run `wavefront.backlog.load.load_and_plan` with the shared options of a command."""
+def load_and_plan_from_options(params: Mapping[str, Any], *, ask: bool = True,
+                               integrated: bool = True) -> LoadedPlan:
+    """Run `wavefront.backlog.load.load_and_plan` with the shared options of a command;
+    `integrated` reads done work from the last run's integration branch too."""
     from wavefront.backlog.load import load_and_plan
     from wavefront.plan.graph import OutOfScope, PlanOptions
 
@@ -172,6 +174,7 @@ def load_and_plan_from_options(params: Mapping[str, Any], *, ask: bool = True) -
         format=backlog_format,
         options=options,
         decide=_ask_out_of_scope if ask else _warn_out_of_scope,
+        integrated=integrated,
     )
     if loaded.discovered:
         click.echo(_files_read(loaded, root), err=True)
@@ -197,12 +200,17 @@ def _ask_out_of_scope(plan: Plan) -> Decision:
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise PlanError(_no_terminal_message(plan))
     click.echo(describe_out_of_scope(plan), err=True)
-    choice = click.prompt(
-        "Expand the scope, skip those tasks, or cancel?",
-        type=click.Choice(["expand", "skip", "cancel"]),
-        default="expand",
+    click.echo("  1. expand the scope to include them\n  2. skip the tasks that need them\n"
+               "  3. cancel", err=True)
+    answer = click.prompt(
+        "Enter your choice (1-3, or expand / skip / cancel)",
+        type=click.Choice(["1", "2", "3", "expand", "skip", "cancel"]),
+        default="1",
+        show_choices=False,
         err=True,
     )
+    # The numbers are the story workflow's menu; the words say the same.
+    choice = {"1": "expand", "2": "skip", "3": "cancel"}.get(answer, answer)
     if choice == "cancel":
         raise click.Abort()
     return "expand" if choice == "expand" else "skip"

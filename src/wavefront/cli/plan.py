@@ -29,11 +29,21 @@ def validate(**params: Any) -> None:
     """Check the backlog: duplicate ids, missing dependencies, cycles, scope.
 
     Prints a one-line summary and exits 0, or prints the first problem (with file and
-    line) and exits 2. Dependencies outside the scope are warnings here.
+    line) and exits 2. Dependencies outside the scope are warnings here. Task JSON is also
+    checked for status words, subtask_count and completed_count against the files, and
+    objectives over 200 characters.
     """
-    loaded = load_and_plan_from_options(params, ask=False)
+    from wavefront.backlog.taskcli import problems
+
+    loaded = load_and_plan_from_options(params, ask=False, integrated=False)
     for note in loaded.backlog.notes:
         click.echo(f"note: {note}", err=True)
+    found = [problem for file in loaded.backlog.files if file.name == "task.json"
+             for problem in problems(file.parent)]
+    if found:
+        for problem in found:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(2)
     plan = loaded.plan
     click.echo(
         f"ok: {len(loaded.backlog.tasks)} tasks in {len(loaded.backlog.files)} files, "

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wavefront.engine.settings import RunSettings
-from wavefront.engine.taskflow import TaskFlow, WorkOutcome
+from wavefront.engine.taskflow import Note, TaskFlow, WorkOutcome
 from wavefront.journal.database import Event, Journal, TaskRecord
 from wavefront.journal.kinds import EventKind
 from wavefront.model import TaskStatus
@@ -304,11 +304,11 @@ class Engine:
             self._fatal = job.exception()
         self._wake.set()
 
-    async def _work_then_merge(self, task_id: str) -> None:
+    async def _work_then_merge(self, task_id: str, note: Note | None = None) -> None:
         # The cached record's definition is what the journal holds (a changed definition
         # comes with `graph_grown`, which reloads the cache); statuses are read afresh.
         record = self._records[task_id]
-        outcome = await self.flow.work(task_id, record)
+        outcome = await self.flow.work(task_id, record, note)
         if outcome is WorkOutcome.READY_TO_MERGE:
             await self.flow.merge(task_id, record=record)
         elif outcome is WorkOutcome.RETRY:
@@ -327,6 +327,13 @@ class Engine:
                 continue
             if decision == "approve":
                 self._start(task_id, self.flow.merge(task_id, approval_note=note))
+            elif decision in ("answer", "change"):
+                # Another round for the same agent, in its kept worktree.
+                self.journal.set_status(self.run_id, task_id, TaskStatus.RUNNING,
+                                        "answered by a person" if decision == "answer"
+                                        else f"changes requested by a person: {note}")
+                self._start(task_id, self._work_then_merge(
+                    task_id, self.flow.note_for(task_id, decision, note)))
             else:
                 reason = f"rejected by a person: {note}" if note else "rejected by a person"
                 self.journal.set_status(self.run_id, task_id, TaskStatus.FAILED, reason)

@@ -10,22 +10,29 @@ do with a conflict or a red merged tree (send it back to the agent) is the task 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from wavefront.agents.prompt import parse_summary
+from wavefront.errors import WavefrontError
 from wavefront.gates.base import GateContext
 from wavefront.gates.registry import check_gates, effective_gates
 from wavefront.journal.database import Journal, TaskRecord
-from wavefront.journal.kinds import AttemptKind
-from wavefront.model import GateResult, GateSpec, TaskStatus
+from wavefront.journal.kinds import AGENT_WORK, AttemptKind, EventKind
+from wavefront.model import Completion, GateResult, GateSpec, Task, TaskStatus
 from wavefront.workspace.base import MergeOutcome, Workspaces, call_backend
 from wavefront.workspace.git import safe_name
 
-__all__ = ["MergeQueue", "MergeResult"]
+__all__ = ["MergeQueue", "MergeResult", "WriteBack"]
 
 # Sets a task's status: (task id, status, reason).
 StatusSetter = Callable[[str, TaskStatus, str], None]
+# The backlog's write-back: (merged task, what to record, reader of the merged tree) -> the
+# backlog files to change (path -> new text). It raises `WavefrontError` for a file that no
+# longer has the shape it was loaded from; the engine knows no formats.
+WriteBack = Callable[[Task, Completion, Callable[[str], str | None]], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class MergeQueue:
         gate_specs: Callable[[TaskRecord], Sequence[GateSpec]],
         set_status: StatusSetter,
         log_dir: Callable[[str], Path],
+        write_back: WriteBack | None = None,
     ) -> None:
         self.journal = journal
         self.run_id = run_id
@@ -55,6 +63,7 @@ class MergeQueue:
         self.gate_specs = gate_specs
         self.set_status = set_status
         self.log_dir = log_dir
+        self.write_back = write_back
         self._lock = asyncio.Lock()
 
     async def merge(self, record: TaskRecord) -> MergeResult:
@@ -79,14 +88,43 @@ class MergeQueue:
                         broken.append(failed)
                     return failed is None
 
+            edit = None
+            unwritten: list[str] = []
+            if self.write_back is not None:
+                write_back = self.write_back
+                completion = self._completion(record)
+
+                def edit(read: Callable[[str], str | None]) -> Mapping[str, str]:
+                    # Called on the backend's thread: the journal is written afterwards.
+                    try:
+                        return write_back(record.task, completion, read)
+                    except WavefrontError as exc:
+                        # The work is merged all the same; the backlog file is left as it was.
+                        unwritten.append(str(exc))
+                        return {}
+
             outcome = await call_backend(self.workspaces, self.workspaces.merge, task_id,
-                                         message, verify)
+                                         message, verify, edit)
+            if outcome.ok and unwritten:
+                self.journal.append_event(self.run_id, EventKind.WRITEBACK_FAILED, task_id,
+                                          reason=unwritten[-1])
             if outcome.ok:
                 self.journal.record_merge(self.run_id, task_id, outcome.commit or "")
                 handle = await call_backend(self.workspaces, self.workspaces.open, task_id)
                 if handle is not None:
                     await call_backend(self.workspaces, self.workspaces.remove, handle, True)
         return MergeResult(outcome, broken[-1] if broken else None)
+
+    def _completion(self, record: TaskRecord) -> Completion:
+        attempts = self.journal.attempts(self.run_id, record.task_id)
+        work = [a for a in attempts if a.kind in AGENT_WORK]
+        texts = [a.text for a in work if a.ok]
+        findings = [finding for a in work for g in self.journal.gate_results(a.id)
+                    if g.findings and g.gate.startswith("review") for finding in g.findings]
+        return Completion(agent=record.agent, started_at=work[0].started_at if work else None,
+                          completed_at=time.time(),
+                          summary=parse_summary(texts[-1]) if texts else "",
+                          review=tuple(findings))
 
     def _verifies_merged(self, record: TaskRecord) -> bool:
         """`verify: merged` and a command gate to run: check the merged tree first."""

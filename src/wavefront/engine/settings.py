@@ -35,6 +35,12 @@ class RunSettings(BaseModel):
     verify: Literal["merged", "branch", "none"] = "branch"
     review_rounds: int = 2
     on_review_limit: Literal["needs-human", "accept"] = "needs-human"
+    # How many times a refused attempt goes back to its agent before the task fails.
+    fix_rounds: int = Field(default=2, ge=0)
+    # Merged work is recorded in the backlog files on the integration branch.
+    writeback: bool = True
+    # The story workflow's `.agent-orchestration/` state files, kept current during the run.
+    state_files: bool = False
     gates: tuple[GateSpec, ...] = ()
     budget_usd: float | None = None
     wait_for_humans: bool = False

@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from wavefront.agents.prompt import DependencyDelivery, agent_prompt, parse_deviations
+from wavefront.agents.questions import BadQuestion, parse_question
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.command import keep_prompt
-from wavefront.engine.mergequeue import MergeQueue
+from wavefront.engine.conversation import Note, answers, ask, last_session, note_for
+from wavefront.engine.feedback import fix_request, phase_fix_request, revision_request
+from wavefront.engine.mergequeue import MergeQueue, WriteBack
 from wavefront.engine.pool import RunnerPool
 from wavefront.engine.settings import RunSettings
 from wavefront.errors import WavefrontError
@@ -41,7 +44,10 @@ from wavefront.model import (
 from wavefront.workspace.base import WorkspaceHandle, Workspaces, call_backend
 from wavefront.workspace.git import safe_name
 
-__all__ = ["DoneContext", "DoneHook", "TaskFlow", "WorkOutcome"]
+__all__ = ["DoneContext", "DoneHook", "Note", "TaskFlow", "WorkOutcome"]
+
+# Task metadata of a fix task: the phase gate whose refusal it fixes.
+_FIXES = "fixes_gate"
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -81,6 +87,7 @@ class TaskFlow:
         settings: RunSettings,
         logs_dir: Path,
         hooks: Sequence[DoneHook] = (),
+        write_back: WriteBack | None = None,
     ) -> None:
         self.journal = journal
         self.run_id = run_id
@@ -93,7 +100,7 @@ class TaskFlow:
         self.queue = MergeQueue(
             journal, run_id, workspaces, verify_merged=settings.verify == "merged",
             gate_specs=self._gate_specs, set_status=self._status,
-            log_dir=lambda task_id: self._log_path(task_id, 0).parent)
+            log_dir=lambda task_id: self._log_path(task_id, 0).parent, write_back=write_back)
         self._merging: set[str] = set()
 
     # -- what the engine asks ---------------------------------------------------------
@@ -109,18 +116,29 @@ class TaskFlow:
 
     # -- work: agent, gates, review rounds ----------------------------------------------
 
-    async def work(self, task_id: str, record: TaskRecord | None = None) -> WorkOutcome:
+    async def work(self, task_id: str, record: TaskRecord | None = None,
+                   note: Note | None = None) -> WorkOutcome:
         """Run a dispatched task up to the merge queue. `record` may be the engine's copy of
         the task's journal row (only its definition is used, which a status change leaves
-        alone), which saves reading it again."""
+        alone), which saves reading it again. `note` continues a task that waited for a
+        person (an answer, a change request) in its kept worktree."""
         if record is None:
             record = self._record(task_id)
         attempt: AttemptRecord | None = None
         try:
-            # Where the attempt works is recorded with the attempt (workspace, base commit).
-            handle = await self._off_loop(self.workspaces.create, task_id)
-            feedback = ""
+            handle = None
+            if note is not None:
+                handle = await self._off_loop(self.workspaces.open, task_id)
+            if handle is None:
+                # Where the attempt works is recorded with the attempt (workspace, base).
+                handle = await self._off_loop(self.workspaces.create, task_id)
+            feedback = note or Note("", "")
+            session = last_session(self.journal, self.run_id, task_id) if note else None
             round_ = 1
+            fixes = 0
+            fix_limit = record.task.options.fix_rounds
+            if fix_limit is None:
+                fix_limit = self.settings.fix_rounds
             agentless = record.task.options.agentless
             while True:
                 over = self._over_task_budget(record)
@@ -128,7 +146,14 @@ class TaskFlow:
                     return self._failed(record, over, allow_retry=False)
                 if not agentless:
                     attempt = self._start_attempt(record, handle, kind=AttemptKind.AGENT)
-                    result = await self._run_agent(record, handle, attempt, round_, feedback)
+                    result = await self._run_agent(record, handle, attempt, round_ + fixes,
+                                                   feedback, session)
+                    session = result.session_id or session
+                    question, result = _question_of(result)
+                    if question:
+                        # A question stops the round before the gates: the work is unfinished.
+                        self.journal.finish_attempt(attempt.id, result)
+                        return self._ask(record, question)
                     outcome = await self._after_agent(record, handle, attempt, result)
                     attempt = None
                     if outcome is not None:
@@ -140,7 +165,7 @@ class TaskFlow:
                 if verdict.action is GateAction.REVISE:
                     if round_ < self.settings.review_rounds:
                         round_ += 1
-                        feedback = _revision_request(verdict)
+                        feedback = Note("Changes requested", revision_request(verdict))
                         self._status(task_id, TaskStatus.RUNNING,
                                      f"changes requested by {verdict.gate} "
                                      f"(round {round_} of {self.settings.review_rounds})")
@@ -152,13 +177,27 @@ class TaskFlow:
                     self._status(task_id, TaskStatus.NEEDS_HUMAN,
                                  f"review not approved after {round_} rounds: "
                                  f"{verdict.summary}; `wavefront approve {task_id}` or "
-                                 f"`wavefront reject {task_id}`")
+                                 f"`wavefront reject {task_id} --note \"what to change\"`")
                     return WorkOutcome.WAITING
                 if verdict.action is GateAction.WAIT:
                     self._status(task_id, TaskStatus.NEEDS_HUMAN,
                                  f"{verdict.summary}; `wavefront approve {task_id}`")
                     return WorkOutcome.WAITING
-                return self._failed(record, f"gate {verdict.gate} failed: {verdict.summary}")
+                failure = f"gate {verdict.gate} failed: {verdict.summary}"
+                if agentless:
+                    return self._phase_fix(record, verdict, failure, fix_limit)
+                if fixes >= fix_limit:
+                    if fixes:
+                        failure += f" (after {fixes} fix round{'s' if fixes > 1 else ''})"
+                    return self._failed(record, failure)
+                fixes += 1
+                feedback = Note("What failed in your last attempt",
+                                fix_request(verdict, fixes, fix_limit))
+                self.journal.append_event(self.run_id, EventKind.FIX_ROUND, task_id,
+                                          gate=verdict.gate, summary=verdict.summary,
+                                          round=fixes, limit=fix_limit)
+                self._status(task_id, TaskStatus.RUNNING,
+                             f"{failure}; back to the agent (fix round {fixes} of {fix_limit})")
         except asyncio.CancelledError:
             if attempt is not None:
                 self.journal.finish_attempt(
@@ -172,14 +211,62 @@ class TaskFlow:
             self._log_crash(task_id, exc)
             return self._failed(record, f"internal error: {exc!r}", allow_retry=False)
 
+    def _phase_fix(self, record: TaskRecord, verdict: GateResult, failure: str,
+                   limit: int) -> WorkOutcome:
+        """A phase gate refused its producers' work: a fix task for the agent of the step
+        that produced it, and the gate checks again after that task is merged."""
+        task_id = record.task_id
+        made = [r for r in self.journal.tasks(self.run_id)
+                if r.task.metadata.get(_FIXES) == task_id]
+        if len(made) >= limit:
+            if made:
+                failure += f" (after {len(made)} fix task{'s' if len(made) > 1 else ''})"
+            return self._failed(record, failure)
+        producers = [r for r in (self.journal.task(self.run_id, dep)
+                                 for dep in record.task.dependencies) if r is not None]
+        maker = next((r for r in producers if r.agent), None)
+        fix = Task(
+            id=f"{task_id}-fix-{len(made) + 1}", title=f"Fix what {task_id} found",
+            source=record.task.source,
+            body=phase_fix_request(verdict, task_id, [r.task_id for r in producers],
+                                   len(made) + 1, limit),
+            files=tuple(dict.fromkeys(f for r in producers for f in r.task.files)),
+            metadata={_FIXES: task_id})
+        self.journal.add_tasks(
+            self.run_id, [(fix, maker.agent if maker else None,
+                           maker.runner if maker else None, record.priority, record.wave)],
+            reason=f"{failure}: fix task for {task_id}",
+            extend_dependencies={task_id: [fix.id]})
+        self._status(task_id, TaskStatus.PENDING,
+                     f"{failure}; fix task {fix.id} made"
+                     + (f" for {maker.agent}" if maker and maker.agent else "")
+                     + ", checked again after it")
+        return WorkOutcome.REQUEUED
+
+    def _ask(self, record: TaskRecord, question: str) -> WorkOutcome:
+        """The agent needs a decision: wait for a person without holding a slot."""
+        task_id = record.task_id
+        ask(self.journal, self.run_id, task_id, question, record.agent or "agent")
+        self._status(task_id, TaskStatus.NEEDS_HUMAN,
+                     f"the agent asks: {question.splitlines()[0]}; answer with "
+                     f"`wavefront answer {task_id} \"...\"`")
+        return WorkOutcome.WAITING
+
+    def note_for(self, task_id: str, decision: str, text: str) -> Note:
+        """The next round's note for a person's `answer` or `change` decision."""
+        return note_for(self.journal, self.run_id, task_id, decision, text)
+
     async def _run_agent(self, record: TaskRecord, handle: WorkspaceHandle,
-                         attempt: AttemptRecord, round_: int, feedback: str) -> AgentResult:
+                         attempt: AttemptRecord, round_: int, feedback: Note,
+                         session: str | None = None) -> AgentResult:
         task = record.task
         runner_name = self._runner_name(record)
         runner = self.pool.get(runner_name)
         profile = self.profiles.get(record.agent or "")
         prompt = agent_prompt(task, profile, runner, dependencies=self._deliveries(task),
-                              gates=self._gate_specs(record), extra=feedback)
+                              gates=self._gate_specs(record),
+                              answers=answers(self.journal, self.run_id, task.id),
+                              extra=feedback.text, extra_heading=feedback.heading or "Notes")
         request = AgentRequest(
             task=task, prompt=prompt, workspace=handle.path,
             log_path=Path(attempt.log_path or self._log_path(task.id, attempt.number)),
@@ -189,6 +276,7 @@ class TaskFlow:
             options={**self.pool.options(runner_name), "attempt": self._attempt_count(task.id),
                      "round": round_, "role": "implement" if attempt.kind == AttemptKind.AGENT
                      else "resolve-conflict",
+                     **({"resume_session": session} if session else {}),
                      **({"script": task.options.script} if task.options.script is not None
                         else {})},
         )
@@ -411,7 +499,8 @@ class TaskFlow:
         merge queue again; a failure ends in `conflict` with the worktree kept."""
         task_id = record.task_id
         attempt = self._start_attempt(record, handle, kind=kind)
-        result = await self._run_agent(record, handle, attempt, 1, feedback)
+        result = await self._run_agent(record, handle, attempt, 1,
+                                       Note("Notes", feedback))
         unresolved = []
         if result.ok:
             unresolved = await self._off_loop(self.workspaces.conflict_markers, handle)
@@ -519,7 +608,12 @@ class TaskFlow:
         path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
 
 
-def _revision_request(verdict: GateResult) -> str:
-    findings = "\n".join(f"- {finding}" for finding in verdict.findings) or verdict.summary
-    return (f"The reviewer ({verdict.gate}) requested changes. Address every finding, "
-            f"then report what you changed:\n{findings}")
+
+def _question_of(result: AgentResult) -> tuple[str | None, AgentResult]:
+    """The question a successful reply asks, if any; a malformed block fails the attempt."""
+    if not result.ok:
+        return None, result
+    try:
+        return parse_question(result.text), result
+    except BadQuestion as exc:
+        return None, replace(result, ok=False, failure=FailureKind.BAD_OUTPUT, reason=str(exc))

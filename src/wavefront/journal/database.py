@@ -282,6 +282,21 @@ class Journal:
         rows = self._db.execute("SELECT * FROM runs ORDER BY created_at, rowid").fetchall()
         return [run_from_row(row) for row in rows]
 
+    @staticmethod
+    def run_branches(path: Path) -> list[str]:
+        """The integration branches of the runs in the journal at `path`, oldest first,
+        read without opening it for writing (no migration, no wait on a running engine)."""
+        try:
+            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+            try:
+                rows = connection.execute(
+                    "SELECT branch FROM runs ORDER BY created_at, rowid").fetchall()
+            finally:
+                connection.close()
+        except sqlite3.Error:
+            return []
+        return [str(row[0]) for row in rows]
+
     def update_run_options(self, run_id: str, changes: Mapping[str, Any]) -> None:
         """Change stored run options (e.g. a larger budget given to `resume`)."""
         run = self.get_run(run_id)
@@ -424,7 +439,9 @@ class Journal:
                 {"attempt": attempt_id, "state": final_state, "ok": result.ok,
                  "failure": result.failure.value if result.failure else None,
                  "reason": result.reason, "cost_usd": result.cost_usd,
-                 "tokens_in": result.tokens_in, "tokens_out": result.tokens_out},
+                 "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
+                 # The agent CLI's session, so a later round can continue it.
+                 "session_id": result.session_id},
             )
 
     def abandon_attempts(self, run_id: str, reason: str) -> list[int]:
@@ -536,17 +553,17 @@ class Journal:
                                (run_id,)).fetchone()
         return int(row[0] or 0)
 
-    def add_decision(self, run_id: str, task_id: str, decision: str, note: str = "", *,
-                     by: str = "") -> None:
-        """A person's answer to a `human` gate, written by `approve`/`reject` (any process);
-        `by` says where it came from (the command line, the dashboard)."""
+    def add_decision(self, run_id: str, task_id: str, decision: str, note: str = "",
+                     who: str = "") -> None:
+        """A person's decision on a waiting task (`approve`, `reject`, `change`, `answer`),
+        written by any process; the event keeps who and when."""
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO decisions (run_id, task_id, decision, note, at) VALUES (?,?,?,?,?)",
                 (run_id, task_id, decision, note, time.time()),
             )
             self._insert_event(run_id, EventKind.DECISION, task_id,
-                               {"decision": decision, "note": note, **({"by": by} if by else {})})
+                               {"decision": decision, "note": note, "who": who})
 
     def take_decisions(self, run_id: str) -> list[tuple[str, str, str]]:
         """Unconsumed decisions as (task_id, decision, note), marking them consumed."""

@@ -36,7 +36,10 @@ class EventKind(StrEnum):
     ATTEMPT_FINISHED = "attempt_finished"
     ATTEMPT_ABANDONED = "attempt_abandoned"
     GATE_CHECKED = "gate_checked"
-    DECISION = "decision"
+    DECISION = "decision"  # a person's approve / reject / change / answer, with who
+    QUESTION = "question"  # an agent asked a person (the question, who asked, when)
+    WRITEBACK_FAILED = "writeback_failed"  # merged, but the backlog file was left alone
+    FIX_ROUND = "fix_round"  # a refused attempt went back to its agent with the failure
     APPROVED = "approved"
     ACCEPTED_WITH_FINDINGS = "accepted_with_findings"
     OUTSIDE_WRITES = "outside_writes"

@@ -92,6 +92,7 @@ def write_orchestration_dir(journal: Journal, summary: RunSummary, directory: Pa
         "inProgress": sum(counts.get(s, 0) for s in in_progress),
         "pending": counts.get(TaskStatus.PENDING, 0) + counts.get(TaskStatus.READY, 0),
         "failed": sum(counts.get(s, 0) for s in (TaskStatus.FAILED, TaskStatus.CONFLICT)),
+        "blocked": counts.get(TaskStatus.BLOCKED, 0),
         "currentWave": min(open_waves) if open_waves else None,
         "startTime": _iso(summary.run.created_at),
     }

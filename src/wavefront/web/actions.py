@@ -26,7 +26,7 @@ from wavefront.errors import WavefrontError
 from wavefront.runs import STATE_DIR
 from wavefront.web.security import csrf_ok
 
-__all__ = ["approve", "cancel", "reject", "retry"]
+__all__ = ["answer", "approve", "cancel", "fail", "reject", "retry"]
 
 # (repository, run, task or None, action name, note, who) -> the line shown to the person.
 _Action = Callable[[Path, str, str | None, str, str, str], str]
@@ -37,7 +37,17 @@ async def approve(request: Request) -> Response:
 
 
 async def reject(request: Request) -> Response:
+    """Reject with a note: a change request, as `wavefront reject --note` makes."""
+    return await _act(request, _decide, "change")
+
+
+async def fail(request: Request) -> Response:
+    """Reject for good: the task fails, as `wavefront reject --fail` makes it."""
     return await _act(request, _decide, "reject")
+
+
+async def answer(request: Request) -> Response:
+    return await _act(request, _answer, "answer")
 
 
 async def retry(request: Request) -> Response:
@@ -76,13 +86,23 @@ def _decide(root: Path, run_id: str, task_id: str | None, name: str, note: str,
             by: str) -> str:
     from wavefront.runs import record_decision
 
-    if name == "reject" and not note:
-        raise WavefrontError("a rejection needs a note saying why")
-    record_decision(root, str(task_id), name, note, run_id, by=by)
+    record_decision(root, str(task_id), name, note, run_id, who=by)
+    what = {"approve": "approval", "change": "change request", "reject": "rejection"}[name]
+    return _applied(root, f"{what} recorded for {task_id}")
+
+
+def _answer(root: Path, run_id: str, task_id: str | None, name: str, note: str,
+            by: str) -> str:
+    from wavefront.runs import answer_question
+
+    answer_question(root, str(task_id), note, run_id, who=by)
+    return _applied(root, f"answer recorded for {task_id}")
+
+
+def _applied(root: Path, said: str) -> str:
     if _driver(root) is None:
-        return (f"{name} recorded for {task_id}; no process drives the run now: "
-                "`wavefront resume` applies it")
-    return f"{name} recorded for {task_id}; the run applies it"
+        return f"{said}; no process drives the run now: `wavefront resume` applies it"
+    return f"{said}; the run applies it"
 
 
 def _retry(root: Path, run_id: str, task_id: str | None, name: str, note: str,

@@ -52,6 +52,7 @@ class RunView:
     last_event: int
     graph: Layout
     attention: tuple[TaskRecord, ...]
+    questions: Mapping[str, str]  # task id -> the question its agent asked, unanswered
     cost_by_agent: tuple[tuple[str, float], ...]
     cost_by_task: tuple[tuple[str, float], ...]
 
@@ -72,6 +73,7 @@ class TaskView:
     tokens_in: int
     tokens_out: int
     decisions: tuple[Event, ...]
+    questions: Mapping[str, str]
     last_event: int
 
 
@@ -127,6 +129,7 @@ def run_view(journal: Journal, run: RunRecord) -> RunView:
         graph=layout(tasks),
         attention=tuple(sorted((t for t in tasks if t.status in ATTENTION),
                                key=lambda t: ATTENTION.index(t.status))),
+        questions=_questions(journal, run.id, tasks),
         cost_by_agent=_largest(by_agent), cost_by_task=_largest(by_task))
 
 
@@ -144,7 +147,20 @@ def task_view(journal: Journal, run: RunRecord, task_id: str) -> TaskView:
         tokens_out=sum(a.tokens_out for a in attempts),
         decisions=tuple(e for e in journal.events(run.id, kind=EventKind.DECISION)
                         if e.task_id == task_id),
+        questions=_questions(journal, run.id, (record,)),
         last_event=journal.last_event_id(run.id))
+
+
+def _questions(journal: Journal, run_id: str, tasks: Sequence[TaskRecord]) -> dict[str, str]:
+    from wavefront.runs import open_question
+
+    asked = {}
+    for record in tasks:
+        if record.status == TaskStatus.NEEDS_HUMAN:
+            question = open_question(journal, run_id, record.task_id)
+            if question is not None:
+                asked[record.task_id] = question
+    return asked
 
 
 def read_attempt_diff(repo: Path, attempt: AttemptRecord) -> str | None:

@@ -7,7 +7,8 @@ found later still point at the user's own lines:
 
 - `parallel_execution: true`, `max_concurrent: N`: steps without order, at most N at once;
 - `parallel_execution: false` + `handoff_artifacts`: steps in order; artifact i is step i's
-  output and step i+1's input (a bare name means `.work/handoff/<name>.md`);
+  output and step i+1's input, so N steps hand on up to N artifacts, the last one the
+  result (a bare name means `.work/handoff/<name>.md`);
 - `sync_points`: agentless steps; sync point k waits for the steps of its segment (those not
   `after` a later sync point) and for sync point k-1;
 - `primary_agent` + `reviewer_agents`: one step behind a review gate by the reviewers;
@@ -66,6 +67,13 @@ def normalise(data: Any, source: WorkflowSource) -> Normalised:
                           "sequential)")
     if "sync_points" in data:
         own.sync_points(data["sync_points"])
+    if not own.steps:
+        keys = ", ".join(k for k in data if k in SEED_KEYS or k == "max_concurrent")
+        raise ConfigError(source.path, source.line(),
+                          f"this configuration says how steps run ({keys}) but names no "
+                          "steps: add `steps:` with one entry per piece of work, for example "
+                          "`steps: [{id: api, agent: backend-developer, prompt: Build the "
+                          "API}, {id: ui, agent: frontend-developer, prompt: Build the UI}]`")
     result["steps"] = own.steps
     return result, own.origins
 
@@ -200,16 +208,23 @@ class _Builder:
                 continue
             if index > 0 and not step.get("after"):
                 step["after"] = [str(self.steps[index - 1].get("id"))]
-            if index < len(names) and index + 1 < len(self.steps):
+            if index < len(names):
+                # Step i writes artifact i; the next step (if any) starts from it.
                 path = _artifact_path(str(names[index]))
                 step["outputs"] = [*_as_list(step.get("outputs")), path]
-                following = self.steps[index + 1]
-                if isinstance(following, dict):
+                if index + 1 < len(self.steps) and isinstance(self.steps[index + 1], dict):
+                    following = self.steps[index + 1]
                     following["inputs"] = [*_as_list(following.get("inputs")), path]
-        if len(names) >= len(self.steps) and names:
-            raise self._error(("handoff_artifacts", len(self.steps) - 1 if self.steps else 0),
+        if not self.steps and names:
+            raise self._error(("handoff_artifacts",),
+                              "handoff_artifacts are handed from one step to the next: add "
+                              f"the {len(names)} steps under `steps:` (step i writes artifact "
+                              "i and the next step starts from it)")
+        if len(names) > len(self.steps):
+            raise self._error(("handoff_artifacts", len(self.steps)),
                               f"{len(names)} handoff artifacts for {len(self.steps)} steps: "
-                              "artifact i is handed from step i to step i+1")
+                              "each step writes at most one (artifact i is step i's output "
+                              "and step i+1's input); add steps or remove artifacts")
 
     def sync_points(self, points: Any) -> None:
         if not isinstance(points, list):

@@ -8,7 +8,7 @@ directory without git (benchmarks, backlogs of plain commands).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, Protocol, TypeVar
@@ -16,6 +16,7 @@ from typing import ParamSpec, Protocol, TypeVar
 from wavefront.workspace.guard import CheckoutGuard
 
 __all__ = [
+    "MergeEdit",
     "MergeOutcome",
     "MergeVerifier",
     "PlainWorkspaces",
@@ -30,6 +31,9 @@ _R = TypeVar("_R")
 # Checks a computed merge before it is published: (merge commit, integration head it was
 # computed on) -> whether to publish it.
 MergeVerifier = Callable[[str, str], bool]
+# Changes a computed merge should also carry (the backlog's write-back): given a reader of
+# the merged tree (path -> text or None), the files to write (path -> new text).
+MergeEdit = Callable[[Callable[[str], str | None]], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,8 @@ class Workspaces(Protocol):
     def diff(self, handle: WorkspaceHandle) -> str: ...
     def head(self, handle: WorkspaceHandle) -> str: ...
     def merge(
-        self, task_id: str, message: str, verify: MergeVerifier | None = None
+        self, task_id: str, message: str, verify: MergeVerifier | None = None,
+        edit: MergeEdit | None = None,
     ) -> MergeOutcome: ...
     def guard(self) -> CheckoutGuard | None: ...
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]: ...
@@ -151,7 +156,8 @@ class PlainWorkspaces:
         return ""
 
     def merge(
-        self, task_id: str, message: str, verify: MergeVerifier | None = None
+        self, task_id: str, message: str, verify: MergeVerifier | None = None,
+        edit: MergeEdit | None = None,
     ) -> MergeOutcome:
         return MergeOutcome(True, None, (), "plain workspace: nothing to merge")
 

@@ -13,6 +13,8 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,8 +142,10 @@ class GitRepo:
         cwd: Path | None = None,
         check: bool = False,
         input: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Like `run`, but hands back the whole result for callers that read the exit code."""
+        """Like `run`, but hands back the whole result for callers that read the exit code.
+        `env` adds variables (such as a temporary `GIT_INDEX_FILE`) to git's environment."""
         where = cwd if cwd is not None else self.root
         command = ["git", "-C", str(where), *_IDENTITY, *args]
         try:
@@ -152,7 +156,7 @@ class GitRepo:
                 text=True,
                 encoding="utf-8",
                 errors="surrogateescape",
-                env=_git_env(),
+                env={**_git_env(), **(env or {})},
                 stdin=None if input is not None else subprocess.DEVNULL,
                 check=False,
             )
@@ -294,6 +298,25 @@ class GitRepo:
             conflicts=tuple(sorted(set(conflicts))),
             notes=tuple(notes),
         )
+
+    def read_text(self, treeish: str, path: str) -> str | None:
+        """The text of `path` in a commit or tree, or None when it has no such file."""
+        done = self.run_result("cat-file", "blob", f"{treeish}:{path}")
+        return done.stdout if done.returncode == 0 else None
+
+    def tree_with(self, tree: str, files: Mapping[str, str]) -> str:
+        """A tree like `tree` with each of `files` (path -> text) written into it.
+
+        Built in a temporary index, so no checkout, index or branch changes.
+        """
+        with tempfile.TemporaryDirectory(prefix="wavefront-index-") as scratch:
+            env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            self.run_result("read-tree", tree, env=env, check=True)
+            for path, text in files.items():
+                blob = self.run("hash-object", "-w", "--stdin", input=text).strip()
+                self.run_result("update-index", "--add", "--cacheinfo",
+                                f"100644,{blob},{path}", env=env, check=True)
+            return self.run_result("write-tree", env=env, check=True).stdout.strip()
 
     def merge_head(self, worktree: Path) -> str | None:
         """The commit being merged in `worktree`, or None when no merge is in progress."""

@@ -17,7 +17,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from wavefront.errors import WorkspaceError
-from wavefront.workspace.base import MergeOutcome, MergeVerifier, WorkspaceHandle
+from wavefront.workspace.base import MergeEdit, MergeOutcome, MergeVerifier, WorkspaceHandle
 from wavefront.workspace.git import GitRepo, safe_name, split_z
 from wavefront.workspace.guard import CheckoutGuard
 
@@ -195,14 +195,16 @@ class GitWorkspaces:
     # -- merging ---------------------------------------------------------------------------
 
     def merge(
-        self, task_id: str, message: str, verify: MergeVerifier | None = None
+        self, task_id: str, message: str, verify: MergeVerifier | None = None,
+        edit: MergeEdit | None = None,
     ) -> MergeOutcome:
         """Merge the task branch into the integration branch, without a checkout.
 
         Exactly once: if the task's head is already in the integration branch, nothing is
         done. If the branch moves between computing and publishing, the merge is computed
         again on the new head (a few times, then reported as not done). `verify`, when
-        given, sees each computed merge before it is published and may refuse it.
+        given, sees each computed merge before it is published and may refuse it; `edit`
+        adds files to the merge commit itself (so they are published with it, or not at all).
         """
         branch = self.task_branch(task_id)
         task_head = self.repo.rev_parse(f"refs/heads/{branch}")
@@ -213,7 +215,7 @@ class GitWorkspaces:
             old = self.integration_head()
             if self.repo.is_ancestor(task_head, old):
                 return MergeOutcome(True, old, (), f"{branch} is already merged")
-            outcome = self.compute_merge(old, task_head, message)
+            outcome = self.compute_merge(old, task_head, message, edit)
             if not outcome.ok or outcome.commit is None:
                 return outcome
             if verify is not None and not verify(outcome.commit, old):
@@ -228,14 +230,20 @@ class GitWorkspaces:
             f"{self.integration_branch} kept moving while merging {branch}; try again",
         )
 
-    def compute_merge(self, onto: str, task_head: str, message: str) -> MergeOutcome:
+    def compute_merge(self, onto: str, task_head: str, message: str,
+                      edit: MergeEdit | None = None) -> MergeOutcome:
         """Make (but do not publish) the 2-parent merge commit of `task_head` onto `onto`."""
         merged = self.repo.merge_tree(onto, task_head)
         notes = "\n".join(merged.notes)
         if not merged.clean:
             return MergeOutcome(False, None, merged.conflicts, notes)
+        tree = merged.tree
+        if edit is not None:
+            changes = edit(lambda path: self.repo.read_text(merged.tree, path))
+            if changes:
+                tree = self.repo.tree_with(merged.tree, changes)
         commit = self.repo.run(
-            "commit-tree", merged.tree, "-p", onto, "-p", task_head, "-F", "-", input=message
+            "commit-tree", tree, "-p", onto, "-p", task_head, "-F", "-", input=message
         ).strip()
         return MergeOutcome(True, commit, (), notes)
 

@@ -92,6 +92,11 @@ class ClaudeRunner(CliRunner):
             argv += ["--model", model]
         if request.max_turns:
             argv += ["--max-turns", str(request.max_turns)]
+        session = request.options.get("resume_session")
+        if session:
+            # A fix round or an answer continues the agent's own session: it keeps its
+            # context, and the tokens of the first round are not spent again.
+            argv += ["--resume", str(session)]
         tools = _allowed_tools(request)
         if tools:
             argv += ["--allowedTools", ",".join(tools)]

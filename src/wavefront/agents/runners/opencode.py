@@ -69,6 +69,9 @@ class OpenCodeRunner(CliRunner):
             argv += ["--model", model]
         if request.profile is not None and self.passes_persona(request.profile):
             argv += ["--agent", request.profile.name]
+        session = request.options.get("resume_session")
+        if session:  # continue the agent's own session (a fix round, an answer)
+            argv += ["--session", str(session)]
         return [*argv, *self.extra_args, request.prompt]
 
     def parse(self, outcome: ProcessOutcome, request: AgentRequest) -> AgentResult:

@@ -1,0 +1,82 @@
+"""The backlog as the last run's integration branch has it.
+
+A run writes merged work back into the backlog files on its branch `wavefront/<run>`, never
+into the user's checkout. So that `next`, `parallel`, `status` and a new `run` never offer
+or redo merged work, the backlog files are read again as that branch has them, and a task
+the branch says is done is done here too (`INTEGRATED_FROM` names the branch).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from wavefront.backlog.base import Backlog
+from wavefront.errors import WavefrontError
+from wavefront.journal.database import Journal
+from wavefront.model import TaskStatus
+from wavefront.workspace.git import GitRepo
+
+__all__ = ["INTEGRATED_FROM", "latest_branch", "with_integrated_status"]
+
+# Task metadata: the integration branch that says the task is done.
+INTEGRATED_FROM = "integrated_from"
+_JOURNAL = Path(".wavefront") / "journal.db"
+
+
+def latest_branch(repo: GitRepo) -> str | None:
+    """The integration branch of the newest run in `repo` that still exists, or None."""
+    journal_path = repo.root / _JOURNAL
+    if not journal_path.is_file():
+        return None
+    for branch in reversed(Journal.run_branches(journal_path)):
+        if repo.rev_parse(f"refs/heads/{branch}") is not None:
+            return branch
+    return None
+
+
+def with_integrated_status(backlog: Backlog, given: Sequence[Path], root: Path,
+                           format: str | None) -> Backlog:
+    """`backlog` with the tasks that the latest integration branch marks done set done.
+
+    The backlog files are copied as the branch has them into a scratch directory and read
+    by the same loader; anything that cannot be read so leaves the backlog as it is.
+    """
+    from wavefront.backlog import load_backlog
+
+    try:
+        repo = GitRepo(root)
+    except WavefrontError:
+        return backlog
+    branch = latest_branch(repo)
+    if branch is None:
+        return backlog
+    top = repo.root
+    try:
+        with tempfile.TemporaryDirectory(prefix="wavefront-integrated-") as scratch:
+            base = Path(scratch)
+            for file in backlog.files:
+                resolved = file.resolve()
+                if not resolved.is_relative_to(top):
+                    continue
+                relative = resolved.relative_to(top).as_posix()
+                text = repo.read_text(f"refs/heads/{branch}", relative)
+                if text is not None:
+                    target = base / relative
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_text(text, encoding="utf-8")
+            moved = [base / p.resolve().relative_to(top) for p in given
+                     if p.resolve().is_relative_to(top)]
+            if len(moved) != len(given) or not all(p.exists() for p in moved):
+                return backlog
+            there = load_backlog(moved, format=format)
+    except WavefrontError:
+        return backlog  # the branch's files do not load: keep what the checkout says
+    done = {task.id for task in there.tasks if task.status == TaskStatus.DONE}
+    return replace(backlog, tasks=tuple(
+        replace(task, status=TaskStatus.DONE, status_text=f"done on {branch}",
+                metadata={**task.metadata, INTEGRATED_FROM: branch})
+        if task.id in done and task.status != TaskStatus.DONE else task
+        for task in backlog.tasks))
