@@ -1,4 +1,4 @@
-"""What a person does from the page: approve, reject with a note, retry, cancel.
+"""What a person does from the page: answer, approve, request changes, fail, retry, cancel.
 
 Each action is the library call the CLI makes (`wavefront.runs`), run in a worker thread
 (it may wait for SQLite's lock), so a running engine in another process applies it exactly
@@ -111,8 +111,8 @@ def _retry(root: Path, run_id: str, task_id: str | None, name: str, note: str,
 
     holder = _driver(root)
     if holder is not None:
-        # The engine in that process does not see a retry written by another; the CLI's
-        # `retry` refuses in the same case (it must resume the run itself).
+        # The engine in that process does not see a retry written by another, and no
+        # second process may resume the run while it holds the lock.
         raise WavefrontError(f"the run is still going (process {holder}); retry once it "
                              "has stopped, or cancel it first")
     released = retry_tasks(root, [str(task_id)], run_id)
