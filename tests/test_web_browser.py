@@ -174,7 +174,8 @@ def test_answering_and_requesting_changes_in_the_page_reach_the_agent(
 
         # Once more with the change made: approve, and the engine merges it.
         wait_until(lambda: _agent_rounds(git_repo, "ask", "api") == 3
-                   and status_of(git_repo, "ask", "api") == "needs-human", "the third round")
+                   and status_of(git_repo, "ask", "api") == "needs-human", "the third round",
+                   timeout=180)
         page.reload()
         page.locator('#attention li[data-task="api"] button.approve').click()
         page.wait_for_selector('g.node[data-task="api"][data-status="done"]')
