@@ -25,6 +25,7 @@ from wavefront.agents.prompt import (
 )
 from wavefront.agents.questions import BadQuestion, parse_question
 from wavefront.agents.runners.base import AgentRequest
+from wavefront.agents.runners.command import keep_prompt
 from wavefront.engine.conversation import Note, answers, ask, last_session, note_for
 from wavefront.engine.feedback import fix_request, phase_fix_request, revision_request
 from wavefront.engine.mergequeue import MergeQueue, WriteBack
@@ -306,6 +307,7 @@ class TaskFlow:
         )
         guard = self.workspaces.guard()
         before = await asyncio.to_thread(guard.snapshot) if guard is not None else None
+        keep_prompt(request.log_path, prompt)
         result = await self._contained(runner.run, request, task.id, attempt.id)
         if guard is not None and before is not None:
             outside = await asyncio.to_thread(guard.changes, before)
@@ -432,6 +434,7 @@ class TaskFlow:
                      **({"script": record.task.options.script}
                         if record.task.options.script is not None else {})},
         )
+        keep_prompt(request.log_path, prompt)
         result = await self._contained(self.pool.get(runner_name).run, request,
                                        record.task_id, attempt.id)
         self.journal.finish_attempt(attempt.id, result)

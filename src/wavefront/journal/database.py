@@ -547,6 +547,12 @@ class Journal:
         return [Event(id=row["id"], run_id=row["run_id"], at=row["at"], kind=row["kind"],
                       task_id=row["task_id"], data=json.loads(row["data"])) for row in rows]
 
+    def last_event_id(self, run_id: str) -> int:
+        """The id of the run's newest event (0 before any): where a follower starts."""
+        row = self._db.execute("SELECT MAX(id) FROM events WHERE run_id = ?",
+                               (run_id,)).fetchone()
+        return int(row[0] or 0)
+
     def add_decision(self, run_id: str, task_id: str, decision: str, note: str = "",
                      who: str = "") -> None:
         """A person's decision on a waiting task (`approve`, `reject`, `change`, `answer`),

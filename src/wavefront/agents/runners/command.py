@@ -19,7 +19,14 @@ from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.process import ProcessOutcome, run_process
 from wavefront.model import AgentProfile, AgentResult, FailureKind
 
-__all__ = ["TEXT_LIMIT", "CommandRunner", "PromptVia", "outcome_to_result", "prompt_file_for"]
+__all__ = [
+    "TEXT_LIMIT",
+    "CommandRunner",
+    "PromptVia",
+    "keep_prompt",
+    "outcome_to_result",
+    "prompt_file_for",
+]
 
 PromptVia = Literal["arg", "file", "stdin"]
 
@@ -73,9 +80,7 @@ class CommandRunner:
     async def run(self, request: AgentRequest) -> AgentResult:
         prompt_file: Path | None = None
         if self.prompt_via == "file" or any("{prompt_file}" in p for p in self.argv_template):
-            prompt_file = prompt_file_for(request.log_path)
-            prompt_file.parent.mkdir(parents=True, exist_ok=True)
-            prompt_file.write_text(request.prompt, encoding="utf-8")
+            prompt_file = keep_prompt(request.log_path, request.prompt)
         outcome = await run_process(
             self.argv_for(request, prompt_file),
             cwd=request.workspace,
@@ -90,6 +95,14 @@ class CommandRunner:
 def prompt_file_for(log_path: Path) -> Path:
     """Where the prompt of the attempt logged at `log_path` is written: beside the log."""
     return log_path.with_name(log_path.stem + ".prompt.md")
+
+
+def keep_prompt(log_path: Path, prompt: str) -> Path:
+    """Write the exact prompt of an attempt beside its log (the dashboard shows it)."""
+    path = prompt_file_for(log_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(prompt, encoding="utf-8")
+    return path
 
 
 def outcome_to_result(outcome: ProcessOutcome, text: str | None = None) -> AgentResult:
