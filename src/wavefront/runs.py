@@ -323,12 +323,9 @@ def answer_question(root: Path, task_id: str, answer: str, run_id: str | None = 
 
 def open_question(journal: Journal, run_id: str, task_id: str) -> str | None:
     """The question a task's agent asked that no one has answered yet, or None."""
-    asked = [e for e in journal.events(run_id, kind="question") if e.task_id == task_id]
-    if not asked:
-        return None
-    decided = [e for e in journal.events(run_id, since_id=asked[-1].id, kind="decision")
-               if e.task_id == task_id]
-    return None if decided else str(asked[-1].data.get("question", ""))
+    from wavefront.engine.conversation import unanswered
+
+    return unanswered(journal, run_id, task_id)
 
 
 def complete_subtask(root: Path, feature: str, seq: str, summary: str) -> list[Path]:

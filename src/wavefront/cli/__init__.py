@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wavefront.cli import plan, run, workflow
+from wavefront.cli import mcp, plan, run, workflow
 from wavefront.cli.group import wavefront
 
 __all__ = ["main", "wavefront"]
 
-_COMMAND_MODULES = (plan, run, workflow)  # imported for their commands
+_COMMAND_MODULES = (plan, run, workflow, mcp)  # imported for their commands
 
 
 def main(argv: Sequence[str] | None = None) -> None:

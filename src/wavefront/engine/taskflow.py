@@ -20,7 +20,16 @@ from typing import Any, ParamSpec, TypeVar
 from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_deviations
 from wavefront.agents.questions import BadQuestion, parse_question
 from wavefront.agents.runners.base import AgentRequest
-from wavefront.engine.conversation import Note, answers, ask, last_session, note_for
+from wavefront.engine.conversation import (
+    Note,
+    answers,
+    ask,
+    asked_reason,
+    deviations_since,
+    last_session,
+    note_for,
+    unanswered,
+)
 from wavefront.engine.feedback import fix_request, phase_fix_request, revision_request
 from wavefront.engine.mergequeue import MergeQueue, WriteBack
 from wavefront.engine.pool import RunnerPool
@@ -173,6 +182,12 @@ class TaskFlow:
                         # A question stops the round before the gates: the work is unfinished.
                         self.journal.finish_attempt(attempt.id, result)
                         return self._ask(record, question)
+                    asked = unanswered(self.journal, self.run_id, task_id)
+                    if asked is not None:
+                        # Asked through the MCP server's ask_human and ended the round
+                        # before an answer came: wait for it the same way.
+                        self.journal.finish_attempt(attempt.id, result)
+                        return self._ask(record, asked, journaled=True)
                     outcome = await self._after_agent(record, handle, attempt, result)
                     attempt = None
                     if outcome is not None:
@@ -262,13 +277,12 @@ class TaskFlow:
                      + ", checked again after it")
         return WorkOutcome.REQUEUED
 
-    def _ask(self, record: TaskRecord, question: str) -> WorkOutcome:
+    def _ask(self, record: TaskRecord, question: str, journaled: bool = False) -> WorkOutcome:
         """The agent needs a decision: wait for a person without holding a slot."""
         task_id = record.task_id
-        ask(self.journal, self.run_id, task_id, question, record.agent or "agent")
-        self._status(task_id, TaskStatus.NEEDS_HUMAN,
-                     f"the agent asks: {question.splitlines()[0]}; answer with "
-                     f"`wavefront answer {task_id} \"...\"`")
+        if not journaled:
+            ask(self.journal, self.run_id, task_id, question, record.agent or "agent")
+        self._status(task_id, TaskStatus.NEEDS_HUMAN, asked_reason(task_id, question))
         return WorkOutcome.WAITING
 
     def note_for(self, task_id: str, decision: str, text: str) -> Note:
@@ -335,7 +349,10 @@ class TaskFlow:
         if head is None and self.workspaces.versioned:
             head = await self._off_loop(self.workspaces.head, handle)
         self.journal.finish_attempt(attempt.id, result, head_commit=head, changed_files=changed,
-                                    deviations=parse_deviations(result.text))
+                                    deviations=[*parse_deviations(result.text),
+                                                *deviations_since(self.journal, self.run_id,
+                                                                  task_id,
+                                                                  attempt.started_at)])
         return None
 
     def _agent_failed(self, record: TaskRecord, result: AgentResult) -> WorkOutcome:
