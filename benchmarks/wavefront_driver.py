@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dags import Dag
-from wavefront.engine.loop import Engine, RunSettings
+from wavefront.engine.loop import Engine
 from wavefront.engine.pool import RunnerPool
-from wavefront.engine.taskflow import FlowSettings, TaskFlow
+from wavefront.engine.settings import RunSettings
+from wavefront.engine.taskflow import TaskFlow
 from wavefront.journal.database import Journal
 from wavefront.model import SourceLocation, Task, TaskOptions, TaskStatus
-from wavefront.workspace.worktrees import GitRepo, GitWorkspaces, PlainWorkspaces
+from wavefront.workspace.base import PlainWorkspaces
+from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 
 __all__ = [
     "EngineRun",
@@ -112,18 +114,19 @@ def run_engine(
             options={},
             tasks=build_tasks(dag, kind, priority),
         )
+        settings = RunSettings(
+            max_parallel=slots, poll_s=poll_s, timeout_s=None, default_runner=runner
+        )
         flow = TaskFlow(
             journal,
             run_id,
             PlainWorkspaces(workdir / "work"),
             RunnerPool(pool_settings),
             {},
-            FlowSettings(default_runner=runner, timeout_s=None),
+            settings,
             workdir / "logs",
         )
-        engine = Engine(
-            journal, run_id, flow, RunSettings(max_parallel=slots, poll_s=poll_s, timeout_s=None)
-        )
+        engine = Engine(journal, run_id, flow, settings)
         started = time.perf_counter()
         stop = asyncio.run(engine.run())
         wall = time.perf_counter() - started
@@ -192,16 +195,11 @@ def run_engine_git(dag: Dag, workdir: Path, *, slots: int = 8, run_id: str = "be
         )
         workspaces.create_integration_branch(base)
         calls.clear()  # count only what the run itself does
+        settings = RunSettings(max_parallel=slots, timeout_s=None, default_runner="script")
         flow = TaskFlow(
-            journal,
-            run_id,
-            workspaces,
-            RunnerPool(),
-            {},
-            FlowSettings(default_runner="script", timeout_s=None),
-            state_dir / "logs" / run_id,
+            journal, run_id, workspaces, RunnerPool(), {}, settings, state_dir / "logs" / run_id
         )
-        engine = Engine(journal, run_id, flow, RunSettings(max_parallel=slots, timeout_s=None))
+        engine = Engine(journal, run_id, flow, settings)
         started = time.perf_counter()
         stop = asyncio.run(engine.run())
         wall = time.perf_counter() - started

@@ -223,7 +223,8 @@ def test_sigkill_in_each_phase_then_resume(
 
 def test_a_second_run_while_one_is_active_is_refused(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
-    write_backlog(repo, [files_task("slow", sleep=3.0), files_task("next", depends_on=["slow"])])
+    # Long enough that the second command starts while the first still runs, on a busy machine.
+    write_backlog(repo, [files_task("slow", sleep=8.0), files_task("next", depends_on=["slow"])])
     first = WavefrontProcess(repo, RUN)
     watch = JournalWatch(repo)
     assert watch.wait_for(lambda kind, *_: kind == "attempt_started", first), (

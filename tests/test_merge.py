@@ -11,7 +11,8 @@ import pytest
 
 from conftest import git
 from wavefront.errors import WorkspaceError
-from wavefront.workspace.worktrees import GitRepo, GitWorkspaces, WorkspaceHandle
+from wavefront.workspace.base import WorkspaceHandle
+from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 
 # Tests see no user or system git config: wavefront must work without any.
 pytestmark = pytest.mark.usefixtures("isolated_git_config")

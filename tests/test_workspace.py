@@ -12,13 +12,8 @@ from hypothesis import strategies as st
 
 from conftest import git
 from wavefront.errors import WorkspaceError
-from wavefront.workspace.worktrees import (
-    GitRepo,
-    GitWorkspaces,
-    PlainWorkspaces,
-    Workspaces,
-    safe_name,
-)
+from wavefront.workspace.base import PlainWorkspaces, Workspaces
+from wavefront.workspace.worktrees import GitRepo, GitWorkspaces, safe_name
 
 SAFE_CHARS = re.compile(r"[A-Za-z0-9._-]+")
 

@@ -17,7 +17,7 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +25,15 @@ from wavefront.agents import assign_agent, load_profiles
 from wavefront.backlog.base import Backlog
 from wavefront.backlog.integrated import INTEGRATED_FROM
 from wavefront.config import ProjectConfig, load_config
-from wavefront.engine.loop import Engine, RunSettings, RunStop
+from wavefront.engine.loop import Engine, RunStop
 from wavefront.engine.mergequeue import WriteBack
 from wavefront.engine.pool import RunnerPool
-from wavefront.engine.taskflow import DoneHook, FlowSettings, TaskFlow
+from wavefront.engine.settings import RunSettings
+from wavefront.engine.taskflow import DoneHook, TaskFlow
 from wavefront.errors import WavefrontError
 from wavefront.gates.validate import validate_plan_gates
 from wavefront.journal.database import Journal, RunRecord
-from wavefront.model import AgentProfile, GateSpec, TaskStatus
+from wavefront.model import AgentProfile, GateSpec, Task, TaskStatus
 from wavefront.plan.graph import Plan
 from wavefront.report.livefiles import LiveFiles
 from wavefront.report.progress import Reporter
@@ -118,22 +119,15 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         config = backlog.config
         profiles = load_profiles(repo.root, config)
         validate_plan_gates(config, plan.tasks, profiles=profiles, root=repo.root)
-        settings, runner_settings, default_runner = _settings(backlog, options)
+        settings = _settings(backlog, options)
         run_id = options.run_id or new_run_id()
         rows = []
-        default_agent = (config.defaults.agent if config and config.defaults.agent
-                         else "full-stack-engineer")
         for task in plan.tasks:
-            agent = assign_agent(task, profiles, default=default_agent).agent
-            runner = _runner_for(task.options.runner, profiles.get(agent),
-                                 default_runner)
+            agent, runner = _agent_and_runner(task, profiles, config, settings)
             rows.append((replace(task, dependencies=plan.dependencies[task.id]), agent,
                          runner, plan.priority[task.id], plan.wave_of[task.id]))
         workspaces = GitWorkspaces(repo, run_id, state_dir)
-        stored = {"settings": _jsonable(settings), "runner_settings": runner_settings,
-                  "default_runner": default_runner,
-                  "agent_gates": _agent_gates(config),
-                  "state_files": bool(config and config.state_files),
+        stored = {"settings": settings.to_json(),
                   "config": str(config.source) if config and config.source else None}
         journal.create_run(run_id, repo=repo.root, base_commit=base,
                            branch=workspaces.integration_branch, options=stored, tasks=rows)
@@ -173,8 +167,9 @@ def resume_run(root: Path, run_id: str | None = None,
         run = resolve_run(journal, run_id)
         profiles = load_profiles(repo.root, _stored_config(run))
         if budget_usd is not None:
-            settings = {**run.options["settings"], "budget_usd": budget_usd}
-            journal.update_run_options(run.id, {"settings": settings})
+            settings = RunSettings.from_stored(run.options).model_copy(
+                update={"budget_usd": budget_usd})
+            journal.update_run_options(run.id, {"settings": settings.to_json()})
         workspaces = GitWorkspaces(repo, run.id, state_dir)
         # A run killed between its journal entry and its branch has no branch yet.
         workspaces.create_integration_branch(run.base_commit)
@@ -187,8 +182,7 @@ def preview_prompt(root: Path, backlog: Backlog, plan: Plan, task_id: str,
                    runner: str | None = None) -> str:
     """The exact prompt the task would get from `wavefront run` (before any dependency
     has delivered), so it can be read before money is spent."""
-    from wavefront.agents.prompt import build_prompt
-    from wavefront.engine.pool import RunnerPool
+    from wavefront.agents.prompt import agent_prompt
 
     task = plan.by_id.get(task_id)
     if task is None:
@@ -196,20 +190,11 @@ def preview_prompt(root: Path, backlog: Backlog, plan: Plan, task_id: str,
         raise WavefrontError(f"no task {task_id!r} in the plan (tasks: {known})")
     config = backlog.config
     profiles = load_profiles(root, config)
-    default_agent = (config.defaults.agent if config and config.defaults.agent
-                     else "full-stack-engineer")
-    agent = assign_agent(task, profiles, default=default_agent).agent
-    profile = profiles.get(agent)
-    _, runner_settings, default_runner = _settings(backlog, RunOptions(runner=runner or "script"))
-    chosen = _runner_for(task.options.runner, profile,
-                         runner or (config.defaults.runner if config and
-                                    config.defaults.runner else default_runner))
-    agent_gates = [GateSpec(g["kind"], g.get("options", {}))
-                   for g in _agent_gates(config).get(agent, [])]
-    gates = (*(config.gate_specs if config else ()), *agent_gates, *task.gates)
-    passes = getattr(RunnerPool(runner_settings).get(chosen), "passes_persona", None)
-    persona = not (passes is not None and passes(profile))
-    return build_prompt(task, profile, gates=gates, persona=persona)
+    configured = config.defaults.runner if config else None
+    settings = _settings(backlog, RunOptions(runner=runner or configured or "script"))
+    agent, chosen = _agent_and_runner(task, profiles, config, settings)
+    return agent_prompt(task, profiles.get(agent), RunnerPool(settings.runner_settings).get(chosen),
+                        gates=settings.gates_for(task, agent))
 
 
 def resolve_run(journal: Journal, run_id: str | None) -> RunRecord:
@@ -396,26 +381,16 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
            profiles: Mapping[str, AgentProfile], reporter: ReporterFactory | None
            ) -> RunResult:
     run = resolve_run(journal, run_id)
-    stored = run.options
-    settings = _settings_from_json(stored["settings"])
+    settings = RunSettings.from_stored(run.options)
     flow = TaskFlow(
         journal, run_id, GitWorkspaces(repo, run_id, repo.root / STATE_DIR),
-        RunnerPool(stored.get("runner_settings", {})), profiles,
-        FlowSettings(retries=settings.retries, timeout_s=settings.timeout_s,
-                     verify=settings.verify, review_rounds=settings.review_rounds,
-                     on_review_limit=settings.on_review_limit, gates=settings.gates,
-                     fix_rounds=settings.fix_rounds,
-                     default_runner=stored.get("default_runner", "command"),
-                     outside_writes=settings.outside_writes,
-                     agent_gates={name: tuple(GateSpec(g["kind"], g.get("options", {}))
-                                              for g in gates)
-                                  for name, gates in stored.get("agent_gates", {}).items()}),
+        RunnerPool(settings.runner_settings), profiles, settings,
         repo.root / STATE_DIR / "logs" / run_id,
         hooks=_hooks(journal, run_id),
         write_back=_write_back(repo.root) if settings.writeback else None,
     )
     engine = Engine(journal, run_id, flow, settings)
-    live = _live_files(journal, repo, run_id, bool(stored.get("state_files")))
+    live = _live_files(journal, repo, run_id, settings.state_files)
     if live is not None:
         journal.listeners.append(live)
     try:
@@ -452,8 +427,7 @@ def _drive_engine(journal: Journal, run: RunRecord, engine: Engine,
                 stop = asyncio.run(_run_with_signals(engine))
         finally:
             journal.listeners.remove(view)
-    journal.set_run_state(run_id, stop.state if stop.state != "finished" else "finished",
-                          reason=stop.reason)
+    journal.set_run_state(run_id, stop.state, reason=stop.reason)
     counts: dict[str, int] = {}
     for record in journal.tasks(run_id):
         counts[record.status.value] = counts.get(record.status.value, 0) + 1
@@ -503,8 +477,8 @@ def _signals(loop: asyncio.AbstractEventLoop, engine: Engine) -> Iterator[None]:
 # -- settings -----------------------------------------------------------------------------
 
 
-def _settings(backlog: Backlog, options: RunOptions
-              ) -> tuple[RunSettings, dict[str, dict[str, Any]], str]:
+def _settings(backlog: Backlog, options: RunOptions) -> RunSettings:
+    """The run's settings: the command line over `wavefront.yaml` over the defaults."""
     config = backlog.config
     defaults = config.defaults if config else None
     limits = config.limits if config else None
@@ -538,12 +512,16 @@ def _settings(backlog: Backlog, options: RunOptions
         fix_rounds=options.fix_rounds if options.fix_rounds is not None
         else (defaults.fix_rounds if defaults else 2),
         writeback=config.writeback if config else True,
+        state_files=bool(config and config.state_files),
         gates=config.gate_specs if config else (),
         budget_usd=options.budget_usd or (limits.max_cost_usd if limits else None),
         wait_for_humans=options.wait_for_humans,
         outside_writes="warn" if options.outside_writes == "warn" else "fail",
+        default_runner=default_runner,
+        runner_settings=runner_settings,
+        agent_gates=_agent_gates(config),
     )
-    return settings, runner_settings, default_runner
+    return settings
 
 
 def _stored_config(run: RunRecord) -> ProjectConfig | None:
@@ -560,29 +538,21 @@ def _verify(value: str) -> Any:
     return value
 
 
-def _runner_for(explicit: Any, profile: AgentProfile | None, default: str) -> str:
-    if explicit:
-        return str(explicit)
-    if profile is not None and profile.runner:
-        return profile.runner
-    return default
+def _agent_and_runner(task: Task, profiles: Mapping[str, AgentProfile],
+                      config: ProjectConfig | None, settings: RunSettings) -> tuple[str, str]:
+    """Who does `task` and through which runner: the task's own runner, else its agent's,
+    else the run's default."""
+    default_agent = (config.defaults.agent if config and config.defaults.agent
+                     else "full-stack-engineer")
+    agent = assign_agent(task, profiles, default=default_agent).agent
+    profile = profiles.get(agent)
+    runner = task.options.runner or (profile.runner if profile and profile.runner
+                                     else settings.default_runner)
+    return agent, runner
 
 
-def _agent_gates(config: Any) -> dict[str, list[dict[str, Any]]]:
+def _agent_gates(config: ProjectConfig | None) -> dict[str, tuple[GateSpec, ...]]:
     if config is None:
         return {}
-    return {name: [{"kind": g.kind, "options": g.options} for g in agent.gates]
+    return {name: tuple(GateSpec(g.kind, g.options) for g in agent.gates)
             for name, agent in config.agents.items() if agent.gates}
-
-
-def _jsonable(settings: RunSettings) -> dict[str, Any]:
-    data = asdict(settings)
-    data["gates"] = [{"kind": g.kind, "options": dict(g.options)} for g in settings.gates]
-    data["per_runner"] = dict(settings.per_runner)
-    return data
-
-
-def _settings_from_json(data: Mapping[str, Any]) -> RunSettings:
-    values = dict(data)
-    values["gates"] = tuple(GateSpec(g["kind"], g.get("options", {})) for g in values["gates"])
-    return RunSettings(**values)

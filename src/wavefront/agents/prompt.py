@@ -12,11 +12,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from wavefront.agents.runners.base import Runner
 from wavefront.model import AgentProfile, GateSpec, Task
 
 __all__ = [
     "PROMPT_TEMPLATE",
     "DependencyDelivery",
+    "agent_prompt",
     "build_prompt",
     "parse_deviations",
     "parse_summary",
@@ -54,6 +56,24 @@ class DependencyDelivery:
     title: str
     summary: str = ""
     changed_files: tuple[str, ...] = ()
+
+
+def agent_prompt(
+    task: Task,
+    profile: AgentProfile | None,
+    runner: Runner,
+    *,
+    dependencies: Sequence[DependencyDelivery] = (),
+    gates: Sequence[GateSpec] = (),
+    answers: Sequence[str] = (),
+    extra: str = "",
+    extra_heading: str = "Notes",
+) -> str:
+    """The prompt `runner` is given for an attempt at `task`: what a run sends and what
+    `wavefront prompt` shows, built in this one place."""
+    return build_prompt(task, profile, dependencies=dependencies, gates=gates,
+                        answers=answers, extra=extra, extra_heading=extra_heading,
+                        persona=not runner.passes_persona(profile))
 
 
 def build_prompt(

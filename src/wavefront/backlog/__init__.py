@@ -2,7 +2,7 @@
 
 Each format is one module exposing `NAME`, `DESCRIPTION`, `matches(path) -> bool` (detection
 from the path alone), `discover(root) -> list[Path]` (where it looks in a repository) and
-`load(path) -> Backlog`. Adding a format is one module and one line in `FORMATS`.
+`load(path) -> Backlog`. Adding a format is one module and one line in `_formats()`.
 """
 
 from __future__ import annotations

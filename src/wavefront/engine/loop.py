@@ -17,17 +17,18 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
 
+from wavefront.engine.settings import RunSettings
 from wavefront.engine.taskflow import Note, TaskFlow, WorkOutcome
 from wavefront.journal.database import Event, Journal, TaskRecord
 from wavefront.journal.kinds import EventKind
-from wavefront.model import GateSpec, TaskStatus
+from wavefront.model import TaskStatus
 from wavefront.plan.overlap import files_overlap
 
-__all__ = ["Engine", "RunSettings", "RunStop"]
+__all__ = ["Engine", "RunStop"]
 
 # States in which a task occupies one of the parallel slots.
 _SLOT_STATES = frozenset({TaskStatus.RUNNING, TaskStatus.VERIFYING, TaskStatus.REVIEWING})
@@ -37,29 +38,6 @@ _UNMERGED_STATES = _SLOT_STATES | {TaskStatus.MERGING, TaskStatus.NEEDS_HUMAN}
 _BLOCKING_STATES = frozenset({TaskStatus.FAILED, TaskStatus.CONFLICT, TaskStatus.CANCELLED,
                               TaskStatus.BLOCKED})
 _STARTABLE = frozenset({TaskStatus.PENDING, TaskStatus.READY})
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """How a run behaves; stored with the run so `resume` behaves the same."""
-
-    max_parallel: int = 4
-    per_runner: Mapping[str, int] = field(default_factory=dict)
-    strategy: Literal["dependency", "waves"] = "dependency"
-    retries: int = 0
-    retry_backoff_s: float = 1.0
-    timeout_s: float | None = 1800.0
-    verify: Literal["merged", "branch", "none"] = "branch"
-    review_rounds: int = 2
-    on_review_limit: Literal["needs-human", "accept"] = "needs-human"
-    fix_rounds: int = 2
-    # Merged work is recorded in the backlog files on the integration branch.
-    writeback: bool = True
-    gates: tuple[GateSpec, ...] = ()
-    budget_usd: float | None = None
-    wait_for_humans: bool = False
-    outside_writes: Literal["fail", "warn"] = "fail"
-    poll_s: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -91,8 +69,10 @@ class Engine:
         self._dependents: dict[str, list[str]] = {}
         self._missing_deps: dict[str, int] = {}
         self._ready: list[tuple[float, int, str]] = []
-        # A None status marks a task whose done-hooks finished (`hooks_done`).
+        # Committed journal events not applied yet: (task, new status), or (task, None) for
+        # "its done-hooks ran"; `_graph_grown` asks for a rebuild from the journal instead.
         self._changes: list[tuple[str, TaskStatus | None]] = []
+        self._graph_grown = False
         self._hooked: set[str] = set()
         self._released: set[str] = set()
         self._open = 0
@@ -172,18 +152,20 @@ class Engine:
             self._changes.append((event.task_id, TaskStatus(event.data["status"])))
             self._wake.set()
         elif event.kind == EventKind.GRAPH_GROWN:
-            self._changes.append(("", TaskStatus.PENDING))
+            self._graph_grown = True
             self._wake.set()
         elif event.kind == EventKind.HOOKS_DONE and event.task_id is not None:
             self._changes.append((event.task_id, None))
             self._wake.set()
 
     def _apply_changes(self) -> None:
-        while self._changes:
-            changes, self._changes = self._changes, []
-            if any(task_id == "" for task_id, _ in changes):
+        while self._changes or self._graph_grown:
+            if self._graph_grown:  # new tasks and dependencies: rebuild from the journal
+                self._graph_grown = False
+                self._changes.clear()
                 self._load()
                 continue
+            changes, self._changes = self._changes, []
             for task_id, status in changes:
                 if status is None:
                     if task_id in self._status:
@@ -405,7 +387,7 @@ class Engine:
         return RunStop("finished")
 
     async def _sleep(self) -> None:
-        if self._changes:
+        if self._changes or self._graph_grown:
             return
         self._wake.clear()
         # A timer that sets the same event, rather than `wait_for`, which wraps the wait in

@@ -22,7 +22,8 @@ from wavefront.gates.registry import check_gates, effective_gates
 from wavefront.journal.database import Journal, TaskRecord
 from wavefront.journal.kinds import AGENT_WORK, AttemptKind, EventKind
 from wavefront.model import Completion, GateResult, GateSpec, Task, TaskStatus
-from wavefront.workspace.worktrees import MergeOutcome, Workspaces, call_backend, safe_name
+from wavefront.workspace.base import MergeOutcome, Workspaces, call_backend
+from wavefront.workspace.git import safe_name
 
 __all__ = ["MergeQueue", "MergeResult", "WriteBack"]
 

@@ -17,7 +17,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from wavefront.agents.prompt import DependencyDelivery, build_prompt, parse_deviations
+from wavefront.agents.prompt import DependencyDelivery, agent_prompt, parse_deviations
 from wavefront.agents.questions import BadQuestion, parse_question
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.engine.conversation import (
@@ -33,6 +33,7 @@ from wavefront.engine.conversation import (
 from wavefront.engine.feedback import fix_request, phase_fix_request, revision_request
 from wavefront.engine.mergequeue import MergeQueue, WriteBack
 from wavefront.engine.pool import RunnerPool
+from wavefront.engine.settings import RunSettings
 from wavefront.errors import WavefrontError
 from wavefront.gates.base import GateContext
 from wavefront.gates.registry import check_gates, effective_gates
@@ -48,14 +49,10 @@ from wavefront.model import (
     Task,
     TaskStatus,
 )
-from wavefront.workspace.worktrees import (
-    WorkspaceHandle,
-    Workspaces,
-    call_backend,
-    safe_name,
-)
+from wavefront.workspace.base import WorkspaceHandle, Workspaces, call_backend
+from wavefront.workspace.git import safe_name
 
-__all__ = ["DoneContext", "DoneHook", "FlowSettings", "Note", "TaskFlow", "WorkOutcome"]
+__all__ = ["DoneContext", "DoneHook", "Note", "TaskFlow", "WorkOutcome"]
 
 # Task metadata of a fix task: the phase gate whose refusal it fixes.
 _FIXES = "fixes_gate"
@@ -87,23 +84,6 @@ class WorkOutcome(Enum):
     WAITING = "waiting"  # needs a person
 
 
-@dataclass(frozen=True)
-class FlowSettings:
-    retries: int = 0
-    timeout_s: float | None = 1800.0
-    verify: str = "branch"
-    review_rounds: int = 2
-    on_review_limit: str = "needs-human"
-    # How many times a refused attempt goes back to its agent before the task fails.
-    fix_rounds: int = 2
-    gates: tuple[GateSpec, ...] = ()
-    default_runner: str = "script"
-    agent_gates: Mapping[str, tuple[GateSpec, ...]] | None = None
-    # What a change to the user's checkout during an attempt does: fail the attempt, or
-    # only warn (for people who keep working in their checkout while a run goes on).
-    outside_writes: str = "fail"
-
-
 class TaskFlow:
     def __init__(
         self,
@@ -112,7 +92,7 @@ class TaskFlow:
         workspaces: Workspaces,
         pool: RunnerPool,
         profiles: Mapping[str, AgentProfile],
-        settings: FlowSettings,
+        settings: RunSettings,
         logs_dir: Path,
         hooks: Sequence[DoneHook] = (),
         write_back: WriteBack | None = None,
@@ -296,13 +276,10 @@ class TaskFlow:
         runner_name = self._runner_name(record)
         runner = self.pool.get(runner_name)
         profile = self.profiles.get(record.agent or "")
-        passes_persona = getattr(runner, "passes_persona", None)
-        persona = not (passes_persona is not None and passes_persona(profile))
-        prompt = build_prompt(task, profile, dependencies=self._deliveries(task),
+        prompt = agent_prompt(task, profile, runner, dependencies=self._deliveries(task),
                               gates=self._gate_specs(record),
                               answers=answers(self.journal, self.run_id, task.id),
-                              extra=feedback.text, extra_heading=feedback.heading or "Notes",
-                              persona=persona)
+                              extra=feedback.text, extra_heading=feedback.heading or "Notes")
         request = AgentRequest(
             task=task, prompt=prompt, workspace=handle.path,
             log_path=Path(attempt.log_path or self._log_path(task.id, attempt.number)),
@@ -388,8 +365,7 @@ class TaskFlow:
     # -- gates -------------------------------------------------------------------------
 
     def _gate_specs(self, record: TaskRecord) -> tuple[GateSpec, ...]:
-        agent_gates = (self.settings.agent_gates or {}).get(record.agent or "", ())
-        return (*self.settings.gates, *agent_gates, *record.task.gates)
+        return self.settings.gates_for(record.task, record.agent)
 
     async def _check_gates(self, record: TaskRecord, handle: WorkspaceHandle,
                            round_: int) -> list[GateResult]:

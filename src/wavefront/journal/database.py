@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -22,6 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from wavefront.errors import JournalError
+from wavefront.journal.checkpoint import (
+    AUTOCHECKPOINT_PAGES,
+    CHECKPOINT_EVERY,
+    Checkpointer,
+    enable_wal,
+)
 from wavefront.journal.kinds import AttemptKind, EventKind
 from wavefront.journal.migrations import MIGRATIONS, SCHEMA_VERSION
 from wavefront.journal.records import (
@@ -46,15 +51,6 @@ from wavefront.model import (
 )
 from wavefront.redact import Redactor
 
-# Checkpoints (copying the WAL back into the database file, with two fsyncs) run on a
-# thread of their own, as SQLite's WAL documentation suggests: run on the committing
-# connection, every thousandth page stalled the engine's loop for tens of milliseconds.
-# The thread is asked for one every this many commits (a few pages each)...
-_CHECKPOINT_EVERY = 200
-# ...and should it fall behind, the engine's own connection checkpoints past this many
-# pages (SQLite's automatic checkpoint, normally 1000, kept as the safety net).
-_AUTOCHECKPOINT_PAGES = 20000
-
 __all__ = [
     "AttemptRecord",
     "Event",
@@ -77,7 +73,7 @@ class Journal:
         # Secret values never reach the file (see `redact`); compiled once per journal.
         self._redactor = Redactor()
         self._uncommitted: list[Event] = []
-        self._checkpointer: _Checkpointer | None = None
+        self._checkpointer: Checkpointer | None = None
         self._commits = 0
 
     @classmethod
@@ -86,12 +82,12 @@ class Journal:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=30.0, isolation_level=None)
             connection.row_factory = sqlite3.Row
-            _enable_wal(connection)
+            enable_wal(connection)
             # NORMAL in WAL mode survives a killed process; only a power loss may drop the
             # last transactions, never corrupt the file.
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
-            connection.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
+            connection.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
             journal = cls(connection, path)
             journal._migrate()
         except sqlite3.Error as exc:
@@ -153,11 +149,11 @@ class Journal:
             self._rollback()
             raise JournalError(self._cannot_write(exc)) from exc
         self._commits += 1
-        if self._commits % _CHECKPOINT_EVERY == 0:
+        if self._commits % CHECKPOINT_EVERY == 0:
             # Started only once a journal has written a fair amount: a short-lived one
             # (`approve`, `status`) never needs it.
             if self._checkpointer is None:
-                self._checkpointer = _Checkpointer(self.path)
+                self._checkpointer = Checkpointer(self.path)
             self._checkpointer.request()
         committed, self._uncommitted = self._uncommitted, []
         for event in committed:
@@ -597,63 +593,3 @@ class Journal:
         return {"cost_usd": float(row["cost"]), "tokens_in": float(row["tin"]),
                 "tokens_out": float(row["tout"]), "attempts": float(row["n"]),
                 "cost_estimated": float(row["est"] or 0)}
-
-
-
-class _Checkpointer:
-    """A thread with its own connection that checkpoints the WAL when asked.
-
-    A PASSIVE checkpoint never blocks the engine's writes or reads; the sqlite3 module
-    releases the GIL while SQLite works, so the fsyncs no longer stall the event loop.
-    Durability is unchanged: the same checkpoint, with the same synchronous level, only
-    on another connection (a crash mid-checkpoint is recovered from the WAL as before).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._wanted = threading.Event()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._loop, name="journal-checkpoint",
-                                        daemon=True)
-        self._thread.start()
-
-    def request(self) -> None:
-        self._wanted.set()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wanted.set()
-        self._thread.join()
-
-    def _loop(self) -> None:
-        try:
-            connection = sqlite3.connect(self._path, timeout=1.0, isolation_level=None)
-        except sqlite3.Error:
-            return  # the engine's connection keeps checkpointing by itself
-        try:
-            connection.execute("PRAGMA synchronous=NORMAL")
-            while True:
-                self._wanted.wait()
-                self._wanted.clear()
-                if self._stopping:
-                    return
-                # Busy or failed: the next request tries again, and the safety net holds.
-                with suppress(sqlite3.Error):
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        finally:
-            connection.close()
-
-
-def _enable_wal(connection: sqlite3.Connection) -> None:
-    """Switch to WAL. Changing the mode needs a moment of exclusive access, and SQLite
-    answers "locked" at once rather than waiting when several processes open a new journal
-    together; so wait and try again (it is a no-op once the file is in WAL mode)."""
-    for delay in (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0):
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc):
-                raise
-            time.sleep(delay)
-    connection.execute("PRAGMA journal_mode=WAL")

@@ -15,7 +15,7 @@ from typing import Any
 from wavefront.journal.database import Journal
 from wavefront.model import TaskStatus
 from wavefront.report.summary import RunSummary
-from wavefront.workspace.worktrees import safe_name
+from wavefront.workspace.git import safe_name
 
 __all__ = ["status_json", "write_orchestration_dir"]
 

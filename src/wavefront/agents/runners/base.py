@@ -47,3 +47,8 @@ class Runner(Protocol):
     name: str
 
     async def run(self, request: AgentRequest) -> AgentResult: ...
+
+    def passes_persona(self, profile: AgentProfile | None) -> bool:
+        """True when the runner hands `profile.prompt` to its CLI itself (a system-prompt
+        flag, a named agent), so the task prompt must not repeat it."""
+        ...

@@ -17,7 +17,7 @@ from typing import Literal, get_args
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.process import ProcessOutcome, run_process
-from wavefront.model import AgentResult, FailureKind
+from wavefront.model import AgentProfile, AgentResult, FailureKind
 
 __all__ = ["TEXT_LIMIT", "CommandRunner", "PromptVia", "outcome_to_result", "prompt_file_for"]
 
@@ -66,6 +66,9 @@ class CommandRunner:
         elif self.prompt_via == "file" and "{prompt_file}" not in joined:
             argv.append(str(prompt_file))
         return argv
+
+    def passes_persona(self, profile: AgentProfile | None) -> bool:
+        return False  # the persona is part of the prompt it is given
 
     async def run(self, request: AgentRequest) -> AgentResult:
         prompt_file: Path | None = None

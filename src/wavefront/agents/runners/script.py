@@ -44,7 +44,7 @@ from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.command import outcome_to_result
 from wavefront.agents.runners.process import ProcessOutcome, run_process
 from wavefront.errors import ConfigError
-from wavefront.model import AgentResult, FailureKind
+from wavefront.model import AgentProfile, AgentResult, FailureKind
 from wavefront.yamlsource import load_yaml, raise_validation_error
 
 __all__ = ["BEHAVIOURS", "ScriptRunner"]
@@ -121,6 +121,9 @@ class ScriptRunner:
 
     def __init__(self, name: str = "script") -> None:
         self.name = name
+
+    def passes_persona(self, profile: AgentProfile | None) -> bool:
+        return False  # the persona is part of the prompt it is given
 
     async def run(self, request: AgentRequest) -> AgentResult:
         started = time.monotonic()
