@@ -8,6 +8,7 @@ agent CLI is; a person answers with `wavefront answer` from another process.
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from wavefront.runs import open_journal
 # Reads its task through task_context, reports a deviation, asks; with an answer (from the
 # tool, or in its next round's prompt) it writes api.txt.
 AGENT = """\
-import asyncio, json, pathlib, sys
+import asyncio, json, os, pathlib, sys
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
@@ -36,6 +37,9 @@ def text(result):
 async def main():
     server = StdioServerParameters(command=sys.executable, args=[
         "-m", "wavefront", "mcp", "--task", task, "--answer-wait", wait, "-C", repo])
+    if repo == "wired":  # `mcp: true`: the server the run configured for this task
+        entry = json.loads(os.environ["WAVEFRONT_MCP_CONFIG"])["mcpServers"]["wavefront"]
+        server = StdioServerParameters(command=entry["command"], args=entry["args"])
     async with stdio_client(server) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         names = sorted(t.name for t in (await session.list_tools()).tools)
@@ -68,14 +72,17 @@ def _sdk() -> None:
          "the MCP SDK is missing: pip install 'wavefront[mcp]'")
 
 
-def setup(write_backlog: WriteBacklog, repo: Path, tmp_path: Path, wait_s: float) -> None:
+def setup(write_backlog: WriteBacklog, repo: Path, tmp_path: Path, wait_s: float,
+          wired: bool = False) -> None:
     agent = tmp_path / "agent.py"
     agent.write_text(AGENT)
     write_backlog(
         [{"id": "api", "title": "Build the API"}],
         defaults={"runner": "command"},
-        runners={"command": {"argv_template": [sys.executable, str(agent), str(repo),
-                                               "{task_id}", str(wait_s), "{prompt_file}"]}})
+        runners={"command": {"argv_template": [
+            sys.executable, str(agent), "wired" if wired else str(repo), "{task_id}",
+            str(wait_s), "{prompt_file}"]}},
+        **({"mcp": True} if wired else {}))
 
 
 def start(repo: Path) -> subprocess.Popen[str]:
@@ -179,3 +186,44 @@ def test_an_agent_cannot_ask_for_a_task_that_is_not_at_work(
     with pytest.raises(WavefrontError) as raised:
         TaskScope(git_repo, "api").ask_human("anything?")
     assert str(raised.value) == expected
+
+
+def test_with_mcp_true_the_run_gives_each_agent_the_server_of_its_own_task(
+    git_repo: Path, write_backlog: WriteBacklog, tmp_path: Path
+) -> None:
+    setup(write_backlog, git_repo, tmp_path, wait_s=60, wired=True)
+    child = start(git_repo)
+    try:
+        wait_for_question(git_repo, attempts_done=0)
+        answered = wavefront(git_repo, "answer", "api", "REST")
+        assert answered.returncode == 0, answered.stderr
+    finally:
+        code, err = finish(child)
+
+    assert code == 0, err
+    assert git(git_repo, "show", "wavefront/ask:api.txt").startswith("Build the API: REST\n")
+
+
+def test_each_cli_runner_is_given_the_server_on_its_command_line(tmp_path: Path) -> None:
+    from wavefront.agents.runners.base import AgentRequest
+    from wavefront.agents.runners.claude import ClaudeRunner
+    from wavefront.agents.runners.codex import CodexRunner
+    from wavefront.agents.runners.mcpwiring import McpServer
+    from wavefront.model import SourceLocation, Task
+
+    server = McpServer("/usr/bin/python3", ("-m", "wavefront", "mcp", "--task", "1.2"), 90)
+    request = AgentRequest(task=Task("1.2", "T", SourceLocation(tmp_path / "x.md")),
+                           prompt="do it", workspace=tmp_path, log_path=tmp_path / "log",
+                           mcp=server)
+    claude = ClaudeRunner().build_argv(request)
+    config = json.loads(claude[claude.index("--mcp-config") + 1])
+    assert config == {"mcpServers": {"wavefront": {
+        "command": "/usr/bin/python3", "args": ["-m", "wavefront", "mcp", "--task", "1.2"],
+        "timeout": 90000}}}
+    allowed = claude[claude.index("--allowedTools") + 1].split(",")
+    assert "mcp__wavefront__ask_human" in allowed
+    codex = CodexRunner().build_argv(request)
+    assert codex[codex.index("mcp_servers.wavefront.command=\"/usr/bin/python3\"") - 1] == "-c"
+    assert 'mcp_servers.wavefront.args=["-m", "wavefront", "mcp", "--task", "1.2"]' in codex
+    assert "mcp_servers.wavefront.tool_timeout_sec=90" in codex
+    assert codex[-1] == "do it"

@@ -9,6 +9,7 @@ exception out of here (a `WavefrontError` from git becomes a failed task too).
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -20,6 +21,7 @@ from typing import Any, ParamSpec, TypeVar
 from wavefront.agents.prompt import DependencyDelivery, agent_prompt, parse_deviations
 from wavefront.agents.questions import BadQuestion, parse_question
 from wavefront.agents.runners.base import AgentRequest
+from wavefront.agents.runners.mcpwiring import McpServer
 from wavefront.engine.conversation import (
     Note,
     answers,
@@ -265,6 +267,14 @@ class TaskFlow:
         self._status(task_id, TaskStatus.NEEDS_HUMAN, asked_reason(task_id, question))
         return WorkOutcome.WAITING
 
+    def _mcp_server(self, task_id: str) -> McpServer | None:
+        """wavefront's MCP server bound to this task of this run, when the run has `mcp`."""
+        root = self.workspaces.repo_root
+        if not self.settings.mcp or root is None:
+            return None
+        return McpServer(sys.executable, ("-m", "wavefront", "mcp", "--task", task_id,
+                                          "--run", self.run_id, "-C", str(root)))
+
     def note_for(self, task_id: str, decision: str, text: str) -> Note:
         """The next round's note for a person's `answer` or `change` decision."""
         return note_for(self.journal, self.run_id, task_id, decision, text)
@@ -292,6 +302,7 @@ class TaskFlow:
                      **({"resume_session": session} if session else {}),
                      **({"script": task.options.script} if task.options.script is not None
                         else {})},
+            mcp=self._mcp_server(task.id),
         )
         guard = self.workspaces.guard()
         before = await asyncio.to_thread(guard.snapshot) if guard is not None else None

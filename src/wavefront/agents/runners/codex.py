@@ -59,6 +59,8 @@ class CodexRunner(CliRunner):
 
     def build_argv(self, request: AgentRequest) -> list[str]:
         argv = [self.executable, "exec", "--json", "--sandbox", self.sandbox]
+        if request.mcp is not None:
+            argv += request.mcp.codex_config()
         model = self.model_for(request)
         if model:
             argv += ["--model", model]
