@@ -204,3 +204,50 @@ def test_start_a_run_watch_it_and_read_its_resources(git_repo: Path,
     assert got["again"].startswith("no run 'nope' in ")
     from conftest import git
     assert git(git_repo, "show", f"wavefront/{got['run_id']}:two.txt") == "x"
+
+
+def test_the_cli_never_imports_the_sdk_unless_serving() -> None:
+    probe = ("import sys\nfrom wavefront.cli import main\ntry:\n    main(['--help'])\n"
+             "except SystemExit:\n    pass\nprint('mcp' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_http_serves_on_loopback_and_refuses_other_hosts(git_repo: Path,
+                                                         write_backlog: WriteBacklog) -> None:
+    import socket
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    write_backlog(TASKS)
+    refused = cli(git_repo, "mcp", "--http", "8765", "--host", "0.0.0.0")
+    assert refused.returncode == 2
+    assert "--host 0.0.0.0 is not loopback" in refused.stderr
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "wavefront", "mcp", "--http", str(port),
+                               "-C", str(git_repo)], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    async def main() -> list[str]:
+        url = f"http://127.0.0.1:{port}/mcp"
+        for _ in range(100):  # until the server listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        async with streamable_http_client(url) as (read, write, _), \
+                ClientSession(read, write) as session:
+            await session.initialize()
+            tasks = await call(session, "list_tasks")
+            return [t["id"] for t in tasks]
+
+    try:
+        assert sorted(asyncio.run(asyncio.wait_for(main(), 60))) == ["api", "docs", "models"]
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
