@@ -85,7 +85,7 @@ def start_run(root: Path, scope: str | None = None, runner: str | None = None,
     plan_of(root, scope)
     run_id = run_id or runs.new_run_id()
     argv = [sys.executable, "-m", "wavefront", "run", "--run-id", run_id, "--no-progress",
-            "--skip-out-of-scope", "-C", str(root), *(scope.split() if scope else ())]
+            "--expand-scope", "-C", str(root), *(scope.split() if scope else ())]
     if runner:
         argv += ["--runner", runner]
     if max_parallel:
