@@ -373,7 +373,7 @@ def _answer_on_terminal(repo: Path, answer: str) -> subprocess.CompletedProcess[
     )
     os.close(terminal)
     seen = b""
-    while b"cancel?" not in seen:
+    while b"Enter your choice" not in seen:
         ready, _, _ = select.select([controller], [], [], 30)
         assert ready, f"no question asked; saw {seen!r}"
         seen += os.read(controller, 4096)

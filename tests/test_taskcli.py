@@ -82,3 +82,11 @@ def test_validate_checks_the_workflow_rules(git_repo: Path) -> None:
     assert any("objective has 201 characters; keep it to 200" in e for e in errors)
     assert any("subtask_count is 3 but the folder has 2 subtask files" in e for e in errors)
     assert any("subtask_02.json:5: status 'finished'" in e for e in errors)
+
+
+def test_a_long_summary_is_kept_to_the_schema_limit(git_repo: Path) -> None:
+    folder = feature(git_repo)
+    done = wavefront(git_repo, "complete", "auth", "1", "word " * 100)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((folder / "subtask_01.json").read_text())["completion_summary"]
+    assert len(summary) == 200 and summary.endswith("…")

@@ -633,7 +633,6 @@ class TaskFlow:
         path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
 
 
-
 def _question_of(result: AgentResult) -> tuple[str | None, AgentResult]:
     """The question a successful reply asks, if any; a malformed block fails the attempt."""
     if not result.ok:

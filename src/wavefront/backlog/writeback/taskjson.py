@@ -15,6 +15,7 @@ from wavefront.model import Completion, Task
 __all__ = ["complete_subtask", "write"]
 
 COMPLETED = "completed"
+SUMMARY_LIMIT = 200
 
 
 def write(task: Task, completion: Completion, read: Callable[[str], str | None],
@@ -35,7 +36,11 @@ def complete_subtask(subtask: dict[str, Any], header: dict[str, Any] | None, pat
     if not subtask.get("started_at"):
         subtask["started_at"] = _iso(completion.started_at or completion.completed_at)
     subtask["completed_at"] = _iso(completion.completed_at)
-    subtask["completion_summary"] = completion.summary or None
+    # The task CLI's schema keeps a summary to 200 characters.
+    summary = completion.summary.strip()
+    if len(summary) > SUMMARY_LIMIT:
+        summary = summary[:SUMMARY_LIMIT - 1].rstrip() + "…"
+    subtask["completion_summary"] = summary or None
     changes = {path: _dump(subtask)}
     if header is not None and not was_done:
         count = header.get("completed_count", 0)
