@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -47,12 +48,12 @@ def mcp(root: Path, tier: str, port: int | None, host: str, allow_remote: bool,
         raise click.UsageError("--run goes with --task (the other tools take a run_id)")
     try:
         from wavefront.mcp.agenttools import TaskScope
-        from wavefront.mcp.server import build_server
+        from wavefront.mcp.server import Tier, build_server
     except ImportError as error:
         if error.name is None or not error.name.startswith("mcp"):
             raise
         raise WavefrontError("the MCP server needs the mcp extra: "
                              "pip install 'wavefront[mcp]'") from error
     scope = (TaskScope(root.resolve(), task_id, run_id, answer_wait) if task_id else None)
-    server = build_server(root, tier, scope, host=host, port=port or 8000)  # type: ignore[arg-type]
+    server = build_server(root, cast(Tier, tier), scope, host=host, port=port or 8000)
     server.run("streamable-http" if port else "stdio")
