@@ -11,8 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from components import need
 from conftest import WriteBacklog, git
-from test_mcp_server import Session, call, cli, error_of, with_server
+from test_mcp_server import HAVE_MCP, Session, call, cli, error_of, with_server
 from test_taskcli import feature
 from wavefront.model import TaskStatus
 from wavefront.runs import open_journal
@@ -26,6 +29,11 @@ if task == "flaky" and not marker.exists():
 pathlib.Path(task + ".txt").write_text(task + "\\n")
 print("Summary: wrote " + task + ".txt")
 """
+
+
+@pytest.fixture(autouse=True)
+def _sdk() -> None:
+    need(HAVE_MCP, "the MCP SDK is missing: pip install 'wavefront[mcp]'")
 
 
 def status_of(repo: Path, run_id: str, task_id: str) -> TaskStatus | None:
