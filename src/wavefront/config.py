@@ -254,6 +254,8 @@ class ProjectConfig(_Strict):
     writeback: bool = True
     # The story workflow's `.agent-orchestration/` state files, kept current during a run.
     state_files: bool = False
+    # Each agent gets wavefront's MCP server for its own task (ask_human, ...).
+    mcp: bool = False
     tasks: list[TaskConfig] = []
     # Reserved for workflows (a later issue): any mapping is kept as written.
     workflow: dict[str, Any] | None = None

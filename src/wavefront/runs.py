@@ -128,6 +128,8 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         config = backlog.config
         profiles = load_profiles(repo.root, config)
         validate_plan_gates(config, plan.tasks, profiles=profiles, root=repo.root)
+        if config is not None and config.mcp:
+            _check_mcp_extra(config)
         settings = _settings(backlog, options)
         run_id = options.run_id or new_run_id()
         rows = []
@@ -159,6 +161,17 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
                                    f"already merged on {merged_on}" if merged_on
                                    else "already done in the backlog file")
         return _drive(journal, repo, run_id, profiles, reporter)
+
+
+def _check_mcp_extra(config: ProjectConfig) -> None:
+    """`mcp: true` starts wavefront's MCP server for each agent: say so now, not in every
+    agent's log, when the SDK is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is None:
+        where = f"{config.source}: " if config.source else ""
+        raise WavefrontError(f"{where}mcp: true needs the MCP server's extra: "
+                             "pip install 'wavefront[mcp]'")
 
 
 def _base_commit(repo: GitRepo, plan: Plan, options: RunOptions) -> str:
@@ -352,12 +365,9 @@ def answer_question(root: Path, task_id: str, answer: str, run_id: str | None = 
 
 def open_question(journal: Journal, run_id: str, task_id: str) -> str | None:
     """The question a task's agent asked that no one has answered yet, or None."""
-    asked = [e for e in journal.events(run_id, kind="question") if e.task_id == task_id]
-    if not asked:
-        return None
-    decided = [e for e in journal.events(run_id, since_id=asked[-1].id, kind="decision")
-               if e.task_id == task_id]
-    return None if decided else str(asked[-1].data.get("question", ""))
+    from wavefront.engine.conversation import unanswered
+
+    return unanswered(journal, run_id, task_id)
 
 
 def complete_subtask(root: Path, feature: str, seq: str, summary: str) -> list[Path]:
@@ -571,6 +581,7 @@ def _settings(backlog: Backlog, options: RunOptions) -> RunSettings:
         else (defaults.fix_rounds if defaults else 2),
         writeback=config.writeback if config else True,
         state_files=bool(config and config.state_files),
+        mcp=bool(config and config.mcp),
         gates=config.gate_specs if config else (),
         budget_usd=options.budget_usd or (limits.max_cost_usd if limits else None),
         wait_for_humans=options.wait_for_humans,

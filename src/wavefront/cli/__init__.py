@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wavefront.cli import inspect, plan, run, web, workflow
+from wavefront.cli import inspect, mcp, plan, run, web, workflow
 from wavefront.cli.group import wavefront
 
 __all__ = ["main", "wavefront"]
 
-_COMMAND_MODULES = (inspect, plan, run, web, workflow)  # imported for their commands
+_COMMAND_MODULES = (inspect, mcp, plan, run, web, workflow)  # imported for their commands
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -14,7 +14,8 @@ from wavefront.engine.feedback import CONTINUE_AFTER_ANSWER, answer_note, change
 from wavefront.journal.database import Journal
 from wavefront.journal.kinds import EventKind
 
-__all__ = ["Note", "answers", "ask", "last_session", "note_for"]
+__all__ = ["Note", "answers", "ask", "asked_reason", "deviations_since", "last_session",
+           "note_for", "unanswered"]
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,33 @@ class Note:
     text: str
 
 
-def ask(journal: Journal, run_id: str, task_id: str, question: str, who: str) -> None:
+def ask(journal: Journal, run_id: str, task_id: str, question: str, who: str,
+        via: str = "reply") -> None:
+    """Journal a question; `via` says how it came (its reply's block, or the MCP server)."""
     journal.append_event(run_id, EventKind.QUESTION, task_id, question=question, who=who,
-                         at=time.time())
+                         at=time.time(), via=via)
+
+
+def asked_reason(task_id: str, question: str) -> str:
+    """The status reason of a task whose agent asked (what `status` shows a person)."""
+    return (f"the agent asks: {question.splitlines()[0]}; answer with "
+            f"`wavefront answer {task_id} \"...\"`")
+
+
+def unanswered(journal: Journal, run_id: str, task_id: str) -> str | None:
+    """The question the task's agent asked that no decision followed yet, or None."""
+    asked = [e for e in journal.events(run_id, kind=EventKind.QUESTION) if e.task_id == task_id]
+    if not asked:
+        return None
+    decided = [e for e in journal.events(run_id, since_id=asked[-1].id,
+                                         kind=EventKind.DECISION) if e.task_id == task_id]
+    return None if decided else str(asked[-1].data.get("question", ""))
+
+
+def deviations_since(journal: Journal, run_id: str, task_id: str, since: float) -> list[str]:
+    """The deviations the task's agent reported through the MCP server since `since`."""
+    return [str(e.data.get("text", "")) for e in journal.events(run_id, kind=EventKind.DEVIATION)
+            if e.task_id == task_id and e.at >= since]
 
 
 def note_for(journal: Journal, run_id: str, task_id: str, decision: str, text: str) -> Note:

@@ -41,6 +41,8 @@ class RunSettings(BaseModel):
     writeback: bool = True
     # The story workflow's `.agent-orchestration/` state files, kept current during the run.
     state_files: bool = False
+    # Each agent gets wavefront's MCP server for its own task (ask_human, ...).
+    mcp: bool = False
     gates: tuple[GateSpec, ...] = ()
     budget_usd: float | None = None
     wait_for_humans: bool = False

@@ -9,6 +9,7 @@ exception out of here (a `WavefrontError` from git becomes a failed task too).
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -26,7 +27,17 @@ from wavefront.agents.prompt import (
 from wavefront.agents.questions import BadQuestion, parse_question
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.command import keep_prompt
-from wavefront.engine.conversation import Note, answers, ask, last_session, note_for
+from wavefront.agents.runners.mcpwiring import McpServer
+from wavefront.engine.conversation import (
+    Note,
+    answers,
+    ask,
+    asked_reason,
+    deviations_since,
+    last_session,
+    note_for,
+    unanswered,
+)
 from wavefront.engine.feedback import fix_request, phase_fix_request, revision_request
 from wavefront.engine.mergequeue import MergeQueue, WriteBack
 from wavefront.engine.pool import RunnerPool
@@ -173,6 +184,12 @@ class TaskFlow:
                         # A question stops the round before the gates: the work is unfinished.
                         self.journal.finish_attempt(attempt.id, result)
                         return self._ask(record, question)
+                    asked = unanswered(self.journal, self.run_id, task_id)
+                    if asked is not None:
+                        # Asked through the MCP server's ask_human and ended the round
+                        # before an answer came: wait for it the same way.
+                        self.journal.finish_attempt(attempt.id, result)
+                        return self._ask(record, asked, journaled=True)
                     outcome = await self._after_agent(record, handle, attempt, result)
                     attempt = None
                     if outcome is not None:
@@ -266,14 +283,21 @@ class TaskFlow:
                      + ", checked again after it")
         return WorkOutcome.REQUEUED
 
-    def _ask(self, record: TaskRecord, question: str) -> WorkOutcome:
+    def _ask(self, record: TaskRecord, question: str, journaled: bool = False) -> WorkOutcome:
         """The agent needs a decision: wait for a person without holding a slot."""
         task_id = record.task_id
-        ask(self.journal, self.run_id, task_id, question, record.agent or "agent")
-        self._status(task_id, TaskStatus.NEEDS_HUMAN,
-                     f"the agent asks: {question.splitlines()[0]}; answer with "
-                     f"`wavefront answer {task_id} \"...\"`")
+        if not journaled:
+            ask(self.journal, self.run_id, task_id, question, record.agent or "agent")
+        self._status(task_id, TaskStatus.NEEDS_HUMAN, asked_reason(task_id, question))
         return WorkOutcome.WAITING
+
+    def _mcp_server(self, task_id: str) -> McpServer | None:
+        """wavefront's MCP server bound to this task of this run, when the run has `mcp`."""
+        root = self.workspaces.repo_root
+        if not self.settings.mcp or root is None:
+            return None
+        return McpServer(sys.executable, ("-m", "wavefront", "mcp", "--task", task_id,
+                                          "--run", self.run_id, "-C", str(root)))
 
     def note_for(self, task_id: str, decision: str, text: str) -> Note:
         """The next round's note for a person's `answer` or `change` decision."""
@@ -304,6 +328,7 @@ class TaskFlow:
                      **({"resume_session": session} if session else {}),
                      **({"script": task.options.script} if task.options.script is not None
                         else {})},
+            mcp=self._mcp_server(task.id),
         )
         guard = self.workspaces.guard()
         before = await asyncio.to_thread(guard.snapshot) if guard is not None else None
@@ -348,7 +373,10 @@ class TaskFlow:
         if head is None and self.workspaces.versioned:
             head = await self._off_loop(self.workspaces.head, handle)
         self.journal.finish_attempt(attempt.id, result, head_commit=head, changed_files=changed,
-                                    deviations=parse_deviations(result.text))
+                                    deviations=[*parse_deviations(result.text),
+                                                *deviations_since(self.journal, self.run_id,
+                                                                  task_id,
+                                                                  attempt.started_at)])
         return None
 
     def _agent_failed(self, record: TaskRecord, result: AgentResult) -> WorkOutcome:

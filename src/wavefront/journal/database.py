@@ -576,6 +576,20 @@ class Journal:
                            [(row["id"],) for row in rows])
         return [(row["task_id"], row["decision"], row["note"]) for row in rows]
 
+    def take_answer(self, run_id: str, task_id: str) -> str | None:
+        """The oldest unconsumed `answer` for one task, marked consumed (None if none): an
+        agent waiting inside the MCP server's `ask_human` takes its answer itself."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT id, note FROM decisions WHERE run_id = ? AND task_id = ?"
+                " AND decision = 'answer' AND consumed = 0 ORDER BY id LIMIT 1",
+                (run_id, task_id),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE decisions SET consumed = 1 WHERE id = ?", (row["id"],))
+        return str(row["note"])
+
     def totals(self, run_id: str) -> dict[str, float]:
         row = self._db.execute(
             "SELECT COALESCE(SUM(cost_usd), 0) AS cost, COALESCE(SUM(tokens_in), 0) AS tin,"

@@ -38,6 +38,7 @@ class EventKind(StrEnum):
     GATE_CHECKED = "gate_checked"
     DECISION = "decision"  # a person's approve / reject / change / answer, with who
     QUESTION = "question"  # an agent asked a person (the question, who asked, when)
+    DEVIATION = "deviation"  # an agent reported a deviation through the MCP server
     WRITEBACK_FAILED = "writeback_failed"  # merged, but the backlog file was left alone
     FIX_ROUND = "fix_round"  # a refused attempt went back to its agent with the failure
     APPROVED = "approved"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from wavefront.agents.runners.mcpwiring import McpServer
 from wavefront.model import AgentProfile, AgentResult, Task
 
 __all__ = ["AgentRequest", "Runner"]
@@ -42,6 +43,8 @@ class AgentRequest:
     commands: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
+    # wavefront's MCP server for this task (`mcp: true`), for the runner to configure.
+    mcp: McpServer | None = None
 
 
 class Runner(Protocol):

@@ -141,6 +141,9 @@ class ClaudeRunner(CliRunner):
             # context, and the tokens of the first round are not spent again.
             argv += ["--resume", str(session)]
         tools = _allowed_tools(request)
+        if request.mcp is not None:
+            argv += ["--mcp-config", request.mcp.mcp_servers_json()]
+            tools = [*tools, *request.mcp.claude_allowed_tools()]
         if tools:
             argv += ["--allowedTools", ",".join(tools)]
         if self.passes_persona(request.profile):

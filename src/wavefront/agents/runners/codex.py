@@ -101,6 +101,8 @@ class CodexRunner(CliRunner):
             argv += ["-c", f"model_provider={PROVIDER}"]
             for key, value in settings.items():
                 argv += ["-c", f"model_providers.{PROVIDER}.{key}={value}"]
+        if request.mcp is not None:
+            argv += request.mcp.codex_config()
         model = self.model_for(request)
         if model:
             argv += ["--model", model]

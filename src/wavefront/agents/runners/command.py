@@ -86,7 +86,7 @@ class CommandRunner:
             cwd=request.workspace,
             log_path=request.log_path,
             timeout_s=request.timeout_s,
-            env=request.env,
+            env={**request.env, **(request.mcp.env() if request.mcp else {})},
             stdin_text=request.prompt if self.prompt_via == "stdin" else None,
         )
         return outcome_to_result(outcome)
