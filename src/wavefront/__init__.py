@@ -7,35 +7,38 @@ values and errors they use. Everything else is internal and may change.
 
 from typing import TYPE_CHECKING, Any
 
-from wavefront.errors import (
-    BacklogError,
-    ConfigError,
-    JournalError,
-    PlanError,
-    RunLockedError,
-    WavefrontError,
-    WorkspaceError,
-)
-from wavefront.model import (
-    AgentProfile,
-    AgentResult,
-    FailureKind,
-    GateAction,
-    GateResult,
-    GateSpec,
-    SourceLocation,
-    Task,
-    TaskStatus,
-)
-
 if TYPE_CHECKING:
     from wavefront.backlog import Backlog, discover_backlog, load_backlog
     from wavefront.backlog.load import load_and_plan
+    from wavefront.errors import (
+        BacklogError,
+        ConfigError,
+        JournalError,
+        PlanError,
+        RunLockedError,
+        WavefrontError,
+        WorkspaceError,
+    )
+    from wavefront.model import (
+        AgentProfile,
+        AgentResult,
+        FailureKind,
+        GateAction,
+        GateResult,
+        GateSpec,
+        SourceLocation,
+        Task,
+        TaskStatus,
+    )
     from wavefront.plan.graph import Plan, PlanOptions
     from wavefront.runs import RunOptions, RunResult, resume_run, start_run
 
-# Loaded on first use, so `wavefront --help` does not pay for the engine and SQLite.
+# Loaded on first use, so `wavefront --help` pays for none of it (not even the values).
 _LAZY = {
+    **dict.fromkeys(("BacklogError", "ConfigError", "JournalError", "PlanError",
+                     "RunLockedError", "WavefrontError", "WorkspaceError"), "wavefront.errors"),
+    **dict.fromkeys(("AgentProfile", "AgentResult", "FailureKind", "GateAction", "GateResult",
+                     "GateSpec", "SourceLocation", "Task", "TaskStatus"), "wavefront.model"),
     "Backlog": "wavefront.backlog",
     "discover_backlog": "wavefront.backlog",
     "load_backlog": "wavefront.backlog",

@@ -18,7 +18,6 @@ from wavefront.cli.group import (
     plan_options,
     wavefront,
 )
-from wavefront.plan.scope import id_sort_key
 from wavefront.words import plural
 
 if TYPE_CHECKING:
@@ -175,6 +174,8 @@ def next_command(output: str, **params: Any) -> None:
         ready.sort(key=lambda t: next_order_key(plan.by_id[t]))
         choice = ("Task Master's order: subtasks of tasks in progress, priority, fewer "
                   "dependencies")
+    from wavefront.plan.scope import id_sort_key
+
     started = sorted(plan.started_in_files, key=id_sort_key)
     if started:
         shown = ", ".join(f"{t} ({plan.by_id[t].status_text})" for t in started[:8]

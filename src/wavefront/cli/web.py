@@ -3,14 +3,16 @@ when the command runs, so the rest of the CLI starts without them."""
 
 from __future__ import annotations
 
-import socket
-import webbrowser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from wavefront.cli.group import wavefront
 from wavefront.errors import WavefrontError
+
+if TYPE_CHECKING:
+    import socket
 
 __all__: list[str] = []
 
@@ -55,6 +57,8 @@ def serve(root: Path, host: str, port: int, token: str | None, open_browser: boo
     click.echo(f"showing the runs of {repo}", err=True)
     click.echo("Ctrl-C stops the dashboard; runs go on", err=True)
     if open_browser:
+        import webbrowser
+
         webbrowser.open(address)
     # Open event streams would hold a graceful shutdown forever; a second is enough.
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
@@ -63,6 +67,8 @@ def serve(root: Path, host: str, port: int, token: str | None, open_browser: boo
 
 def _listen(host: str, port: int) -> socket.socket:
     """The bound socket, so the address printed is the real one (port 0 picks a free one)."""
+    import socket  # here, not at the top: `wavefront --help` need not pay for it
+
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
