@@ -5,7 +5,7 @@ example solution; the `script` runner applies them, so the whole engine (worktre
 review rounds, the merge queue) runs without a model service.
 
 `prepare_demo(workflow="standard")` prepares the second demo: the same project without its
-stories, driven by the `standard` workflow template (seed 000's phases and gates). The
+stories, driven by the `standard` workflow template (the phased workflow's phases and gates). The
 scripted product manager writes the bookshelf stories, the implementation phase fans out
 over them (code by the engineers, tests by the SDETs, from the same example solutions), and
 the integration gate runs the project's tests on the integrated tree.

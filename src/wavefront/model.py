@@ -27,7 +27,7 @@ __all__ = [
 
 
 class TaskStatus(StrEnum):
-    """A task's state in the journal; the seeds' words are in `from_text`."""
+    """A task's state in the journal; the backlog documents' words are in `from_text`."""
 
     PENDING = "pending"
     READY = "ready"

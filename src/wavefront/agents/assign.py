@@ -1,6 +1,6 @@
 """Choose the agent for a task: the task's own choice, else rules, else a default.
 
-The rules follow seed 001 ("Agent Assignment"): look at the files a task names and the
+The rules follow the story workflow's "Agent Assignment": look at the files a task names and the
 technologies its text mentions, and pick the specialist — Python files to a
 python-developer, Dockerfiles to devops, test files to an SDET, and so on. A rule only
 counts when a profile it could pick exists, so a project without a `golang-developer`

@@ -3,7 +3,7 @@ its dependencies delivered, which gates its work will face, and how to report ba
 
 `PROMPT_TEMPLATE` is the whole text with one slot per section; `build_prompt` fills the
 slots and leaves out sections that would be empty. The report ends with a `Deviations:`
-section (the seeds' deviation protocol), which `parse_deviations` reads back.
+section (the deviation protocol of the story workflow), which `parse_deviations` reads back.
 """
 
 from __future__ import annotations

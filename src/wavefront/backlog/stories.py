@@ -1,4 +1,4 @@
-"""Markdown stories: one file per story under `docs/stories/` (seed 001, BMAD v4), or the
+"""Markdown stories: one file per story under `docs/stories/` (the story workflow, BMAD v4), or the
 `### Story N.M:` sections of one `epics.md` (BMAD v6 planning file).
 
 A story's id comes from its file name (`1.11b.refactor-x.story.md` -> `1.11b`), never from

@@ -1,6 +1,6 @@
 """The workflow format: a `*.workflow.yaml` file holding one workflow (`--workflow FILE`).
 
-The file is the workflow itself: native `steps`, or one of seed 004's pattern shapes (a
+The file is the workflow itself: native `steps`, or one of the orchestration-pattern shapes (a
 file with a top-level `workflow:` key is a whole `wavefront.yaml` and is read as one). It
 compiles to tasks like the `workflow:` section of `wavefront.yaml`; the project settings
 (runners, gates, limits) come with it only as far as the workflow needs them (the runners of

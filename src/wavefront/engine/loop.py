@@ -3,7 +3,7 @@
 One asyncio loop. A task is ready when every dependency is `done` (merged); among ready
 tasks the one with the highest remaining critical path starts first, subject to the
 overall limit, the per-runner limits, paused runners (rate limits) and file overlap with
-work that is not merged yet. `strategy="waves"` adds the seeds' barrier: only the lowest
+work that is not merged yet. `strategy="waves"` adds the story workflow's barrier: only the lowest
 unfinished wave may start.
 
 All state lives in the journal. The engine keeps a cache of task statuses, fed by the

@@ -1,6 +1,6 @@
 """The `contract` gate: documents that other work builds on hold no placeholder.
 
-The seeds' "No TBD sections allowed": an architecture, API or interface document is
+The phased workflow's "No TBD sections allowed": an architecture, API or interface document is
 finished before tasks build on it. Placeholders are whole-word markers (`TBD`, `TODO`,
 `???` by default); in markdown, a heading with nothing under it before the next heading of
 its level is an empty section.

@@ -44,7 +44,7 @@ _KNOWN_SHOWN = 8  # ids listed in a "not in the backlog" message before it is cu
 class PlanOptions:
     """How to read the graph.
 
-    `implicit_dependencies`: a story depends on the previous story of its epic (seed 001,
+    `implicit_dependencies`: a story depends on the previous story of its epic (the story workflow,
     "same epic, lower story number"). `foundation_dependencies`: every story outside epic 0
     depends on the 0.x stories. `out_of_scope`: what to do with a task in scope whose
     dependency is not (and not done): `ask` leaves the choice to the caller (see

@@ -1,6 +1,6 @@
 """Scope expressions: which tasks of a backlog a command works on.
 
-The forms come from the seeds' scope rules (seed 001, "Scope Management"):
+The forms come from the story workflow's scope rules (the story workflow's "Scope Management"):
 
 | expression   | selects                                                            |
 | ------------ | ------------------------------------------------------------------ |

@@ -1,4 +1,4 @@
-"""Files kept current while a run goes on, for tools and people who read the seeds' files.
+"""Files kept current while a run goes on, for the tools and people that read them.
 
 - the story workflow's state files (`.agent-orchestration/story-<id>.json` and
   `orchestration-state.json`), when `state_files: true`;

@@ -1,4 +1,4 @@
-"""`report.md`: what a run did, for a person, in the spirit of the seeds' INTEGRATION-REPORT.
+"""`report.md`: what a run did, for a person, like the phased workflow's integration report.
 
 Read from the journal only: per task its status, agent, attempts, every gate result with
 its findings, what the agent reported doing, the files it changed, the deviations it

@@ -1,6 +1,6 @@
-"""A run's status as data: `wavefront status --json`, and the seeds' state files.
+"""A run's status as data: `wavefront status --json`, and the story workflow's state files.
 
-Seed 001 keeps orchestration state in `.agent-orchestration/` (`story-<id>.json` per story
+The story workflow keeps orchestration state in `.agent-orchestration/` (`story-<id>.json` per story
 and `orchestration-state.json`); tools that read those files can be pointed at a directory
 this module writes from the journal.
 """

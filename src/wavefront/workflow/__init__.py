@@ -1,7 +1,7 @@
 """Workflows: YAML patterns and templates compiled to the same task graph as any backlog.
 
-`build_workflow` is the whole path from a loaded YAML mapping to tasks: seed 004's shapes
-are normalised (`patterns`), the steps validated (`schema`), checked as a whole and
+`build_workflow` is the whole path from a loaded YAML mapping to tasks: the orchestration
+patterns' shapes are normalised (`patterns`), the steps validated (`schema`), checked as a whole and
 compiled to `model.Task`s (`compile`). At run time `runtime.WorkflowHook` grows the graph
 (fan-out over what a step wrote) and picks branches; the engine knows nothing else.
 """

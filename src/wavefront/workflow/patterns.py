@@ -1,6 +1,6 @@
-"""Seed 004's configuration shapes, rewritten to the native list of steps.
+"""The orchestration patterns' configuration shapes, rewritten to the native list of steps.
 
-Seed 004 describes seven orchestration patterns, each with a small YAML configuration.
+Seven orchestration patterns, each with a small YAML configuration of its own.
 `normalise` accepts those shapes (alone, or the step-list ones together with `steps`) and
 returns the native workflow mapping plus, for every step, where it was written, so errors
 found later still point at the user's own lines:

@@ -1,8 +1,8 @@
 """Workflow files: the steps of a workflow and how they connect, validated with pydantic.
 
 A workflow is the `workflow:` section of `wavefront.yaml` or a `*.workflow.yaml` file. Its
-native shape is a list of steps; seed 004's configuration shapes (`parallel_execution`,
-`phases`, `fan_out`, ...) are rewritten to it by `patterns.py` first. Every step keeps the
+native shape is a list of steps; the orchestration patterns' configuration shapes
+(`parallel_execution`, `phases`, `fan_out`, ...) are rewritten to it by `patterns.py` first. Every step keeps the
 place in the file it came from, so each mistake is reported as `file:line: step 'x': ...`.
 
 ```yaml
@@ -269,7 +269,7 @@ def parse_workflow(data: Any, source: WorkflowSource,
     """Validate a native workflow mapping; errors name the file, line and step.
 
     `origins` (from `patterns.normalise`) say where each step was written when the data
-    was rewritten from one of seed 004's shapes; by default step i is `steps[i]`.
+    was rewritten from one of the orchestration patterns' shapes; by default step i is `steps[i]`.
     """
     if not isinstance(data, Mapping):
         raise ConfigError(source.path, source.line(),
