@@ -2,8 +2,9 @@
 
 A workflow is the `workflow:` section of `wavefront.yaml` or a `*.workflow.yaml` file. Its
 native shape is a list of steps; the orchestration patterns' configuration shapes
-(`parallel_execution`, `phases`, `fan_out`, ...) are rewritten to it by `patterns.py` first. Every step keeps the
-place in the file it came from, so each mistake is reported as `file:line: step 'x': ...`.
+(`parallel_execution`, `phases`, `fan_out`, ...) are rewritten to it by `patterns.py` first.
+Every step keeps the place in the file it came from, so each mistake is reported as
+`file:line: step 'x': ...`.
 
 ```yaml
 workflow:
