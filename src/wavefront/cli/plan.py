@@ -344,7 +344,7 @@ def _relative(origin: str, root: Path) -> str:
     if not path.is_absolute():
         return origin
     try:
-        return str(path.relative_to(root.resolve()))
+        return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
         return origin
 
