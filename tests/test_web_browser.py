@@ -166,7 +166,11 @@ def test_answering_and_requesting_changes_in_the_page_reach_the_agent(
         item.locator("form.answer button").click()
         expect(page.locator("p.said")).to_contain_text("answer recorded for api")
 
-        # The agent went on with the answer; the human gate waits: ask for a change.
+        # The agent went on with the answer; once the human gate waits, ask for a change.
+        wait_until(lambda: _agent_rounds(git_repo, "ask", "api") == 2
+                   and status_of(git_repo, "ask", "api") == "needs-human", "the second round",
+                   timeout=180)
+        page.reload()
         change = page.locator('#attention li[data-task="api"] form.reject')
         change.locator("input[name=note]").fill("add pagination")
         change.locator("button").click()
