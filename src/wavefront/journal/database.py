@@ -537,9 +537,15 @@ class Journal:
         with self._transaction():
             return self._insert_event(run_id, kind, task_id, data)
 
-    def events(self, run_id: str, since_id: int = 0, kind: str | None = None) -> list[Event]:
+    def events(self, run_id: str, since_id: int = 0, kind: str | None = None,
+               task_id: str | None = None) -> list[Event]:
+        """The run's events after `since_id`, oldest first; `kind` and `task_id` narrow
+        them (one task's events are read through their own index, not the run's)."""
         query = "SELECT * FROM events WHERE run_id = ? AND id > ?"
         params: list[Any] = [run_id, since_id]
+        if task_id is not None:
+            query += " AND task_id = ?"
+            params.append(task_id)
         if kind is not None:
             query += " AND kind = ?"
             params.append(kind)

@@ -146,8 +146,13 @@ class GitWorkspaces:
         base = self.integration_head()
         self._exclude_state_dir()
         with self._admin_lock:
-            self._discard_task(path, branch)
-            self.repo.run("update-ref", f"refs/heads/{branch}", base, "")
+            # A first attempt has no branch yet: creating it (old value empty) is the test,
+            # and only a branch left from before is discarded the slower way.
+            self._remove_path(path)
+            created = self.repo.run_result("update-ref", f"refs/heads/{branch}", base, "")
+            if created.returncode != 0:
+                self._discard_task(path, branch)
+                self.repo.run("update-ref", f"refs/heads/{branch}", base, "")
         create_attempt_repo(self.repo, path, base, branch)
         self._write_base(path, base)
         return WorkspaceHandle(task_id, path, branch, base)
@@ -174,22 +179,20 @@ class GitWorkspaces:
         reclaim(self.repo, handle.path)
         self.repo.run("add", "--all", cwd=handle.path)
         merging = self.repo.merge_head(handle.path) is not None
-        staged = self.repo.run_result("diff", "--cached", "--quiet", cwd=handle.path)
-        if staged.returncode == 0 and not merging:
+        # --no-verify: the user's commit hooks are for people; wavefront verifies with gates.
+        # Without a merge to conclude, commit's own refusal says "nothing staged" (only
+        # then is the index asked, so a task with changes pays no extra process).
+        committed = self.repo.run_result(
+            "commit", "--quiet", "--no-verify", *(("--allow-empty",) if merging else ()),
+            "-F", "-", cwd=handle.path, input=message)
+        if committed.returncode != 0:
+            staged = self.repo.run_result("diff", "--cached", "--quiet", cwd=handle.path)
+            if merging or staged.returncode != 0:
+                detail = (committed.stderr or committed.stdout).strip() or "no message"
+                raise WorkspaceError(f"`git commit` failed in {handle.path}: {detail}")
             if handle.branch is not None:
                 self.deliver(handle)  # the agent may have committed by itself
             return None
-        # --no-verify: the user's commit hooks are for people; wavefront verifies with gates.
-        self.repo.run(
-            "commit",
-            "--quiet",
-            "--no-verify",
-            "--allow-empty",
-            "-F",
-            "-",
-            cwd=handle.path,
-            input=message,
-        )
         return self.deliver(handle)
 
     def deliver(self, handle: WorkspaceHandle) -> str:
@@ -204,7 +207,7 @@ class GitWorkspaces:
                 f"started from ({base[:12]}): the agent moved it (`git reset` or `git "
                 "checkout`), so nothing of it is merged"
             )
-        return fetch_result(self.repo, handle.path, f"refs/heads/{handle.branch}")
+        return fetch_result(self.repo, handle.path, f"refs/heads/{handle.branch}", head)
 
     def changed_files(self, handle: WorkspaceHandle) -> list[str]:
         """Paths the task changed: from its base (or the last integration it merged) to HEAD."""
