@@ -364,6 +364,21 @@ class Journal:
             self._insert_event(run_id, EventKind.TASK_STATUS, task_id,
                                {"status": "done", "merge_commit": merge_commit})
 
+    def record_merges(self, run_id: str, merges: Sequence[tuple[str, str]]) -> None:
+        """`record_merge` for several tasks published together, in one transaction."""
+        if not merges:
+            return
+        with self._transaction() as db:
+            now = time.time()
+            for task_id, merge_commit in merges:
+                db.execute(
+                    "UPDATE tasks SET status = 'done', reason = '', merge_commit = ?,"
+                    " updated_at = ? WHERE run_id = ? AND task_id = ?",
+                    (merge_commit, now, run_id, task_id),
+                )
+                self._insert_event(run_id, EventKind.TASK_STATUS, task_id,
+                                   {"status": "done", "merge_commit": merge_commit})
+
     def reset_retries(self, run_id: str, task_id: str) -> None:
         with self._transaction() as db:
             db.execute("UPDATE tasks SET retries_used = 0 WHERE run_id = ? AND task_id = ?",

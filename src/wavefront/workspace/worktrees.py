@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from wavefront.errors import WorkspaceError
@@ -25,7 +25,16 @@ from wavefront.workspace.attempt_repo import (
     is_attempt_repo,
     reclaim,
 )
-from wavefront.workspace.base import MergeEdit, MergeOutcome, MergeVerifier, WorkspaceHandle
+from wavefront.workspace.base import (
+    BatchVerifier,
+    CandidateNote,
+    MergeEdit,
+    MergeItem,
+    MergeOutcome,
+    MergeVerifier,
+    WorkspaceHandle,
+)
+from wavefront.workspace.batchmerge import merge_batch
 from wavefront.workspace.git import GitRepo, safe_name, split_z
 from wavefront.workspace.guard import CheckoutGuard
 
@@ -267,7 +276,7 @@ class GitWorkspaces:
         if isinstance(task_head, MergeOutcome):
             return task_head
         branch = self.task_branch(task_id)
-        self._refuse_if_checked_out(self.integration_branch)
+        self.refuse_if_checked_out(self.integration_branch)
         for _ in range(_PUBLISH_ATTEMPTS):
             old = self.integration_head()
             if (done := self.already_merged(task_id, task_head, old)) is not None:
@@ -286,6 +295,14 @@ class GitWorkspaces:
             (),
             f"{self.integration_branch} kept moving while merging {branch}; try again",
         )
+
+    def merge_batch(
+        self, items: Sequence[MergeItem], verify: BatchVerifier | None = None,
+        announce: CandidateNote | None = None, parallel: int = 1,
+    ) -> dict[str, MergeOutcome]:
+        """Merge several tasks as one candidate, verified once and bisected when red
+        (`batchmerge`); each task's outcome by id, as `merge` would give it."""
+        return merge_batch(self, items, verify, announce, parallel)
 
     def pinned_head(self, task_id: str, checked: str | None) -> str | MergeOutcome:
         """The commit to merge: the task branch's head, if it is still `checked`.
@@ -424,6 +441,16 @@ class GitWorkspaces:
         with self._admin_lock:
             self._discard_task(self._task_path(task_id), self.task_branch(task_id))
 
+    def discard_many(self, task_ids: Collection[str]) -> None:
+        """Remove merged tasks' workspaces, and their branches in one `update-ref`."""
+        with self._admin_lock:
+            for task_id in task_ids:
+                self._remove_path(self._task_path(task_id))
+            script = "".join(f"delete refs/heads/{self.task_branch(task_id)}\n"
+                             for task_id in task_ids)
+            if script:
+                self.repo.run_result("update-ref", "--stdin", input=script)
+
     def worktrees(self) -> list[Path]:
         """This run's workspaces that exist, task and verification ones alike."""
         return sorted(
@@ -481,7 +508,8 @@ class GitWorkspaces:
             relative = self.state_dir.relative_to(self.repo.root).as_posix()
             self.repo.ensure_excluded(f"/{relative}/")
 
-    def _refuse_if_checked_out(self, branch: str) -> None:
+    def refuse_if_checked_out(self, branch: str) -> None:
+        """Refuse to move `branch` while a worktree of the user's has it checked out."""
         with self._admin_lock:
             where = self.repo.checked_out_branches().get(f"refs/heads/{branch}")
         if where is not None:
