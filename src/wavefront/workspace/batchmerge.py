@@ -29,6 +29,7 @@ from wavefront.workspace.base import (
     MergeItem,
     MergeOutcome,
 )
+from wavefront.workspace.git import GitRepo
 
 __all__ = ["merge_batch"]
 
@@ -37,10 +38,12 @@ class _Backend(Protocol):
     """The merge primitives of the git backend (`GitWorkspaces`) that a batch uses."""
 
     integration_branch: str
+    repo: GitRepo
 
     def task_branch(self, task_id: str) -> str: ...
     def integration_head(self) -> str: ...
-    def pinned_head(self, task_id: str, checked: str | None) -> str | MergeOutcome: ...
+    def pinned_head(self, task_id: str, checked: str | None, known: str | None = None
+                    ) -> str | MergeOutcome: ...
     def refuse_if_checked_out(self, branch: str) -> None: ...
     def already_merged(self, task_id: str, task_head: str, onto: str
                        ) -> MergeOutcome | None: ...
@@ -74,8 +77,12 @@ def merge_batch(
     """
     outcomes: dict[str, MergeOutcome] = {}
     heads: dict[str, str] = {}
+    # Two processes for the whole batch, before any merge: every task branch's head, and
+    # which of them the integration branch already holds.
+    found = _branch_heads(workspaces)
     for item in items:
-        pinned = workspaces.pinned_head(item.task_id, item.checked)
+        pinned = workspaces.pinned_head(item.task_id, item.checked,
+                                        found.get(workspaces.task_branch(item.task_id)))
         if isinstance(pinned, MergeOutcome):
             outcomes[item.task_id] = pinned
         else:
@@ -85,7 +92,10 @@ def merge_batch(
         return outcomes
     workspaces.refuse_if_checked_out(workspaces.integration_branch)  # once a batch
     old = workspaces.integration_head()
+    contained = _branch_heads(workspaces, merged_into=old)
     for item in list(pending):
+        if workspaces.task_branch(item.task_id) not in contained:
+            continue
         # Merged before a crash (its own merge commit is in the history): exactly once.
         done = workspaces.already_merged(item.task_id, heads[item.task_id], old)
         if done is not None:
@@ -121,6 +131,19 @@ def merge_batch(
             retry |= {item.task_id for item in deferred}
             pending = [item for item in pending if item.task_id in retry]
     return outcomes
+
+
+def _branch_heads(workspaces: _Backend, merged_into: str | None = None) -> dict[str, str]:
+    """The run's task branches (name -> head), or those whose head `merged_into` holds."""
+    prefix = workspaces.task_branch("x").rsplit("/", 1)[0]
+    merged = (f"--merged={merged_into}",) if merged_into else ()
+    listed = workspaces.repo.run("for-each-ref", "--format=%(refname) %(objectname)",
+                                 *merged, f"refs/heads/{prefix}/")
+    heads = {}
+    for line in listed.splitlines():
+        name, _, commit = line.partition(" ")
+        heads[name.removeprefix("refs/heads/")] = commit
+    return heads
 
 
 def _chain(workspaces: _Backend, pending: Sequence[MergeItem], heads: dict[str, str],

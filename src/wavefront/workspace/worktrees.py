@@ -42,6 +42,9 @@ __all__ = ["GitRepo", "GitWorkspaces", "safe_name"]
 
 TASK_BRANCH_PREFIX = "wavefront-tasks"
 _BASE_FILE = "wavefront-base"  # in a workspace's git dir; removed with the workspace
+# Written there when wavefront merges the integration branch in (a conflict round): only
+# then can the task's own change start past its base.
+_MERGED_IN_FILE = "wavefront-merged-in"
 # Publishing is compare-and-swap; a branch that moved meanwhile is merged again this often.
 _PUBLISH_ATTEMPTS = 5
 
@@ -72,6 +75,7 @@ class GitWorkspaces:
         # Where wavefront last put the integration branch: it moves only by our merges.
         self._head_lock = threading.Lock()
         self._published: str | None = None
+        self._delivered: dict[Path, str] = {}  # workspace -> the head last fetched from it
         self.moved_outside: list[str] = []
 
     @property
@@ -157,6 +161,7 @@ class GitWorkspaces:
         with self._admin_lock:
             # A first attempt has no branch yet: creating it (old value empty) is the test,
             # and only a branch left from before is discarded the slower way.
+            self._delivered.pop(path, None)
             self._remove_path(path)
             created = self.repo.run_result("update-ref", f"refs/heads/{branch}", base, "")
             if created.returncode != 0:
@@ -216,7 +221,10 @@ class GitWorkspaces:
                 f"started from ({base[:12]}): the agent moved it (`git reset` or `git "
                 "checkout`), so nothing of it is merged"
             )
-        return fetch_result(self.repo, handle.path, f"refs/heads/{handle.branch}", head)
+        delivered = fetch_result(self.repo, handle.path, f"refs/heads/{handle.branch}", head)
+        # What the branch holds now: the diffs that follow read it instead of HEAD again.
+        self._delivered[handle.path] = delivered
+        return delivered
 
     def changed_files(self, handle: WorkspaceHandle) -> list[str]:
         """Paths the task changed: from its base (or the last integration it merged) to HEAD."""
@@ -227,11 +235,11 @@ class GitWorkspaces:
         return self._task_diff(handle)
 
     def _task_diff(self, handle: WorkspaceHandle, *options: str) -> str:
-        head = self.head(handle)
+        head = self._delivered.get(handle.path) or self.head(handle)
         base = handle.base_commit or self._read_base(handle.path)
         if base is None:
             return ""
-        base = self._effective_base(base, head)
+        base = self._effective_base(base, head, handle.path)
         return self.repo.run("diff", "--no-ext-diff", "--no-textconv", *options, base, head,
                              "--", cwd=handle.path)
 
@@ -243,7 +251,7 @@ class GitWorkspaces:
         base = handle.base_commit or self._read_base(handle.path)
         against = "HEAD"  # mid-merge, the markers are in the uncommitted files
         if base is not None and self.repo.merge_head(handle.path) is None:
-            against = self._effective_base(base, self.head(handle))
+            against = self._effective_base(base, self.head(handle), handle.path)
         out = self.repo.run("diff", "--no-ext-diff", "--check", against, "--",
                             cwd=handle.path, check=False)
         flagged = {
@@ -304,13 +312,14 @@ class GitWorkspaces:
         (`batchmerge`); each task's outcome by id, as `merge` would give it."""
         return merge_batch(self, items, verify, announce, parallel)
 
-    def pinned_head(self, task_id: str, checked: str | None) -> str | MergeOutcome:
-        """The commit to merge: the task branch's head, if it is still `checked`.
-
-        A refusal (as a `MergeOutcome`) when it moved since the gates checked it.
+    def pinned_head(self, task_id: str, checked: str | None, known: str | None = None
+                    ) -> str | MergeOutcome:
+        """The commit to merge: the task branch's head (`known` when already read), if it
+        is still `checked`. A refusal (as a `MergeOutcome`) when it moved since the gates
+        checked it.
         """
         branch = self.task_branch(task_id)
-        task_head = self.repo.rev_parse(f"refs/heads/{branch}")
+        task_head = known or self.repo.rev_parse(f"refs/heads/{branch}")
         if task_head is None:
             raise WorkspaceError(f"task branch {branch} does not exist; nothing to merge")
         if checked is not None and task_head != checked:
@@ -393,6 +402,7 @@ class GitWorkspaces:
             return self.repo.unmerged_paths(handle.path)
         if pending is not None:
             self.repo.run("merge", "--abort", cwd=handle.path)
+        (handle.path / ".git" / _MERGED_IN_FILE).write_text(target + "\n", encoding="utf-8")
         done = self.repo.run_result(
             "-c",
             f"merge.conflictStyle={self.conflict_style()}",
@@ -531,6 +541,7 @@ class GitWorkspaces:
 
     def _remove_path(self, path: Path) -> None:
         """Remove a workspace of ours; never fails when it is already gone."""
+        self._delivered.pop(path, None)
         # The parent is resolved, not the path: an agent may have made it a link elsewhere.
         path = path.absolute().parent.resolve() / path.name
         if not path.is_relative_to(self.state_dir) or path == self.state_dir:
@@ -553,11 +564,13 @@ class GitWorkspaces:
         text = marker.read_text(encoding="utf-8").strip()
         return text if self.repo.rev_parse(text) == text else None
 
-    def _effective_base(self, base: str, head: str) -> str:
+    def _effective_base(self, base: str, head: str, workspace: Path) -> str:
         """The base moved forward past integration commits the task merged in (conflict rounds).
 
         After merging integration commit I, the task's own work is exactly the diff I..HEAD.
         """
+        if not (workspace / ".git" / _MERGED_IN_FILE).exists():
+            return base  # nothing merged in by wavefront: no history to read
         merges = self.repo.run(
             "rev-list", "--first-parent", "--merges", "--parents", f"{base}..{head}", "--"
         )
