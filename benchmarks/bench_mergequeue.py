@@ -168,15 +168,18 @@ def merge_lock(workdir: Path, tasks: int, slots: int = 8) -> dict[str, Any]:
     }
 
 
-def run_all(quick: bool, runs: int) -> dict[str, Any]:
-    gate_s = 0.5 if quick else 2.0
-    lock_tasks = 40 if quick else 200
+# mode -> (tasks of a batch, gate seconds, tasks of the merge-lock run)
+SIZES = {"full": (32, 2.0, 200), "quick": (32, 0.5, 40), "smoke": (4, 0.05, 4)}
+
+
+def run_all(mode: str, runs: int) -> dict[str, Any]:
+    tasks, gate_s, lock_tasks = SIZES[mode]
     results: dict[str, list[dict[str, Any]]] = {"batch": [], "culprit": [], "lock": []}
     for number in range(runs):
         with tempfile.TemporaryDirectory(prefix="wavefront-mq-") as tmp:
             root = Path(tmp)
-            results["batch"].append(integrate(root / f"b{number}", 32, gate_s, False))
-            results["culprit"].append(integrate(root / f"c{number}", 32, gate_s, True))
+            results["batch"].append(integrate(root / f"b{number}", tasks, gate_s, False))
+            results["culprit"].append(integrate(root / f"c{number}", tasks, gate_s, True))
             results["lock"].append(merge_lock(root / f"l{number}", lock_tasks))
     return {name: {"runs": rows, **_medians(rows)} for name, rows in results.items()}
 
@@ -193,10 +196,12 @@ def report(results: dict[str, Any]) -> str:
     gate = batch["runs"][0]["gate_s"]
     return "\n".join([
         f"merge queue (medians of {runs} run{'s' if runs != 1 else ''}, gate {gate:g} s):",
-        f"  32 green tasks: integrated in {batch['median_integration_s']:.1f} s = "
+        f"  {batch['runs'][0]['tasks']} green tasks: integrated in "
+        f"{batch['median_integration_s']:.1f} s = "
         f"{batch['median_integration_in_gate_runs']:.2f} gate runs of wall time, "
         f"{batch['median_gate_runs']:.0f} gate runs (target <= 3)",
-        f"  1 culprit of 32: 31 merged after {culprit['median_gate_runs']:.0f} gate runs "
+        f"  1 culprit of {culprit['runs'][0]['tasks']}: the others merged after "
+        f"{culprit['median_gate_runs']:.0f} gate runs "
         f"({culprit['median_integration_in_gate_runs']:.2f} of wall time; target <= 7); "
         f"culprit sent back: {all(r['culprit_sent_back'] for r in culprit['runs'])}; "
         f"green at every commit: "
@@ -210,11 +215,13 @@ def report(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="gate 0.5 s, one run")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     parser.add_argument("--runs", type=int, default=None, help="runs per section (3)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
-    runs = args.runs or (1 if args.quick else 3)
-    results = run_all(args.quick, runs)
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    runs = args.runs or (3 if mode == "full" else 1)
+    results = run_all(mode, runs)
     print(json.dumps(results, indent=2) if args.json else report(results))
     return 0
 
