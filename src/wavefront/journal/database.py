@@ -24,6 +24,7 @@ from wavefront.errors import JournalError
 from wavefront.journal.checkpoint import (
     AUTOCHECKPOINT_PAGES,
     CHECKPOINT_EVERY,
+    WAL_LIMIT_BYTES,
     Checkpointer,
     enable_wal,
 )
@@ -88,6 +89,7 @@ class Journal:
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+            connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             journal = cls(connection, path)
             journal._migrate()
         except sqlite3.Error as exc:
