@@ -98,11 +98,21 @@ def _child(node: yaml.Node, key: str | int) -> tuple[yaml.Node, yaml.Node] | Non
     return None
 
 
+def compose_and_load(text: str) -> tuple[Any, yaml.Node | None]:
+    """The data of `text` and its node tree (with line marks), from one parse: what
+    `safe_load` and `compose` give, without parsing the text twice."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        return (loader.construct_document(root) if root is not None else None), root
+    finally:
+        loader.dispose()
+
+
 def parse_yaml(text: str, path: Path) -> YamlDocument:
     """Parse YAML `text` (read from `path`, named in errors) into a `YamlDocument`."""
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data, root = compose_and_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
