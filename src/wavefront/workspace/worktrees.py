@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from pathlib import Path
 
 from wavefront.errors import WorkspaceError
@@ -25,18 +25,10 @@ from wavefront.workspace.attempt_repo import (
     is_attempt_repo,
     reclaim,
 )
-from wavefront.workspace.base import (
-    BatchVerifier,
-    CandidateNote,
-    MergeEdit,
-    MergeItem,
-    MergeOutcome,
-    MergeVerifier,
-    WorkspaceHandle,
-)
-from wavefront.workspace.batchmerge import merge_batch
+from wavefront.workspace.base import WorkspaceHandle
 from wavefront.workspace.git import GitRepo, safe_name, split_z
 from wavefront.workspace.guard import CheckoutGuard
+from wavefront.workspace.merging import GitMerging
 
 __all__ = ["GitRepo", "GitWorkspaces", "safe_name"]
 
@@ -45,12 +37,10 @@ _BASE_FILE = "wavefront-base"  # in a workspace's git dir; removed with the work
 # Written there when wavefront merges the integration branch in (a conflict round): only
 # then can the task's own change start past its base.
 _MERGED_IN_FILE = "wavefront-merged-in"
-# Publishing is compare-and-swap; a branch that moved meanwhile is merged again this often.
-_PUBLISH_ATTEMPTS = 5
 
 
 
-class GitWorkspaces:
+class GitWorkspaces(GitMerging):
     """The branches and worktrees of one run in one repository."""
 
     versioned = True
@@ -264,130 +254,7 @@ class GitWorkspaces:
         reclaim(self.repo, handle.path)
         return self.repo.run("rev-parse", "--verify", "HEAD^{commit}", cwd=handle.path).strip()
 
-    # -- merging ---------------------------------------------------------------------------
-
-    def merge(
-        self, task_id: str, message: str, verify: MergeVerifier | None = None,
-        edit: MergeEdit | None = None, checked: str | None = None,
-    ) -> MergeOutcome:
-        """Merge the task's `checked` commit into the integration branch, without a checkout.
-
-        `checked` is the commit the gates checked (and a person approved); a task branch
-        that points anywhere else is refused. Exactly once: a commit already merged gives
-        back its own merge commit. If the branch moves between computing and publishing,
-        the merge is computed again on the new head (a few times, then reported as not
-        done). `verify`, when given, sees each computed merge before it is published and
-        may refuse it; `edit` adds files to the merge commit itself (so they are published
-        with it, or not at all).
-        """
-        task_head = self.pinned_head(task_id, checked)
-        if isinstance(task_head, MergeOutcome):
-            return task_head
-        branch = self.task_branch(task_id)
-        self.refuse_if_checked_out(self.integration_branch)
-        for _ in range(_PUBLISH_ATTEMPTS):
-            old = self.integration_head()
-            if (done := self.already_merged(task_id, task_head, old)) is not None:
-                return done
-            outcome = self.compute_merge(old, task_head, message, edit)
-            if not outcome.ok or outcome.commit is None:
-                return outcome
-            if verify is not None and not verify(outcome.commit, old):
-                return MergeOutcome(False, None, (), "the merged tree failed its gates",
-                                    verified=False)
-            if self.publish(outcome.commit, old):
-                return outcome
-        return MergeOutcome(
-            False,
-            None,
-            (),
-            f"{self.integration_branch} kept moving while merging {branch}; try again",
-        )
-
-    def merge_batch(
-        self, items: Sequence[MergeItem], verify: BatchVerifier | None = None,
-        announce: CandidateNote | None = None, parallel: int = 1,
-    ) -> dict[str, MergeOutcome]:
-        """Merge several tasks as one candidate, verified once and bisected when red
-        (`batchmerge`); each task's outcome by id, as `merge` would give it."""
-        return merge_batch(self, items, verify, announce, parallel)
-
-    def pinned_head(self, task_id: str, checked: str | None, known: str | None = None
-                    ) -> str | MergeOutcome:
-        """The commit to merge: the task branch's head (`known` when already read), if it
-        is still `checked`. A refusal (as a `MergeOutcome`) when it moved since the gates
-        checked it.
-        """
-        branch = self.task_branch(task_id)
-        task_head = known or self.repo.rev_parse(f"refs/heads/{branch}")
-        if task_head is None:
-            raise WorkspaceError(f"task branch {branch} does not exist; nothing to merge")
-        if checked is not None and task_head != checked:
-            return MergeOutcome(
-                False, None, (),
-                f"branch {branch} moved since its gates checked {checked[:12]} (it is now at "
-                f"{task_head[:12]}); not merged",
-                refused=True,
-            )
-        return task_head
-
-    def already_merged(self, task_id: str, task_head: str, onto: str) -> MergeOutcome | None:
-        """What to do with a commit `onto` already contains; None when it does not.
-
-        Its own merge commit (second parent `task_head`) means done, exactly once; the base
-        itself means there was nothing to merge. Any other integrated commit is refused:
-        the agent pointed its branch at work that is not its own.
-        """
-        if not self.repo.is_ancestor(task_head, onto):
-            return None
-        branch = self.task_branch(task_id)
-        merges = self.repo.run("rev-list", "--first-parent", "--merges", "--parents",
-                               "--ancestry-path", f"{task_head}..{onto}", "--")
-        for line in merges.splitlines():
-            parents = line.split()
-            if len(parents) > 2 and parents[2] == task_head:
-                return MergeOutcome(True, parents[0], (), f"{branch} is already merged")
-        handle = self.open(task_id)
-        if handle is not None and handle.base_commit == task_head:
-            return MergeOutcome(True, onto, (), f"{branch} has nothing to merge")
-        return MergeOutcome(
-            False, None, (),
-            f"{branch} points at {task_head[:12]}, which is already in "
-            f"{self.integration_branch} but not as this task's work; not merged",
-            refused=True,
-        )
-
-    def compute_merge(self, onto: str, task_head: str, message: str,
-                      edit: MergeEdit | None = None) -> MergeOutcome:
-        """Make (but do not publish) the 2-parent merge commit of `task_head` onto `onto`."""
-        merged = self.repo.merge_tree(onto, task_head)
-        notes = "\n".join(merged.notes)
-        if not merged.clean:
-            return MergeOutcome(False, None, merged.conflicts, notes)
-        tree = merged.tree
-        if edit is not None:
-            changes = edit(lambda path: self.repo.read_text(merged.tree, path))
-            if changes:
-                tree = self.repo.tree_with(merged.tree, changes)
-        commit = self.repo.run(
-            "commit-tree", tree, "-p", onto, "-p", task_head, "-F", "-", input=message
-        ).strip()
-        return MergeOutcome(True, commit, (), notes)
-
-    def publish(self, new: str, old: str) -> bool:
-        """Move the integration branch from `old` to `new`; False if it is no longer at `old`."""
-        with self._head_lock:
-            done = self.repo.run_result(
-                "update-ref",
-                "-m",
-                "wavefront: merge",
-                f"refs/heads/{self.integration_branch}",
-                new,
-                old,
-            )
-            if done.returncode == 0:
-                self._published = new
-            return done.returncode == 0
+    # -- conflict rounds --------------------------------------------------------------------
 
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]:
         """Merge the integration head into the task worktree and stop at the conflicts.
