@@ -25,7 +25,8 @@ failed model call (a rate limit, a server error) for minutes and says nothing in
 stream, so it runs with `--print-logs --log-level ERROR` and is stopped at the first
 `stream error` of the main agent. A cost of 0 that
 opencode reports for a model it has no price for is not a cost: it becomes unknown (or
-an estimate from the tokens).
+an estimate from the tokens). With `mcp: true` wavefront's server is added to the `mcp`
+entry of that inline configuration, with a tool timeout longer than `ask_human` waits.
 """
 
 from __future__ import annotations
@@ -107,6 +108,9 @@ class OpenCodeRunner(CliRunner):
                 "models": {model: {"name": model}}}},
                 "model": f"wavefront/{model}", "autoupdate": False, "share": "disabled"}
             env["OPENCODE_CONFIG_CONTENT"] = json.dumps(config)
+        if request.mcp is not None:
+            env["OPENCODE_CONFIG_CONTENT"] = _with_mcp(env.get("OPENCODE_CONFIG_CONTENT"),
+                                                       request.mcp.opencode_servers())
         return env
 
     def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
@@ -183,6 +187,20 @@ class OpenCodeRunner(CliRunner):
             failure = self.exit_failure(outcome, "no text from the agent")
             return self.failed(outcome, failure, usage, request, session_id=session_id)
         return self.succeeded(outcome, text, usage, request, session_id=session_id)
+
+
+def _with_mcp(content: str | None, servers: dict[str, Any]) -> str:
+    """The inline configuration with wavefront's server added to its `mcp` entry (a
+    user's own inline configuration is kept, not replaced)."""
+    try:
+        config = json.loads(content) if content else {}
+    except ValueError:
+        config = {}
+    if not isinstance(config, dict):
+        config = {}
+    mcp = config.get("mcp")
+    config["mcp"] = {**(mcp if isinstance(mcp, dict) else {}), **servers}
+    return json.dumps(config)
 
 
 def _is_opencode_agent(profile: AgentProfile) -> bool:
