@@ -45,11 +45,16 @@ def cli_or_skip(cli: str) -> str:
 
 def child_env(home: Path) -> dict[str, str]:
     """wavefront's own environment for these runs: a fresh home (the CLIs keep state
-    there) and the key variable the runner settings name."""
+    there), a temporary directory of its own beside it and the key variable the runner
+    settings name. A home inside the temporary directory is not what a user has, and
+    Codex will not run its sandbox from one (see `test_codex_home_in_the_temp_dir`)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("ANTHROPIC_", "OPENAI_", "GEMINI_", "CODEX_", "CLAUDE_"))}
     home.mkdir(parents=True, exist_ok=True)
-    env.update({"HOME": str(home), KEY_VARIABLE: "sk-wavefront-test", "NO_COLOR": "1"})
+    temp = home.parent / "tmp"
+    temp.mkdir(exist_ok=True)
+    env.update({"HOME": str(home), "TMPDIR": str(temp), KEY_VARIABLE: "sk-wavefront-test",
+                "NO_COLOR": "1"})
     return env
 
 
@@ -70,16 +75,7 @@ def wavefront_run(repo: Path, env: dict[str, str]) -> subprocess.CompletedProces
                           stdin=subprocess.DEVNULL)
 
 
-# Codex's `workspace-write` sandbox refuses to write in the attempt's workspace since each
-# attempt became a repository of its own ("Failed to write file .../hello.txt"); it wrote
-# in a worktree. Strict: the mark must go as soon as Codex writes again.
-_CODEX_WRITES_REFUSED = pytest.mark.xfail(
-    strict=True, reason="Codex's sandbox refuses writes in a workspace that is a repository "
-                        "of its own (known regression)")
-
-
-@pytest.mark.parametrize("cli", [pytest.param(cli, marks=_CODEX_WRITES_REFUSED)
-                                 if cli == "codex" else cli for cli in REAL_CLIS])
+@pytest.mark.parametrize("cli", REAL_CLIS)
 def test_the_real_cli_does_a_task_that_is_merged(cli: str, tmp_path: Path,
                                                  git_repo: Path) -> None:
     executable = cli_or_skip(cli)
@@ -133,6 +129,19 @@ def attempt(cli: str, server: ModelServer, scenario: str, tmp_path: Path,
     finished = time.time()
     first = server.first_failure_at or finished
     return result, finished - first
+
+
+def test_codex_home_in_the_temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its home inside TMPDIR, Codex links no sandbox helper: every write of the agent
+    # fails while the turn ends "done". The attempt says so (the pre-flight refuses it
+    # before a run: tests/test_preflight.py).
+    with running(Script(files={"hello.txt": CONTENT})) as server:
+        result, _ = attempt("codex", server, "ok", tmp_path, monkeypatch,
+                            settings={"env": {"TMPDIR": str(tmp_path)}})
+    assert not (tmp_path / "ws" / "hello.txt").exists()
+    assert result.failure is FailureKind.DENIED, (result.failure, result.reason)
+    assert "sandbox refused all 1 file change" in result.reason
+    assert "inside TMPDIR" in result.reason
 
 
 FAILURES = [("auth401", FailureKind.AUTH), ("ratelimit429", FailureKind.RATE_LIMITED),
