@@ -38,13 +38,8 @@ from pathlib import Path
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.claude import parse_result_stream
-from wavefront.agents.runners.cliutil import (
-    CliRunner,
-    Failure,
-    classify_failure,
-    one_of,
-    parse_reset_time,
-)
+from wavefront.agents.runners.cliutil import CliRunner, one_of
+from wavefront.agents.runners.failures import Failure, classify_failure, parse_reset_time
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 
