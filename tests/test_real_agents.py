@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -101,20 +103,21 @@ def test_the_real_cli_does_a_task_that_is_merged(cli: str, tmp_path: Path,
         assert "Cost: unknown" in done.stdout and "$0.00" not in done.stdout
 
 
-def request_for(tmp_path: Path, **fields: Any) -> AgentRequest:
+def request_for(tmp_path: Path, logs: Path | None = None, **fields: Any) -> AgentRequest:
     workspace = tmp_path / "ws"
     workspace.mkdir(exist_ok=True)
     git(workspace, "init", "-q")
     task = Task(id="1", title="Write the greeting", source=SourceLocation(Path("w.yaml"), 1),
                 files=("hello.txt",))
     return AgentRequest(task=task, prompt=f"Create hello.txt containing {CONTENT!r}.",
-                        workspace=workspace, log_path=tmp_path / "logs" / "1-attempt-1.log",
+                        workspace=workspace,
+                        log_path=(logs or tmp_path / "logs") / "1-attempt-1.log",
                         timeout_s=240, **fields)
 
 
 def attempt(cli: str, server: ModelServer, scenario: str, tmp_path: Path,
             monkeypatch: pytest.MonkeyPatch, settings: dict[str, Any] | None = None,
-            **fields: Any) -> tuple[AgentResult, float]:
+            logs: Path | None = None, **fields: Any) -> tuple[AgentResult, float]:
     """One attempt of the real CLI against `scenario`; the result and how long after the
     server's first failing answer it came back."""
     executable = cli_or_skip(cli)
@@ -125,7 +128,7 @@ def attempt(cli: str, server: ModelServer, scenario: str, tmp_path: Path,
         monkeypatch.delenv(name)
     runner = make_runner(cli, {**settings_for(cli, server.base(scenario), executable),
                                **(settings or {})})
-    result = asyncio.run(runner.run(request_for(tmp_path, **fields)))
+    result = asyncio.run(runner.run(request_for(tmp_path, logs, **fields)))
     finished = time.time()
     first = server.first_failure_at or finished
     return result, finished - first
@@ -212,11 +215,19 @@ def test_a_denied_shell_command_fails_the_attempt(
     assert "python3 -c 'print(6*7)'" in result.reason
 
 
-@pytest.mark.parametrize("cli", ["claude", "qwen"])
+# Codex and aider have no turn limit (README, "Turn limits").
+@pytest.mark.parametrize("cli", ["claude", "qwen", "gemini", "opencode"])
 def test_the_turn_limit_is_its_own_failure(cli: str, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    with running(Script(files={"hello.txt": CONTENT})) as server:
-        result, _ = attempt(cli, server, "maxturns", tmp_path, monkeypatch, max_turns=1)
+    # Gemini CLI skips a settings file below a folder others may write to, as /tmp is: the
+    # attempt's logs go under the home folder here, as a repository's usually are.
+    logs = Path(tempfile.mkdtemp(prefix="wavefront-test-", dir=Path.home())) / "logs"
+    try:
+        with running(Script(files={"hello.txt": CONTENT})) as server:
+            result, _ = attempt(cli, server, "maxturns", tmp_path, monkeypatch, logs=logs,
+                                max_turns=1)
+    finally:
+        shutil.rmtree(logs.parent, ignore_errors=True)
     assert result.failure is FailureKind.MAX_TURNS, (result.failure, result.reason)
 
 

@@ -23,6 +23,10 @@ _WORKDIR = re.compile(
     re.IGNORECASE,
 )
 
+# opencode's step limit is an instruction in the conversation, not a cut-off: a model that
+# obeys it (as this one does, even in `maxturns`) answers in text from then on.
+TOOLS_WITHDRAWN = "MAXIMUM STEPS REACHED"
+
 WRITE_TOOLS = ("Write", "write", "write_file", "apply_patch")
 SHELL_TOOLS = ("Bash", "bash", "run_shell_command", "exec_command", "shell")
 
@@ -75,6 +79,8 @@ class Script:
     def answer(self, conversation: Conversation, scenario: str) -> Reply:
         if not conversation.tools:
             return self._side_call(conversation)
+        if TOOLS_WITHDRAWN in conversation.text:
+            return Reply(text=self.final)
         steps: list[tuple[str, str, str]] = []  # (what, path or command, content)
         if scenario == "shell":
             steps.append(("shell", self.command, ""))

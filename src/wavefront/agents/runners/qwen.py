@@ -28,10 +28,8 @@ lowest-ranked settings file, `QWEN_CODE_SYSTEM_DEFAULTS_PATH`: the machine's own
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -40,6 +38,7 @@ from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.claude import parse_result_stream
 from wavefront.agents.runners.cliutil import CliRunner, one_of
 from wavefront.agents.runners.failures import Failure, classify_failure, parse_reset_time
+from wavefront.agents.runners.jsonsettings import machine_settings_path, merged_settings
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 
@@ -119,7 +118,9 @@ class QwenRunner(CliRunner):
         folder = self.runtime_folder(request)
         env.setdefault("QWEN_RUNTIME_DIR", str(folder))
         if "QWEN_CODE_SYSTEM_DEFAULTS_PATH" not in env:
-            defaults = _no_client_retries(folder / "system-defaults.json")
+            defaults = merged_settings(system_defaults_path(env), folder / "system-defaults.json",
+                                       {("model", "generationConfig", "maxRetries"): 0},
+                                       override=False)
             if defaults is not None:
                 env["QWEN_CODE_SYSTEM_DEFAULTS_PATH"] = str(defaults)
         return env
@@ -152,39 +153,12 @@ class QwenRunner(CliRunner):
         return parse_result_stream(self, outcome, request)
 
 
-def system_defaults_path() -> Path:
+
+def system_defaults_path(environ: Mapping[str, str] | None = None) -> Path:
     """Where Qwen Code reads the machine's system defaults (the lowest-ranked settings)."""
-    if os.environ.get("QWEN_CODE_SYSTEM_DEFAULTS_PATH"):
-        return Path(os.environ["QWEN_CODE_SYSTEM_DEFAULTS_PATH"])
-    if os.environ.get("QWEN_CODE_SYSTEM_SETTINGS_PATH"):
-        settings = Path(os.environ["QWEN_CODE_SYSTEM_SETTINGS_PATH"])
-    elif sys.platform == "darwin":
-        settings = Path("/Library/Application Support/QwenCode/settings.json")
-    else:
-        settings = Path("/etc/qwen-code/settings.json")
+    env = os.environ if environ is None else environ
+    if env.get("QWEN_CODE_SYSTEM_DEFAULTS_PATH"):
+        return Path(env["QWEN_CODE_SYSTEM_DEFAULTS_PATH"])
+    settings = machine_settings_path(env, "QWEN_CODE_SYSTEM_SETTINGS_PATH", "qwen-code",
+                                     "QwenCode")
     return settings.with_name("system-defaults.json")
-
-
-def _no_client_retries(target: Path) -> Path | None:
-    """The machine's system defaults with the model client's retries off, written to
-    `target`; None (leave Qwen Code's own) when they cannot be read as JSON."""
-    source = system_defaults_path()
-    settings: dict[str, object] = {}
-    if source.is_file():
-        try:
-            loaded = json.loads(source.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None  # JSON with comments, say: not ours to rewrite
-        if not isinstance(loaded, dict):
-            return None
-        settings = loaded
-    model = settings.setdefault("model", {})
-    if not isinstance(model, dict):
-        return None
-    generation = model.setdefault("generationConfig", {})
-    if not isinstance(generation, dict):
-        return None
-    generation.setdefault("maxRetries", 0)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-    return target

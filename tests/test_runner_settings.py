@@ -1,10 +1,10 @@
-"""How wavefront keeps a CLI's own retries from hiding a failing model service: the
-settings files it writes for an attempt keep what the user had, and a CLI's side log is
-read as it grows."""
+"""The settings wavefront hands a CLI for one attempt (no client retries, a turn limit)
+keep what the user and the machine had; and a CLI's side log is read as it grows."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,8 @@ import yaml
 
 from wavefront.agents.runners.aidersettings import EXTRA_PARAMS, write_model_settings
 from wavefront.agents.runners.base import AgentRequest
+from wavefront.agents.runners.gemini import GeminiRunner
+from wavefront.agents.runners.opencode import OpenCodeRunner
 from wavefront.agents.runners.qwen import QwenRunner
 from wavefront.agents.runners.sidelogs import SideLogs
 from wavefront.model import FailureKind, SourceLocation, Task
@@ -53,19 +55,31 @@ def request(tmp_path: Path) -> AgentRequest:
                         log_path=tmp_path / "logs" / "attempt-1.log")
 
 
-def test_qwen_gets_a_runtime_folder_and_defaults_of_its_own(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    machine = tmp_path / "system-defaults.json"
+def test_qwen_gets_a_runtime_folder_and_defaults_of_its_own(tmp_path: Path) -> None:
+    # The machine's system defaults sit beside its system settings.
+    machine = tmp_path / "etc" / "system-defaults.json"
+    machine.parent.mkdir()
     machine.write_text(json.dumps({"privacy": {"usageStatisticsEnabled": False}}))
-    monkeypatch.setenv("QWEN_CODE_SYSTEM_DEFAULTS_PATH", str(machine))
-    env = QwenRunner().child_env(request(tmp_path))
+    runner = QwenRunner(env={"QWEN_CODE_SYSTEM_SETTINGS_PATH": str(machine.parent / "s.json")})
+    env = runner.child_env(request(tmp_path))
     assert env["QWEN_RUNTIME_DIR"] == str(tmp_path / "logs" / "attempt-1.qwen")
     written = json.loads(Path(env["QWEN_CODE_SYSTEM_DEFAULTS_PATH"]).read_text())
     assert written == {"privacy": {"usageStatisticsEnabled": False},
                        "model": {"generationConfig": {"maxRetries": 0}}}
     # Defaults that are not plain JSON are not rewritten: Qwen Code reads its own.
     machine.write_text("{ // a comment\n}")
-    assert "QWEN_CODE_SYSTEM_DEFAULTS_PATH" not in QwenRunner().child_env(request(tmp_path))
+    assert "QWEN_CODE_SYSTEM_DEFAULTS_PATH" not in runner.child_env(request(tmp_path))
+
+
+def test_gemini_turn_limit_is_added_to_the_machine_settings(tmp_path: Path) -> None:
+    machine = tmp_path / "machine.json"
+    machine.write_text(json.dumps({"model": {"maxSessionTurns": 100, "name": "pro"}}))
+    runner = GeminiRunner(env={"GEMINI_CLI_SYSTEM_SETTINGS_PATH": str(machine)})
+    limited = replace(request(tmp_path), max_turns=3)
+    written = Path(runner.child_env(limited)["GEMINI_CLI_SYSTEM_SETTINGS_PATH"])
+    assert written != machine
+    assert json.loads(written.read_text()) == {"model": {"maxSessionTurns": 3, "name": "pro"}}
+    assert runner.child_env(request(tmp_path))["GEMINI_CLI_SYSTEM_SETTINGS_PATH"] == str(machine)
 
 
 @pytest.mark.parametrize("line,kind,reason", [
@@ -101,3 +115,15 @@ def test_side_logs_feed_only_new_complete_lines(tmp_path: Path) -> None:
         handle.write("o\n")
     logs.read()
     assert seen[-1] == "two"
+
+
+def test_opencode_turn_limit_joins_the_users_inline_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mine = {"model": "anthropic/claude-sonnet-4-5", "agent": {"build": {"temperature": 0.1}}}
+    monkeypatch.setenv("OPENCODE_CONFIG_CONTENT", json.dumps(mine))
+    env = OpenCodeRunner().child_env(replace(request(tmp_path), max_turns=4))
+    assert json.loads(env["OPENCODE_CONFIG_CONTENT"]) == {
+        "model": "anthropic/claude-sonnet-4-5",
+        "agent": {"build": {"temperature": 0.1, "steps": 4}}}
+    unlimited = OpenCodeRunner().child_env(request(tmp_path))
+    assert json.loads(unlimited["OPENCODE_CONFIG_CONTENT"]) == mine
