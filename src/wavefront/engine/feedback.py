@@ -17,6 +17,7 @@ __all__ = [
     "answer_note",
     "change_request",
     "fix_request",
+    "output_tail",
     "phase_fix_request",
     "revision_request",
 ]
@@ -39,7 +40,7 @@ def fix_request(verdict: GateResult, round_: int, limit: int) -> str:
         lines.append("What is wrong:")
         lines += [f"- {finding}" for finding in verdict.findings]
     elif verdict.details:
-        lines += ["Output (last lines):", "```", _tail(verdict.details), "```"]
+        lines += ["Output (last lines):", "```", output_tail(verdict.details), "```"]
     return redact("\n".join(lines))
 
 
@@ -59,7 +60,7 @@ def phase_fix_request(verdict: GateResult, gate_step: str, producers: list[str],
         lines.append("What is wrong:")
         lines += [f"- {finding}" for finding in verdict.findings]
     elif verdict.details:
-        lines += ["Output (last lines):", "```", _tail(verdict.details), "```"]
+        lines += ["Output (last lines):", "```", output_tail(verdict.details), "```"]
     return redact("\n".join(lines))
 
 
@@ -87,7 +88,8 @@ def change_request(note: str, who: str) -> str:
             "again.")
 
 
-def _tail(text: str) -> str:
+def output_tail(text: str) -> str:
+    """The last lines of a gate's output, bounded, as a fix round shows them."""
     kept = text.strip().splitlines()[-OUTPUT_LINES:]
     joined = "\n".join(kept)
     return joined[-_OUTPUT_CHARS:]
