@@ -142,6 +142,7 @@ class AgentRounds:
             changed_files=attempt.changed_files,
             diff=await state.off_loop(state.workspaces.diff, handle),
             attempt=attempt.number, round=round_, env=state.env.get(record.task_id, {}),
+            report=attempt.text if attempt.kind != AttemptKind.GATES else "",
             run_reviewer=lambda agent, prompt, n: self._review(record, handle, agent,
                                                                prompt, n),
         )
