@@ -262,3 +262,51 @@ def test_a_task_skipped_at_the_start_releases_its_dependents(
     with open_journal(git_repo) as journal:
         assert {r.task_id: r.status.value for r in journal.tasks(result.run_id)} == {
             "a": "skipped", "b": "done"}
+
+
+STORY = "# Story {id}: {title}\n\n## Status\n\nNot Started\n\n## Acceptance Criteria\n\n- works\n"
+ITERATIONS = """\
+version: 1
+defaults: {runner: script, retries: 0}
+workflow:
+  steps:
+    - id: stories
+      agent: product-manager
+      prompt: Write the stories of the next batch.
+      outputs: [docs/stories/]
+      script:
+        tasks:
+          stories: {files: {docs/stories/1.1.login.md: %s, docs/stories/1.2.logout.md: %s}}
+          stories@2: {files: {docs/stories/1.3.profile.md: %s}}
+    - id: implement
+      agent: full-stack-engineer
+      after: [stories]
+      for_each: {stories: docs/stories}
+      prompt: Implement story {item}.
+      script:
+        tasks:
+          "implement:1.1": {files: {login.txt: "in\\n"}}
+          "implement:1.2": {files: {logout.txt: "out\\n"}}
+          "implement@2:1.3": {files: {profile.txt: "me\\n"}}
+    - id: more
+      agent: product-manager
+      after: [implement]
+      prompt: More features needed?
+      analyzer: {labels: ["yes", "no"]}
+      loop: {back_to: stories, on_answer: "yes", max_iterations: 2}
+      script: {behaviour: no-change, say: "ANSWER: yes"}
+""" % tuple(repr(STORY.format(id=i, title=t)) for i, t in
+            (("1.1", "Login"), ("1.2", "Logout"), ("1.3", "Profile")))
+
+
+def test_the_next_iteration_takes_only_the_stories_not_done(git_repo: Path) -> None:
+    (git_repo / "wavefront.yaml").write_text(ITERATIONS)
+    loaded = load_and_plan([], root=git_repo)
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions())
+    assert result.exit_code == 0
+    with open_journal(git_repo) as journal:
+        found = {r.task_id: r.status.value for r in journal.tasks(result.run_id)}
+    implemented = sorted(t for t in found if t.startswith("implement") and ":" in t)
+    # Iteration 2 implements only the story it added, not 1.1 and 1.2 again.
+    assert implemented == ["implement:1.1", "implement:1.2", "implement@2:1.3"]
+    assert all(found[t] == "done" for t in implemented)

@@ -62,6 +62,7 @@ class Item:
     context_files: tuple[str, ...] = ()
     agent: str | None = None
     source: SourceLocation | None = None
+    done: bool = False  # its own file says it is done (a story marked Done)
 
 
 def command_runner_name(step_id: str) -> str:

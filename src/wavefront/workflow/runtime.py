@@ -95,6 +95,12 @@ async def _expand(
     template = expand["template"]
     record = journal.task(run_id, task.id)
     assert record is not None
+    # A later iteration takes only the items not done yet: neither merged by an earlier
+    # iteration's copy of this step nor marked done in their own file.
+    finished = _done_items(journal.tasks(run_id), str(template["step"]))
+    items = [item for item in items if item.id not in finished and not item.done]
+    if not items:
+        return  # every item is done: nothing to add, the fan-in goes on
     ids = [item.id for item in items]
     new = [item_task(template, item, (task.id,), task.source, ids, grown_from=task.id)
            for item in items]
@@ -107,6 +113,19 @@ async def _expand(
     journal.add_tasks(run_id, [_row(t, record) for t in missing],
                       reason=f"fan-out of {task.id} over {len(new)} {expand['kind']} in "
                              f"{expand['path']}", extend_dependencies=extend)
+
+
+def _done_items(records: Sequence[TaskRecord], step: str) -> set[str]:
+    """The items an earlier iteration of `step` (`implement`, `implement@2`...) merged."""
+    base = step.split("@")[0]
+    done = set()
+    for record in records:
+        info = record.task.options.workflow
+        if (record.status == TaskStatus.DONE and isinstance(info, Mapping)
+                and info.get("kind") == "fan_out_item"
+                and str(info.get("step", "")).split("@")[0] == base):
+            done.add(str(info.get("item")))
+    return done
 
 
 def _row(task: Task, like: TaskRecord) -> tuple[Task, str | None, str | None, float, int]:
@@ -139,7 +158,8 @@ def _item(task: Task, base: Path) -> Item:
         source = SourceLocation(source.path.relative_to(base), source.line)
     return Item(id=task.id, title=task.title, body=task.body, dependencies=task.dependencies,
                 acceptance_criteria=task.acceptance_criteria, deliverables=task.deliverables,
-                context_files=task.context_files, agent=task.agent, source=source)
+                context_files=task.context_files, agent=task.agent, source=source,
+                done=task.status == TaskStatus.DONE)
 
 
 # -- branches --------------------------------------------------------------------------------
