@@ -310,3 +310,27 @@ def test_the_next_iteration_takes_only_the_stories_not_done(git_repo: Path) -> N
     # Iteration 2 implements only the story it added, not 1.1 and 1.2 again.
     assert implemented == ["implement:1.1", "implement:1.2", "implement@2:1.3"]
     assert all(found[t] == "done" for t in implemented)
+
+
+def test_a_failing_sdet_suite_goes_back_to_the_integration_engineer(git_repo: Path) -> None:
+    init_template("standard", git_repo, scripted=True)
+    loaded = load_and_plan([], root=git_repo)
+    suite = ".work/tests/1.1/run-tests.sh"
+    check = "grep -q hashed src/auth.ts || { echo 'auth suite: passwords kept in clear'; exit 1; }\n"
+    report = ".work/integration/INTEGRATION-REPORT.md"
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(runner_settings={
+        "script": {"script": {"tasks": {
+            "tests:1.1": {"files": {suite: check}},
+            "integration": {"attempts": [
+                {"files": {report: "# Integration report\n\n## Test results\n\nRun.\n"}},
+                {"files": {"src/auth.ts": "// passwords hashed\n"}}]}}}}}))
+
+    assert result.exit_code == 0
+    with open_journal(git_repo) as journal:
+        rounds = [e.data for e in journal.events(result.run_id, kind="fix_round")
+                  if e.task_id == "integration"]
+        attempts = journal.attempts(result.run_id, "integration")
+    assert [(r["gate"], r["round"]) for r in rounds] == [("SDET suites", 1)]
+    prompt = Path(attempts[-1].log_path or "").with_suffix(".prompt.md").read_text()
+    assert "auth suite: passwords kept in clear" in prompt
+    assert "hashed" in git(git_repo, "show", f"{result.branch}:src/auth.ts")

@@ -118,4 +118,7 @@ def _workflow_solutions(source: Path, target: Path) -> Path:
             (folder / "EVIDENCE.md").write_text(
                 f"# Evidence {story}\n\n## {who}\n\nPer ARCHITECTURE.md.\n\n"
                 "## Deviations\n\nNone.\n", encoding="utf-8")
+        # The suite the integration phase runs: the bookshelf's tests as one command.
+        (tests / ".work/tests" / story / "run-tests.sh").write_text(
+            f"{_TEST_COMMAND}\n", encoding="utf-8")
     return target
