@@ -25,9 +25,8 @@ SECURITY = ".work/validation/security-report.md"
 
 def check(workspace: Path, report: str = "") -> GateResult:
     gate = SignoffGate(["reports/*.md"])
-    context = GateContext(task=Task(id="v", title="validate",
-                                    source=SourceLocation(Path("wavefront.yaml"))), workspace=workspace,
-                          log_dir=workspace, report=report)
+    task = Task(id="v", title="validate", source=SourceLocation(Path("wavefront.yaml")))
+    context = GateContext(task=task, workspace=workspace, log_dir=workspace, report=report)
     return asyncio.run(gate.check(context))
 
 
