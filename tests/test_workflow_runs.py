@@ -276,8 +276,8 @@ workflow:
       outputs: [docs/stories/]
       script:
         tasks:
-          stories: {files: {docs/stories/1.1.login.md: %s, docs/stories/1.2.logout.md: %s}}
-          stories@2: {files: {docs/stories/1.3.profile.md: %s}}
+          stories: {files: {docs/stories/1.1.login.md: LOGIN, docs/stories/1.2.logout.md: LOGOUT}}
+          stories@2: {files: {docs/stories/1.3.profile.md: PROFILE}}
     - id: implement
       agent: full-stack-engineer
       after: [stories]
@@ -295,8 +295,10 @@ workflow:
       analyzer: {labels: ["yes", "no"]}
       loop: {back_to: stories, on_answer: "yes", max_iterations: 2}
       script: {behaviour: no-change, say: "ANSWER: yes"}
-""" % tuple(repr(STORY.format(id=i, title=t)) for i, t in
-            (("1.1", "Login"), ("1.2", "Logout"), ("1.3", "Profile")))
+"""
+for _word, _id in (("LOGIN", "1.1"), ("LOGOUT", "1.2"), ("PROFILE", "1.3")):
+    ITERATIONS = ITERATIONS.replace(
+        f" {_word}", " " + repr(STORY.format(id=_id, title=_word.title())), 1)
 
 
 def test_the_next_iteration_takes_only_the_stories_not_done(git_repo: Path) -> None:
@@ -316,7 +318,8 @@ def test_a_failing_sdet_suite_goes_back_to_the_integration_engineer(git_repo: Pa
     init_template("standard", git_repo, scripted=True)
     loaded = load_and_plan([], root=git_repo)
     suite = ".work/tests/1.1/run-tests.sh"
-    check = "grep -q hashed src/auth.ts || { echo 'auth suite: passwords kept in clear'; exit 1; }\n"
+    check = ("grep -q hashed src/auth.ts || "
+             "{ echo 'auth suite: passwords kept in clear'; exit 1; }\n")
     report = ".work/integration/INTEGRATION-REPORT.md"
     result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(runner_settings={
         "script": {"script": {"tasks": {
