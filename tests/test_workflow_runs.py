@@ -314,16 +314,21 @@ def test_the_next_iteration_takes_only_the_stories_not_done(git_repo: Path) -> N
     assert all(found[t] == "done" for t in implemented)
 
 
-def test_a_failing_sdet_suite_goes_back_to_the_integration_engineer(git_repo: Path) -> None:
+def test_the_integration_engineer_gets_the_deviations_and_the_failing_sdet_suite(
+        git_repo: Path) -> None:
     init_template("standard", git_repo, scripted=True)
     loaded = load_and_plan([], root=git_repo)
     suite = ".work/tests/1.1/run-tests.sh"
     check = ("grep -q hashed src/auth.ts || "
              "{ echo 'auth suite: passwords kept in clear'; exit 1; }\n")
     report = ".work/integration/INTEGRATION-REPORT.md"
+    evidence = ".work/implementation/1.1/EVIDENCE.md"
     result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(runner_settings={
         "script": {"script": {"tasks": {
             "tests:1.1": {"files": {suite: check}},
+            "implement:1.1": {"files": {"src/auth.ts": "// auth\n", evidence: (
+                "# Evidence 1.1\n\n## Deviations\n\nLogin answers 201, not 200: the "
+                "session is created.\n\n## Notes\n\nNothing else.\n")}},
             "integration": {"attempts": [
                 {"files": {report: "# Integration report\n\n## Test results\n\nRun.\n"}},
                 {"files": {"src/auth.ts": "// passwords hashed\n"}}]}}}}}))
@@ -334,6 +339,11 @@ def test_a_failing_sdet_suite_goes_back_to_the_integration_engineer(git_repo: Pa
                   if e.task_id == "integration"]
         attempts = journal.attempts(result.run_id, "integration")
     assert [(r["gate"], r["round"]) for r in rounds] == [("SDET suites", 1)]
-    prompt = Path(attempts[-1].log_path or "").with_suffix(".prompt.md").read_text()
-    assert "auth suite: passwords kept in clear" in prompt
+    first, last = (Path(a.log_path or "").with_suffix(".prompt.md").read_text()
+                   for a in (attempts[0], attempts[-1]))
+    # The deviation an engineer reported in EVIDENCE.md (and only that one: 1.2 has none).
+    deviations = first.split("## Deviations the engineers reported")[1].split("\n## ")[0]
+    assert f"- {evidence}:\nLogin answers 201, not 200" in deviations
+    assert "Nothing else" not in deviations and "1.2" not in deviations
+    assert "auth suite: passwords kept in clear" in last
     assert "hashed" in git(git_repo, "show", f"{result.branch}:src/auth.ts")

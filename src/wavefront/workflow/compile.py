@@ -134,6 +134,8 @@ def _template(workflow: Workflow, step: Step, runners: dict[str, dict[str, Any]]
         metadata.setdefault("retries", (validator.max_rounds or 1) - 1)
     prompt = step.prompt.strip()
     info: dict[str, Any] = {"step": step.id, "kind": _kind(step)}
+    if step.deviations_from:
+        info["deviations_from"] = list(step.deviations_from)
     if step.analyzer is not None:
         labels = list(step.analyzer.labels)
         info["labels"] = labels

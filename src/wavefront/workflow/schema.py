@@ -197,6 +197,8 @@ class Step(_Strict):
     retries: Annotated[int, Field(ge=0)] | None = None
     max_turns: Annotated[int, Field(gt=0)] | None = None
     script: dict[str, Any] | None = None
+    # EVIDENCE files (globs) whose Deviations sections go into this step's prompt.
+    deviations_from: TextList = []
     _origin: StepOrigin = PrivateAttr(default_factory=lambda: StepOrigin(()))
 
     @pydantic.model_validator(mode="after")
