@@ -347,3 +347,28 @@ def test_the_integration_engineer_gets_the_deviations_and_the_failing_sdet_suite
     assert "Nothing else" not in deviations and "1.2" not in deviations
     assert "auth suite: passwords kept in clear" in last
     assert "hashed" in git(git_repo, "show", f"{result.branch}:src/auth.ts")
+
+
+def test_a_workflow_file_runs_with_the_repositorys_runners_and_limits(
+        git_repo: Path) -> None:
+    (git_repo / "wavefront.yaml").write_text(
+        "version: 1\ndefaults: {runner: script, retries: 0}\nlimits: {max_parallel: 1}\n")
+    (git_repo / "pair.workflow.yaml").write_text(
+        "workflow:\n  steps:\n"
+        "    - {id: left, prompt: Left., script: {files: {left.txt: \"l\\n\"}}}\n"
+        "    - {id: right, prompt: Right., script: {files: {right.txt: \"r\\n\"}}}\n")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "workflow")
+
+    ran = cli("run", "--no-progress", "--workflow", "pair.workflow.yaml", cwd=git_repo)
+
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    with open_journal(git_repo) as journal:
+        run = journal.latest_run()
+        assert run is not None
+        found = {r.task_id: r.status.value for r in journal.tasks(run.id)}
+    assert found == {"left": "done", "right": "done"}
+    # The runner and the limits are wavefront.yaml's.
+    settings = run.options["settings"]
+    assert settings["default_runner"] == "script" and settings["max_parallel"] == 1
+    assert settings["retries"] == 0
