@@ -372,3 +372,19 @@ def test_a_workflow_file_runs_with_the_repositorys_runners_and_limits(
     settings = run.options["settings"]
     assert settings["default_runner"] == "script" and settings["max_parallel"] == 1
     assert settings["retries"] == 0
+
+
+def test_the_fullstack_template_uses_the_specialists_and_writes_the_records(
+        git_repo: Path) -> None:
+    written = cli("init", "--template", "fullstack", "--scripted", cwd=git_repo)
+    assert written.returncode == 0, written.stderr
+    ran = cli("run", "--no-progress", cwd=git_repo)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    with open_journal(git_repo) as journal:
+        run = journal.latest_run()
+        assert run is not None
+        agents = {r.task_id: r.agent for r in journal.tasks(run.id)}
+    assert (agents["database"], agents["backend"], agents["frontend"]) == (
+        "database-developer", "backend-api-developer", "frontend-ui-architect")
+    tree = git(git_repo, "ls-tree", "-r", "--name-only", run.branch).split()
+    assert {"history/prompts/feature.md", "docs/adr/suggestions.md"} <= set(tree)
