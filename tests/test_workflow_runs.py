@@ -388,3 +388,50 @@ def test_the_fullstack_template_uses_the_specialists_and_writes_the_records(
         "database-developer", "backend-api-developer", "frontend-ui-architect")
     tree = git(git_repo, "ls-tree", "-r", "--name-only", run.branch).split()
     assert {"history/prompts/feature.md", "docs/adr/suggestions.md"} <= set(tree)
+
+
+ORDERED = """\
+version: 1
+defaults: {runner: script, retries: 0}
+workflow:
+  steps:
+    - id: design
+      agent: architect
+      prompt: Write the stories and the order to build them in.
+      outputs: [docs/stories/, DEPENDENCIES.md]
+      script:
+        files:
+          docs/stories/1.1.api.md: "# Story 1.1: API\\n\\n## Status\\n\\nNot Started\\n"
+          docs/stories/1.2.ui.md: "# Story 1.2: UI\\n\\n## Status\\n\\nNot Started\\n"
+          DEPENDENCIES.md: "# Order\\n\\n- 1.2 (the UI) depends on 1.1, the API.\\n"
+    - id: implement
+      agent: full-stack-engineer
+      after: [design]
+      for_each: {stories: docs/stories, order_from: DEPENDENCIES.md}
+      prompt: Implement story {item}.
+      script:
+        tasks:
+          "implement:1.1": {files: {api.txt: "api\\n"}}
+          "implement:1.2": {files: {ui.txt: "ui\\n"}}
+"""
+
+
+def test_the_fan_out_follows_the_order_in_dependencies_md(git_repo: Path) -> None:
+    (git_repo / "wavefront.yaml").write_text(ORDERED)
+    loaded = load_and_plan([], root=git_repo)
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions())
+    assert result.exit_code == 0
+    with open_journal(git_repo) as journal:
+        ui = journal.task(result.run_id, "implement:1.2")
+        assert ui is not None and "implement:1.1" in ui.task.dependencies
+        assert done_at(journal, result.run_id, "implement:1.1") < started_at(
+            journal, result.run_id, "implement:1.2")
+
+
+def test_the_order_is_read_from_rules_and_arrows_only() -> None:
+    from wavefront.workflow.order import read_order
+
+    text = ("# Plan\n\nBuild 1.1 first; it is the base.\n- 1.3: after 1.1, 1.2\n"
+            "1.10 needs 1.1\nThen 1.4 -> 1.5 -> 1.6\n")
+    assert read_order(text, ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.10"]) == {
+        "1.3": ("1.1", "1.2"), "1.10": ("1.1",), "1.5": ("1.4",), "1.6": ("1.5",)}

@@ -202,7 +202,9 @@ def _step_task(step: Step, template: Mapping[str, Any], deps: tuple[str, ...],
         kind = "stories" if step.for_each.stories else "subtasks"
         metadata.update(agentless=True, grows_at_run_time=True)
         metadata["workflow"] = {**metadata["workflow"], "expand": {
-            "kind": kind, "path": step.for_each.source_path, "template": dict(template)}}
+            "kind": kind, "path": step.for_each.source_path, "template": dict(template),
+            **({"order_from": step.for_each.order_from} if step.for_each.order_from
+               else {})}}
         noun = "story" if kind == "stories" else "subtask"
         title = f"{title} (one task per {noun} in {step.for_each.source_path})"
         body = (f"Placeholder: when this step starts, one task per {noun} found in "

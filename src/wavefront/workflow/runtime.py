@@ -33,6 +33,7 @@ from wavefront.journal.database import Journal, TaskRecord
 from wavefront.journal.kinds import EventKind
 from wavefront.model import SourceLocation, Task, TaskStatus
 from wavefront.workflow.compile import Item, item_task
+from wavefront.workflow.order import read_order
 from wavefront.workspace.git import GitRepo
 
 __all__ = ["ItemLoader", "WorkflowHook", "parse_answer", "read_items"]
@@ -101,6 +102,9 @@ async def _expand(
     items = [item for item in items if item.id not in finished and not item.done]
     if not items:
         return  # every item is done: nothing to add, the fan-in goes on
+    if expand.get("order_from"):
+        items = await asyncio.to_thread(_ordered, repo_root, context.commit,
+                                        str(expand["order_from"]), items)
     ids = [item.id for item in items]
     new = [item_task(template, item, (task.id,), task.source, ids, grown_from=task.id)
            for item in items]
@@ -113,6 +117,34 @@ async def _expand(
     journal.add_tasks(run_id, [_row(t, record) for t in missing],
                       reason=f"fan-out of {task.id} over {len(new)} {expand['kind']} in "
                              f"{expand['path']}", extend_dependencies=extend)
+
+
+def _ordered(repo_root: Path, commit: str, path: str, items: list[Item]) -> list[Item]:
+    """`items` with the order written in `path` (at `commit`) added to their dependencies;
+    a rule that would close a cycle is left out, and a missing file changes nothing."""
+    done = GitRepo(repo_root).run_result("show", f"{commit}:{path.strip().strip('/')}")
+    if done.returncode != 0:
+        return items
+    order = read_order(done.stdout, [item.id for item in items])
+    deps = {item.id: list(item.dependencies) for item in items}
+    for item_id, before in order.items():
+        for dep in before:
+            if dep not in deps[item_id] and not _reaches(deps, dep, item_id):
+                deps[item_id].append(dep)
+    return [replace(item, dependencies=tuple(deps[item.id])) for item in items]
+
+
+def _reaches(deps: Mapping[str, Sequence[str]], start: str, target: str) -> bool:
+    """Whether `start` already waits (directly or not) for `target`."""
+    stack, seen = [start], set()
+    while stack:
+        node = stack.pop()
+        if node == target:
+            return True
+        if node not in seen:
+            seen.add(node)
+            stack.extend(deps.get(node, ()))
+    return False
 
 
 def _done_items(records: Sequence[TaskRecord], step: str) -> set[str]:

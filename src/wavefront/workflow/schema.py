@@ -111,6 +111,8 @@ class ForEach(_Strict):
     stories: Text | None = None
     subtasks: Text | None = None
     keep_dependencies: bool = True
+    # A file an earlier step wrote (a DEPENDENCIES.md) whose order adds dependencies.
+    order_from: Text | None = None
 
     @pydantic.model_validator(mode="after")
     def _one_source(self) -> ForEach:
