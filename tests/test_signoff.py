@@ -1,8 +1,6 @@
-"""Validation sign-offs are read for their verdict: a FAIL refuses the validation gate and
-comes back as a fix task inside the run; a report with no verdict is never a pass.
-
-The standard template runs with scripted agents in a real git repository; the gate reads
-real files.
+"""Validation sign-offs are read for their verdict: a FAIL refuses the gate, and a report
+with no verdict is never a pass. The gate reads real files; the standard workflow's use
+of it (a FAIL fixed inside the run) is in test_workflow_runs.py.
 """
 
 from __future__ import annotations
@@ -12,13 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git
-from wavefront.backlog.load import load_and_plan
 from wavefront.gates.base import GateContext
 from wavefront.gates.signoff import SignoffGate
 from wavefront.model import GateResult, SourceLocation, Task
-from wavefront.runs import RunOptions, open_journal, start_run
-from wavefront.workflow.init import init_template
 
 SECURITY = ".work/validation/security-report.md"
 
@@ -55,28 +49,3 @@ def test_a_fail_in_the_agents_own_report_refuses_too(tmp_path: Path) -> None:
     result = check(tmp_path, report="Audit done.\nVerdict: FAIL, the admin page is open")
     assert not result.passed
     assert "the agent's report: Verdict: FAIL" in result.findings[0]
-
-
-def test_a_failed_sign_off_is_fixed_inside_the_run(git_repo: Path) -> None:
-    init_template("standard", git_repo, scripted=True)
-    loaded = load_and_plan([], root=git_repo)
-    failed = "# Security report\n\nResult: FAIL - passwords stored in clear. Do not ship.\n"
-    fixed = "# Security report\n\nPasswords are hashed now.\n\nResult: PASS\n"
-    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(runner_settings={
-        "script": {"script": {"tasks": {
-            "security": {"files": {SECURITY: failed}},
-            "validation-gate-fix-1": {"files": {SECURITY: fixed}}}}}}))
-
-    assert result.exit_code == 0
-    with open_journal(git_repo) as journal:
-        found = {r.task_id: r for r in journal.tasks(result.run_id)}
-        checks = [(e.data["gate"], e.data["passed"])
-                  for e in journal.events(result.run_id, kind="gate_checked")
-                  if e.task_id == "validation-gate"]
-    fix = found["validation-gate-fix-1"]
-    # The validator found the problem; the engineer the gate names fixes it.
-    assert fix.status.value == "done" and fix.agent == "integration-engineer"
-    assert f"{SECURITY}:3: Result: FAIL" in fix.task.body
-    assert ("signoff", False) in checks and checks[-1] == ("signoff", True)
-    assert found["documentation"].status.value == "done"  # phase 4 ran after the fix
-    assert "Result: PASS" in git(git_repo, "show", f"{result.branch}:{SECURITY}")

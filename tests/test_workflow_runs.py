@@ -314,39 +314,71 @@ def test_the_next_iteration_takes_only_the_stories_not_done(git_repo: Path) -> N
     assert all(found[t] == "done" for t in implemented)
 
 
-def test_the_integration_engineer_gets_the_deviations_and_the_failing_sdet_suite(
-        git_repo: Path) -> None:
+def test_the_standard_workflow_sends_each_refusal_back_and_ends_done(git_repo: Path) -> None:
+    """One run of the standard template, four refusals fixed inside it: a story with no
+    interface (a fix task for the architect), a failing SDET suite (a fix round for the
+    integration engineer, who also gets the engineers' deviations), a security sign-off
+    saying FAIL (a fix task for the integration engineer)."""
     init_template("standard", git_repo, scripted=True)
     loaded = load_and_plan([], root=git_repo)
+    interface = ".work/foundation/architecture/INTERFACE-profile.md"
     suite = ".work/tests/1.1/run-tests.sh"
     check = ("grep -q hashed src/auth.ts || "
              "{ echo 'auth suite: passwords kept in clear'; exit 1; }\n")
     report = ".work/integration/INTEGRATION-REPORT.md"
     evidence = ".work/implementation/1.1/EVIDENCE.md"
+    security = ".work/validation/security-report.md"
+    failed = "# Security report\n\nResult: FAIL - sessions never expire. Do not ship.\n"
+    fixed = "# Security report\n\nSessions expire after an hour.\n\nResult: PASS\n"
+    story = "# Story 1.3: Profile\n\n## Status\n\nNot Started\n\n## Acceptance Criteria\n\n- a\n"
     result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(runner_settings={
         "script": {"script": {"tasks": {
+            "requirements": {"files": {"docs/stories/1.3.profile.md": story}},
+            "foundation-gate-fix-1": {"files": {interface: "# Profile\n\n## API\n\nGET /me\n"}},
+            "implement:1.3": {"files": {"src/profile.ts": "// profile\n",
+                                        ".work/implementation/1.3/EVIDENCE.md": "# 1.3\n"}},
+            "tests:1.3": {"files": {".work/tests/1.3/EVIDENCE.md": "# 1.3\n",
+                                    ".work/tests/1.3/run-tests.sh": "true\n"}},
             "tests:1.1": {"files": {suite: check}},
             "implement:1.1": {"files": {"src/auth.ts": "// auth\n", evidence: (
                 "# Evidence 1.1\n\n## Deviations\n\nLogin answers 201, not 200: the "
                 "session is created.\n\n## Notes\n\nNothing else.\n")}},
             "integration": {"attempts": [
                 {"files": {report: "# Integration report\n\n## Test results\n\nRun.\n"}},
-                {"files": {"src/auth.ts": "// passwords hashed\n"}}]}}}}}))
+                {"files": {"src/auth.ts": "// passwords hashed\n"}}]},
+            "security": {"files": {security: failed}},
+            "validation-gate-fix-1": {"files": {security: fixed}}}}}}))
 
     assert result.exit_code == 0
     with open_journal(git_repo) as journal:
+        found = {r.task_id: r for r in journal.tasks(result.run_id)}
         rounds = [e.data for e in journal.events(result.run_id, kind="fix_round")
                   if e.task_id == "integration"]
         attempts = journal.attempts(result.run_id, "integration")
+        checks = [(e.data["gate"], e.data["passed"])
+                  for e in journal.events(result.run_id, kind="gate_checked")
+                  if e.task_id == "validation-gate"]
+    assert all(r.status.value == "done" for r in found.values())
+    # The missing interface went to the architect, who wrote it.
+    interface_fix = found["foundation-gate-fix-1"]
+    assert interface_fix.agent == "architect"
+    assert "docs/stories/1.3.profile.md has no interface" in interface_fix.task.body
+    # The SDET suite's failure went back to the integration engineer as a fix round,
+    # whose first prompt held the deviation an engineer reported (and only that one).
     assert [(r["gate"], r["round"]) for r in rounds] == [("SDET suites", 1)]
     first, last = (Path(a.log_path or "").with_suffix(".prompt.md").read_text()
                    for a in (attempts[0], attempts[-1]))
-    # The deviation an engineer reported in EVIDENCE.md (and only that one: 1.2 has none).
     deviations = first.split("## Deviations the engineers reported")[1].split("\n## ")[0]
     assert f"- {evidence}:\nLogin answers 201, not 200" in deviations
     assert "Nothing else" not in deviations and "1.2" not in deviations
     assert "auth suite: passwords kept in clear" in last
     assert "hashed" in git(git_repo, "show", f"{result.branch}:src/auth.ts")
+    # The security FAIL became a fix task for the integration engineer; then PASS.
+    signoff_fix = found["validation-gate-fix-1"]
+    assert signoff_fix.agent == "integration-engineer"
+    assert f"{security}:3: Result: FAIL" in signoff_fix.task.body
+    assert ("signoff", False) in checks and checks[-1] == ("signoff", True)
+    assert "Result: PASS" in git(git_repo, "show", f"{result.branch}:{security}")
 
 
 def test_a_workflow_file_runs_with_the_repositorys_runners_and_limits(
