@@ -8,7 +8,7 @@ them, time, cost, what to do next).
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +72,9 @@ class RunSummary:
         return dict(sorted(totals.items(), key=lambda item: -item[1]))
 
 
-def summarize(journal: Journal, run: RunRecord) -> RunSummary:
+def summarize(journal: Journal, run: RunRecord,
+              only: Callable[[TaskRecord], bool] | None = None) -> RunSummary:
+    """One run read from the journal; `only` keeps the tasks it accepts (one feature's)."""
     lines = []
     attempts_by_task: dict[str, list[tuple[float | None, int, int, bool]]] = {}
     reviews: dict[str, int] = {}
@@ -81,7 +83,7 @@ def summarize(journal: Journal, run: RunRecord) -> RunSummary:
             (attempt.cost_usd, attempt.tokens_in, attempt.tokens_out, attempt.cost_estimated))
         if attempt.kind == AttemptKind.REVIEW:
             reviews[attempt.task_id] = reviews.get(attempt.task_id, 0) + 1
-    records: list[TaskRecord] = journal.tasks(run.id)
+    records: list[TaskRecord] = [r for r in journal.tasks(run.id) if only is None or only(r)]
     for record in records:
         attempts = attempts_by_task.get(record.task_id, [])
         lines.append(TaskLine(

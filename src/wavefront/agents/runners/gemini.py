@@ -150,6 +150,9 @@ class GeminiRunner(CliRunner):
         model = self.model_for(request)
         if model:
             argv += ["--model", model]
+        session = request.options.get("resume_session")
+        if session:  # continue the agent's own session (a fix round, an answer)
+            argv += ["--resume", str(session)]
         return argv + list(self.extra_args)
 
     def parse(self, outcome: ProcessOutcome, request: AgentRequest) -> AgentResult:
