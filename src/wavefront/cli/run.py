@@ -58,7 +58,7 @@ def _finish(root: Path, result: Any) -> None:
     from wavefront.report.summary import render_summary, summarize
     from wavefront.runs import open_journal, resolve_run
 
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         summary = summarize(journal, resolve_run(journal, result.run_id))
     console = Console(highlight=False, soft_wrap=True)
     if result.stop.reason == "nothing to resume":
@@ -186,7 +186,7 @@ def status(run_id: str | None, root: Path, as_json: bool, orchestration_dir: Pat
     from wavefront.report.summary import render_status, summarize
     from wavefront.runs import open_journal, resolve_run
 
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         summary = summarize(journal, resolve_run(journal, run_id))
         if orchestration_dir is not None:
             write_orchestration_dir(journal, summary, orchestration_dir)
@@ -298,7 +298,7 @@ def log(task_id: str, root: Path, run_id: str | None, attempt: int | None, gates
     from wavefront.errors import WavefrontError
     from wavefront.runs import open_journal, resolve_run
 
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         run = resolve_run(journal, run_id)
         attempts = journal.attempts(run.id, task_id)
     if not attempts:
@@ -322,7 +322,7 @@ def log(task_id: str, root: Path, run_id: str | None, attempt: int | None, gates
         click.echo(f"# {log_path.name}", err=True)
     offset = _print_from(log_path, 0)
     while follow:
-        with open_journal(root) as journal:
+        with open_journal(root, create=False) as journal:
             current = next((a for a in journal.attempts(run.id, task_id) if a.id == chosen.id),
                            chosen)
         offset = _print_from(log_path, offset)
@@ -384,7 +384,7 @@ def report(run_id: str | None, root: Path, output: Path | None) -> None:
     from wavefront.runs import STATE_DIR, open_journal, resolve_run
 
     # Under .wavefront/ unless asked: a file in the checkout would look like an agent's write.
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         path = write_report(journal, resolve_run(journal, run_id),
                             output or root / STATE_DIR / "report.md")
     click.echo(f"wrote {path}")

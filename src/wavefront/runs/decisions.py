@@ -38,7 +38,7 @@ def record_decision(root: Path, task_id: str, decision: str, note: str = "",
                              f"{', '.join(DECISIONS)}")
     if decision == "change" and not note.strip():
         raise WavefrontError("a change request needs a note saying what to change")
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         run = resolve_run(journal, run_id)
         _waiting(journal, run.id, task_id)
         question = open_question(journal, run.id, task_id)
@@ -58,7 +58,7 @@ def answer_question(root: Path, task_id: str, answer: str, run_id: str | None = 
     """
     if not answer.strip():
         raise WavefrontError("the answer is empty; say what the agent should do")
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         run = resolve_run(journal, run_id)
         _waiting(journal, run.id, task_id)
         if open_question(journal, run.id, task_id) is None:
@@ -86,7 +86,7 @@ def complete_subtask(root: Path, feature: str, seq: str, summary: str) -> list[P
 
 def retry_tasks(root: Path, task_ids: Sequence[str], run_id: str | None = None) -> list[str]:
     """Put failed tasks back in the queue and release the tasks they blocked."""
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         run = resolve_run(journal, run_id)
         records = {r.task_id: r for r in journal.tasks(run.id)}
         unknown = [t for t in task_ids if t not in records]
