@@ -406,3 +406,25 @@ def test_a_read_only_state_directory_is_one_message(tmp_path: Path) -> None:
     line = last_error(Finished(readonly.returncode, readonly.stdout, readonly.stderr))
     assert f"cannot write wavefront's state directory {state}" in line, line
     assert list(state.iterdir()) == []
+
+
+def test_next_steps_with_a_hostile_task_id_paste_into_a_shell_as_they_read(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    task_id = "-x; touch pwned"
+    write_backlog(repo, [{"id": task_id, "title": "t", "gates": [{"kind": "human"}],
+                          "script": {"files": {"t.txt": "t\n"}}}])
+    paused = run_cli(repo, "run", "--no-progress")
+    assert paused.returncode == 3, paused.stdout + paused.stderr
+    decide = next(line for line in paused.stdout.splitlines() if "Decide:" in line)
+    approve = decide.split("`")[1]
+    assert approve == "wavefront approve -- '-x; touch pwned'", decide
+    # Pasted as printed, it approves that task and runs nothing else.
+    bin_dir = Path(sys.executable).parent
+    pasted = subprocess.run(["sh", "-c", approve], cwd=repo, capture_output=True, text=True,
+                            env=wavefront_env(PATH=f"{bin_dir}:/usr/bin:/bin"), timeout=60,
+                            check=False)
+    assert pasted.returncode == 0, pasted.stderr
+    assert not (repo / "pwned").exists()
+    assert run_cli(repo, "resume", "--no-progress").returncode == 0

@@ -42,6 +42,7 @@ from wavefront.model import (
     Task,
     TaskStatus,
 )
+from wavefront.words import shell_words
 from wavefront.workspace.base import Workspaces
 from wavefront.workspace.git import safe_name
 from wavefront.workspace.setup import Prepared, WorkspaceSetup
@@ -175,12 +176,14 @@ class TaskFlow:
                         return WorkOutcome.READY_TO_MERGE
                     self.state.status(task_id, TaskStatus.NEEDS_HUMAN,
                                  f"review not approved after {round_} rounds: "
-                                 f"{verdict.summary}; `wavefront approve {task_id}` or "
-                                 f"`wavefront reject {task_id} --note \"what to change\"`")
+                                 f"{verdict.summary}; `wavefront approve {shell_words([task_id])}`"
+                                 " or `wavefront reject --note \"what to change\" "
+                                 f"{shell_words([task_id])}`")
                     return WorkOutcome.WAITING
                 if verdict.action is GateAction.WAIT:
                     self.state.status(task_id, TaskStatus.NEEDS_HUMAN,
-                                 f"{verdict.summary}; `wavefront approve {task_id}`")
+                                 f"{verdict.summary}; "
+                                 f"`wavefront approve {shell_words([task_id])}`")
                     return WorkOutcome.WAITING
                 failure = f"gate {verdict.gate} failed: {verdict.summary}"
                 if agentless:

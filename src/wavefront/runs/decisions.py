@@ -11,6 +11,7 @@ from wavefront.errors import WavefrontError
 from wavefront.journal.database import Journal
 from wavefront.model import TaskStatus
 from wavefront.runs.store import open_journal, resolve_run
+from wavefront.words import shell_words
 
 __all__ = [
     "DECISIONS",
@@ -44,7 +45,8 @@ def record_decision(root: Path, task_id: str, decision: str, note: str = "",
         question = open_question(journal, run.id, task_id)
         if question is not None and decision == "approve":
             raise WavefrontError(f"task {task_id} asks a question and has not finished; "
-                                 f"answer it with `wavefront answer {task_id} \"...\"`")
+                                 "answer it with "
+                                 f"`wavefront answer {shell_words([task_id])} \"...\"`")
         journal.add_decision(run.id, task_id, decision, note, who=who or _who())
         return run.id
 
@@ -63,8 +65,9 @@ def answer_question(root: Path, task_id: str, answer: str, run_id: str | None = 
         _waiting(journal, run.id, task_id)
         if open_question(journal, run.id, task_id) is None:
             raise WavefrontError(f"task {task_id} asks no question; it waits for approval: "
-                                 f"`wavefront approve {task_id}` or `wavefront reject "
-                                 f"{task_id} --note \"...\"`")
+                                 f"`wavefront approve {shell_words([task_id])}` or "
+                                 "`wavefront reject --note \"...\" "
+                                 f"{shell_words([task_id])}`")
         journal.add_decision(run.id, task_id, "answer", answer, who=who or _who())
         return run.id
 
