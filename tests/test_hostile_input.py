@@ -428,3 +428,16 @@ def test_next_steps_with_a_hostile_task_id_paste_into_a_shell_as_they_read(
     assert pasted.returncode == 0, pasted.stderr
     assert not (repo / "pwned").exists()
     assert run_cli(repo, "resume", "--no-progress").returncode == 0
+
+
+@pytest.mark.parametrize("value", ["TBD", "1-1", "ASAP", "see the epic"])
+def test_a_dependencies_line_naming_nothing_is_reported_with_file_and_line(
+    tmp_path: Path, value: str
+) -> None:
+    path = tmp_path / "docs" / "stories" / "2.1.story.md"
+    path.parent.mkdir(parents=True)
+    path.write_text(f"# Story 2.1: S\n\nStatus: Draft\n\n**Dependencies**: {value}\n\nDo it.\n")
+    backlog = load_backlog(path)
+    assert backlog.tasks[0].dependencies == ()
+    assert [n for n in backlog.notes if n.startswith(f"{path}:5: dependencies {value!r}")
+            and "name no story" in n], backlog.notes
