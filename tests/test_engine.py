@@ -220,6 +220,22 @@ def test_a_merge_conflict_goes_back_to_the_agent_once(git_repo: Path,
     assert kinds == ["agent", "conflict"]
 
 
+@pytest.mark.parametrize("style", [None, "diff3", "zdiff3"])
+def test_a_conflict_prompt_explains_the_base_section_when_markers_have_one(
+        git_repo: Path, write_backlog: WriteBacklog, style: str | None) -> None:
+    if style is not None:
+        git(git_repo, "config", "merge.conflictStyle", style)
+    write_backlog(conflicting({"files": {"shared.txt": "first\nsecond\n"}}))
+    result = run(git_repo)
+    assert result.exit_code == 0
+    with open_journal(git_repo) as journal:
+        attempt = journal.attempts(result.run_id, "second")[-1]
+    assert attempt.kind == "conflict" and attempt.log_path
+    prompt = Path(attempt.log_path).with_name(Path(attempt.log_path).stem + ".prompt.md")
+    explained = "the common base both started from" in prompt.read_text()
+    assert explained is (style is not None)
+
+
 def test_an_unresolved_conflict_keeps_the_worktree_and_blocks(
         git_repo: Path, write_backlog: WriteBacklog) -> None:
     write_backlog(conflicting({"behaviour": "no-change"}))

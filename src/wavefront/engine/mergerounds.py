@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from wavefront.engine.agentrounds import AgentRounds
 from wavefront.engine.conversation import Note
@@ -35,6 +36,26 @@ class DoneContext:
 
 
 DoneHook = Callable[[DoneContext], Awaitable[None]]
+
+# Told to the agent when the markers carry the base (the user's `merge.conflictStyle` is
+# diff3 or zdiff3): a section it has never seen, easy to keep by mistake.
+BASE_SECTION_NOTE = (
+    "The markers show three versions: from `<<<<<<<` to `|||||||` is your branch, from "
+    "`|||||||` to `=======` the common base both started from (for comparison only), from "
+    "`=======` to `>>>>>>>` the work merged since. Keep no marker and no base section."
+)
+
+
+def base_sections(workspace: Path, paths: Sequence[str]) -> bool:
+    """Whether any of the conflicted `paths` holds a diff3 base section (`|||||||`)."""
+    for path in paths:
+        try:
+            text = (workspace / path).read_bytes()
+        except OSError:
+            continue
+        if text.startswith(b"|||||||") or b"\n|||||||" in text:
+            return True
+    return False
 
 
 class MergeRounds:
@@ -141,6 +162,8 @@ class MergeRounds:
         state.status(task_id, TaskStatus.RUNNING, f"{failure}: back to the agent once")
         clash = (f" It also conflicts in: {', '.join(conflicts)}; resolve those markers."
                  if conflicts else "")
+        if conflicts and await state.off_loop(base_sections, handle.path, conflicts):
+            clash += " " + BASE_SECTION_NOTE
         feedback = (
             "Your change passes its gates on its own, but merged with the work integrated "
             f"since you started, gate {broken.gate} fails ({broken.summary}). That work is "
@@ -167,10 +190,13 @@ class MergeRounds:
         markers = await state.off_loop(state.workspaces.start_conflict_resolution, handle)
         state.status(task_id, TaskStatus.RUNNING,
                      f"merge conflict in {files}: back to the agent once")
+        marked = list(markers or conflicts)
+        explained = (" " + BASE_SECTION_NOTE
+                     if await state.off_loop(base_sections, handle.path, marked) else "")
         feedback = (
             "Your branch conflicts with work merged since you started. The merge is in "
             f"progress in your worktree; resolve the conflict markers in: "
-            f"{', '.join(markers or conflicts)}. Keep both sides' intent.\n{details}"
+            f"{', '.join(marked)}. Keep both sides' intent.{explained}\n{details}"
         )
         await self._send_back(record, handle, "conflict", feedback,
                               f"merge conflict in {files}")

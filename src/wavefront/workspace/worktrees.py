@@ -363,7 +363,7 @@ class GitWorkspaces:
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]:
         """Merge the integration head into the task worktree and stop at the conflicts.
 
-        The files keep their conflict markers (diff3 style, showing the base) for the agent;
+        The files keep their conflict markers (in the user's `merge.conflictStyle`);
         `commit_all` then concludes the merge. Returns the conflicted paths.
         """
         target = self.integration_head()
