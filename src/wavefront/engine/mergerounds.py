@@ -162,7 +162,8 @@ class MergeRounds:
         state.status(task_id, TaskStatus.RUNNING, f"{failure}: back to the agent once")
         clash = (f" It also conflicts in: {', '.join(conflicts)}; resolve those markers."
                  if conflicts else "")
-        if conflicts and await state.off_loop(base_sections, handle.path, conflicts):
+        has_base: bool = await state.off_loop(base_sections, handle.path, conflicts)
+        if has_base:
             clash += " " + BASE_SECTION_NOTE
         feedback = (
             "Your change passes its gates on its own, but merged with the work integrated "
