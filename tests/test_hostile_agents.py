@@ -11,6 +11,7 @@ wavefront's merges of checked commits, and no process of an attempt outlives it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -435,3 +436,66 @@ def test_asking_for_a_sandbox_that_is_missing_stops_before_any_agent(
     assert "bubblewrap" in last and "not installed" in last and "Traceback" not in finished.stderr
     assert not (repo.parent / "agent-ran").exists()
     assert not (repo / ".wavefront" / "journal.db").exists()
+
+
+PERSON_AND_AGENT = (
+    # The agent tries the user's checkout, then waits while the person edits it (the
+    # signals are in its own git directory: the sandbox lets it write nowhere else).
+    'echo agent >> "$U/README.md" 2>/dev/null; echo mine > mine.txt;'
+    " touch .git/working; while [ ! -e .git/go-on ]; do sleep 0.05; done"
+)
+
+
+@pytest.mark.parametrize("sandbox", ["bwrap", "none"])
+def test_a_persons_edit_during_a_run_fails_no_agent_in_the_sandbox(
+    repo: Path, sandbox: str
+) -> None:
+    need(sandbox_unavailable() is None, f"{sandbox_unavailable()}")
+    # The sandbox is chosen in wavefront.yaml; `--sandbox none` turns it off.
+    write_backlog(repo, [{"id": "busy", "title": "busy", "runner": "busy"}],
+                  runners={"busy": agent(PERSON_AND_AGENT)}, sandbox="bwrap",
+                  sandbox_network=False)
+    process = WavefrontProcess(repo, (*RUN, "--sandbox", sandbox))
+    deadline = time.monotonic() + 60
+    while not (signals := list((repo / ".wavefront").glob("worktrees/*/busy/.git/working"))):
+        assert process.alive() and time.monotonic() < deadline, process.stderr()
+        time.sleep(0.02)
+    (repo / "README.md").write_text("the person's edit\n")
+    signals[0].with_name("go-on").touch()
+    finished = process.wait(60.0)
+    status, why = statuses(repo)["busy"]
+    if sandbox == "bwrap":
+        assert finished.returncode == 0, finished.stdout + finished.stderr
+        assert status == "done", why
+        # The agent's own write was denied; the person's edit is there, and recorded.
+        assert (repo / "README.md").read_text() == "the person's edit\n"
+        events = journal_rows(repo, "SELECT data FROM events WHERE kind = 'outside_writes'")
+        assert len(events) == 1 and "README.md" in events[0]["data"]
+    else:
+        # Without it wavefront cannot tell who wrote, and says so.
+        assert finished.returncode == 1, finished.stdout + finished.stderr
+        assert status == "failed" and "if you made that change yourself" in why, why
+
+
+def test_the_protected_ignored_files_are_set_in_wavefront_yaml(repo: Path) -> None:
+    (repo / ".gitignore").write_text(".env*\nsecrets/\n")
+    (repo / "secrets").mkdir()
+    (repo / "secrets" / "app.key").write_text("key\n")
+    write_backlog(repo, [{"id": "thief", "title": "thief", "runner": "thief"}],
+                  runners={"thief": agent('echo x > "$U/secrets/app.key"; echo x > x.txt')},
+                  protected=["secrets/*.key"])
+    finished = run_cli(repo, *RUN)
+    assert finished.returncode == 1, finished.stdout + finished.stderr
+    status, why = statuses(repo)["thief"]
+    assert status == "failed" and "secrets/app.key" in why, why
+
+
+def test_doctor_says_whether_the_sandbox_works_and_is_used(repo: Path) -> None:
+    write_backlog(repo, [files("a")], sandbox="auto", sandbox_network=False)
+    found = run_cli(repo, "doctor", "--json")
+    assert found.returncode == 0, found.stderr
+    sandbox = json.loads(found.stdout)["sandbox"]
+    missing = sandbox_unavailable()
+    assert sandbox["available"] is (missing is None) and sandbox["reason"] == missing
+    assert sandbox["configured"] == "auto" and sandbox["network"] is False
+    assert sandbox["used"] is (missing is None)

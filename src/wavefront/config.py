@@ -256,6 +256,11 @@ class ProjectConfig(_Strict):
     state_files: bool = False
     # Each agent gets wavefront's MCP server for its own task (ask_human, ...).
     mcp: bool = False
+    # Agents in the bubblewrap sandbox: always (`bwrap`), where it works (`auto`), or not.
+    sandbox: Literal["none", "bwrap", "auto"] = "none"
+    sandbox_network: bool = True
+    # Git-ignored files of the checkout an agent must not touch (the guard watches them).
+    protected: TextList = [".env*"]
     tasks: list[TaskConfig] = []
     # Reserved for workflows (a later issue): any mapping is kept as written.
     workflow: dict[str, Any] | None = None

@@ -28,8 +28,17 @@ from wavefront.agents.runners.gemini import GeminiRunner
 from wavefront.agents.runners.goose import GooseRunner
 from wavefront.agents.runners.opencode import OpenCodeRunner
 from wavefront.agents.runners.qwen import QwenRunner
+from wavefront.workspace.sandbox import unavailable
 
-__all__ = ["CLI_RUNNERS", "AgentCheck", "check_agents", "format_checks"]
+__all__ = [
+    "CLI_RUNNERS",
+    "AgentCheck",
+    "SandboxCheck",
+    "check_agents",
+    "check_sandbox",
+    "format_checks",
+    "format_sandbox",
+]
 
 CLI_RUNNERS: tuple[type[CliRunner], ...] = (
     ClaudeRunner,
@@ -90,6 +99,44 @@ def check_agents(
             auth_evidence=check.credentials, verified=cls.verified,
             problems=tuple(p.message for p in check.problems)))
     return checks
+
+
+@dataclass(frozen=True)
+class SandboxCheck:
+    """Whether the bubblewrap sandbox works here, and what the project asks for."""
+
+    available: bool
+    reason: str | None  # why it does not work here (None when it does)
+    configured: str  # `sandbox` of wavefront.yaml: none, bwrap or auto
+    network: bool  # `sandbox_network` of wavefront.yaml
+
+    @property
+    def used(self) -> bool:
+        """Whether a run here would put its agents in the sandbox."""
+        return self.configured == "bwrap" or (self.configured == "auto" and self.available)
+
+
+def check_sandbox(configured: str = "none", network: bool = True) -> SandboxCheck:
+    missing = unavailable()
+    return SandboxCheck(missing is None, missing, configured, network)
+
+
+def format_sandbox(check: SandboxCheck) -> str:
+    """The sandbox's lines of `doctor`, in 80 columns."""
+    state = "bubblewrap works here" if check.available else "bubblewrap is not available"
+    if check.configured == "none":
+        use = "not used; `sandbox: auto` in wavefront.yaml turns it on where it works"
+    elif check.used:
+        use = (f"used by runs here (sandbox: {check.configured}, network "
+               f"{'on' if check.network else 'off'})")
+    else:
+        use = f"sandbox: {check.configured}, but a run here goes without it"
+    if check.configured == "bwrap" and not check.available:
+        use = "sandbox: bwrap, so a run here stops before any agent starts"
+    lines = [f"{'sandbox':<9} {state}", *_wrapped(use)]
+    if check.reason:
+        lines += _wrapped(f"- {check.reason}", indent="  ")
+    return "\n".join(lines)
 
 
 def format_checks(checks: Sequence[AgentCheck]) -> str:

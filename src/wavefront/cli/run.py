@@ -115,18 +115,20 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, int]:
               show_default=True,
               help="A change to your checkout while an agent works: fail that attempt, or "
                    "only warn (if you keep editing your checkout during the run).")
-@click.option("--sandbox", type=click.Choice(["none", "bwrap"]), default="none",
-              show_default=True,
-              help="Run agents in bubblewrap: only their workspace writable, your checkout "
-                   "and home read-only.")
-@click.option("--sandbox-network/--no-sandbox-network", default=True, show_default=True,
-              help="Whether agents in the sandbox may use the network.")
+@click.option("--sandbox", type=click.Choice(["none", "bwrap", "auto"]), default=None,
+              help="Run agents in bubblewrap (only their workspace writable, your checkout "
+                   "and home read-only); auto: where it works. Default: `sandbox` in "
+                   "wavefront.yaml, else none.")
+@click.option("--sandbox-network/--no-sandbox-network", default=None,
+              help="Whether agents in the sandbox may use the network (default: "
+                   "`sandbox_network` in wavefront.yaml, else yes).")
 @click.option("--run-id", metavar="ID", help="Name the run (default: date, time and a tag).")
 @_progress_option
 def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...],
         strategy: str, retries: int | None, timeout: float | None, verify: str | None,
         budget_usd: float | None, include_done: bool, wait_for_approval: bool,
-        outside_writes: str, sandbox: str, sandbox_network: bool, run_id: str | None,
+        outside_writes: str, sandbox: str | None, sandbox_network: bool | None,
+        run_id: str | None,
         no_progress: bool, **params: Any) -> None:
     """Run the backlog (or the scope in ARGS) through agents, each in a repository of its own.
 
@@ -436,19 +438,19 @@ def doctor(as_json: bool) -> None:
     from dataclasses import asdict
 
     from wavefront.config import load_config
-    from wavefront.doctor import check_agents, format_checks
+    from wavefront.doctor import check_agents, check_sandbox, format_checks, format_sandbox
 
-    # The runner settings of the project here, if any: a base_url or api_key_env changes
-    # what "ready" means.
+    # The settings of the project here, if any: a base_url or api_key_env changes what
+    # "ready" means, and `sandbox` whether runs here use it.
     config_file = Path("wavefront.yaml")
-    settings = load_config(config_file).runners if config_file.is_file() else {}
-    checks = check_agents(settings=settings)
+    config = load_config(config_file) if config_file.is_file() else None
+    checks = check_agents(settings=config.runners if config else {})
+    sandbox = check_sandbox(config.sandbox, config.sandbox_network) if config else (
+        check_sandbox())
     if as_json:
-        click.echo(json.dumps([asdict(c) for c in checks], indent=2, default=str))
+        click.echo(json.dumps({"agents": [asdict(c) for c in checks],
+                               "sandbox": {**asdict(sandbox), "used": sandbox.used}},
+                              indent=2, default=str))
     else:
-        from wavefront.workspace.sandbox import unavailable
-
         click.echo(format_checks(checks))
-        missing = unavailable()
-        click.echo("sandbox   " + ("bubblewrap works here (`run --sandbox bwrap`)"
-                                   if missing is None else f"not available: {missing}"))
+        click.echo(format_sandbox(sandbox))

@@ -81,7 +81,11 @@ class AgentRounds:
             # one), and blamed on an attempt that ran meanwhile: this one, if none has yet.
             await state.off_loop(state.workspaces.integration_head)
             outside += state.drain_moves(task.id)
-            if outside and state.settings.outside_writes == "warn":
+            if outside and state.settings.sandbox == "bwrap":
+                # The sandbox let no process of the attempt write there: a person did.
+                state.journal.append_event(state.run_id, EventKind.OUTSIDE_WRITES, task.id,
+                                           changes=", ".join(outside), by="not an agent")
+            elif outside and state.settings.outside_writes == "warn":
                 state.journal.append_event(state.run_id, EventKind.OUTSIDE_WRITES, task.id,
                                            changes=guard.describe(outside))
             elif outside:

@@ -53,6 +53,8 @@ class RunSettings(BaseModel):
     # without network.
     sandbox: Literal["none", "bwrap"] = "none"
     sandbox_network: bool = True
+    # Ignored files of the user's checkout that the guard watches (`protected:`).
+    protected: tuple[str, ...] = (".env*",)
     poll_s: float = 0.5
     default_runner: str = "script"
     # Each runner's settings from `wavefront.yaml` and the command line, by runner name.

@@ -37,7 +37,13 @@ from wavefront.lifetime import kill_tagged
 from wavefront.model import AgentProfile, TaskStatus
 from wavefront.plan.graph import Plan
 from wavefront.report.livefiles import LiveFiles
-from wavefront.runs.settings import RunOptions, agent_and_runner, run_settings, stored_config
+from wavefront.runs.settings import (
+    RunOptions,
+    agent_and_runner,
+    chosen_sandbox,
+    run_settings,
+    stored_config,
+)
 from wavefront.runs.store import (
     STATE_DIR,
     STATE_FILES_DIR,
@@ -65,8 +71,9 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
               reporter: ReporterFactory | None = None) -> RunResult:
     """Create a run for `plan` in the git repository at `root` and drive it to the end."""
     repo = GitRepo(root)
-    if options.sandbox == "bwrap" and (missing := sandbox_unavailable()) is not None:
-        raise WavefrontError(f"--sandbox bwrap: {missing}")  # before any agent starts
+    if (chosen_sandbox(backlog, options) == "bwrap"
+            and (missing := sandbox_unavailable()) is not None):
+        raise WavefrontError(f"sandbox bwrap: {missing}")  # before any agent starts
     base = _base_commit(repo, plan, options)
     state_dir = repo.root / STATE_DIR
     with RunLock(state_dir), open_journal(repo.root) as journal:
@@ -268,7 +275,8 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
     run = resolve_run(journal, run_id)
     settings = RunSettings.from_stored(run.options)
     flow = TaskFlow(
-        journal, run_id, GitWorkspaces(repo, run_id, repo.root / STATE_DIR),
+        journal, run_id, GitWorkspaces(repo, run_id, repo.root / STATE_DIR,
+                                       protected=settings.protected),
         RunnerPool(settings.runner_settings), profiles, settings,
         repo.root / STATE_DIR / "logs" / run_id,
         hooks=_hooks(journal, run_id),
