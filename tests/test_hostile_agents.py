@@ -32,7 +32,7 @@ from chaos.harness import (
 )
 from chaos.invariants import check_invariants
 from components import need
-from wavefront.lifetime import tagged_processes
+from wavefront.lifetime import kill_tagged, tagged_processes
 from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 
 RUN = ("run", "--no-progress")
@@ -499,3 +499,34 @@ def test_doctor_says_whether_the_sandbox_works_and_is_used(repo: Path) -> None:
     assert sandbox["available"] is (missing is None) and sandbox["reason"] == missing
     assert sandbox["configured"] == "auto" and sandbox["network"] is False
     assert sandbox["used"] is (missing is None)
+
+
+HALF_MADE = {
+    # What a SIGKILL while a workspace was being made can leave (an old `git worktree
+    # add` left a `.git` file whose admin folder has no commondir).
+    "a worktree link without commondir": lambda path: (
+        path.mkdir(parents=True), (path / ".git").write_text("gitdir: /nonexistent/wt\n")),
+    "git init without a checkout": lambda path: (
+        git(path.parent, "init", "-q", "--template=", str(path)),
+        (path / ".git" / "index.lock").write_text("")),
+}
+
+
+@pytest.mark.parametrize("shape", list(HALF_MADE), ids=list(HALF_MADE))
+def test_resume_copes_with_a_workspace_a_kill_left_half_made(repo: Path, shape: str) -> None:
+    script = ('if [ -e "$U/../second" ]; then echo ok > ok.txt; exit 0; fi;'
+              ' touch "$U/../second"; sleep 100')
+    write_backlog(repo, [{"id": "slow", "title": "slow", "runner": "slow"}],
+                  runners={"slow": agent(script)})
+    process = WavefrontProcess(repo, RUN)
+    wait_for_file(repo.parent / "second", process)
+    process.kill9()
+    workspace = next((repo / ".wavefront" / "worktrees").glob("*/slow"))
+    kill_tagged(f"{run_id_of(repo)}:")  # as resume would; the folder is then replaced
+    shutil.rmtree(workspace)
+    HALF_MADE[shape](workspace)
+    finished = run_cli(repo, "resume", "--no-progress")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    run_id = run_id_of(repo)
+    assert "ok.txt" in git(repo, "ls-tree", "-r", "--name-only", f"wavefront/{run_id}")
+    integration_only_by_merges(repo, run_id, {"slow": "done"})
