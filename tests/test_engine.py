@@ -306,19 +306,20 @@ def test_a_task_that_declares_deliverables_must_deliver_them(
 
 def test_outside_writes_can_be_only_warned_about(git_repo: Path,
                                                  write_backlog: WriteBacklog) -> None:
-    # The agent edits its own worktree and, four levels up, the user's checkout.
+    # The agent edits its own worktree and, four levels up, the user's checkout (no
+    # sandbox: what is tested is what the guard sees).
     agent = {"kind": "command", "argv_template": [
         "sh", "-c", "echo work > work.txt; echo mine > ../../../../user-notes.txt"]}
     write_backlog([{"id": "w", "title": "writes both", "runner": "sloppy"}],
                   runners={"sloppy": agent})
-    strict = run(git_repo)
+    strict = run(git_repo, sandbox="none")
     with open_journal(git_repo) as journal:
         record = journal.task(strict.run_id, "w")
     assert record is not None and record.status == TaskStatus.FAILED
     assert "user-notes.txt" in record.reason
 
     (git_repo / "user-notes.txt").unlink()
-    lenient = run(git_repo, outside_writes="warn")
+    lenient = run(git_repo, outside_writes="warn", sandbox="none")
     assert lenient.exit_code == 0
     with open_journal(git_repo) as journal:
         warnings = journal.events(lenient.run_id, kind="outside_writes")

@@ -35,7 +35,10 @@ from components import need
 from wavefront.lifetime import kill_tagged, tagged_processes
 from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 
-RUN = ("run", "--no-progress")
+# Most tests here show what the guard detects without a sandbox; the last ones what the
+# sandboxes prevent.
+RUN = ("run", "--no-progress", "--sandbox", "none")
+DEFAULT_RUN = ("run", "--no-progress")
 # The user's repository, seen from an attempt's workspace (.wavefront/worktrees/<run>/<task>).
 USER = 'U="$PWD/../../../.."; '
 
@@ -446,16 +449,21 @@ PERSON_AND_AGENT = (
 )
 
 
-@pytest.mark.parametrize("sandbox", ["bwrap", "none"])
-def test_a_persons_edit_during_a_run_fails_no_agent_in_the_sandbox(
-    repo: Path, sandbox: str
-) -> None:
+PERSON_CASES = {
+    # case: (wavefront.yaml settings, extra arguments of `run`)
+    "by default": ({}, ()),
+    "bwrap from wavefront.yaml": ({"sandbox": "bwrap", "sandbox_network": False}, ()),
+    "turned off by --sandbox none": ({"sandbox": "bwrap"}, ("--sandbox", "none")),
+}
+
+
+@pytest.mark.parametrize("case", list(PERSON_CASES), ids=list(PERSON_CASES))
+def test_a_persons_edit_during_a_run_fails_no_agent_in_a_sandbox(repo: Path, case: str) -> None:
     need(sandbox_unavailable() is None, f"{sandbox_unavailable()}")
-    # The sandbox is chosen in wavefront.yaml; `--sandbox none` turns it off.
+    settings, extra = PERSON_CASES[case]
     write_backlog(repo, [{"id": "busy", "title": "busy", "runner": "busy"}],
-                  runners={"busy": agent(PERSON_AND_AGENT)}, sandbox="bwrap",
-                  sandbox_network=False)
-    process = WavefrontProcess(repo, (*RUN, "--sandbox", sandbox))
+                  runners={"busy": agent(PERSON_AND_AGENT)}, **settings)
+    process = WavefrontProcess(repo, (*DEFAULT_RUN, *extra))
     deadline = time.monotonic() + 60
     while not (signals := list((repo / ".wavefront").glob("worktrees/*/busy/.git/working"))):
         assert process.alive() and time.monotonic() < deadline, process.stderr()
@@ -464,7 +472,7 @@ def test_a_persons_edit_during_a_run_fails_no_agent_in_the_sandbox(
     signals[0].with_name("go-on").touch()
     finished = process.wait(60.0)
     status, why = statuses(repo)["busy"]
-    if sandbox == "bwrap":
+    if not extra:
         assert finished.returncode == 0, finished.stdout + finished.stderr
         assert status == "done", why
         # The agent's own write was denied; the person's edit is there, and recorded.
@@ -472,9 +480,28 @@ def test_a_persons_edit_during_a_run_fails_no_agent_in_the_sandbox(
         events = journal_rows(repo, "SELECT data FROM events WHERE kind = 'outside_writes'")
         assert len(events) == 1 and "README.md" in events[0]["data"]
     else:
-        # Without it wavefront cannot tell who wrote, and says so.
+        # Without one wavefront cannot tell who wrote, and says so.
         assert finished.returncode == 1, finished.stdout + finished.stderr
         assert status == "failed" and "if you made that change yourself" in why, why
+
+
+def test_by_default_the_users_repository_is_read_only_for_agents(repo: Path) -> None:
+    need(sandbox_unavailable() is None, f"{sandbox_unavailable()}")
+    (repo / "README.md").write_text("work in progress\n")
+    git(repo, "stash", "-q")
+    planted = "; ".join(script for script, _ in PLANTED.values())
+    script = (f'{planted}; git -C "$U" update-ref refs/heads/main HEAD~0;'
+              ' echo late >> "$U/README.md"; echo beside > "$U/../beside.txt"; echo x > x.txt')
+    write_backlog(repo, [{"id": "planter", "title": "planter", "runner": "planter"}],
+                  runners={"planter": agent(script)})
+    before = user_side(repo)
+    finished = run_cli(repo, *DEFAULT_RUN)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert statuses(repo)["planter"][0] == "done"
+    assert user_side(repo) == before  # prevented, not detected afterwards
+    assert not (repo.parent / "hook-ran").exists()
+    # Only the repository is protected: the rest of the machine is as without a sandbox.
+    assert (repo.parent / "beside.txt").is_file()
 
 
 def test_the_protected_ignored_files_are_set_in_wavefront_yaml(repo: Path) -> None:
@@ -498,7 +525,7 @@ def test_doctor_says_whether_the_sandbox_works_and_is_used(repo: Path) -> None:
     missing = sandbox_unavailable()
     assert sandbox["available"] is (missing is None) and sandbox["reason"] == missing
     assert sandbox["configured"] == "auto" and sandbox["network"] is False
-    assert sandbox["used"] is (missing is None)
+    assert sandbox["used"] == ("bwrap" if missing is None else "none")
 
 
 HALF_MADE = {

@@ -28,7 +28,7 @@ from wavefront.agents.runners.gemini import GeminiRunner
 from wavefront.agents.runners.goose import GooseRunner
 from wavefront.agents.runners.opencode import OpenCodeRunner
 from wavefront.agents.runners.qwen import QwenRunner
-from wavefront.workspace.sandbox import unavailable
+from wavefront.workspace.sandbox import resolve, unavailable
 
 __all__ = [
     "CLI_RUNNERS",
@@ -107,32 +107,30 @@ class SandboxCheck:
 
     available: bool
     reason: str | None  # why it does not work here (None when it does)
-    configured: str  # `sandbox` of wavefront.yaml: none, bwrap or auto
+    configured: str | None  # `sandbox` of wavefront.yaml (None: not set)
     network: bool  # `sandbox_network` of wavefront.yaml
-
-    @property
-    def used(self) -> bool:
-        """Whether a run here would put its agents in the sandbox."""
-        return self.configured == "bwrap" or (self.configured == "auto" and self.available)
+    used: str  # the sandbox a run here puts its agents in: none, checkout or bwrap
 
 
-def check_sandbox(configured: str = "none", network: bool = True) -> SandboxCheck:
+def check_sandbox(configured: str | None = None, network: bool = True) -> SandboxCheck:
     missing = unavailable()
-    return SandboxCheck(missing is None, missing, configured, network)
+    return SandboxCheck(missing is None, missing, configured, network,
+                        resolve(configured, missing is None))
 
 
 def format_sandbox(check: SandboxCheck) -> str:
     """The sandbox's lines of `doctor`, in 80 columns."""
     state = "bubblewrap works here" if check.available else "bubblewrap is not available"
-    if check.configured == "none":
-        use = "not used; `sandbox: auto` in wavefront.yaml turns it on where it works"
-    elif check.used:
-        use = (f"used by runs here (sandbox: {check.configured}, network "
+    chosen = f"sandbox: {check.configured}" if check.configured else "by default"
+    if check.used == "checkout":
+        use = f"runs here make your repository read-only for agents ({chosen})"
+    elif check.used == "bwrap":
+        use = (f"runs here give agents only their workspace to write ({chosen}, network "
                f"{'on' if check.network else 'off'})")
     else:
-        use = f"sandbox: {check.configured}, but a run here goes without it"
-    if check.configured == "bwrap" and not check.available:
-        use = "sandbox: bwrap, so a run here stops before any agent starts"
+        use = f"runs here use no sandbox ({chosen})"
+    if check.used != "none" and not check.available:
+        use = f"{chosen}, so a run here stops before any agent starts"
     lines = [f"{'sandbox':<9} {state}", *_wrapped(use)]
     if check.reason:
         lines += _wrapped(f"- {check.reason}", indent="  ")

@@ -115,10 +115,12 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, int]:
               show_default=True,
               help="A change to your checkout while an agent works: fail that attempt, or "
                    "only warn (if you keep editing your checkout during the run).")
-@click.option("--sandbox", type=click.Choice(["none", "bwrap", "auto"]), default=None,
-              help="Run agents in bubblewrap (only their workspace writable, your checkout "
-                   "and home read-only); auto: where it works. Default: `sandbox` in "
-                   "wavefront.yaml, else none.")
+@click.option("--sandbox", type=click.Choice(["none", "checkout", "bwrap", "auto"]),
+              default=None,
+              help="Run agents in bubblewrap: checkout (your repository read-only), bwrap "
+                   "(all but their workspace read-only; auto: where it works) or none. "
+                   "Default: `sandbox` in wavefront.yaml, else checkout where bubblewrap "
+                   "works.")
 @click.option("--sandbox-network/--no-sandbox-network", default=None,
               help="Whether agents in the sandbox may use the network (default: "
                    "`sandbox_network` in wavefront.yaml, else yes).")
@@ -449,7 +451,7 @@ def doctor(as_json: bool) -> None:
         check_sandbox())
     if as_json:
         click.echo(json.dumps({"agents": [asdict(c) for c in checks],
-                               "sandbox": {**asdict(sandbox), "used": sandbox.used}},
+                               "sandbox": asdict(sandbox)},
                               indent=2, default=str))
     else:
         click.echo(format_checks(checks))

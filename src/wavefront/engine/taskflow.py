@@ -9,7 +9,7 @@ exception out of here (a `WavefrontError` from git becomes a failed task too).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -65,8 +65,10 @@ class TaskFlow:
         logs_dir: Path,
         hooks: Sequence[DoneHook] = (),
         write_back: WriteBack | None = None,
+        sandbox: Callable[[Path], Callable[[Sequence[str]], list[str]]] | None = None,
     ) -> None:
-        self.state = FlowState(journal, run_id, workspaces, pool, profiles, settings, logs_dir)
+        self.state = FlowState(journal, run_id, workspaces, pool, profiles, settings, logs_dir,
+                               sandbox=sandbox)
         self.journal = journal
         self.run_id = run_id
         self.workspaces = workspaces
