@@ -259,6 +259,13 @@ class ProjectConfig(_Strict):
     state_files: bool = False
     # Each agent gets wavefront's MCP server for its own task (ask_human, ...).
     mcp: bool = False
+    # Agents in a bubblewrap sandbox: the repository read-only (`checkout`, the default
+    # where bubblewrap works), all but the workspace read-only (`bwrap`; `auto` where it
+    # works), or none.
+    sandbox: Literal["none", "checkout", "bwrap", "auto"] | None = None
+    sandbox_network: bool = True
+    # Git-ignored files of the checkout an agent must not touch (the guard watches them).
+    protected: TextList = [".env*"]
     tasks: list[TaskConfig] = []
     # Reserved for workflows (a later issue): any mapping is kept as written.
     workflow: dict[str, Any] | None = None

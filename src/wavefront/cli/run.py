@@ -61,7 +61,7 @@ def _finish(root: Path, result: Any) -> None:
     from wavefront.report.summary import render_summary, summarize
     from wavefront.runs import open_journal, resolve_run
 
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         summary = summarize(journal, resolve_run(journal, result.run_id))
     console = Console(highlight=False, soft_wrap=True)
     if result.stop.reason == "nothing to resume":
@@ -118,18 +118,22 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, int]:
               show_default=True,
               help="A change to your checkout while an agent works: fail that attempt, or "
                    "only warn (if you keep editing your checkout during the run).")
-@click.option("--sandbox", type=click.Choice(["none", "bwrap"]), default="none",
-              show_default=True,
-              help="Run agents in bubblewrap: only their workspace writable, your checkout "
-                   "and home read-only.")
-@click.option("--sandbox-network/--no-sandbox-network", default=True, show_default=True,
-              help="Whether agents in the sandbox may use the network.")
+@click.option("--sandbox", type=click.Choice(["none", "checkout", "bwrap", "auto"]),
+              default=None,
+              help="Run agents in bubblewrap: checkout (your repository read-only), bwrap "
+                   "(all but their workspace read-only; auto: where it works) or none. "
+                   "Default: `sandbox` in wavefront.yaml, else checkout where bubblewrap "
+                   "works.")
+@click.option("--sandbox-network/--no-sandbox-network", default=None,
+              help="Whether agents in the sandbox may use the network (default: "
+                   "`sandbox_network` in wavefront.yaml, else yes).")
 @click.option("--run-id", metavar="ID", help="Name the run (default: date, time and a tag).")
 @_progress_option
 def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...],
         strategy: str, retries: int | None, timeout: float | None, verify: str | None,
         budget_usd: float | None, include_done: bool, wait_for_approval: bool,
-        outside_writes: str, sandbox: str, sandbox_network: bool, run_id: str | None,
+        outside_writes: str, sandbox: str | None, sandbox_network: bool | None,
+        run_id: str | None,
         no_progress: bool, **params: Any) -> None:
     """Run the backlog (or the scope in ARGS) through agents, each in a repository of its own.
 
@@ -195,7 +199,7 @@ def status(run_id: str | None, root: Path, as_json: bool, orchestration_dir: Pat
     from wavefront.runs import open_journal, resolve_run
 
     folder = feature_folder(root, run_id) if run_id else None
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         only = None
         if folder is not None and journal.get_run(run_id or "") is None:
             run_id = None
@@ -337,7 +341,7 @@ def log(task_id: str, root: Path, run_id: str | None, attempt: int | None, gates
     from wavefront.errors import WavefrontError
     from wavefront.runs import open_journal, resolve_run
 
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         run = resolve_run(journal, run_id)
         attempts = journal.attempts(run.id, task_id)
     if not attempts:
@@ -361,7 +365,7 @@ def log(task_id: str, root: Path, run_id: str | None, attempt: int | None, gates
         click.echo(f"# {log_path.name}", err=True)
     offset = _print_from(log_path, 0)
     while follow:
-        with open_journal(root) as journal:
+        with open_journal(root, create=False) as journal:
             current = next((a for a in journal.attempts(run.id, task_id) if a.id == chosen.id),
                            chosen)
         offset = _print_from(log_path, offset)
@@ -423,7 +427,7 @@ def report(run_id: str | None, root: Path, output: Path | None) -> None:
     from wavefront.runs import STATE_DIR, open_journal, resolve_run
 
     # Under .wavefront/ unless asked: a file in the checkout would look like an agent's write.
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         path = write_report(journal, resolve_run(journal, run_id),
                             output or root / STATE_DIR / "report.md")
     click.echo(f"wrote {path}")
@@ -475,19 +479,19 @@ def doctor(as_json: bool) -> None:
     from dataclasses import asdict
 
     from wavefront.config import load_config
-    from wavefront.doctor import check_agents, format_checks
+    from wavefront.doctor import check_agents, check_sandbox, format_checks, format_sandbox
 
-    # The runner settings of the project here, if any: a base_url or api_key_env changes
-    # what "ready" means.
+    # The settings of the project here, if any: a base_url or api_key_env changes what
+    # "ready" means, and `sandbox` whether runs here use it.
     config_file = Path("wavefront.yaml")
-    settings = load_config(config_file).runners if config_file.is_file() else {}
-    checks = check_agents(settings=settings)
+    config = load_config(config_file) if config_file.is_file() else None
+    checks = check_agents(settings=config.runners if config else {})
+    sandbox = check_sandbox(config.sandbox, config.sandbox_network) if config else (
+        check_sandbox())
     if as_json:
-        click.echo(json.dumps([asdict(c) for c in checks], indent=2, default=str))
+        click.echo(json.dumps({"agents": [asdict(c) for c in checks],
+                               "sandbox": asdict(sandbox)},
+                              indent=2, default=str))
     else:
-        from wavefront.workspace.sandbox import unavailable
-
         click.echo(format_checks(checks))
-        missing = unavailable()
-        click.echo("sandbox   " + ("bubblewrap works here (`run --sandbox bwrap`)"
-                                   if missing is None else f"not available: {missing}"))
+        click.echo(format_sandbox(sandbox))

@@ -35,7 +35,6 @@ from wavefront.journal.kinds import AGENT_WORK, AttemptKind, EventKind
 from wavefront.lifetime import attempt_scope
 from wavefront.model import AgentResult, FailureKind, GateResult, Task, TaskStatus
 from wavefront.workspace.base import WorkspaceHandle
-from wavefront.workspace.sandbox import bwrap_wrapper
 
 __all__ = ["AgentRounds"]
 
@@ -83,7 +82,11 @@ class AgentRounds:
             # one), and blamed on an attempt that ran meanwhile: this one, if none has yet.
             await state.off_loop(state.workspaces.integration_head)
             outside += state.drain_moves(task.id)
-            if outside and state.settings.outside_writes == "warn":
+            if outside and state.settings.sandbox != "none":
+                # The sandbox let no process of the attempt write there: a person did.
+                state.journal.append_event(state.run_id, EventKind.OUTSIDE_WRITES, task.id,
+                                           changes=", ".join(outside), by="not an agent")
+            elif outside and state.settings.outside_writes == "warn":
                 state.journal.append_event(state.run_id, EventKind.OUTSIDE_WRITES, task.id,
                                            changes=guard.describe(outside))
             elif outside:
@@ -212,8 +215,7 @@ class AgentRounds:
             state.journal.append_event(state.run_id, EventKind.AGENT_STARTED, task_id,
                                        tag=tag, pgid=pgid)
 
-        wrap = (bwrap_wrapper(request.workspace, state.settings.sandbox_network)
-                if state.settings.sandbox == "bwrap" else None)
+        wrap = state.sandbox(request.workspace) if state.sandbox is not None else None
         with attempt_scope(tag, started, wrap):
             return await run(request)
 

@@ -9,7 +9,7 @@ gates) and `MergeRounds` (the merge and the rounds back after it) all work on on
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -49,6 +49,9 @@ class FlowState:
     logs_dir: Path
     # task id -> its workspace's variables, while the task holds its workspace
     env: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The OS sandbox for an agent in a workspace: a workspace's path -> a function that
+    # turns an argv into the same command inside it (None: no sandbox).
+    sandbox: Callable[[Path], Callable[[Sequence[str]], list[str]]] | None = None
 
     def record(self, task_id: str) -> TaskRecord:
         record = self.journal.task(self.run_id, task_id)

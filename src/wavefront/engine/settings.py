@@ -49,10 +49,12 @@ class RunSettings(BaseModel):
     # What a change to the user's checkout during an attempt does: fail the attempt, or
     # only warn (for people who keep working in their checkout while a run goes on).
     outside_writes: Literal["fail", "warn"] = "fail"
-    # Agents in the bubblewrap sandbox (workspace writable, the rest read-only), with or
-    # without network.
-    sandbox: Literal["none", "bwrap"] = "none"
+    # Agents in a bubblewrap sandbox: the user's repository read-only (`checkout`), or all
+    # but the workspace read-only (`bwrap`, with or without network).
+    sandbox: Literal["none", "checkout", "bwrap"] = "none"
     sandbox_network: bool = True
+    # Ignored files of the user's checkout that the guard watches (`protected:`).
+    protected: tuple[str, ...] = (".env*",)
     poll_s: float = 0.5
     default_runner: str = "script"
     # Each runner's settings from `wavefront.yaml` and the command line, by runner name.

@@ -9,7 +9,7 @@ exception out of here (a `WavefrontError` from git becomes a failed task too).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,6 +42,7 @@ from wavefront.model import (
     Task,
     TaskStatus,
 )
+from wavefront.words import shell_words
 from wavefront.workspace.base import Workspaces
 from wavefront.workspace.git import safe_name
 from wavefront.workspace.setup import Prepared, WorkspaceSetup
@@ -64,8 +65,10 @@ class TaskFlow:
         logs_dir: Path,
         hooks: Sequence[DoneHook] = (),
         write_back: WriteBack | None = None,
+        sandbox: Callable[[Path], Callable[[Sequence[str]], list[str]]] | None = None,
     ) -> None:
-        self.state = FlowState(journal, run_id, workspaces, pool, profiles, settings, logs_dir)
+        self.state = FlowState(journal, run_id, workspaces, pool, profiles, settings, logs_dir,
+                               sandbox=sandbox)
         self.journal = journal
         self.run_id = run_id
         self.workspaces = workspaces
@@ -175,12 +178,14 @@ class TaskFlow:
                         return WorkOutcome.READY_TO_MERGE
                     self.state.status(task_id, TaskStatus.NEEDS_HUMAN,
                                  f"review not approved after {round_} rounds: "
-                                 f"{verdict.summary}; `wavefront approve {task_id}` or "
-                                 f"`wavefront reject {task_id} --note \"what to change\"`")
+                                 f"{verdict.summary}; `wavefront approve {shell_words([task_id])}`"
+                                 " or `wavefront reject --note \"what to change\" "
+                                 f"{shell_words([task_id])}`")
                     return WorkOutcome.WAITING
                 if verdict.action is GateAction.WAIT:
                     self.state.status(task_id, TaskStatus.NEEDS_HUMAN,
-                                 f"{verdict.summary}; `wavefront approve {task_id}`")
+                                 f"{verdict.summary}; "
+                                 f"`wavefront approve {shell_words([task_id])}`")
                     return WorkOutcome.WAITING
                 failure = f"gate {verdict.gate} failed: {verdict.summary}"
                 if agentless:

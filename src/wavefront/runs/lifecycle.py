@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,13 @@ from wavefront.lifetime import kill_tagged
 from wavefront.model import AgentProfile, TaskStatus
 from wavefront.plan.graph import Plan
 from wavefront.report.livefiles import LiveFiles
-from wavefront.runs.settings import RunOptions, agent_and_runner, run_settings, stored_config
+from wavefront.runs.settings import (
+    RunOptions,
+    agent_and_runner,
+    chosen_sandbox,
+    run_settings,
+    stored_config,
+)
 from wavefront.runs.store import (
     STATE_DIR,
     STATE_FILES_DIR,
@@ -48,6 +54,7 @@ from wavefront.runs.store import (
     resolve_run,
 )
 from wavefront.workspace.runlock import RunLock
+from wavefront.workspace.sandbox import bwrap_wrapper, checkout_wrapper
 from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 
@@ -65,8 +72,9 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
               reporter: ReporterFactory | None = None) -> RunResult:
     """Create a run for `plan` in the git repository at `root` and drive it to the end."""
     repo = GitRepo(root)
-    if options.sandbox == "bwrap" and (missing := sandbox_unavailable()) is not None:
-        raise WavefrontError(f"--sandbox bwrap: {missing}")  # before any agent starts
+    sandbox = chosen_sandbox(backlog, options)
+    if sandbox != "none" and (missing := sandbox_unavailable()) is not None:
+        raise WavefrontError(f"sandbox {sandbox}: {missing}")  # before any agent starts
     base = _base_commit(repo, plan, options)
     state_dir = repo.root / STATE_DIR
     with RunLock(state_dir), open_journal(repo.root) as journal:
@@ -268,11 +276,13 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
     run = resolve_run(journal, run_id)
     settings = RunSettings.from_stored(run.options)
     flow = TaskFlow(
-        journal, run_id, GitWorkspaces(repo, run_id, repo.root / STATE_DIR),
+        journal, run_id, GitWorkspaces(repo, run_id, repo.root / STATE_DIR,
+                                       protected=settings.protected),
         RunnerPool(settings.runner_settings), profiles, settings,
         repo.root / STATE_DIR / "logs" / run_id,
         hooks=_hooks(journal, run_id),
         write_back=_write_back(repo.root) if settings.writeback else None,
+        sandbox=_sandbox_for(repo, settings),
     )
     engine = Engine(journal, run_id, flow, settings)
     live = _live_files(journal, repo, run_id, settings.state_files)
@@ -283,6 +293,18 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
     finally:
         if live is not None:
             journal.listeners.remove(live)
+
+
+def _sandbox_for(repo: GitRepo, settings: RunSettings
+                 ) -> Callable[[Path], Callable[[Sequence[str]], list[str]]] | None:
+    """How each agent is put in the run's sandbox, from its workspace's path."""
+    if settings.sandbox == "bwrap":
+        network = settings.sandbox_network
+        return lambda workspace: bwrap_wrapper(workspace, network)
+    if settings.sandbox == "checkout":
+        wrapper = checkout_wrapper(repo.root, repo.git_dir, repo.root / STATE_DIR)
+        return lambda workspace: wrapper
+    return None
 
 
 def _live_files(journal: Journal, repo: GitRepo, run_id: str, state_files: bool

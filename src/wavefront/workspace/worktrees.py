@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from wavefront.errors import WorkspaceError
@@ -27,7 +27,7 @@ from wavefront.workspace.attempt_repo import (
 )
 from wavefront.workspace.base import MergeEdit, MergeOutcome, MergeVerifier, WorkspaceHandle
 from wavefront.workspace.git import GitRepo, safe_name, split_z
-from wavefront.workspace.guard import CheckoutGuard
+from wavefront.workspace.guard import DEFAULT_PROTECTED, CheckoutGuard
 
 __all__ = ["GitRepo", "GitWorkspaces", "safe_name"]
 
@@ -44,7 +44,8 @@ class GitWorkspaces:
     versioned = True
     blocking = True
 
-    def __init__(self, repo: GitRepo, run_id: str, state_dir: Path | None = None) -> None:
+    def __init__(self, repo: GitRepo, run_id: str, state_dir: Path | None = None,
+                 protected: Sequence[str] = DEFAULT_PROTECTED) -> None:
         if not run_id or safe_name(run_id) != run_id:
             raise WorkspaceError(
                 f"run id {run_id!r} cannot name a branch; use letters, digits, '.', '_' "
@@ -53,6 +54,7 @@ class GitWorkspaces:
         repo.require_version()
         self.repo = repo
         self.run_id = run_id
+        self.protected = tuple(protected)  # the ignored files the guard watches
         chosen = state_dir if state_dir is not None else repo.root / ".wavefront"
         self.state_dir = chosen.resolve()
         self.integration_branch = f"wavefront/{run_id}"
@@ -71,7 +73,7 @@ class GitWorkspaces:
 
     def guard(self) -> CheckoutGuard:
         """Watches the user's checkout for writes during an attempt."""
-        return CheckoutGuard(self.repo)
+        return CheckoutGuard(self.repo, self.protected)
 
     # -- names -----------------------------------------------------------------------------
 
@@ -363,7 +365,7 @@ class GitWorkspaces:
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]:
         """Merge the integration head into the task worktree and stop at the conflicts.
 
-        The files keep their conflict markers (diff3 style, showing the base) for the agent;
+        The files keep their conflict markers (in the user's `merge.conflictStyle`);
         `commit_all` then concludes the merge. Returns the conflicted paths.
         """
         target = self.integration_head()
