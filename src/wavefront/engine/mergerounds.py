@@ -72,7 +72,7 @@ class MergeRounds:
             verify_merged=state.settings.verify == "merged",
             gate_specs=state.gate_specs, set_status=state.status,
             log_dir=lambda task_id: state.log_path(task_id, 0).parent, write_back=write_back,
-            preparer=preparer)
+            preparer=preparer, verify_parallel=state.settings.verify_parallel)
         self.merging: set[str] = set()
 
     async def merge(self, task_id: str, approval_note: str | None = None,

@@ -81,6 +81,7 @@ def run_settings(backlog: Backlog, options: RunOptions) -> RunSettings:
         else (defaults.retries if defaults else 0),
         timeout_s=options.timeout_s or (defaults.timeout if defaults else 1800.0),
         verify=_verify(options.verify or (config.verify_mode if config else "branch")),
+        verify_parallel=config.verify_parallel if config else 1,
         review_rounds=review.max_rounds if review else 2,
         on_review_limit=review.on_limit if review else "needs-human",
         fix_rounds=options.fix_rounds if options.fix_rounds is not None
