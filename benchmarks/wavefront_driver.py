@@ -1,4 +1,4 @@
-"""Drive wavefront's real engine over a generated graph, the way `runs._drive` does.
+"""Drive wavefront's real engine over a generated graph, the way `runs.lifecycle` does.
 
 No git: tasks run in one plain directory (`PlainWorkspaces`), so what is measured is the
 scheduler, the task flow, the runner and the journal (SQLite, WAL, every event written),
@@ -187,7 +187,7 @@ def init_repo(root: Path) -> Path:
 
 
 def run_engine_git(dag: Dag, workdir: Path, *, slots: int = 8, run_id: str = "bench") -> GitRun:
-    """Drive `dag` with real worktrees, commits and merges (as `runs._drive` does)."""
+    """Drive `dag` with real worktrees, commits and merges (as `runs.lifecycle` does)."""
     repo = GitRepo(init_repo(workdir / "repo"))
     state_dir = repo.root / ".wavefront"
     calls: list[tuple[str, float]] = []

@@ -14,7 +14,6 @@ when the run ends. Only the bubblewrap sandbox (a pid namespace) closes the gap 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import sys
@@ -113,6 +112,8 @@ def become_subreaper() -> bool:
     global _reaping
     if not sys.platform.startswith("linux"):
         return False
+    import ctypes  # here: every `wavefront` command calls this, most need no ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         _reaping = int(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0

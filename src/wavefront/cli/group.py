@@ -38,7 +38,33 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _Group(click.Group):
-    """A group that turns wavefront's own errors into one line and exit code 2."""
+    """A group that turns wavefront's own errors into one line and exit code 2, and imports
+    a command's module only when that command runs (so `--help` imports none of them)."""
+
+    # command name -> (module that registers it, its one-line help for `--help`)
+    lazy: Mapping[str, tuple[str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            import importlib
+
+            importlib.import_module(self.lazy[cmd_name][0])  # registers its commands
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max((len(name) for name in names), default=0)  # as click
+        rows: list[tuple[str, str]] = []
+        for name in names:
+            # A command not imported yet is shortened from its listed help the same way.
+            command = self.commands.get(name) or click.Command(name, help=self.lazy[name][1])
+            rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

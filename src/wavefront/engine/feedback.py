@@ -33,14 +33,8 @@ def fix_request(verdict: GateResult, round_: int, limit: int) -> str:
         "Your changes are still in this worktree. Fix exactly what failed below, keep what "
         "already works, and report again "
         f"(fix round {round_} of {limit}; after that the task fails).",
-        "",
     ]
-    if verdict.findings:
-        lines.append("What is wrong:")
-        lines += [f"- {finding}" for finding in verdict.findings]
-    elif verdict.details:
-        lines += ["Output (last lines):", "```", _tail(verdict.details), "```"]
-    return redact("\n".join(lines))
+    return redact("\n".join([*lines, "", *_what_failed(verdict)]))
 
 
 def phase_fix_request(verdict: GateResult, gate_step: str, producers: list[str],
@@ -53,14 +47,8 @@ def phase_fix_request(verdict: GateResult, gate_step: str, producers: list[str],
         f"{verdict.summary}.",
         "Fix exactly what failed below in the files those steps wrote; the gate checks "
         f"again when you are done (fix {round_} of {limit}; after that the gate fails).",
-        "",
     ]
-    if verdict.findings:
-        lines.append("What is wrong:")
-        lines += [f"- {finding}" for finding in verdict.findings]
-    elif verdict.details:
-        lines += ["Output (last lines):", "```", _tail(verdict.details), "```"]
-    return redact("\n".join(lines))
+    return redact("\n".join([*lines, "", *_what_failed(verdict)]))
 
 
 def revision_request(verdict: GateResult) -> str:
@@ -85,6 +73,15 @@ def change_request(note: str, who: str) -> str:
     return (f"{who} reviewed your work and asked for a change:\n{note.strip()}\n\n"
             "Your earlier changes are still in this worktree. Make this change, then report "
             "again.")
+
+
+def _what_failed(verdict: GateResult) -> list[str]:
+    """The findings of a refusing check, or else the tail of its output."""
+    if verdict.findings:
+        return ["What is wrong:", *(f"- {finding}" for finding in verdict.findings)]
+    if verdict.details:
+        return ["Output (last lines):", "```", _tail(verdict.details), "```"]
+    return []
 
 
 def _tail(text: str) -> str:

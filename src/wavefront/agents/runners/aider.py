@@ -37,11 +37,10 @@ from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     TEXT_LIMIT,
     CliRunner,
-    Failure,
     Usage,
-    classify_failure,
     prompt_file_for,
 )
+from wavefront.agents.runners.failures import Failure, classify_failure
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 

@@ -41,14 +41,12 @@ from typing import Any
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     CliRunner,
-    Failure,
     Usage,
     as_int,
-    classify_failure,
     iter_json_lines,
     one_of,
-    parse_reset_time,
 )
+from wavefront.agents.runners.failures import Failure, classify_failure, parse_reset_time
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentProfile, AgentResult, FailureKind
 

@@ -34,15 +34,14 @@ from wavefront.agents.pricing import estimate_cost
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     CliRunner,
-    Failure,
     Usage,
     as_int,
     as_str,
-    classify_failure,
     last_json_object,
     one_of,
     plain,
 )
+from wavefront.agents.runners.failures import Failure, classify_failure
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 

@@ -22,7 +22,8 @@ from collections.abc import Mapping, Sequence
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.claude import parse_result_stream
-from wavefront.agents.runners.cliutil import CliRunner, Failure, one_of
+from wavefront.agents.runners.cliutil import CliRunner, one_of
+from wavefront.agents.runners.failures import Failure
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 

@@ -1,32 +1,29 @@
-"""Runs as a library: start, resume, retry, approve, cancel, clean.
+"""Start, resume, cancel and clean up runs, and drive the engine in between.
 
-The CLI is a thin layer over these functions. A run is created from a plan, stored in the
-journal with everything needed to continue it (task definitions, agents, runners,
-settings), and driven by the `Engine`. `resume_run` first reconciles the journal with git:
-a merge that was published before a crash is recorded, unfinished attempts are discarded,
-stray worktrees are removed; then the engine picks up where the run stood.
+A run is created from a plan, stored in the journal with everything needed to continue it
+(task definitions, agents, runners, settings), and driven by the `Engine`. `resume_run`
+first reconciles the journal with git: a merge that was published before a crash is
+recorded, unfinished attempts are discarded, stray worktrees are removed; then the engine
+picks up where the run stood.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
-import os
-import secrets
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from wavefront.agents import assign_agent, load_profiles
+from wavefront.agents import load_profiles
 from wavefront.agents.preflight import preflight
 from wavefront.agents.runners.settings import check_configured_runners
 from wavefront.backlog.base import Backlog
 from wavefront.backlog.integrated import INTEGRATED_FROM
-from wavefront.config import ProjectConfig, load_config
+from wavefront.config import ProjectConfig
 from wavefront.engine.loop import Engine, RunStop
 from wavefront.engine.mergequeue import WriteBack
 from wavefront.engine.pool import RunnerPool
@@ -37,83 +34,31 @@ from wavefront.gates.validate import validate_plan_gates
 from wavefront.journal.database import Journal, RunRecord
 from wavefront.journal.kinds import EventKind
 from wavefront.lifetime import kill_tagged
-from wavefront.model import AgentProfile, GateSpec, Task, TaskStatus
+from wavefront.model import AgentProfile, TaskStatus
 from wavefront.plan.graph import Plan
 from wavefront.report.livefiles import LiveFiles
-from wavefront.report.progress import Reporter
+from wavefront.runs.settings import RunOptions, agent_and_runner, run_settings, stored_config
+from wavefront.runs.store import (
+    STATE_DIR,
+    STATE_FILES_DIR,
+    ReporterFactory,
+    RunResult,
+    new_run_id,
+    open_journal,
+    resolve_run,
+)
 from wavefront.workspace.runlock import RunLock
 from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 
 __all__ = [
-    "RunOptions",
-    "RunResult",
-    "answer_question",
     "cancel_run",
     "clean",
-    "complete_subtask",
-    "open_journal",
-    "open_question",
     "preview_prompt",
-    "record_decision",
-    "resolve_run",
+    "reconcile",
     "resume_run",
-    "retry_tasks",
     "start_run",
 ]
-
-STATE_DIR = ".wavefront"
-# The story workflow's state files, kept current during a run with `state_files: true`.
-STATE_FILES_DIR = ".agent-orchestration"
-
-# Builds the reporter for a run once its id is known (the live view or plain lines).
-ReporterFactory = Callable[[Journal, str], Reporter]
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """What the user chose on the command line; None means "from wavefront.yaml or default"."""
-
-    run_id: str | None = None
-    runner: str | None = None
-    max_parallel: int | None = None
-    per_runner: Mapping[str, int] = field(default_factory=dict)
-    strategy: str = "dependency"
-    retries: int | None = None
-    fix_rounds: int | None = None
-    timeout_s: float | None = None
-    verify: str | None = None
-    budget_usd: float | None = None
-    include_done: bool = False
-    wait_for_humans: bool = False
-    outside_writes: str = "fail"
-    sandbox: str = "none"
-    sandbox_network: bool = True
-    runner_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    run_id: str
-    branch: str
-    stop: RunStop
-    counts: Mapping[str, int]
-
-    @property
-    def exit_code(self) -> int:
-        if self.stop.state != "finished":
-            return 3
-        bad = sum(n for status, n in self.counts.items()
-                  if status not in (TaskStatus.DONE.value, TaskStatus.SKIPPED.value))
-        return 1 if bad else 0
-
-
-def open_journal(root: Path) -> Journal:
-    return Journal.open(root / STATE_DIR / "journal.db")
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
 
 def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
@@ -130,11 +75,11 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         validate_plan_gates(config, plan.tasks, profiles=profiles, root=repo.root)
         if config is not None and config.mcp:
             _check_mcp_extra(config)
-        settings = _settings(backlog, options)
+        settings = run_settings(backlog, options)
         run_id = options.run_id or new_run_id()
         rows = []
         for task in plan.tasks:
-            agent, runner = _agent_and_runner(task, profiles, config, settings)
+            agent, runner = agent_and_runner(task, profiles, config, settings)
             rows.append((replace(task, dependencies=plan.dependencies[task.id]), agent,
                          runner, plan.priority[task.id], plan.wave_of[task.id]))
         # Before the journal records anything: a runner that cannot be built would fail
@@ -206,7 +151,7 @@ def resume_run(root: Path, run_id: str | None = None,
                 counts[record.status.value] = counts.get(record.status.value, 0) + 1
             return RunResult(run.id, run.branch, RunStop("finished", "nothing to resume"),
                              counts)
-        profiles = load_profiles(repo.root, _stored_config(run))
+        profiles = load_profiles(repo.root, stored_config(run))
         if budget_usd is not None:
             settings = RunSettings.from_stored(run.options).model_copy(
                 update={"budget_usd": budget_usd})
@@ -235,20 +180,10 @@ def preview_prompt(root: Path, backlog: Backlog, plan: Plan, task_id: str,
     config = backlog.config
     profiles = load_profiles(root, config)
     configured = config.defaults.runner if config else None
-    settings = _settings(backlog, RunOptions(runner=runner or configured or "script"))
-    agent, chosen = _agent_and_runner(task, profiles, config, settings)
+    settings = run_settings(backlog, RunOptions(runner=runner or configured or "script"))
+    agent, chosen = agent_and_runner(task, profiles, config, settings)
     return agent_prompt(task, profiles.get(agent), RunnerPool(settings.runner_settings).get(chosen),
                         gates=settings.gates_for(task, agent))
-
-
-def resolve_run(journal: Journal, run_id: str | None) -> RunRecord:
-    run = journal.get_run(run_id) if run_id else journal.latest_run()
-    if run is None:
-        known = ", ".join(r.id for r in journal.runs()[-5:]) or "none yet"
-        raise WavefrontError(
-            f"no run {run_id!r} in {journal.path} (recent: {known})" if run_id
-            else f"no run in {journal.path} yet; start one with `wavefront run`")
-    return run
 
 
 def reconcile(journal: Journal, run: RunRecord, workspaces: GitWorkspaces) -> None:
@@ -289,112 +224,6 @@ def reconcile(journal: Journal, run: RunRecord, workspaces: GitWorkspaces) -> No
     workspaces.prune_stray(keep)
 
 
-def retry_tasks(root: Path, task_ids: Sequence[str], run_id: str | None = None) -> list[str]:
-    """Put failed tasks back in the queue and release the tasks they blocked."""
-    with open_journal(root) as journal:
-        run = resolve_run(journal, run_id)
-        records = {r.task_id: r for r in journal.tasks(run.id)}
-        unknown = [t for t in task_ids if t not in records]
-        if unknown:
-            raise WavefrontError(f"run {run.id} has no task {', '.join(unknown)} "
-                                 f"(tasks: {', '.join(list(records)[:10])})")
-        released: list[str] = []
-        for task_id in task_ids:
-            status = records[task_id].status
-            if status not in (TaskStatus.FAILED, TaskStatus.CONFLICT, TaskStatus.BLOCKED,
-                              TaskStatus.CANCELLED, TaskStatus.NEEDS_HUMAN):
-                raise WavefrontError(f"task {task_id} is {status.value}; only failed, "
-                                     "conflict, blocked or cancelled tasks can be retried")
-            journal.reset_retries(run.id, task_id)
-            journal.set_status(run.id, task_id, TaskStatus.PENDING, "retry requested")
-            released.append(task_id)
-        for record in records.values():
-            if record.status == TaskStatus.BLOCKED and record.task_id not in released:
-                journal.set_status(run.id, record.task_id, TaskStatus.PENDING,
-                                   "released by retry")
-                released.append(record.task_id)
-        return released
-
-
-DECISIONS = ("approve", "change", "reject")
-
-
-def record_decision(root: Path, task_id: str, decision: str, note: str = "",
-                    run_id: str | None = None, who: str | None = None) -> str:
-    """Record a person's decision on a task waiting for one; works while the run goes on.
-
-    `approve` merges it; `change` sends `note` back to its agent as a change request for
-    another round in the same worktree; `reject` fails it (with `note` as the reason).
-    Returns the run's id.
-    """
-    if decision not in DECISIONS:
-        raise WavefrontError(f"unknown decision {decision!r}; expected one of "
-                             f"{', '.join(DECISIONS)}")
-    if decision == "change" and not note.strip():
-        raise WavefrontError("a change request needs a note saying what to change")
-    with open_journal(root) as journal:
-        run = resolve_run(journal, run_id)
-        _waiting(journal, run.id, task_id)
-        question = open_question(journal, run.id, task_id)
-        if question is not None and decision == "approve":
-            raise WavefrontError(f"task {task_id} asks a question and has not finished; "
-                                 f"answer it with `wavefront answer {task_id} \"...\"`")
-        journal.add_decision(run.id, task_id, decision, note, who=who or _who())
-        return run.id
-
-
-def answer_question(root: Path, task_id: str, answer: str, run_id: str | None = None,
-                    who: str | None = None) -> str:
-    """Answer the question a task's agent asked; its next round gets question and answer.
-
-    Works from any process while the run goes on (or before `wavefront resume`). Returns
-    the run's id.
-    """
-    if not answer.strip():
-        raise WavefrontError("the answer is empty; say what the agent should do")
-    with open_journal(root) as journal:
-        run = resolve_run(journal, run_id)
-        _waiting(journal, run.id, task_id)
-        if open_question(journal, run.id, task_id) is None:
-            raise WavefrontError(f"task {task_id} asks no question; it waits for approval: "
-                                 f"`wavefront approve {task_id}` or `wavefront reject "
-                                 f"{task_id} --note \"...\"`")
-        journal.add_decision(run.id, task_id, "answer", answer, who=who or _who())
-        return run.id
-
-
-def open_question(journal: Journal, run_id: str, task_id: str) -> str | None:
-    """The question a task's agent asked that no one has answered yet, or None."""
-    from wavefront.engine.conversation import unanswered
-
-    return unanswered(journal, run_id, task_id)
-
-
-def complete_subtask(root: Path, feature: str, seq: str, summary: str) -> list[Path]:
-    """Mark subtask `seq` of task JSON feature `feature` completed by hand, in the working
-    tree (as the multi-stage workflow's task CLI does); returns the files written."""
-    from wavefront.backlog.taskcli import complete
-
-    return complete(root.resolve(), feature, seq, summary)
-
-
-def _waiting(journal: Journal, run_id: str, task_id: str) -> None:
-    record = journal.task(run_id, task_id)
-    if record is None:
-        raise WavefrontError(f"run {run_id} has no task {task_id!r}")
-    if record.status != TaskStatus.NEEDS_HUMAN:
-        raise WavefrontError(f"task {task_id} is {record.status.value}, not waiting for "
-                             "a person")
-
-
-def _who() -> str:
-    """The person deciding, as the journal names them."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "a person"
-
-
 def cancel_run(root: Path, run_id: str | None, stop: Callable[[int], None],
                wait_s: float = 30.0) -> tuple[int | None, list[str]]:
     """Stop the process driving the run (if any), then cancel its unfinished tasks."""
@@ -431,9 +260,6 @@ def clean(root: Path) -> list[Path]:
             removed.extend(workspaces.prune_stray(keep=()))
             workspaces.delete_run_branches()
     return removed
-
-
-# -- driving the engine ------------------------------------------------------------------
 
 
 def _drive(journal: Journal, repo: GitRepo, run_id: str,
@@ -541,92 +367,3 @@ def _signals(loop: asyncio.AbstractEventLoop, engine: Engine) -> Iterator[None]:
         for sig in installed:
             loop.remove_signal_handler(sig)
 
-
-# -- settings -----------------------------------------------------------------------------
-
-
-def _settings(backlog: Backlog, options: RunOptions) -> RunSettings:
-    """The run's settings: the command line over `wavefront.yaml` over the defaults."""
-    config = backlog.config
-    defaults = config.defaults if config else None
-    limits = config.limits if config else None
-    runner_settings: dict[str, dict[str, Any]] = {
-        name: dict(values) for name, values in (config.runners if config else {}).items()}
-    if config is not None:
-        for settings_of_runner in runner_settings.values():
-            # Paths in wavefront.yaml are relative to the file, not to the cwd.
-            solutions = settings_of_runner.get("solutions_dir")
-            if solutions is not None and not Path(solutions).is_absolute():
-                settings_of_runner["solutions_dir"] = str(config.base_dir / solutions)
-    for name, extra in options.runner_settings.items():
-        runner_settings.setdefault(name, {}).update(extra)
-    default_runner = options.runner or (defaults.runner if defaults else None)
-    if default_runner is None:
-        raise WavefrontError(
-            "no runner chosen: pass --runner (claude, codex, gemini, opencode, aider, cursor, "
-            "goose, command, script) or set defaults.runner in wavefront.yaml")
-    review = config.review if config else None
-    settings = RunSettings(
-        max_parallel=options.max_parallel or (limits.max_parallel if limits else None)
-        or min(4, os.cpu_count() or 1) or 1,
-        per_runner={**(limits.per_runner if limits else {}), **options.per_runner},
-        strategy="waves" if options.strategy == "waves" else "dependency",
-        retries=options.retries if options.retries is not None
-        else (defaults.retries if defaults else 0),
-        timeout_s=options.timeout_s or (defaults.timeout if defaults else 1800.0),
-        verify=_verify(options.verify or (config.verify_mode if config else "branch")),
-        review_rounds=review.max_rounds if review else 2,
-        on_review_limit=review.on_limit if review else "needs-human",
-        fix_rounds=options.fix_rounds if options.fix_rounds is not None
-        else (defaults.fix_rounds if defaults else 2),
-        writeback=config.writeback if config else True,
-        state_files=bool(config and config.state_files),
-        mcp=bool(config and config.mcp),
-        gates=config.gate_specs if config else (),
-        budget_usd=options.budget_usd or (limits.max_cost_usd if limits else None),
-        wait_for_humans=options.wait_for_humans,
-        outside_writes="warn" if options.outside_writes == "warn" else "fail",
-        setup=tuple(config.workspace.setup) if config else (),
-        copy_files=tuple(config.workspace.copy_files) if config else (),
-        teardown=tuple(config.workspace.teardown) if config else (),
-        sandbox="bwrap" if options.sandbox == "bwrap" else "none",
-        sandbox_network=options.sandbox_network,
-        default_runner=default_runner,
-        runner_settings=runner_settings,
-        agent_gates=_agent_gates(config),
-    )
-    return settings
-
-
-def _stored_config(run: RunRecord) -> ProjectConfig | None:
-    """The run's wavefront.yaml again, for its inline agent profiles (None if gone)."""
-    path = run.options.get("config")
-    if not path or not Path(path).is_file():
-        return None
-    return load_config(Path(path))
-
-
-def _verify(value: str) -> Any:
-    if value not in ("merged", "branch", "none"):
-        raise WavefrontError(f"--verify must be merged, branch or none, not {value!r}")
-    return value
-
-
-def _agent_and_runner(task: Task, profiles: Mapping[str, AgentProfile],
-                      config: ProjectConfig | None, settings: RunSettings) -> tuple[str, str]:
-    """Who does `task` and through which runner: the task's own runner, else its agent's,
-    else the run's default."""
-    default_agent = (config.defaults.agent if config and config.defaults.agent
-                     else "full-stack-engineer")
-    agent = assign_agent(task, profiles, default=default_agent).agent
-    profile = profiles.get(agent)
-    runner = task.options.runner or (profile.runner if profile and profile.runner
-                                     else settings.default_runner)
-    return agent, runner
-
-
-def _agent_gates(config: ProjectConfig | None) -> dict[str, tuple[GateSpec, ...]]:
-    if config is None:
-        return {}
-    return {name: tuple(GateSpec(g.kind, g.options) for g in agent.gates)
-            for name, agent in config.agents.items() if agent.gates}

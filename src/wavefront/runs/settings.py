@@ -1,0 +1,136 @@
+"""A run's settings: what the user chose on the command line, over `wavefront.yaml`,
+over the defaults; and who does each task, through which runner."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wavefront.agents import assign_agent
+from wavefront.backlog.base import Backlog
+from wavefront.config import ProjectConfig, load_config
+from wavefront.engine.settings import RunSettings
+from wavefront.errors import WavefrontError
+from wavefront.journal.database import RunRecord
+from wavefront.model import AgentProfile, GateSpec, Task
+
+__all__ = [
+    "RunOptions",
+    "agent_and_runner",
+    "agent_gates",
+    "run_settings",
+    "stored_config",
+]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the user chose on the command line; None means "from wavefront.yaml or default"."""
+
+    run_id: str | None = None
+    runner: str | None = None
+    max_parallel: int | None = None
+    per_runner: Mapping[str, int] = field(default_factory=dict)
+    strategy: str = "dependency"
+    retries: int | None = None
+    fix_rounds: int | None = None
+    timeout_s: float | None = None
+    verify: str | None = None
+    budget_usd: float | None = None
+    include_done: bool = False
+    wait_for_humans: bool = False
+    outside_writes: str = "fail"
+    sandbox: str = "none"
+    sandbox_network: bool = True
+    runner_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def run_settings(backlog: Backlog, options: RunOptions) -> RunSettings:
+    """The run's settings: the command line over `wavefront.yaml` over the defaults."""
+    config = backlog.config
+    defaults = config.defaults if config else None
+    limits = config.limits if config else None
+    runner_settings: dict[str, dict[str, Any]] = {
+        name: dict(values) for name, values in (config.runners if config else {}).items()}
+    if config is not None:
+        for settings_of_runner in runner_settings.values():
+            # Paths in wavefront.yaml are relative to the file, not to the cwd.
+            solutions = settings_of_runner.get("solutions_dir")
+            if solutions is not None and not Path(solutions).is_absolute():
+                settings_of_runner["solutions_dir"] = str(config.base_dir / solutions)
+    for name, extra in options.runner_settings.items():
+        runner_settings.setdefault(name, {}).update(extra)
+    default_runner = options.runner or (defaults.runner if defaults else None)
+    if default_runner is None:
+        raise WavefrontError(
+            "no runner chosen: pass --runner (claude, codex, gemini, opencode, aider, cursor, "
+            "goose, command, script) or set defaults.runner in wavefront.yaml")
+    review = config.review if config else None
+    settings = RunSettings(
+        max_parallel=options.max_parallel or (limits.max_parallel if limits else None)
+        or min(4, os.cpu_count() or 1) or 1,
+        per_runner={**(limits.per_runner if limits else {}), **options.per_runner},
+        strategy="waves" if options.strategy == "waves" else "dependency",
+        retries=options.retries if options.retries is not None
+        else (defaults.retries if defaults else 0),
+        timeout_s=options.timeout_s or (defaults.timeout if defaults else 1800.0),
+        verify=_verify(options.verify or (config.verify_mode if config else "branch")),
+        review_rounds=review.max_rounds if review else 2,
+        on_review_limit=review.on_limit if review else "needs-human",
+        fix_rounds=options.fix_rounds if options.fix_rounds is not None
+        else (defaults.fix_rounds if defaults else 2),
+        writeback=config.writeback if config else True,
+        state_files=bool(config and config.state_files),
+        mcp=bool(config and config.mcp),
+        gates=config.gate_specs if config else (),
+        budget_usd=options.budget_usd or (limits.max_cost_usd if limits else None),
+        wait_for_humans=options.wait_for_humans,
+        outside_writes="warn" if options.outside_writes == "warn" else "fail",
+        setup=tuple(config.workspace.setup) if config else (),
+        copy_files=tuple(config.workspace.copy_files) if config else (),
+        teardown=tuple(config.workspace.teardown) if config else (),
+        sandbox="bwrap" if options.sandbox == "bwrap" else "none",
+        sandbox_network=options.sandbox_network,
+        default_runner=default_runner,
+        runner_settings=runner_settings,
+        agent_gates=agent_gates(config),
+    )
+    return settings
+
+
+def stored_config(run: RunRecord) -> ProjectConfig | None:
+    """The run's wavefront.yaml again, for its inline agent profiles (None if gone)."""
+    path = run.options.get("config")
+    if not path or not Path(path).is_file():
+        return None
+    return load_config(Path(path))
+
+
+def _verify(value: str) -> Any:
+    if value not in ("merged", "branch", "none"):
+        raise WavefrontError(f"--verify must be merged, branch or none, not {value!r}")
+    return value
+
+
+def agent_and_runner(task: Task, profiles: Mapping[str, AgentProfile],
+                      config: ProjectConfig | None, settings: RunSettings) -> tuple[str, str]:
+    """Who does `task` and through which runner: the task's own runner, else its agent's,
+    else the run's default."""
+    default_agent = (config.defaults.agent if config and config.defaults.agent
+                     else "full-stack-engineer")
+    agent = assign_agent(task, profiles, default=default_agent).agent
+    profile = profiles.get(agent)
+    runner = task.options.runner or (profile.runner if profile and profile.runner
+                                     else settings.default_runner)
+    return agent, runner
+
+
+def agent_gates(config: ProjectConfig | None) -> dict[str, tuple[GateSpec, ...]]:
+    if config is None:
+        return {}
+    return {name: tuple(GateSpec(g.kind, g.options) for g in agent.gates)
+            for name, agent in config.agents.items() if agent.gates}
+
