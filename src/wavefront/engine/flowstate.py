@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from wavefront.engine.executor import Executor, LocalExecutor
 from wavefront.engine.pool import RunnerPool
 from wavefront.engine.settings import RunSettings
 from wavefront.errors import WavefrontError
@@ -49,6 +50,8 @@ class FlowState:
     logs_dir: Path
     # task id -> its workspace's variables, while the task holds its workspace
     env: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Where agent attempts run: here, or on the workers of a cluster.
+    executor: Executor = field(default_factory=LocalExecutor)
 
     def record(self, task_id: str) -> TaskRecord:
         record = self.journal.task(self.run_id, task_id)
