@@ -36,6 +36,7 @@ class LocalCluster:
         self.workers = [self.cluster.add_node(**common, num_cpus=slots,
                                               resources={resource: slots})
                         for _ in range(workers)]
+        self.killed: set[str] = set()
 
     @property
     def address(self) -> str:
@@ -51,6 +52,7 @@ class LocalCluster:
         raylet = node.all_processes["raylet"][0].process
         os.kill(raylet.pid, signal.SIGKILL)
         raylet.wait(30)
+        self.killed.add(node_id)
 
     def shutdown(self) -> None:
         self.cluster.shutdown()

@@ -29,7 +29,7 @@ from wavefront.agents.runners.goose import GooseRunner
 from wavefront.agents.runners.opencode import OpenCodeRunner
 from wavefront.agents.runners.qwen import QwenRunner
 
-__all__ = ["CLI_RUNNERS", "AgentCheck", "check_agents", "format_checks"]
+__all__ = ["CLI_RUNNERS", "AgentCheck", "check_agents", "check_cluster", "format_checks"]
 
 CLI_RUNNERS: tuple[type[CliRunner], ...] = (
     ClaudeRunner,
@@ -90,6 +90,16 @@ def check_agents(
             auth_evidence=check.credentials, verified=cls.verified,
             problems=tuple(p.message for p in check.problems)))
     return checks
+
+
+def check_cluster(address: str) -> str:
+    """The Ray cluster at `address`: its nodes, their resources and which agent CLIs each
+    one has, as lines for the terminal (Ray is imported only here)."""
+    from wavefront.executors.raydoctor import check_cluster as check_nodes
+    from wavefront.executors.raydoctor import format_cluster
+
+    executables = {cls.name: cls.executable_names for cls in CLI_RUNNERS}
+    return format_cluster(address, check_nodes(address, executables))
 
 
 def format_checks(checks: Sequence[AgentCheck]) -> str:

@@ -448,10 +448,20 @@ def prompt(task_id: str, runner: str | None, **params: Any) -> None:
 
 @wavefront.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def doctor(as_json: bool) -> None:
+@_executor_options
+def doctor(as_json: bool, executor: str | None, address: str | None) -> None:
     """Which agent CLIs are installed, their versions, whether they look authenticated,
-    and which runner uses each."""
+    and which runner uses each; with --executor ray, the cluster's nodes instead: their
+    resources and which agent CLIs each node has."""
     from dataclasses import asdict
+
+    if executor == "ray":
+        from wavefront.doctor import check_cluster
+        from wavefront.runs.settings import executor_settings
+
+        chosen = executor_settings("ray", address)["ray_address"]
+        click.echo(check_cluster(chosen))
+        return
 
     from wavefront.config import load_config
     from wavefront.doctor import check_agents, format_checks
