@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from chaos.harness import (
     JournalWatch,
     WavefrontProcess,
