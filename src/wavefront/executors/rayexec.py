@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -60,6 +61,7 @@ class RayExecutor:
         self._ray = connect(address)
         self._task = self._ray.remote(_on_worker)
         self._anchor: tuple[str, Any] | None = None  # (commit, its whole-history bundle)
+        self._anchor_lock = threading.Lock()
         self._offered: tuple[float, dict[str, float]] = (0.0, {})
         self.placements: list[tuple[str, str]] = []  # (attempt tag, node id), for reports
 
@@ -94,10 +96,10 @@ class RayExecutor:
     def _job(self, job: AttemptJob) -> WorkerJob:
         workspace = job.request.workspace
         start = run_git(workspace, "rev-parse", "--verify", "HEAD^{commit}").stdout.strip()
-        if self._anchor is None:
-            whole = bundle_of(workspace)
-            self._anchor = (start, self._ray.put(whole))
-        anchor, anchor_ref = self._anchor
+        with self._anchor_lock:  # one whole-history bundle per coordinator
+            if self._anchor is None:
+                self._anchor = (start, self._ray.put(bundle_of(workspace)))
+            anchor, anchor_ref = self._anchor
         delta = None if start == anchor else bundle_of(workspace, exclude=anchor)
         return WorkerJob(
             repo_key=_repo_key(job.repo_root or workspace), start=start, anchor=anchor,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -73,6 +74,7 @@ class WorkerCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._held: dict[Path, int] = {}  # workspace -> its open lock (this process's)
 
     def repository(self, key: str) -> Path:
         path = self.root / "repos" / key
@@ -113,19 +115,52 @@ class WorkerCache:
             return "+".join(fetched)
 
     def workspace(self, key: str, name: str, base: str) -> Path:
-        """A fresh workspace checked out at `base`, borrowing the clone's objects; whatever
-        an earlier, interrupted attempt left under the same name is removed first."""
-        path = self.root / "workspaces" / name
-        self.remove(path)
+        """A fresh workspace checked out at `base`, borrowing the clone's objects.
+
+        Each workspace is locked by the process that works in it for as long as it does;
+        one whose lock nobody holds belonged to an attempt whose process was killed (its
+        coordinator went away), and is removed here, as is an earlier one of this name.
+        """
+        folder = self.root / "workspaces"
+        folder.mkdir(parents=True, exist_ok=True)
+        self._sweep(folder)
+        path = folder / name
+        # The lock before the folder: a sweep elsewhere never takes a workspace being made.
+        lock = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        self._held[path] = lock
+        shutil.rmtree(path, ignore_errors=True)
         with self.locked(key) as repo:
             create_attempt_repo(GitRepo(repo), path, base, branch="attempt")
         return path
 
     def remove(self, path: Path) -> None:
-        if path.exists():
-            shutil.rmtree(path, ignore_errors=True)
+        """Remove a workspace and let go of its lock."""
+        shutil.rmtree(path, ignore_errors=True)
+        lock = self._held.pop(path, None)
+        if lock is not None:
+            Path(f"{path}.lock").unlink(missing_ok=True)
+            os.close(lock)
+
+    def _sweep(self, folder: Path) -> None:
+        for lock_path in folder.glob("*.lock"):
+            workspace = lock_path.with_suffix("")
+            if workspace in self._held:
+                continue
+            try:
+                lock = os.open(lock_path, os.O_RDWR)
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(lock)  # a live attempt works there
+                continue
+            shutil.rmtree(workspace, ignore_errors=True)
+            lock_path.unlink(missing_ok=True)
+            os.close(lock)
 
     def workspaces(self) -> list[Path]:
         """The workspaces now on this worker (none between attempts)."""
         folder = self.root / "workspaces"
-        return sorted(folder.iterdir()) if folder.is_dir() else []
+        return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
