@@ -178,3 +178,29 @@ def test_help_does_not_import_ray() -> None:
                            "except SystemExit:\n    pass\nprint('ray' in sys.modules)"],
                           capture_output=True, text=True, timeout=60)
     assert done.stdout.strip().splitlines()[-1] == "False", done.stderr
+
+
+def test_without_ray_installed_the_ray_executor_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """The same interpreter with every installed package but Ray (`-S`: no site folder)."""
+    import site
+
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    for folder in site.getsitepackages():
+        for entry in Path(folder).iterdir():
+            if not entry.name.lower().startswith("ray"):
+                (packages / entry.name).symlink_to(entry)
+    repo = make_repo(tmp_path / "repo")
+    _sleepy_backlog(repo, 1, 0.0)
+    source = Path(__file__).resolve().parent.parent / "src"
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", "import sys; sys.path[:0] = sys.argv[1:3]; "
+         "sys.argv = ['wavefront', 'run', '--no-progress', '--executor', 'ray', "
+         "'--address', '127.0.0.1:9']; from wavefront.cli import main; main()",
+         str(source), str(packages)],
+        cwd=repo, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: the Ray executor needs Ray, which is not installed: "
+        "pip install 'wavefront[ray]'")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ __all__ = ["NodeCheck", "check_cluster", "format_cluster"]
 _PROBE_TIMEOUT_S = 60.0
 # Resources Ray sets itself; the rest are what the node was started with.
 _BUILT_IN = ("memory", "object_store_memory")
+# Resources that are no agent's: what a node's hardware offers.
+_RAY_OWN = ("CPU", "GPU", "accelerator_type")
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,13 @@ def format_cluster(address: str, checks: Sequence[NodeCheck]) -> str:
         if check.git:
             lines.append(f"  {check.git}")
         lines += [f"  - {problem}" for problem in check.problems]
-    if not any(value > 0 for check in checks for name, value in check.resources.items()
-               if name in {r for c in checks for r in c.clis}):
-        lines.append("No node offers an agent resource: start workers with "
-                     "`ray start --address HEAD --resources '{\"claude\": 2}'`.")
-    return "\n".join(lines)
+    if not any(name not in _RAY_OWN for check in checks for name in check.resources):
+        lines.append("No node offers an agent resource: start workers with")
+        lines.append("  ray start --address HEAD:PORT --resources '{\"claude\": 2}'")
+    return "\n".join(wrapped for line in lines for wrapped in _wrap(line))
+
+
+def _wrap(line: str) -> list[str]:
+    indent = " " * (len(line) - len(line.lstrip()) + 2)
+    return textwrap.wrap(line, width=80, subsequent_indent=indent,
+                         break_on_hyphens=False) or [line]

@@ -63,7 +63,6 @@ class RayExecutor:
         self._anchor: tuple[str, Any] | None = None  # (commit, its whole-history bundle)
         self._anchor_lock = threading.Lock()
         self._offered: tuple[float, dict[str, float]] = (0.0, {})
-        self.placements: list[tuple[str, str]] = []  # (attempt tag, node id), for reports
 
     async def run(self, job: AttemptJob) -> AgentResult:
         workspace = job.request.workspace
@@ -87,7 +86,6 @@ class RayExecutor:
             raise
         except Exception as exc:
             return _failure(exc)
-        self.placements.append((job.attempt_tag, done.node))
         await asyncio.to_thread(self._receive, job, done)
         return replace(done.result, log_path=job.request.log_path)
 
