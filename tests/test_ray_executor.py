@@ -83,6 +83,12 @@ def test_the_demo_runs_on_the_cluster_and_its_tests_pass_on_the_branch(
     tests = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t",
                             "."], cwd=checkout, capture_output=True, text=True, timeout=300)
     assert tests.returncode == 0, tests.stderr
+    # The test gate of every story's own branch was checked where its agent ran.
+    gates = journal_rows(demo, "SELECT g.details FROM gate_results g JOIN attempts a ON "
+                               "a.id = g.attempt_id WHERE a.run_id = ? AND g.gate LIKE "
+                               "'command:%'", run_id)
+    branch = [row["details"] for row in gates if "-merged-" not in row["details"]]
+    assert branch and all(d.startswith("checked on worker node ") for d in branch)
     # The agents ran on the workers: their clones hold the run's commits, their
     # workspaces are gone.
     used = [d for d in cluster.node_dirs().values() if (d / "repos").is_dir()]

@@ -84,7 +84,11 @@ class AgentRounds:
             runner_name=runner_name, runner=runner, runner_kind=kind,
             runner_settings=constructor, request=request, base_commit=handle.base_commit,
             commit_message=commit_message(record, state.run_id),
-            repo_root=state.workspaces.repo_root, setup=state.settings.setup)
+            repo_root=state.workspaces.repo_root, setup=state.settings.setup,
+            gates=tuple(spec for spec in effective_gates(state.gate_specs(record), task,
+                                                         stage="branch")
+                        if spec.kind == "command"),
+            attempt_number=attempt.number)
         guard = state.workspaces.guard()
         before = await asyncio.to_thread(guard.snapshot) if guard is not None else None
         keep_prompt(request.log_path, prompt)
@@ -160,7 +164,9 @@ class AgentRounds:
             run_reviewer=lambda agent, prompt, n: self._review(record, handle, agent,
                                                                prompt, n),
         )
-        results = await check_gates(specs, context)
+        known = state.executor.checked_gates(f"{state.run_id}:{attempt.id}",
+                                             attempt.head_commit)
+        results = await check_gates(specs, context, known=known)
         for result in results:
             state.journal.record_gate(attempt.id, result)
         return results

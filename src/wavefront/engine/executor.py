@@ -1,5 +1,8 @@
 """Where an agent attempt runs: the `Executor` seam between the task flow and the agents.
 
+One method runs an attempt (`run`); a remote executor may also have checked the task's
+command gates where the agent ran, and `checked_gates` hands those results over.
+
 The task flow decides what an attempt is (prompt, workspace, limits) and what follows it
 (commit, gates, merge); an executor only runs it and returns the runner's result. The
 local executor runs the agent here, in the attempt's workspace. A remote one (the Ray
@@ -16,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from wavefront.agents.runners.base import AgentRequest, Runner
-from wavefront.model import AgentResult
+from wavefront.model import AgentResult, GateResult, GateSpec
 
 __all__ = ["AttemptJob", "Executor", "LocalExecutor"]
 
@@ -41,6 +44,11 @@ class AttemptJob:
     commit_message: str
     repo_root: Path | None
     setup: tuple[str, ...] = ()
+    # The command gates of the task's own branch, which a remote executor may check where
+    # the agent ran (they need the workspace, not the journal); `attempt_number` names
+    # their logs as the task flow would.
+    gates: tuple[GateSpec, ...] = ()
+    attempt_number: int = 1
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -56,6 +64,11 @@ class Executor(Protocol):
 
     async def run(self, job: AttemptJob) -> AgentResult: ...
 
+    def checked_gates(self, attempt_tag: str, head: str | None) -> Mapping[str, GateResult]:
+        """Gate results the executor already has for the attempt's commit `head`, by
+        `gates.registry.spec_key`; the task flow checks the rest itself."""
+        ...
+
 
 class LocalExecutor:
     """Agents as processes of this machine, in the attempt's own workspace."""
@@ -65,3 +78,6 @@ class LocalExecutor:
 
     async def run(self, job: AttemptJob) -> AgentResult:
         return await job.runner.run(job.request)
+
+    def checked_gates(self, attempt_tag: str, head: str | None) -> Mapping[str, GateResult]:
+        return {}

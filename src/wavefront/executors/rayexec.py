@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 from wavefront.engine.executor import AttemptJob
 from wavefront.executors.raycluster import agent_resource, connect
 from wavefront.executors.worker import WorkerJob, WorkerResult, run_here
-from wavefront.model import AgentResult, FailureKind
+from wavefront.model import AgentResult, FailureKind, GateResult
 from wavefront.workspace.bundles import bundle_of, fetch_bundle
 from wavefront.workspace.git import run_git
 
@@ -62,6 +63,8 @@ class RayExecutor:
         self._task = self._ray.remote(_on_worker)
         self._anchor: tuple[str, Any] | None = None  # (commit, its whole-history bundle)
         self._anchor_lock = threading.Lock()
+        # attempt tag -> (commit, its command gates' results) checked on the worker
+        self._checked: dict[str, tuple[str, dict[str, GateResult]]] = {}
         self._offered: tuple[float, dict[str, float]] = (0.0, {})
 
     async def run(self, job: AttemptJob) -> AgentResult:
@@ -87,7 +90,16 @@ class RayExecutor:
         except Exception as exc:
             return _failure(exc)
         await asyncio.to_thread(self._receive, job, done)
+        if done.head is not None and done.gates:
+            self._checked[job.attempt_tag] = (done.head, done.gates)
         return replace(done.result, log_path=job.request.log_path)
+
+    def checked_gates(self, attempt_tag: str, head: str | None) -> Mapping[str, GateResult]:
+        """The command gates the worker checked, once, if the commit is still the one."""
+        checked = self._checked.pop(attempt_tag, None)
+        if checked is None or head is None or checked[0] != head:
+            return {}
+        return checked[1]
 
     # -- what goes out and what comes back ------------------------------------------------
 
@@ -105,13 +117,16 @@ class RayExecutor:
                      "delta": self._ray.put(delta) if delta is not None else None},
             runner_kind=job.runner_kind, runner_settings=dict(job.runner_settings),
             request=job.request, commit_message=job.commit_message,
-            attempt_tag=job.attempt_tag, setup=job.setup, worker_dir=self.worker_dir)
+            attempt_tag=job.attempt_tag, setup=job.setup, worker_dir=self.worker_dir,
+            gates=job.gates, attempt_number=job.attempt_number)
 
     def _receive(self, job: AttemptJob, done: WorkerResult) -> None:
         log = job.request.log_path
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as handle:
             handle.write(done.log)
+        for name, text in done.gate_logs.items():
+            (log.parent / name).write_bytes(text)
         if done.bundle is not None and done.head is not None:
             workspace = job.request.workspace
             fetch_bundle(workspace, done.bundle, done.head)

@@ -1,4 +1,5 @@
-"""One agent attempt on a worker machine: workspace, setup, agent, commit, result bundle.
+"""One agent attempt on a worker machine: workspace, setup, agent, commit, the task's
+command gates on that commit, and the result bundle.
 
 This is what runs inside a Ray task, but nothing here needs Ray: the caller hands over a
 way to read the bundles (`get`) and the node's id. The workspace is made from the
@@ -11,19 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from wavefront.agents.runners import make_runner
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.command import keep_prompt
+from wavefront.gates.base import GateContext
+from wavefront.gates.registry import check_gates, spec_key
 from wavefront.lifetime import attempt_scope
-from wavefront.model import AgentResult, FailureKind
+from wavefront.model import AgentResult, FailureKind, GateResult, GateSpec
 from wavefront.workspace.attempt_repo import reclaim
 from wavefront.workspace.bundles import WorkerCache, bundle_of
 from wavefront.workspace.git import GitRepo, run_git, safe_name
@@ -51,6 +55,8 @@ class WorkerJob:
     attempt_tag: str
     setup: tuple[str, ...] = ()
     worker_dir: str | None = None
+    gates: tuple[GateSpec, ...] = ()  # command gates, checked here on the attempt's commit
+    attempt_number: int = 1
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ class WorkerResult:
     node: str
     fetched: str
     seconds: float
+    gates: dict[str, GateResult] = field(default_factory=dict)  # by `spec_key`
+    gate_logs: dict[str, bytes] = field(default_factory=dict)  # file name -> its log
 
 
 def worker_root(override: str | None = None) -> Path:
@@ -83,6 +91,7 @@ def run_here(job: WorkerJob, get: Callable[[Any], bytes], node: str) -> WorkerRe
     name = safe_name(job.attempt_tag)
     path = cache.workspace(job.repo_key, name, job.start)
     log_path = cache.root / "logs" / f"{name}.log"
+    gate_dir = cache.root / "logs" / f"{name}-gates"
     try:
         here = str(path)
         away = str(job.request.workspace)
@@ -91,13 +100,17 @@ def run_here(job: WorkerJob, get: Callable[[Any], bytes], node: str) -> WorkerRe
         request = replace(job.request, workspace=path, log_path=log_path, env=env, mcp=None)
         result = _setup(job.setup, path, env) or _agent(job, request)
         head, bundle = None, None
+        gates: dict[str, GateResult] = {}
+        gate_logs: dict[str, bytes] = {}
         if result.ok:
             head, bundle = _commit(cache.repository(job.repo_key), path, job)
+            gates, gate_logs = _gates(job, request, head, gate_dir, node)
         log = log_path.read_bytes() if log_path.is_file() else b""
         return WorkerResult(replace(result, log_path=None), head, bundle, log, node, fetched,
-                            time.monotonic() - started)
+                            time.monotonic() - started, gates, gate_logs)
     finally:
         cache.remove(path)
+        shutil.rmtree(gate_dir, ignore_errors=True)
         for leftover in log_path.parent.glob(f"{name}.*"):
             leftover.unlink(missing_ok=True)
 
@@ -126,6 +139,27 @@ def _agent(job: WorkerJob, request: AgentRequest) -> AgentResult:
             return await runner.run(request)
 
     return asyncio.run(run())
+
+
+def _gates(job: WorkerJob, request: AgentRequest, head: str, gate_dir: Path, node: str
+           ) -> tuple[dict[str, GateResult], dict[str, bytes]]:
+    """Check the command gates on the attempt's commit, here; their logs go back by name,
+    and the results say where they ran and where the coordinator keeps their logs."""
+    if not job.gates:
+        return {}, {}
+    gate_dir.mkdir(parents=True, exist_ok=True)
+    context = GateContext(task=request.task, workspace=request.workspace, log_dir=gate_dir,
+                          base_commit=job.start, head_commit=head,
+                          attempt=job.attempt_number, env=request.env)
+    results = asyncio.run(check_gates(job.gates, context, auto_deliverables=False))
+    there = job.request.log_path.parent  # the coordinator's folder of the task's logs
+    checked = {}
+    for spec, result in zip(job.gates, results, strict=False):
+        details = result.details.replace(str(gate_dir), str(there))
+        checked[spec_key(spec)] = replace(
+            result, details=f"checked on worker node {node[:12]}\n{details}")
+    logs = {entry.name: entry.read_bytes() for entry in gate_dir.iterdir() if entry.is_file()}
+    return checked, logs
 
 
 def _commit(clone: Path, path: Path, job: WorkerJob) -> tuple[str, bytes | None]:
