@@ -68,6 +68,9 @@ class RunSettings(BaseModel):
     setup: tuple[str, ...] = ()
     copy_files: tuple[str, ...] = ()
     teardown: tuple[str, ...] = ()
+    # Where agents run: here, or on a Ray cluster whose head is at `ray_address`.
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
 
     def gates_for(self, task: Task, agent: str | None) -> tuple[GateSpec, ...]:
         """Every gate configured for `task` done by `agent`: the run's, the agent's, its own."""

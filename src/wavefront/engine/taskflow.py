@@ -23,6 +23,7 @@ from wavefront.engine.conversation import (
     note_for,
     unanswered,
 )
+from wavefront.engine.executor import Executor, LocalExecutor
 from wavefront.engine.feedback import fix_request, phase_fix_request, revision_request
 from wavefront.engine.flowstate import FlowState, WorkOutcome
 from wavefront.engine.mergequeue import WriteBack
@@ -66,9 +67,10 @@ class TaskFlow:
         hooks: Sequence[DoneHook] = (),
         write_back: WriteBack | None = None,
         sandbox: Callable[[Path], Callable[[Sequence[str]], list[str]]] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.state = FlowState(journal, run_id, workspaces, pool, profiles, settings, logs_dir,
-                               sandbox=sandbox)
+                               sandbox=sandbox, executor=executor or LocalExecutor())
         self.journal = journal
         self.run_id = run_id
         self.workspaces = workspaces
