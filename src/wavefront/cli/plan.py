@@ -129,7 +129,9 @@ def _problems_json(problems: Sequence[Problem]) -> list[dict[str, Any]]:
 
 def _problems_by_file(problems: Sequence[Problem]) -> str:
     """A heading per file with its problems under it, each as `file:line: message` (which
-    editors and terminals jump to), then the count."""
+    editors and terminals jump to), then the count; a single problem is one error line."""
+    if len(problems) == 1:
+        return f"error: {problems[0]}"
     by_file: dict[str, list[Problem]] = {}
     for problem in problems:
         key = str(problem.location.path) if problem.location else "(no file)"
