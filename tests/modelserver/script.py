@@ -23,6 +23,10 @@ _WORKDIR = re.compile(
     re.IGNORECASE,
 )
 
+# opencode's step limit is an instruction in the conversation, not a cut-off: a model that
+# obeys it (as this one does, even in `maxturns`) answers in text from then on.
+TOOLS_WITHDRAWN = "MAXIMUM STEPS REACHED"
+
 WRITE_TOOLS = ("Write", "write", "write_file", "apply_patch")
 # Qwen Code offers MCP tools only once a tool search has revealed them; the search's
 # result lists the revealed tools in a <functions> block.
@@ -81,6 +85,8 @@ class Script:
     def answer(self, conversation: Conversation, scenario: str) -> Reply:
         if not conversation.tools:
             return self._side_call(conversation)
+        if TOOLS_WITHDRAWN in conversation.text:
+            return Reply(text=self.final)
         steps: list[tuple[str, str, str]] = []  # (what, path or command, content)
         if self.ask is not None:
             steps.append(("ask", self.ask, ""))

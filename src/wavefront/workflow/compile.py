@@ -64,6 +64,7 @@ class Item:
     context_files: tuple[str, ...] = ()
     agent: str | None = None
     source: SourceLocation | None = None
+    done: bool = False  # its own file says it is done (a story marked Done)
 
 
 def command_runner_name(step_id: str) -> str:
@@ -135,6 +136,8 @@ def _template(workflow: Workflow, step: Step, runners: dict[str, dict[str, Any]]
         metadata.setdefault("retries", (validator.max_rounds or 1) - 1)
     prompt = step.prompt.strip()
     info: dict[str, Any] = {"step": step.id, "kind": _kind(step)}
+    if step.deviations_from:
+        info["deviations_from"] = list(step.deviations_from)
     if step.analyzer is not None:
         labels = list(step.analyzer.labels)
         info["labels"] = labels
@@ -220,7 +223,9 @@ def _step_task(step: Step, template: Mapping[str, Any], deps: tuple[str, ...],
         kind = "stories" if step.for_each.stories else "subtasks"
         metadata.update(agentless=True, grows_at_run_time=True)
         metadata["workflow"] = {**metadata["workflow"], "expand": {
-            "kind": kind, "path": step.for_each.source_path, "template": dict(template)}}
+            "kind": kind, "path": step.for_each.source_path, "template": dict(template),
+            **({"order_from": step.for_each.order_from} if step.for_each.order_from
+               else {})}}
         noun = "story" if kind == "stories" else "subtask"
         title = (f"{_fill_each(title, noun)} (one task per {noun} in "
                  f"{step.for_each.source_path})")

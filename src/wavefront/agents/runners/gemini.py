@@ -15,7 +15,10 @@ call for minutes, printing `Attempt N failed...` lines: wavefront stops it at th
 (a rate limit with its suggested delay, a refused key, a server error or no network).
 With `base_url` the CLI gets `GOOGLE_GEMINI_BASE_URL` and a home of its own beside the
 attempt's log (`GEMINI_CLI_HOME`) whose settings select API-key authentication, which
-headless mode needs there; the user's own settings are never written.
+headless mode needs there; the user's own settings are never written. A task's
+`max_turns` is Gemini CLI's `model.maxSessionTurns`, a setting only: the attempt gets a
+copy of the machine's system settings with it (`GEMINI_CLI_SYSTEM_SETTINGS_PATH`), and
+the CLI's exit 53 is `max_turns`.
 
 Gemini CLI has no flag to add to the system prompt (GEMINI_SYSTEM_MD replaces it whole),
 so the role text stays in the prompt. With `mcp: true`, wavefront's server is added to the
@@ -45,6 +48,7 @@ from wavefront.agents.runners.cliutil import (
     plain,
 )
 from wavefront.agents.runners.failures import Failure, classify_failure
+from wavefront.agents.runners.jsonsettings import machine_settings_path, merged_settings
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 
@@ -76,6 +80,7 @@ class GeminiRunner(CliRunner):
 
     name = "gemini"
     executable_names = ("gemini",)
+    stdin_prompt = ("",)  # stdin is put before the (empty) `-p` text
     auth_env = (
         "GEMINI_API_KEY",
         "GOOGLE_API_KEY",
@@ -117,6 +122,16 @@ class GeminiRunner(CliRunner):
             user_home = Path(env.get("GEMINI_CLI_HOME") or Path.home())
             home = _attempt_home(request, None if api_key_auth else user_home)
             env["GEMINI_CLI_HOME"] = str(home)
+        if request.max_turns:
+            # The limit is a setting only, and the machine's system settings outrank the
+            # user's: a copy of them with the limit, beside the attempt's log.
+            machine = machine_settings_path(env, "GEMINI_CLI_SYSTEM_SETTINGS_PATH",
+                                            "gemini-cli", "GeminiCli")
+            limited = merged_settings(machine, request.log_path.with_suffix(".gemini-system.json"),
+                                      {("model", "maxSessionTurns"): request.max_turns},
+                                      override=True)
+            if limited is not None:
+                env["GEMINI_CLI_SYSTEM_SETTINGS_PATH"] = str(limited)
         return env
 
     def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
@@ -136,6 +151,9 @@ class GeminiRunner(CliRunner):
         model = self.model_for(request)
         if model:
             argv += ["--model", model]
+        session = request.options.get("resume_session")
+        if session:  # continue the agent's own session (a fix round, an answer)
+            argv += ["--resume", str(session)]
         return argv + list(self.extra_args)
 
     def parse(self, outcome: ProcessOutcome, request: AgentRequest) -> AgentResult:
