@@ -25,9 +25,10 @@ from wavefront.agents.prompt import parse_deviations
 from wavefront.agents.runners.aider import FIXED_FLAGS, AiderRunner
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.claude import ClaudeRunner
-from wavefront.agents.runners.cliutil import CliRunner, classify_failure, parse_reset_time
+from wavefront.agents.runners.cliutil import CliRunner
 from wavefront.agents.runners.codex import CodexRunner
 from wavefront.agents.runners.cursor import CursorRunner
+from wavefront.agents.runners.failures import classify_failure, parse_reset_time
 from wavefront.agents.runners.gemini import GeminiRunner
 from wavefront.agents.runners.goose import GooseRunner
 from wavefront.agents.runners.opencode import OpenCodeRunner

@@ -63,6 +63,9 @@ GATE_OPTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "contract": (frozenset({"name", "paths", "markers"}), frozenset()),
     "review": (frozenset({"name", "agents", "max_rounds", "on_limit"}), frozenset()),
     "human": (frozenset({"name", "prompt"}), frozenset()),
+    # `fix_by`: the agent a phase gate's fix task goes to (a validator's FAIL is fixed
+    # by an engineer, not by the validator).
+    "signoff": (frozenset({"name", "paths", "fix_by"}), frozenset()),
 }
 
 
@@ -259,6 +262,13 @@ class ProjectConfig(_Strict):
     state_files: bool = False
     # Each agent gets wavefront's MCP server for its own task (ask_human, ...).
     mcp: bool = False
+    # Agents in a bubblewrap sandbox: the repository read-only (`checkout`, the default
+    # where bubblewrap works), all but the workspace read-only (`bwrap`; `auto` where it
+    # works), or none.
+    sandbox: Literal["none", "checkout", "bwrap", "auto"] | None = None
+    sandbox_network: bool = True
+    # Git-ignored files of the checkout an agent must not touch (the guard watches them).
+    protected: TextList = [".env*"]
     tasks: list[TaskConfig] = []
     # Reserved for workflows (a later issue): any mapping is kept as written.
     workflow: dict[str, Any] | None = None

@@ -28,7 +28,7 @@ from frontmatter.default_handlers import YAMLHandler
 
 from wavefront.errors import BacklogError, ConfigError
 from wavefront.model import AgentProfile
-from wavefront.yamlsource import YamlDocument, compose_and_load
+from wavefront.yamlsource import YamlDocument
 
 if TYPE_CHECKING:
     from wavefront.config import AgentConfig, ProjectConfig
@@ -138,8 +138,8 @@ def _parse_front_matter(front: str, path: Path, offset: int) -> tuple[YamlDocume
 
 
 def _compose(text: str, path: Path) -> YamlDocument:
-    data, root = compose_and_load(text)
-    return YamlDocument(path=path, data=data, root=root)
+    data = yaml.safe_load(text)
+    return YamlDocument(path=path, data=data, root=yaml.compose(text, Loader=yaml.SafeLoader))
 
 
 def _quote_plain_values(front: str) -> tuple[str, list[str]]:

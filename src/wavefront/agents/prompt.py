@@ -41,9 +41,18 @@ Deviations: every place where you departed from the task, the acceptance criteri
 architecture documents, why, and what it affects. Write "Deviations: none" if there were
 none.
 
+{asking}"""
+
+_ASK_BY_LINE = """
 If you cannot go on without a decision from a person, stop and end your reply with a line
 that starts with "QUESTION:" followed by your question (it may go on over the next lines).
 Your changes so far are kept, and the answer comes back to you here.
+"""
+_ASK_BY_TOOL = """
+If you cannot go on without a decision from a person, call the `ask_human` tool of the
+`wavefront` MCP server with your question and wait: its result is the answer. Where you
+cannot call it, stop and end your reply with a line that starts with "QUESTION:" followed
+by your question; your changes so far are kept, and the answer comes back to you here.
 """
 
 _ROLE = "## Your role: {name}\n\n{text}\n\n"
@@ -70,12 +79,15 @@ def agent_prompt(
     answers: Sequence[str] = (),
     extra: str = "",
     extra_heading: str = "Notes",
+    deviations: Sequence[str] = (),
+    ask_tool: bool = False,
 ) -> str:
     """The prompt `runner` is given for an attempt at `task`: what a run sends and what
     `wavefront prompt` shows, built in this one place."""
     return build_prompt(task, profile, dependencies=dependencies, gates=gates,
                         answers=answers, extra=extra, extra_heading=extra_heading,
-                        persona=not runner.passes_persona(profile))
+                        persona=not runner.passes_persona(profile), deviations=deviations,
+                        ask_tool=ask_tool)
 
 
 def build_prompt(
@@ -88,6 +100,8 @@ def build_prompt(
     extra: str = "",
     extra_heading: str = "Notes",
     persona: bool = True,
+    deviations: Sequence[str] = (),
+    ask_tool: bool = False,
 ) -> str:
     """The prompt for one attempt at `task` by `profile`.
 
@@ -95,7 +109,9 @@ def build_prompt(
     hand it to the CLI themselves (`CliRunner.passes_persona`), so it is not said twice.
     `gates` defaults to the task's own gates when empty. `extra` is what goes back to the
     agent for another round (a failed check, findings, a change request), under
-    `extra_heading`; `answers` are the questions the agent asked and the answers it got.
+    `extra_heading`; `answers` are the questions the agent asked and the answers it got;
+    `deviations` are the deviations other agents reported, for the agent who reconciles them.
+    `ask_tool` says the agent has wavefront's MCP server, whose `ask_human` asks a person.
     """
     return PROMPT_TEMPLATE.format(
         role=_role(profile, persona),
@@ -107,13 +123,15 @@ def build_prompt(
         dependencies=_section(
             "What your dependencies delivered (already merged into your branch)",
             [_delivery(d) for d in dependencies],
-        ),
+        ) + _section("Deviations the engineers reported (reconcile each one)",
+                     [f"- {d}" for d in deviations]),
         gates=_section(
             "Checks your work must pass before it is merged",
             [f"- {_gate(g)}" for g in (gates or task.gates)],
         ),
         answers=_section("Answers you were given", ["\n\n".join(answers)]),
         extra=_section(extra_heading, [extra.strip()]) if extra.strip() else "",
+        asking=_ASK_BY_TOOL if ask_tool else _ASK_BY_LINE,
     )
 
 

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 
-from wavefront.backlog.base import Backlog, BacklogFormat
+from wavefront.backlog.base import Backlog, BacklogFormat, each_readable
 from wavefront.errors import BacklogError, ConfigError
 
 __all__ = ["FORMATS", "Backlog", "BacklogFormat", "discover_backlog", "load_backlog"]
@@ -93,14 +93,40 @@ def load_backlog(paths: Sequence[Path | str] | Path | str, format: str | None = 
     if format is not None and format not in FORMATS:
         raise BacklogError(Path(str(paths[0])) if paths else Path("."), None,
                            f"unknown format {format!r} (known: {', '.join(FORMATS)})")
-    parts: list[Backlog] = []
-    for raw in paths:
+
+    def read(raw: Path | str) -> Backlog:
         path = Path(raw)
         if not path.exists():
             raise BacklogError(path, None, "no such file or directory")
         fmt = FORMATS[format] if format else detect_format(path)
-        parts.append(_with_includes(_tagged(fmt.load(path), fmt.NAME), path))
-    return Backlog.merge(parts)
+        loaded = fmt.load(path)
+        _refuse_nul(loaded)
+        return _with_includes(_tagged(loaded, fmt.NAME), path)
+
+    return Backlog.merge(each_readable(paths, read))
+
+
+def _refuse_nul(backlog: Backlog) -> None:
+    """A NUL character in a task's id or text is a load error: no git call, argv or
+    file name can hold one, so it would fail the run later with a lesser message."""
+    for task in backlog.tasks:
+        texts = (task.id, task.title, task.body, *task.dependencies, *task.deliverables,
+                 *task.files, *task.acceptance_criteria)
+        if any("\0" in text for text in texts):
+            line = _nul_line(task.source.path) or task.source.line
+            raise BacklogError(task.source.path, line,
+                               f"task {task.id!r}: a NUL character is not allowed in a "
+                               "task's id or text")
+
+
+def _nul_line(path: Path) -> int | None:
+    """The line of the first NUL byte in `path` (None when it has none: an escape)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    at = data.find(b"\0")
+    return data.count(b"\n", 0, at) + 1 if at >= 0 else None
 
 
 def _tagged(backlog: Backlog, name: str) -> Backlog:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from wavefront.backlog.base import Backlog
+from wavefront.backlog.base import Backlog, each_readable
 from wavefront.backlog.storytext import (
     DependencyRefs,
     StoryFields,
@@ -158,6 +158,11 @@ def resolve_dependencies(
         "dependency (write 'Depends on: ...' or 'Blocks: ...')"
         for phrase in refs.unclear
     ]
+    notes += [
+        f"dependencies {value!r} name no story; no dependency read (write story ids such as "
+        "1.1, or None)"
+        for value in refs.unreadable
+    ]
     for epic_ref in refs.epics:
         if known is None:
             notes.append(f"depends on all of epic {epic_ref}; load the whole backlog to expand it")
@@ -206,7 +211,7 @@ def _load_directory(directory: Path) -> Backlog:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        stories = [_read_story_file(path, task_id) for path, task_id in named]
+        stories = each_readable(named, lambda pair: _read_story_file(*pair))
         stories.sort(key=lambda s: (story_sort_key(s.task_id), s.path.name))
         known = {s.task_id: s.epic for s in stories}
         return _backlog(stories, [s.path for s in stories], known)
@@ -314,7 +319,7 @@ def _backlog(
             extra_tags=(story.epic_tag,) if story.epic_tag else (),
         )
         tasks.append(task)
-        notes.extend(f"{task.source}: {note}" for note in task_notes)
+        notes.extend(f"{task.where_dependencies}: {note}" for note in task_notes)
     return Backlog(tasks=tuple(tasks), files=tuple(files), formats=(NAME,), notes=tuple(notes))
 
 

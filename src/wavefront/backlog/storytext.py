@@ -21,72 +21,19 @@ from wavefront.backlog.mdblocks import (
     markdown_events,
     scan_blocks,
 )
+from wavefront.backlog.storyrefs import (
+    DEPENDENCY_LABELS,
+    LABEL,
+    DependencyRefs,
+    dependency_refs,
+    plain,
+    section_refs,
+)
 from wavefront.errors import BacklogError
 from wavefront.yamlsource import parse_yaml
 
 __all__ = ["DependencyRefs", "StoryFields", "dependency_refs", "parse_story", "slugify"]
 
-# `**Label**: value`, `**Label:** value` or a plain `Label: value` at the start of a line.
-_LABEL = re.compile(
-    r"^(?:\*\*|__)?(?P<label>[A-Za-z][A-Za-z /&-]{0,40}?)"
-    r"(?::(?:\*\*|__)|(?:\*\*|__)?:)\s*(?P<value>.*)$"
-)
-_STORY_REF = re.compile(r"(?<![\w.])\d+\.\d+(?:-\d+(?![.\d]))?[a-z]?(?![\w])(?!\.\d)")
-_EPIC_REF = re.compile(
-    r"\bEpics?\s+(?P<first>\d+)(?:\s*(?:-|–|to|through)\s*(?P<last>\d+))?(?![\d.])", re.I
-)
-# Words that give a dependency phrase its direction. A postfix phrase ("1.1 must be done
-# first") makes its whole sentence incoming; the others govern the ids after them, up to
-# the next such word.
-_WAITS_POSTFIX = re.compile(
-    r"\b(?:must|should|needs? to|to) be (?:completed|complete|done|finished|merged|in place)"
-    r"(?: first| before)?\b|\b(?:completed|done) first\b",
-    re.I,
-)
-_DIRECTION_WORD = re.compile(
-    r"(?P<incoming>\bblocked by\b|\bdepends? (?:up)?on\b|\brequires?\b|\brequired\b(?! by)"
-    r"|\bafter\b|\bneeds?\b|\bbuilds? (?:up)?on\b|\bwaits? for\b|\bfollows?\b"
-    r"|\bprerequisites?\b(?! (?:for|of|to)))"
-    r"|(?P<outgoing>\bblocks\b|\bblocking\b|\bunblocks\b|\benables?\b|\bbefore\b"
-    r"|\brequired by\b|\bneeded by\b|\bprerequisite (?:for|of|to)\b|\bfollowed by\b)"
-    r"|(?P<unclear>\brelated\b|\brelates\b|\bsee\b|\bsimilar\b|\bcf\.?|\bparallel\b"
-    r"|\bconflicts?\b|\boverlaps?\b)",
-    re.I,
-)
-_SENTENCE_END = re.compile(r"(?:[.;!?](?=\s|$)|\n)+")
-
-
-def _directed_parts(text: str) -> Iterator[tuple[str, str]]:
-    """The phrases of a dependency value, each with its direction: "incoming" (what this
-    story waits for; also a phrase with no direction word, since the label said it),
-    "outgoing" or "unclear"."""
-    for sentence in _SENTENCE_END.split(text):
-        if _WAITS_POSTFIX.search(sentence):
-            yield sentence, "incoming"
-            continue
-        marks = list(_DIRECTION_WORD.finditer(sentence))
-        if not marks:
-            yield sentence, "incoming"
-            continue
-        yield sentence[: marks[0].start()], "incoming"
-        for mark, following in zip(marks, [*marks[1:], None], strict=True):
-            end = following.start() if following is not None else len(sentence)
-            yield sentence[mark.start() : end], str(mark.lastgroup)
-
-
-_NONE = re.compile(r"^(?:(?:none|n/?a|nothing|no dependencies)\b|[-—–]\s*$)", re.I)
-_DEPENDENCY_LABELS = frozenset(
-    {
-        "dependencies",
-        "dependency",
-        "depends on",
-        "prerequisites",
-        "prerequisite",
-        "blocked by",
-        "requires",
-        "required stories",
-    }
-)
 _STATUS_LABELS = frozenset({"status", "story status"})
 _AGENT_LABELS = frozenset({"agent", "assigned agent", "suggested agent", "assignee agent"})
 _FILE_SECTION = re.compile(r"^(file list|files\b|deliverables\b)", re.I)
@@ -95,20 +42,7 @@ _TITLE_PREFIX = re.compile(r"^(?:Story\s+)?\d+(?:[.\-]\d+)*[a-z]?\s*[:.\-–—]
 _LABEL_ONLY = re.compile(r"^(?:\*\*|__)?[A-Za-z][\w /&-]*:?(?:\*\*|__)?:?\s*$")
 _CHECKBOX = re.compile(r"^\[[ xX]\]\s*")
 _PLAIN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MARKS = re.compile(r"(\*\*|__|`)")
 _PATH_TOKEN = re.compile(r"^(?!https?:)[\w.@~{}\[\]+-]*(?:/[\w.@~{}\[\]+-]*)*$")
-
-
-@dataclass(frozen=True)
-class DependencyRefs:
-    """Story ids a story names as its dependencies, and whole epics it waits for."""
-
-    stories: tuple[str, ...] = ()
-    epics: tuple[str, ...] = ()
-    # Phrases naming stories whose direction could not be read ("related to 1.1"): reported,
-    # never guessed into a dependency.
-    unclear: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,7 +77,7 @@ class _Doc:
         self.lines = text.splitlines()
         self.blocks = _blocks(text)
         self.headings = [
-            (position, block, _plain(block.text))
+            (position, block, plain(block.text))
             for position, block in enumerate(self.blocks)
             if block.kind == "heading" and not block.quoted
         ]
@@ -246,8 +180,8 @@ def _blocks_from(events: list[BlockEvent]) -> list[_Block]:
 def _sections(doc: _Doc, wanted: Callable[[str], bool]) -> Iterator[tuple[_Block, list[_Block]]]:
     """Each heading whose text `wanted` accepts, with the blocks up to the next heading of
     the same or a higher level."""
-    for position, block, plain in doc.headings:
-        if not wanted(plain):
+    for position, block, heading_text in doc.headings:
+        if not wanted(heading_text):
             continue
         yield block, doc.blocks[position + 1 : doc.section_end[position]]
 
@@ -259,18 +193,9 @@ def _labels(blocks: list[_Block], lines: list[str]) -> Iterator[tuple[int, str, 
             continue
         for index in range(block.start, min(block.end, len(lines))):
             # Every label has a colon; most lines do not, and the match is the cost.
-            found = ":" in lines[index] and _LABEL.match(lines[index].strip())
+            found = ":" in lines[index] and LABEL.match(lines[index].strip())
             if found:
                 yield index, found["label"].strip().lower(), found["value"].strip()
-
-
-def _plain(text: str) -> str:
-    """Markdown emphasis, code marks and links reduced to their words."""
-    if "[" in text:
-        text = _LINK.sub(r"\1", text)
-    if "**" in text or "__" in text or "`" in text:
-        text = _MARKS.sub("", text)
-    return text.strip()
 
 
 def _title(doc: _Doc) -> tuple[str | None, int | None]:
@@ -290,11 +215,11 @@ def _status(doc: _Doc) -> str | None:
         for block in inside:
             if block.kind in ("paragraph", "item") and block.text.strip():
                 first = block.text.strip().splitlines()[0]
-                labelled = _LABEL.match(first)
-                return _plain(labelled["value"] if labelled else first) or None
+                labelled = LABEL.match(first)
+                return plain(labelled["value"] if labelled else first) or None
     for _line, label, value in doc.labels:
         if label in _STATUS_LABELS and value:
-            return _plain(value) or None
+            return plain(value) or None
     return None
 
 
@@ -303,93 +228,22 @@ def _dependencies(doc: _Doc) -> tuple[DependencyRefs | None, int | None]:
     `Dependencies` section, where only what follows "Depends on"-like labels counts and
     "Blocks:"/"Enables:" parts are left out. The first that names stories or says "None" wins.
     """
+    unreadable: tuple[int, str] | None = None
     for line, label, value in doc.labels:
-        if label in _DEPENDENCY_LABELS and value:
+        if label in DEPENDENCY_LABELS and value:
             refs = dependency_refs(value)
             if refs is not None:
                 return refs, line + 1
+            unreadable = unreadable or (line + 1, plain(value))
     for heading, inside in _sections(doc, lambda t: t.lower().startswith("dependenc")):
         start = heading.end
         end = max((b.end for b in inside), default=start)
-        refs = _section_refs(doc.lines[start:end])
+        refs = section_refs(doc.lines[start:end])
         if refs is not None:
             return refs, heading.start + 1
+    if unreadable is not None:
+        return DependencyRefs(unreadable=(unreadable[1],)), unreadable[0]
     return None, None
-
-
-def _section_refs(section: list[str]) -> DependencyRefs | None:
-    counted: list[str] = []
-    counting = True  # text before any label counts
-    for raw in section:
-        line = raw.strip().lstrip("-*+ ").strip()
-        found = _LABEL.match(line)
-        if found:
-            counting = found["label"].strip().lower() in _DEPENDENCY_LABELS
-            line = found["value"]
-        if counting and line:
-            counted.append(line)
-    if not counted:
-        return None
-    stories: list[str] = []
-    epics: list[str] = []
-    unclear: list[str] = []
-    said_something = False
-    for text in counted:
-        refs = dependency_refs(text)
-        if refs is None:
-            continue
-        said_something = True
-        stories.extend(refs.stories)
-        epics.extend(refs.epics)
-        unclear.extend(refs.unclear)
-    if said_something:
-        return DependencyRefs(
-            tuple(dict.fromkeys(stories)), tuple(dict.fromkeys(epics)), tuple(unclear)
-        )
-    return None
-
-
-def dependency_refs(value: str) -> DependencyRefs | None:
-    """The story and epic ids a dependency value says this story waits for; empty refs for
-    "None" or for a value that names only stories this one blocks; None when the value
-    names nothing recognisable.
-
-    Prose is read for direction: "blocked by", "requires", "after", "must be completed
-    first" point at dependencies; "blocks", "enables", "before" point at later stories,
-    which are not dependencies. A phrase naming stories in words that say neither
-    ("related to 1.1") is kept in `unclear`.
-    """
-    text = _plain(value)
-    stories: list[str] = []
-    epics: list[str] = []
-    unclear: list[str] = []
-    named_any = False
-    for part, direction in _directed_parts(text):
-        part_stories = _STORY_REF.findall(part)
-        part_epics = [
-            str(n)
-            for found in _EPIC_REF.finditer(part)
-            for n in range(
-                int(found["first"]),
-                min(int(found["last"] or found["first"]), int(found["first"]) + 99) + 1,
-            )
-        ]
-        if not (part_stories or part_epics):
-            continue
-        named_any = True
-        if direction == "incoming":
-            stories.extend(part_stories)
-            epics.extend(part_epics)
-        elif direction == "unclear":
-            unclear.append(part.strip(" ,;."))
-    if named_any:
-        return DependencyRefs(
-            tuple(dict.fromkeys(stories)), tuple(dict.fromkeys(epics)), tuple(unclear)
-        )
-    # "**Dependencies**: 0 (none)" counts as none too.
-    if _NONE.match(text) or re.match(r"^0\b", text):
-        return DependencyRefs()
-    return None
 
 
 def _acceptance_criteria(doc: _Doc) -> tuple[str, ...]:
@@ -412,7 +266,7 @@ def _acceptance_criteria(doc: _Doc) -> tuple[str, ...]:
                 criteria.append(block.text.strip())
         if not criteria:
             criteria.extend(
-                _plain(b.text)
+                plain(b.text)
                 for b in inside
                 if b.kind == "paragraph" and not b.depth and b.text.strip()
             )
@@ -434,14 +288,14 @@ def _after_label(blocks: list[_Block], label: str) -> list[_Block]:
             break
         if collecting:
             region.append(block)
-        elif is_label and _plain(block.text).rstrip(":").strip().lower() == label:
+        elif is_label and plain(block.text).rstrip(":").strip().lower() == label:
             collecting = True
     return region
 
 
 def _criterion(text: str) -> str:
     first = " ".join(part.strip() for part in text.strip().splitlines())
-    return _plain(_CHECKBOX.sub("", first))
+    return plain(_CHECKBOX.sub("", first))
 
 
 def _files(doc: _Doc, section: re.Pattern[str]) -> tuple[str, ...]:
@@ -483,7 +337,7 @@ def _agent(doc: _Doc) -> str | None:
     limit = h2[1] if len(h2) > 1 else len(doc.lines)
     for line, label, value in doc.labels:
         if line < limit and label in _AGENT_LABELS and value:
-            name = re.split(r"\s*\(", _plain(value), maxsplit=1)[0].strip()
+            name = re.split(r"\s*\(", plain(value), maxsplit=1)[0].strip()
             return name or None
     return None
 
@@ -493,7 +347,7 @@ def _epic_tag(doc: _Doc) -> str | None:
     for _line, label, value in doc.labels:
         if label != "epic" or not value:
             continue
-        text = _plain(value)
+        text = plain(value)
         found = re.match(r"^(?:Epic\s+)?[\d.]+\s*(?:[-:–—]\s*)?(?P<title>.*)$", text, re.I)
         title = found["title"] if found else text
         title = re.split(r"\s+[-–—]\s+|\s*\(", title, maxsplit=1)[0]

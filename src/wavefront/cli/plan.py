@@ -22,6 +22,7 @@ from wavefront.words import plural
 
 if TYPE_CHECKING:
     from wavefront.backlog.load import LoadedPlan
+    from wavefront.errors import BacklogError
     from wavefront.plan.graph import Plan
     from wavefront.plan.problems import Problem
 
@@ -38,27 +39,39 @@ def validate(output: str, **params: Any) -> None:
     checked as the multi-stage workflow requires: status words, subtask_count and
     completed_count against the files, objectives over 200 characters.
     """
+    from wavefront.agents.profiles import load_profiles
     from wavefront.agents.runners.settings import check_configured_runners
+    from wavefront.backlog.base import collecting_errors
     from wavefront.backlog.taskcli import problems as workflow_problems
     from wavefront.errors import BacklogError
+    from wavefront.gates.validate import validate_plan_gates
 
-    try:
-        loaded = load_and_plan_from_options(
-            params, ask=False, integrated=False, sound_only=True, quiet=output == "json"
-        )
-        check_configured_runners(loaded.backlog.config)
-        problems = [*loaded.problems, *(
-            _problem_of(text) for file in loaded.backlog.files if file.name == "task.json"
-            for text in workflow_problems(file.parent))]
-    except BacklogError as error:
-        if output != "json":
-            raise
-        # A file that cannot be read, or a runner that cannot be built, is a problem too.
-        problem: dict[str, Any] = {"file": str(error.path), "line": error.line,
-                                   "message": error.reason, "tasks": []}  # fmt: skip
-        click.echo(json.dumps({"ok": False, "tasks": 0, "files": [], "notes": [],
-                               "problems": [problem]}, indent=2))  # fmt: skip
-        raise SystemExit(2) from None
+    # Every file is read, each that cannot be is one problem: all are listed at once.
+    with collecting_errors() as unreadable:
+        try:
+            loaded = load_and_plan_from_options(
+                params, ask=False, integrated=False, sound_only=True, quiet=output == "json"
+            )
+            check_configured_runners(loaded.backlog.config)
+            # The gates as `run` checks them before it starts: a gate that cannot work (a
+            # missing program, a path outside the repository) fails here, not at run time.
+            validate_plan_gates(loaded.backlog.config, loaded.plan.tasks,
+                                profiles=load_profiles(params["root"], loaded.backlog.config),
+                                root=params["root"])
+            problems = [*map(_unreadable_problem, unreadable), *loaded.problems, *(
+                _problem_of(text) for file in loaded.backlog.files if file.name == "task.json"
+                for text in workflow_problems(file.parent))]
+        except BacklogError as error:
+            # A file that stops the rest (or a runner that cannot be built) ends the list.
+            stopped = [*map(_unreadable_problem, unreadable), _unreadable_problem(error)]
+            if output == "json":
+                click.echo(json.dumps({"ok": False, "tasks": 0, "files": [], "notes": [],
+                                       "problems": _problems_json(stopped)}, indent=2))
+            elif len(stopped) == 1:
+                raise
+            else:
+                click.echo(_problems_by_file(stopped), err=True)
+            raise SystemExit(2) from None
     backlog = loaded.backlog
     if output == "json":
         report = {
@@ -66,13 +79,8 @@ def validate(output: str, **params: Any) -> None:
             "tasks": len(backlog.tasks),
             "files": [str(path) for path in backlog.files],
             "notes": list(backlog.notes),
-            "problems": [
-                {"file": str(p.location.path) if p.location else None,
-                 "line": p.location.line if p.location else None,
-                 "message": p.message, "tasks": list(p.task_ids)}
-                for p in problems
-            ],
-        }  # fmt: skip
+            "problems": _problems_json(problems),
+        }
         click.echo(json.dumps(report, indent=2))
     else:
         for note in backlog.notes:
@@ -104,9 +112,26 @@ def _problem_of(text: str) -> Problem:
     return Problem(SourceLocation(Path(path), int(line)), message.strip(), ())
 
 
+def _unreadable_problem(error: BacklogError) -> Problem:
+    """A file that could not be read, as a problem of that file (its line when known)."""
+    from wavefront.model import SourceLocation
+    from wavefront.plan.problems import Problem
+
+    # Without a line the whole file is meant: its first line.
+    return Problem(SourceLocation(error.path, error.line or 1), error.reason, ())
+
+
+def _problems_json(problems: Sequence[Problem]) -> list[dict[str, Any]]:
+    return [{"file": str(p.location.path) if p.location else None,
+             "line": p.location.line if p.location else None,
+             "message": p.message, "tasks": list(p.task_ids)} for p in problems]
+
+
 def _problems_by_file(problems: Sequence[Problem]) -> str:
     """A heading per file with its problems under it, each as `file:line: message` (which
-    editors and terminals jump to), then the count."""
+    editors and terminals jump to), then the count; a single problem is one error line."""
+    if len(problems) == 1:
+        return f"error: {problems[0]}"
     by_file: dict[str, list[Problem]] = {}
     for problem in problems:
         key = str(problem.location.path) if problem.location else "(no file)"
@@ -176,12 +201,15 @@ def next_command(output: str, **params: Any) -> None:
                   "dependencies")
     from wavefront.plan.scope import id_sort_key
 
-    started = sorted(plan.started_in_files, key=id_sort_key)
+    started = sorted(_started(plan), key=id_sort_key)
     if started:
-        shown = ", ".join(f"{t} ({plan.by_id[t].status_text})" for t in started[:8]
-                          if t in plan.by_id)
+        shown = ", ".join(f"{t} ({plan.by_id[t].status_text})" for t in started[:8])
         click.echo(f"started in the backlog files, to resume or review first: {shown}",
                    err=True)
+    aside = sorted(plan.started_in_files - set(started), key=id_sort_key)
+    if aside:
+        shown = ", ".join(f"{t} ({plan.by_id[t].status_text})" for t in aside[:8])
+        click.echo(f"set aside in the backlog files: {shown}", err=True)
     if not ready:
         click.echo(_nothing_ready(plan), err=True)
         return
@@ -221,12 +249,22 @@ def _nothing_ready(plan: Plan) -> str:
     remaining = [t.id for t in plan.tasks if t.id not in plan.done_in_files]
     if not remaining:
         return f"nothing to do: {_all(len(plan.tasks))} in scope {_be(len(plan.tasks))} done"
-    started = sorted(plan.started_in_files)
+    started = sorted(_started(plan))
     if started:
         return f"nothing ready: waiting on tasks in progress ({', '.join(started[:8])})"
     count = len(remaining)
     waits = "waits" if count == 1 else "wait"
     return f"nothing ready: {plural(count, 'task')} {waits} on dependencies outside the scope"
+
+
+def _started(plan: Plan) -> set[str]:
+    """Tasks the files mark as begun (in progress, in review, blocked): not those set
+    aside (cancelled, deferred), which nobody is to resume."""
+    from wavefront.model import TaskStatus
+
+    aside = (TaskStatus.CANCELLED, TaskStatus.SKIPPED)
+    return {t for t in plan.started_in_files if t in plan.by_id
+            and plan.by_id[t].status not in aside}
 
 
 def _all(count: int) -> str:

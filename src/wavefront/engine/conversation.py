@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from wavefront.engine.feedback import CONTINUE_AFTER_ANSWER, answer_note, change_request
 from wavefront.journal.database import Journal
 from wavefront.journal.kinds import EventKind
+from wavefront.words import shell_words
 
 __all__ = ["Note", "answers", "ask", "asked_reason", "deviations_since", "last_session",
            "note_for", "unanswered"]
@@ -36,7 +37,7 @@ def ask(journal: Journal, run_id: str, task_id: str, question: str, who: str,
 def asked_reason(task_id: str, question: str) -> str:
     """The status reason of a task whose agent asked (what `status` shows a person)."""
     return (f"the agent asks: {question.splitlines()[0]}; answer with "
-            f"`wavefront answer {task_id} \"...\"`")
+            f"`wavefront answer {shell_words([task_id])} \"...\"`")
 
 
 def unanswered(journal: Journal, run_id: str, task_id: str) -> str | None:

@@ -17,6 +17,7 @@ __all__ = [
     "answer_note",
     "change_request",
     "fix_request",
+    "output_tail",
     "phase_fix_request",
     "revision_request",
 ]
@@ -33,14 +34,8 @@ def fix_request(verdict: GateResult, round_: int, limit: int) -> str:
         "Your changes are still in this worktree. Fix exactly what failed below, keep what "
         "already works, and report again "
         f"(fix round {round_} of {limit}; after that the task fails).",
-        "",
     ]
-    if verdict.findings:
-        lines.append("What is wrong:")
-        lines += [f"- {finding}" for finding in verdict.findings]
-    elif verdict.details:
-        lines += ["Output (last lines):", "```", _tail(verdict.details), "```"]
-    return redact("\n".join(lines))
+    return redact("\n".join([*lines, "", *_what_failed(verdict)]))
 
 
 def phase_fix_request(verdict: GateResult, gate_step: str, producers: list[str],
@@ -53,14 +48,8 @@ def phase_fix_request(verdict: GateResult, gate_step: str, producers: list[str],
         f"{verdict.summary}.",
         "Fix exactly what failed below in the files those steps wrote; the gate checks "
         f"again when you are done (fix {round_} of {limit}; after that the gate fails).",
-        "",
     ]
-    if verdict.findings:
-        lines.append("What is wrong:")
-        lines += [f"- {finding}" for finding in verdict.findings]
-    elif verdict.details:
-        lines += ["Output (last lines):", "```", _tail(verdict.details), "```"]
-    return redact("\n".join(lines))
+    return redact("\n".join([*lines, "", *_what_failed(verdict)]))
 
 
 def revision_request(verdict: GateResult) -> str:
@@ -87,7 +76,17 @@ def change_request(note: str, who: str) -> str:
             "again.")
 
 
-def _tail(text: str) -> str:
+def _what_failed(verdict: GateResult) -> list[str]:
+    """The findings of a refusing check, or else the tail of its output."""
+    if verdict.findings:
+        return ["What is wrong:", *(f"- {finding}" for finding in verdict.findings)]
+    if verdict.details:
+        return ["Output (last lines):", "```", output_tail(verdict.details), "```"]
+    return []
+
+
+def output_tail(text: str) -> str:
+    """The last lines of a gate's output, bounded, as a fix round shows them."""
     kept = text.strip().splitlines()[-OUTPUT_LINES:]
     joined = "\n".join(kept)
     return joined[-_OUTPUT_CHARS:]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from wavefront.errors import WorkspaceError
@@ -27,7 +27,7 @@ from wavefront.workspace.attempt_repo import (
 )
 from wavefront.workspace.base import WorkspaceHandle
 from wavefront.workspace.git import GitRepo, safe_name, split_z
-from wavefront.workspace.guard import CheckoutGuard
+from wavefront.workspace.guard import DEFAULT_PROTECTED, CheckoutGuard
 from wavefront.workspace.merging import GitMerging
 
 __all__ = ["GitRepo", "GitWorkspaces", "safe_name"]
@@ -46,7 +46,8 @@ class GitWorkspaces(GitMerging):
     versioned = True
     blocking = True
 
-    def __init__(self, repo: GitRepo, run_id: str, state_dir: Path | None = None) -> None:
+    def __init__(self, repo: GitRepo, run_id: str, state_dir: Path | None = None,
+                 protected: Sequence[str] = DEFAULT_PROTECTED) -> None:
         if not run_id or safe_name(run_id) != run_id:
             raise WorkspaceError(
                 f"run id {run_id!r} cannot name a branch; use letters, digits, '.', '_' "
@@ -55,6 +56,7 @@ class GitWorkspaces(GitMerging):
         repo.require_version()
         self.repo = repo
         self.run_id = run_id
+        self.protected = tuple(protected)  # the ignored files the guard watches
         chosen = state_dir if state_dir is not None else repo.root / ".wavefront"
         self.state_dir = chosen.resolve()
         self.integration_branch = f"wavefront/{run_id}"
@@ -74,7 +76,7 @@ class GitWorkspaces(GitMerging):
 
     def guard(self) -> CheckoutGuard:
         """Watches the user's checkout for writes during an attempt."""
-        return CheckoutGuard(self.repo)
+        return CheckoutGuard(self.repo, self.protected)
 
     # -- names -----------------------------------------------------------------------------
 
@@ -259,7 +261,7 @@ class GitWorkspaces(GitMerging):
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]:
         """Merge the integration head into the task worktree and stop at the conflicts.
 
-        The files keep their conflict markers (diff3 style, showing the base) for the agent;
+        The files keep their conflict markers (in the user's `merge.conflictStyle`);
         `commit_all` then concludes the merge. Returns the conflicted paths.
         """
         target = self.integration_head()
@@ -326,7 +328,7 @@ class GitWorkspaces(GitMerging):
             script = "".join(f"delete refs/heads/{self.task_branch(task_id)}\n"
                              for task_id in task_ids)
             if script:
-                self.repo.run_result("update-ref", "--stdin", input=script)
+                self.repo.run("update-ref", "--stdin", input=script)
 
     def worktrees(self) -> list[Path]:
         """This run's workspaces that exist, task and verification ones alike."""

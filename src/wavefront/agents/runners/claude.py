@@ -41,14 +41,12 @@ from typing import Any
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     CliRunner,
-    Failure,
     Usage,
     as_int,
-    classify_failure,
     iter_json_lines,
     one_of,
-    parse_reset_time,
 )
+from wavefront.agents.runners.failures import Failure, classify_failure, parse_reset_time
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentProfile, AgentResult, FailureKind
 
@@ -63,6 +61,7 @@ class ClaudeRunner(CliRunner):
 
     name = "claude"
     executable_names = ("claude",)
+    stdin_prompt = ()  # `-p` without its argument reads the prompt from stdin
     auth_env = (
         "ANTHROPIC_API_KEY",
         "ANTHROPIC_AUTH_TOKEN",
@@ -117,6 +116,11 @@ class ClaudeRunner(CliRunner):
     def child_env(self, request: AgentRequest) -> dict[str, str]:
         env = super().child_env(request)
         env.setdefault("CLAUDE_CODE_MAX_RETRIES", str(self.max_retries))
+        if request.mcp is not None:
+            # In print mode it would ask the model before wavefront's server is up (and
+            # gives a server 5 s to start): its tools would not be offered.
+            env.setdefault("MCP_CONNECTION_NONBLOCKING", "false")
+            env.setdefault("MCP_CONNECT_TIMEOUT_MS", "60000")
         return env
 
     def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:

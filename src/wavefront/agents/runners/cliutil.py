@@ -9,8 +9,8 @@ credential variables are passed on explicitly (the child environment is an allow
 timeout or a missing program becomes a result, and a run that printed no final result is a
 failure (`BAD_OUTPUT`), never a success.
 
-Failure text is classified once, here: rate and usage limits (with the reset time when the
-CLI says it), missing or rejected credentials, and everything else.
+Failure text is classified once, in `failures.py`: rate and usage limits (with the reset
+time when the CLI says it), missing or rejected credentials, and everything else.
 """
 
 from __future__ import annotations
@@ -21,27 +21,24 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wavefront.agents.runners.base import AgentRequest
+from wavefront.agents.runners.failures import Failure, classify_failure
 from wavefront.agents.runners.process import ProcessOutcome, run_process
 from wavefront.model import AgentProfile, AgentResult, FailureKind
 
 __all__ = [
+    "ARGV_PROMPT_LIMIT",
     "TEXT_LIMIT",
     "CliRunner",
-    "Failure",
     "Usage",
     "as_dict",
     "as_int",
     "as_str",
-    "classify_failure",
     "iter_json_lines",
     "last_json_object",
-    "parse_reset_time",
     "plain",
     "profile_model",
     "prompt_file_for",
@@ -63,20 +60,17 @@ class Usage:
     estimated: bool = False  # cost computed by wavefront from tokens and a price table
 
 
-@dataclass(frozen=True)
-class Failure:
-    """A classified failure: its kind, a one-line reason and, for limits, when to retry."""
-
-    kind: FailureKind
-    reason: str
-    retry_at: float | None = None
-
-
 def one_of(setting: str, value: str, allowed: Sequence[str]) -> str:
     """`value` when it is one of `allowed`; a `ValueError` naming the choices otherwise."""
     if value not in allowed:
         raise ValueError(f"{setting} must be one of {', '.join(allowed)}; got {value!r}")
     return value
+
+
+# A prompt longer than this (in bytes) goes to the CLI on stdin: Linux refuses one argument
+# over 128 KiB (MAX_ARG_STRLEN) with "Argument list too long", and a story with its
+# dependencies' reports and a gate's output can be longer.
+ARGV_PROMPT_LIMIT = 96 * 1024
 
 
 class CliRunner(ABC):
@@ -112,6 +106,9 @@ class CliRunner(ABC):
     # The versions the runner was checked against (lowest, highest), the package that
     # installs the CLI, and whether it was run for real (or written from documents only).
     tested_versions: ClassVar[tuple[str, str] | None] = None
+    # How the CLI reads its prompt from stdin: the arguments that stand in the prompt
+    # argument's place (empty: it is left out). None: the CLI cannot, or takes a file.
+    stdin_prompt: ClassVar[tuple[str, ...] | None] = None
     package: ClassVar[str] = ""
     verified: ClassVar[bool] = False
 
@@ -169,6 +166,10 @@ class CliRunner(ABC):
         it; None to let it go on."""
         return None
 
+    def side_logs(self, request: AgentRequest) -> Path | None:
+        """A folder the CLI logs into besides its output, for `watch` to read too."""
+        return None
+
     def api_key(self) -> str | None:
         """The key from the variable `api_key_env` names, when set and non-empty."""
         return os.environ.get(self.api_key_env) or None if self.api_key_env else None
@@ -202,8 +203,18 @@ class CliRunner(ABC):
         env.update(request.env)
         return env
 
+    def prompt_on_stdin(self, argv: list[str], request: AgentRequest
+                        ) -> tuple[list[str], str | None]:
+        """`argv` and the text for the CLI's stdin: the prompt moves there when it is too
+        long for one argument and the CLI can read it so (`stdin_prompt`)."""
+        too_long = len(request.prompt.encode("utf-8")) > ARGV_PROMPT_LIMIT
+        if not too_long or self.stdin_prompt is None or request.prompt not in argv:
+            return argv, None
+        at = argv.index(request.prompt)
+        return [*argv[:at], *self.stdin_prompt, *argv[at + 1:]], request.prompt
+
     async def run(self, request: AgentRequest) -> AgentResult:
-        argv = self.build_argv(request)
+        argv, stdin_text = self.prompt_on_stdin(self.build_argv(request), request)
         present = {p for p in self.internal_paths if (request.workspace / p).exists()}
         seen: list[Failure] = []
 
@@ -224,7 +235,9 @@ class CliRunner(ABC):
                 log_path=request.log_path,
                 timeout_s=request.timeout_s,
                 env=self.child_env(request),
+                stdin_text=stdin_text,
                 stop_on=stop_on,
+                side_logs=self.side_logs(request),
             )
         finally:
             _remove_internal(request.workspace, self.internal_paths, present)
@@ -401,129 +414,3 @@ def profile_model(profile: AgentProfile | None, native_dir: str | None) -> str |
     if profile.runner is None and (native_dir is None or native_dir not in profile.origin):
         return None
     return profile.model
-
-
-# --- classifying failures ------------------------------------------------------------
-
-_RATE_LIMIT = re.compile(
-    r"\b429\b|rate[ _-]?limit|usage[ _-]?limit|hit your (usage )?limit|too many requests"
-    r"|quota|resource[ _-]?exhausted|limit reached|overloaded_error",
-    re.IGNORECASE,
-)
-_AUTH = re.compile(
-    r"\b401\b|unauthori[sz]ed|invalid[ _-]?api[ _-]?key|authenticat(e|ion)"
-    r"|not logged in|please (run )?/?login|missing api key|api key (is )?(missing|not set)"
-    r"|no api key|credentials? (not found|missing|expired)|permission_denied.*api key"
-    r"|api key not valid|api_key_invalid|incorrect api key",
-    re.IGNORECASE,
-)
-
-
-def classify_failure(text: str, now: datetime | None = None) -> Failure | None:
-    """RATE_LIMITED (with `retry_at` when the text names a reset) or AUTH when `text`
-    says so; None when it is some other failure."""
-    if not text.strip():
-        return None
-    rate = _RATE_LIMIT.search(text)
-    if rate is not None:
-        line = _line_at(text, rate.start())
-        return Failure(FailureKind.RATE_LIMITED, line, parse_reset_time(text, now))
-    auth = _AUTH.search(text)
-    if auth is not None:
-        return Failure(FailureKind.AUTH, _line_at(text, auth.start()))
-    return None
-
-
-def _line_at(text: str, index: int) -> str:
-    start = text.rfind("\n", 0, index) + 1
-    end = text.find("\n", index)
-    return text[start : end if end >= 0 else len(text)].strip()[:300]
-
-
-_EPOCH_PATTERNS = (
-    re.compile(
-        r"limit reached\|(\d{10})"
-    ),  # Claude Code: "Claude AI usage limit reached|1749924000"
-    re.compile(r"[\"']?(?:resets_?at|resetsAt|reset_at)[\"']?\s*[:=]\s*(\d{10})", re.IGNORECASE),
-)
-_SECONDS_PATTERNS = (
-    re.compile(r"resets_in_seconds[\"']?\s*[:=]\s*(\d+)", re.IGNORECASE),
-    re.compile(r"retry[- ]after[\"']?\s*[:=]?\s*[\"']?(\d+)", re.IGNORECASE),
-    re.compile(r"retry in (\d+(?:\.\d+)?)\s*s\b", re.IGNORECASE),  # Gemini: "Please retry in 34.5s"
-)
-_DURATION = re.compile(
-    r"(?:try again|retry|resets?) in ((?:\s*,?\s*(?:and\s+)?\d+\s*"
-    r"(?:days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b)+)",
-    re.IGNORECASE,
-)
-_DURATION_PART = re.compile(r"(\d+)\s*(d|h|m|s)", re.IGNORECASE)
-_CLOCK = re.compile(
-    r"(?:resets?|reset at|try again at)\s+(?:at\s+)?"
-    r"(?:(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?P<day>\d{1,2}),?\s+"
-    r"(?:at\s+)?)?(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?"
-    r"(?:\s*\((?P<tz>[A-Za-z_]+(?:/[A-Za-z_+\-]+)*)\))?",
-    re.IGNORECASE,
-)
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-
-
-def parse_reset_time(text: str, now: datetime | None = None) -> float | None:
-    """When a limit named in `text` resets, as epoch seconds, or None when it does not say.
-
-    Understands epoch stamps (`...limit reached|1749924000`, `"resetsAt": 1771390800`),
-    waits (`retry-after: 30`, `try again in 2 days 17 hours 14 minutes`, `retry in 34.5s`)
-    and clock times (`resets 7pm (America/Los_Angeles)`, `resets Apr 23 at 4pm (UTC)`,
-    `try again at 3:04 PM`), the last taken as the next such time in the named zone.
-    """
-    now = now or datetime.now().astimezone()
-    for pattern in _EPOCH_PATTERNS:
-        match = pattern.search(text)
-        if match:
-            return float(match.group(1))
-    for pattern in _SECONDS_PATTERNS:
-        match = pattern.search(text)
-        if match:
-            return now.timestamp() + float(match.group(1))
-    match = _DURATION.search(text)
-    if match:
-        seconds = 0
-        unit_seconds = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-        for number, unit in _DURATION_PART.findall(match.group(1)):
-            seconds += int(number) * unit_seconds[unit.lower()]
-        if seconds:
-            return now.timestamp() + seconds
-    match = _CLOCK.search(text)
-    if match and (match.group("ampm") or match.group("minute") or match.group("tz")):
-        return _next_clock_time(match, now)
-    return None
-
-
-def _next_clock_time(match: re.Match[str], now: datetime) -> float | None:
-    zone = now.tzinfo
-    if match.group("tz"):
-        try:
-            zone = ZoneInfo(match.group("tz"))
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = now.tzinfo
-    local_now = now.astimezone(zone)
-    hour = int(match.group("hour"))
-    minute = int(match.group("minute") or 0)
-    ampm = (match.group("ampm") or "").lower().replace(".", "")
-    if ampm == "pm" and hour < 12:
-        hour += 12
-    elif ampm == "am" and hour == 12:
-        hour = 0
-    if hour > 23 or minute > 59:
-        return None
-    candidate = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if match.group("month"):
-        month = _MONTHS.index(match.group("month").lower()[:3]) + 1
-        try:
-            candidate = candidate.replace(month=month, day=int(match.group("day")))
-        except ValueError:
-            return None
-        if candidate < local_now - timedelta(days=180):
-            candidate = candidate.replace(year=candidate.year + 1)
-    elif candidate <= local_now:
-        candidate += timedelta(days=1)
-    return candidate.timestamp()

@@ -19,14 +19,13 @@ from collections.abc import Mapping, Sequence
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     CliRunner,
-    Failure,
     Usage,
     as_dict,
     as_int,
     as_str,
-    classify_failure,
     last_json_object,
 )
+from wavefront.agents.runners.failures import Failure, classify_failure
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 

@@ -21,13 +21,12 @@ from typing import Any
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     CliRunner,
-    Failure,
     Usage,
     as_dict,
-    classify_failure,
     last_json_object,
     prompt_file_for,
 )
+from wavefront.agents.runners.failures import Failure, classify_failure
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentProfile, AgentResult, FailureKind
 
