@@ -110,12 +110,17 @@ class MergeQueue:
             batch = self._next_batch()
             try:
                 await self._merge_batch(batch)
-            except BaseException as exc:
+            except asyncio.CancelledError:
+                # The run is ending: its callers are being cancelled too.
+                for waiting in [*batch, *self._waiting]:
+                    if not waiting.result.done():
+                        waiting.result.cancel()
+                raise
+            except Exception as exc:
+                # Each caller turns it into its task's status (a failed merge).
                 for waiting in batch:
                     if not waiting.result.done():
                         waiting.result.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
 
     def _next_batch(self) -> list[_Waiting]:
         """The oldest waiting task and every other one checked by the same merged-tree
@@ -223,14 +228,14 @@ class MergeQueue:
                 results = passed[tips[task_id]]
             elif not outcome.verified and (outcome.commit or "") in failures:
                 results = [failures[outcome.commit or ""]]
-            attempt = self._last_attempt(task_id)
-            if attempt is None:
+            if not results:
                 continue
+            attempt = self._last_attempt(task_id)
             for result in results:
                 self.journal.record_gate(attempt, replace(
                     result, gate=f"{result.gate} (merged tree)"))
 
-    def _last_attempt(self, task_id: str) -> int | None:
+    def _last_attempt(self, task_id: str) -> int:
         attempts = [a for a in self.journal.attempts(self.run_id, task_id)
                     if a.kind != AttemptKind.REVIEW]
         if attempts:
