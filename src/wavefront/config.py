@@ -62,6 +62,9 @@ GATE_OPTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "contract": (frozenset({"name", "paths", "markers"}), frozenset()),
     "review": (frozenset({"name", "agents", "max_rounds", "on_limit"}), frozenset()),
     "human": (frozenset({"name", "prompt"}), frozenset()),
+    # `fix_by`: the agent a phase gate's fix task goes to (a validator's FAIL is fixed
+    # by an engineer, not by the validator).
+    "signoff": (frozenset({"name", "paths", "fix_by"}), frozenset()),
 }
 
 

@@ -12,12 +12,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from wavefront.cli.group import backlog_options, load_and_plan_from_options, plan_options, wavefront
 from wavefront.words import plural
+
+if TYPE_CHECKING:  # the command modules import the engine only when they run
+    from wavefront.journal.database import TaskRecord
 
 __all__: list[str] = []
 
@@ -170,7 +173,7 @@ def resume(run_id: str | None, root: Path, budget_usd: float | None, no_progress
 
 
 @wavefront.command()
-@click.argument("run_id", required=False, metavar="[RUN]")
+@click.argument("run_id", required=False, metavar="[RUN|FEATURE]")
 @_root_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.option("--orchestration-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -179,15 +182,33 @@ def resume(run_id: str | None, root: Path, budget_usd: float | None, no_progress
                    "orchestration-state.json) into DIR, e.g. .agent-orchestration.")
 def status(run_id: str | None, root: Path, as_json: bool, orchestration_dir: Path | None
            ) -> None:
-    """Each task's state, reason, attempts and cost in a run."""
+    """Each task's state, reason, attempts and cost in a run.
+
+    RUN may also be a task JSON feature's name (`wavefront status auth`): its tasks in
+    the latest run, or, before any run took them, their statuses as its files say.
+    """
     from rich.console import Console
 
+    from wavefront.backlog.taskcli import feature_folder
     from wavefront.report.statefiles import status_json, write_orchestration_dir
     from wavefront.report.summary import render_status, summarize
     from wavefront.runs import open_journal, resolve_run
 
+    folder = feature_folder(root, run_id) if run_id else None
     with open_journal(root) as journal:
-        summary = summarize(journal, resolve_run(journal, run_id))
+        only = None
+        if folder is not None and journal.get_run(run_id or "") is None:
+            run_id = None
+            inside = folder.resolve()
+
+            def only(record: TaskRecord) -> bool:
+                return Path(record.task.source.path).resolve().parent == inside
+
+            latest = journal.latest_run()
+            if latest is None or not any(only(r) for r in journal.tasks(latest.id)):
+                _feature_status(root, folder, as_json)
+                return
+        summary = summarize(journal, resolve_run(journal, run_id), only)
         if orchestration_dir is not None:
             write_orchestration_dir(journal, summary, orchestration_dir)
     if as_json:
@@ -195,6 +216,24 @@ def status(run_id: str | None, root: Path, as_json: bool, orchestration_dir: Pat
     else:
         console = Console(highlight=False)
         console.print(render_status(summary, width=console.width))
+
+
+def _feature_status(root: Path, folder: Path, as_json: bool) -> None:
+    """A feature no run has taken yet: its subtasks as its files say."""
+    from wavefront.backlog.load import load_and_plan
+
+    loaded = load_and_plan(paths=[folder], root=root, integrated=True)
+    rows = [{"id": t.id, "title": t.title, "status": t.status_text or t.status.value}
+            for t in loaded.plan.tasks]
+    if as_json:
+        click.echo(json.dumps({"feature": folder.name, "tasks": rows}, indent=2,
+                              ensure_ascii=False))
+        return
+    done = sum(1 for t in loaded.plan.tasks if t.id in loaded.plan.done_in_files)
+    click.echo(f"feature {folder.name}: {done} of {plural(len(rows), 'task')} done "
+               "(no run has taken it yet)")
+    for row in rows:
+        click.echo(f"  {row['id']:<14} {row['status']:<12} {row['title']}")
 
 
 @wavefront.command()

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from wavefront.agents.evidence import reported_deviations
 from wavefront.agents.prompt import (
     DependencyDelivery,
     agent_prompt,
@@ -54,7 +55,8 @@ class AgentRounds:
         prompt = agent_prompt(task, profile, runner, dependencies=self._deliveries(task),
                               gates=state.gate_specs(record),
                               answers=answers(state.journal, state.run_id, task.id),
-                              extra=feedback.text, extra_heading=feedback.heading or "Notes")
+                              extra=feedback.text, extra_heading=feedback.heading or "Notes",
+                              deviations=_evidence(task, handle))
         request = AgentRequest(
             task=task, prompt=prompt, workspace=handle.path,
             log_path=Path(attempt.log_path or state.log_path(task.id, attempt.number)),
@@ -142,6 +144,7 @@ class AgentRounds:
             changed_files=attempt.changed_files,
             diff=await state.off_loop(state.workspaces.diff, handle),
             attempt=attempt.number, round=round_, env=state.env.get(record.task_id, {}),
+            report=attempt.text if attempt.kind != AttemptKind.GATES else "",
             run_reviewer=lambda agent, prompt, n: self._review(record, handle, agent,
                                                                prompt, n),
         )
@@ -233,3 +236,13 @@ class AgentRounds:
                                                         AGENT_WORK)
         return [DependencyDelivery(dep, *reports[dep]) for dep in task.dependencies
                 if dep in reports]
+
+
+def _evidence(task: Task, handle: WorkspaceHandle) -> list[str]:
+    """The deviations in the EVIDENCE files a workflow step reconciles (`deviations_from`),
+    as its worktree has them."""
+    info = task.options.workflow
+    patterns = info.get("deviations_from") if isinstance(info, Mapping) else None
+    if not patterns:
+        return []
+    return reported_deviations(handle.path, [str(p) for p in patterns])

@@ -20,6 +20,7 @@ from wavefront.gates.contract import ContractGate
 from wavefront.gates.deliverables import DeliverablesGate
 from wavefront.gates.human import HumanGate
 from wavefront.gates.review import ReviewGate
+from wavefront.gates.signoff import SignoffGate
 from wavefront.model import GateResult, GateSpec, Task
 
 __all__ = ["GATES", "check_gates", "effective_gates", "make_gate"]
@@ -30,10 +31,12 @@ GATES: dict[str, Callable[[Mapping[str, Any]], Gate]] = {
     "contract": ContractGate.from_options,
     "review": ReviewGate.from_options,
     "human": HumanGate.from_options,
+    "signoff": SignoffGate.from_options,
 }
 
 # Cheap, local checks first; then the reviewer (money and time); the person last.
-_ORDER = {"command": 0, "deliverables": 0, "contract": 0, "review": 1, "human": 2}
+_ORDER = {"command": 0, "deliverables": 0, "contract": 0, "signoff": 0, "review": 1,
+          "human": 2}
 
 
 def make_gate(spec: GateSpec) -> Gate:

@@ -32,7 +32,9 @@ file changes all failed is a `denied` attempt that says why.
 Codex reports tokens but no cost, so the cost is estimated from `agents.pricing` when the
 model is known. Codex has no persona flag: the role text stays in the prompt. The sandbox
 (`sandbox` setting, default workspace-write) is the permission: it lets the agent run the
-gate commands inside the worktree.
+gate commands inside the worktree. A later round of the same task (a fix round, an answer)
+continues the thread the first reported: `codex exec resume --json -c sandbox_mode=...
+THREAD_ID PROMPT`.
 """
 
 from __future__ import annotations
@@ -98,7 +100,14 @@ class CodexRunner(CliRunner):
         self.sandbox = one_of("sandbox", sandbox, SANDBOX_MODES)
 
     def build_argv(self, request: AgentRequest) -> list[str]:
-        argv = [self.executable, "exec", "--json", "--sandbox", self.sandbox]
+        session = request.options.get("resume_session")
+        if session:
+            # A fix round or an answer continues the agent's own thread (`exec resume`),
+            # which takes no --sandbox: the same policy goes in as a config value.
+            argv = [self.executable, "exec", "resume", "--json",
+                    "-c", f'sandbox_mode="{self.sandbox}"']
+        else:
+            argv = [self.executable, "exec", "--json", "--sandbox", self.sandbox]
         if self.base_url:
             settings = {"name": '"wavefront"', "base_url": f'"{self.base_url}"',
                         "wire_api": '"responses"', "request_max_retries": "1",
@@ -113,7 +122,8 @@ class CodexRunner(CliRunner):
         model = self.model_for(request)
         if model:
             argv += ["--model", model]
-        return [*argv, *self.extra_args, request.prompt]
+        resumed = [str(session)] if session else []
+        return [*argv, *self.extra_args, *resumed, request.prompt]
 
     def child_env(self, request: AgentRequest) -> dict[str, str]:
         env = super().child_env(request)

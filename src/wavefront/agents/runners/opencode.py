@@ -29,7 +29,8 @@ agent's `steps` (in the inline config): at the last step opencode withdraws the 
 tells the model to answer, so an attempt that reached it is `max_turns`, its last answer
 a forced one. A cost of 0 that
 opencode reports for a model it has no price for is not a cost: it becomes unknown (or
-an estimate from the tokens).
+an estimate from the tokens). With `mcp: true` wavefront's server is added to the `mcp`
+entry of that inline configuration, with a tool timeout longer than `ask_human` waits.
 """
 
 from __future__ import annotations
@@ -110,6 +111,9 @@ class OpenCodeRunner(CliRunner):
                 "models": {model: {"name": model}}}},
                 "model": f"wavefront/{model}", "autoupdate": False, "share": "disabled"}
             env["OPENCODE_CONFIG_CONTENT"] = json.dumps(config)
+        if request.mcp is not None:
+            env["OPENCODE_CONFIG_CONTENT"] = _with_mcp(env.get("OPENCODE_CONFIG_CONTENT"),
+                                                       request.mcp.opencode_servers())
         if request.max_turns:
             env["OPENCODE_CONFIG_CONTENT"] = _with_steps(
                 env.get("OPENCODE_CONFIG_CONTENT"), self._agent(request), request.max_turns)
@@ -216,6 +220,20 @@ def _broken_step(line: str) -> Failure | None:
             return Failure(FailureKind.ERROR, "opencode: the model service broke off its "
                                               "answer (the connection was lost)")
     return None
+
+
+def _with_mcp(content: str | None, servers: dict[str, Any]) -> str:
+    """The inline configuration with wavefront's server added to its `mcp` entry (a
+    user's own inline configuration is kept, not replaced)."""
+    try:
+        config = json.loads(content) if content else {}
+    except ValueError:
+        config = {}
+    if not isinstance(config, dict):
+        config = {}
+    mcp = config.get("mcp")
+    config["mcp"] = {**(mcp if isinstance(mcp, dict) else {}), **servers}
+    return json.dumps(config)
 
 
 def _with_steps(content: str | None, agent: str, steps: int) -> str:

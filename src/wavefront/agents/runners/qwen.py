@@ -12,7 +12,8 @@ with `[API Error: ...]`: that is a failure. And it talks to OpenAI-compatible se
 `--auth-type openai`, `OPENAI_BASE_URL`, `OPENAI_API_KEY` and `--model`, so the provider
 settings `base_url`, `api_key_env` and `model` map onto those (the `auth_type` setting
 chooses another kind). Tool approval: `approval_mode`, default `yolo` (headless has no one
-to ask, and the agent works in a disposable worktree).
+to ask, and the agent works in a disposable worktree). With `mcp: true` wavefront's server
+is given with `--mcp-config` (inline JSON), as to Claude Code.
 
 A rate limit or a server error Qwen Code retries for minutes (up to 7 tries with growing
 waits, then 10 more for a rate limit, a minute or more apart), printing nothing. It logs
@@ -105,6 +106,8 @@ class QwenRunner(CliRunner):
             argv += ["--model", model]
         if request.max_turns:
             argv += ["--max-session-turns", str(request.max_turns)]
+        if request.mcp is not None:
+            argv += ["--mcp-config", request.mcp.mcp_servers_json()]
         return argv + list(self.extra_args)
 
     def runtime_folder(self, request: AgentRequest) -> Path:
