@@ -210,3 +210,23 @@ def test_without_ray_installed_the_ray_executor_is_one_line_and_exit_2(tmp_path:
     assert done.stderr.strip().splitlines()[-1] == (
         "error: the Ray executor needs Ray, which is not installed: "
         "pip install 'wavefront[ray]'")
+
+
+def test_a_runner_that_no_node_offers_never_runs_and_says_which_resource(
+        cluster: LocalCluster, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write_backlog(repo, [
+        {"id": "here", "title": "offered", "script": {"files": {"here.txt": "h\n"}}},
+        {"id": "nowhere", "title": "not offered", "runner": "nowhere",
+         "script": {"files": {"nowhere.txt": "n\n"}}},
+    ], runners={"nowhere": {"kind": "script"}})
+    done = run_cli(repo, "run", "--no-progress", "--executor", "ray", "--address",
+                   cluster.address, timeout=180)
+    assert done.returncode == 1, done.stderr
+    run_id = _run_id(repo)
+    rows = {row["task_id"]: row for row in journal_rows(
+        repo, "SELECT task_id, status, reason FROM tasks WHERE run_id = ?", run_id)}
+    assert rows["here"]["status"] == "done"
+    assert rows["nowhere"]["status"] == "failed"
+    assert "no node of the Ray cluster offers resource 'nowhere'" in rows["nowhere"]["reason"]
+    assert _merged_once(repo, run_id) == ["here"]
