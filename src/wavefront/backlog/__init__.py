@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 
-from wavefront.backlog.base import Backlog, BacklogFormat
+from wavefront.backlog.base import Backlog, BacklogFormat, each_readable
 from wavefront.errors import BacklogError, ConfigError
 
 __all__ = ["FORMATS", "Backlog", "BacklogFormat", "discover_backlog", "load_backlog"]
@@ -70,14 +70,14 @@ def load_backlog(paths: Sequence[Path | str] | Path | str, format: str | None = 
     if format is not None and format not in FORMATS:
         raise BacklogError(Path(str(paths[0])) if paths else Path("."), None,
                            f"unknown format {format!r} (known: {', '.join(FORMATS)})")
-    parts: list[Backlog] = []
-    for raw in paths:
+    def read(raw: Path | str) -> Backlog:
         path = Path(raw)
         if not path.exists():
             raise BacklogError(path, None, "no such file or directory")
         fmt = FORMATS[format] if format else detect_format(path)
-        parts.append(_with_includes(_tagged(fmt.load(path), fmt.NAME), path))
-    return Backlog.merge(parts)
+        return _with_includes(_tagged(fmt.load(path), fmt.NAME), path)
+
+    return Backlog.merge(each_readable(paths, read))
 
 
 def _tagged(backlog: Backlog, name: str) -> Backlog:

@@ -16,6 +16,7 @@ twice gives the same graph.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ ANSWER_INSTRUCTIONS = (
     "ANSWER: <label>"
 )
 WORKFLOW_GROUP = "workflow"
+TITLE_WIDTH = 72  # a step title taken from its prompt is cut at a word within this
 
 
 @dataclass(frozen=True)
@@ -185,10 +187,29 @@ def _kind(step: Step) -> str:
 
 
 def _title(step: Step) -> str:
+    """The prompt's first line, cut at a word (a title is read in a table)."""
     for line in step.prompt.splitlines():
         if line.strip():
-            return line.strip().lstrip("#").strip()[:80]
+            first = line.strip().lstrip("#").strip()
+            if len(first) <= TITLE_WIDTH:
+                return first
+            return first[:TITLE_WIDTH - 1].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
     return step.id.replace("-", " ").replace("_", " ").capitalize()
+
+
+def _fill_each(text: str, noun: str) -> str:
+    """A fan-out placeholder's title: it stands for every item, not one."""
+    named = re.sub(rf"\b{noun} \{{item(?:_title)?\}}", f"each {noun}", text)
+    return re.sub(r"\{item(?:_title)?\}", f"each {noun}", named)
+
+
+def _item_title(template_title: str, item: Item) -> str:
+    """A fan-out item's title: the step's title with the item filled in, followed by the
+    item's own title unless the step's title already names it."""
+    title = _fill(template_title, item)
+    if "{item_title}" in template_title or item.title in (item.id, ""):
+        return title
+    return f"{title}: {item.title}"
 
 
 def _step_task(step: Step, template: Mapping[str, Any], deps: tuple[str, ...],
@@ -206,7 +227,8 @@ def _step_task(step: Step, template: Mapping[str, Any], deps: tuple[str, ...],
             **({"order_from": step.for_each.order_from} if step.for_each.order_from
                else {})}}
         noun = "story" if kind == "stories" else "subtask"
-        title = f"{title} (one task per {noun} in {step.for_each.source_path})"
+        title = (f"{_fill_each(title, noun)} (one task per {noun} in "
+                 f"{step.for_each.source_path})")
         body = (f"Placeholder: when this step starts, one task per {noun} found in "
                 f"{step.for_each.source_path} is added to the run.\n\n{body}").strip()
     outputs = tuple(template["outputs"])
@@ -268,7 +290,7 @@ def item_task(template: Mapping[str, Any], item: Item, deps: Sequence[str],
         reading.append(str(item.source.path))
     return Task(
         id=f"{step_id}:{item.id}",
-        title=f"{_fill(template['title'], item)}: {item.title}",
+        title=_item_title(template["title"], item),
         source=item.source or source,
         body=body,
         dependencies=tuple(dict.fromkeys([*deps, *own_deps])),

@@ -156,6 +156,10 @@ class CliRunner(ABC):
         it; None to let it go on."""
         return None
 
+    def side_logs(self, request: AgentRequest) -> Path | None:
+        """A folder the CLI logs into besides its output, for `watch` to read too."""
+        return None
+
     def api_key(self) -> str | None:
         """The key from the variable `api_key_env` names, when set and non-empty."""
         return os.environ.get(self.api_key_env) or None if self.api_key_env else None
@@ -212,6 +216,7 @@ class CliRunner(ABC):
                 timeout_s=request.timeout_s,
                 env=self.child_env(request),
                 stop_on=stop_on,
+                side_logs=self.side_logs(request),
             )
         finally:
             _remove_internal(request.workspace, self.internal_paths, present)
