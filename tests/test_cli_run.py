@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ def test_run_status_log_and_state_files(git_repo: Path, write_backlog: WriteBack
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert "1.3: three (failed: agent error" in done.stdout
-    assert "wavefront retry 1.3" in done.stdout  # the summary says what to do next
+    assert re.search(r"`wavefront retry( -C \S+)? 1\.3`", done.stdout)  # what to do next
 
     status = wavefront(git_repo, "status", "--json",
                        "--orchestration-dir", str(tmp_path / "orch"))

@@ -220,6 +220,22 @@ def test_a_merge_conflict_goes_back_to_the_agent_once(git_repo: Path,
     assert kinds == ["agent", "conflict"]
 
 
+@pytest.mark.parametrize("style", [None, "diff3", "zdiff3"])
+def test_a_conflict_prompt_explains_the_base_section_when_markers_have_one(
+        git_repo: Path, write_backlog: WriteBacklog, style: str | None) -> None:
+    if style is not None:
+        git(git_repo, "config", "merge.conflictStyle", style)
+    write_backlog(conflicting({"files": {"shared.txt": "first\nsecond\n"}}))
+    result = run(git_repo)
+    assert result.exit_code == 0
+    with open_journal(git_repo) as journal:
+        attempt = journal.attempts(result.run_id, "second")[-1]
+    assert attempt.kind == "conflict" and attempt.log_path
+    prompt = Path(attempt.log_path).with_name(Path(attempt.log_path).stem + ".prompt.md")
+    explained = "the common base both started from" in prompt.read_text()
+    assert explained is (style is not None)
+
+
 def test_an_unresolved_conflict_keeps_the_worktree_and_blocks(
         git_repo: Path, write_backlog: WriteBacklog) -> None:
     write_backlog(conflicting({"behaviour": "no-change"}))
@@ -290,19 +306,20 @@ def test_a_task_that_declares_deliverables_must_deliver_them(
 
 def test_outside_writes_can_be_only_warned_about(git_repo: Path,
                                                  write_backlog: WriteBacklog) -> None:
-    # The agent edits its own worktree and, four levels up, the user's checkout.
+    # The agent edits its own worktree and, four levels up, the user's checkout (no
+    # sandbox: what is tested is what the guard sees).
     agent = {"kind": "command", "argv_template": [
         "sh", "-c", "echo work > work.txt; echo mine > ../../../../user-notes.txt"]}
     write_backlog([{"id": "w", "title": "writes both", "runner": "sloppy"}],
                   runners={"sloppy": agent})
-    strict = run(git_repo)
+    strict = run(git_repo, sandbox="none")
     with open_journal(git_repo) as journal:
         record = journal.task(strict.run_id, "w")
     assert record is not None and record.status == TaskStatus.FAILED
     assert "user-notes.txt" in record.reason
 
     (git_repo / "user-notes.txt").unlink()
-    lenient = run(git_repo, outside_writes="warn")
+    lenient = run(git_repo, outside_writes="warn", sandbox="none")
     assert lenient.exit_code == 0
     with open_journal(git_repo) as journal:
         warnings = journal.events(lenient.run_id, kind="outside_writes")

@@ -198,7 +198,7 @@ def test_an_agent_that_writes_outside_its_worktree_fails_its_attempt(
         ],
         runners={"rogue": command_agent(script)},
     )
-    finished = run_cli(repo, *RUN)
+    finished = run_cli(repo, *RUN, "--sandbox", "none")  # what the guard sees
     assert finished.returncode == 1, finished.stderr
     found = statuses(repo)
     assert found["rogue"][0] == "failed"

@@ -11,6 +11,7 @@ wavefront's merges of checked commits, and no process of an attempt outlives it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -31,10 +32,13 @@ from chaos.harness import (
 )
 from chaos.invariants import check_invariants
 from components import need
-from wavefront.lifetime import tagged_processes
+from wavefront.lifetime import kill_tagged, tagged_processes
 from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 
-RUN = ("run", "--no-progress")
+# Most tests here show what the guard detects without a sandbox; the last ones what the
+# sandboxes prevent.
+RUN = ("run", "--no-progress", "--sandbox", "none")
+DEFAULT_RUN = ("run", "--no-progress")
 # The user's repository, seen from an attempt's workspace (.wavefront/worktrees/<run>/<task>).
 USER = 'U="$PWD/../../../.."; '
 
@@ -435,3 +439,121 @@ def test_asking_for_a_sandbox_that_is_missing_stops_before_any_agent(
     assert "bubblewrap" in last and "not installed" in last and "Traceback" not in finished.stderr
     assert not (repo.parent / "agent-ran").exists()
     assert not (repo / ".wavefront" / "journal.db").exists()
+
+
+PERSON_AND_AGENT = (
+    # The agent tries the user's checkout, then waits while the person edits it (the
+    # signals are in its own git directory: the sandbox lets it write nowhere else).
+    'echo agent >> "$U/README.md" 2>/dev/null; echo mine > mine.txt;'
+    " touch .git/working; while [ ! -e .git/go-on ]; do sleep 0.05; done"
+)
+
+
+PERSON_CASES = {
+    # case: (wavefront.yaml settings, extra arguments of `run`)
+    "by default": ({}, ()),
+    "bwrap from wavefront.yaml": ({"sandbox": "bwrap", "sandbox_network": False}, ()),
+    "turned off by --sandbox none": ({"sandbox": "bwrap"}, ("--sandbox", "none")),
+}
+
+
+@pytest.mark.parametrize("case", list(PERSON_CASES), ids=list(PERSON_CASES))
+def test_a_persons_edit_during_a_run_fails_no_agent_in_a_sandbox(repo: Path, case: str) -> None:
+    need(sandbox_unavailable() is None, f"{sandbox_unavailable()}")
+    settings, extra = PERSON_CASES[case]
+    write_backlog(repo, [{"id": "busy", "title": "busy", "runner": "busy"}],
+                  runners={"busy": agent(PERSON_AND_AGENT)}, **settings)
+    process = WavefrontProcess(repo, (*DEFAULT_RUN, *extra))
+    deadline = time.monotonic() + 60
+    while not (signals := list((repo / ".wavefront").glob("worktrees/*/busy/.git/working"))):
+        assert process.alive() and time.monotonic() < deadline, process.stderr()
+        time.sleep(0.02)
+    (repo / "README.md").write_text("the person's edit\n")
+    signals[0].with_name("go-on").touch()
+    finished = process.wait(60.0)
+    status, why = statuses(repo)["busy"]
+    if not extra:
+        assert finished.returncode == 0, finished.stdout + finished.stderr
+        assert status == "done", why
+        # The agent's own write was denied; the person's edit is there, and recorded.
+        assert (repo / "README.md").read_text() == "the person's edit\n"
+        events = journal_rows(repo, "SELECT data FROM events WHERE kind = 'outside_writes'")
+        assert len(events) == 1 and "README.md" in events[0]["data"]
+    else:
+        # Without one wavefront cannot tell who wrote, and says so.
+        assert finished.returncode == 1, finished.stdout + finished.stderr
+        assert status == "failed" and "if you made that change yourself" in why, why
+
+
+def test_by_default_the_users_repository_is_read_only_for_agents(repo: Path) -> None:
+    need(sandbox_unavailable() is None, f"{sandbox_unavailable()}")
+    (repo / "README.md").write_text("work in progress\n")
+    git(repo, "stash", "-q")
+    planted = "; ".join(script for script, _ in PLANTED.values())
+    script = (f'{planted}; git -C "$U" update-ref refs/heads/main HEAD~0;'
+              ' echo late >> "$U/README.md"; echo beside > "$U/../beside.txt"; echo x > x.txt')
+    write_backlog(repo, [{"id": "planter", "title": "planter", "runner": "planter"}],
+                  runners={"planter": agent(script)})
+    before = user_side(repo)
+    finished = run_cli(repo, *DEFAULT_RUN)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert statuses(repo)["planter"][0] == "done"
+    assert user_side(repo) == before  # prevented, not detected afterwards
+    assert not (repo.parent / "hook-ran").exists()
+    # Only the repository is protected: the rest of the machine is as without a sandbox.
+    assert (repo.parent / "beside.txt").is_file()
+
+
+def test_the_protected_ignored_files_are_set_in_wavefront_yaml(repo: Path) -> None:
+    (repo / ".gitignore").write_text(".env*\nsecrets/\n")
+    (repo / "secrets").mkdir()
+    (repo / "secrets" / "app.key").write_text("key\n")
+    write_backlog(repo, [{"id": "thief", "title": "thief", "runner": "thief"}],
+                  runners={"thief": agent('echo x > "$U/secrets/app.key"; echo x > x.txt')},
+                  protected=["secrets/*.key"])
+    finished = run_cli(repo, *RUN)
+    assert finished.returncode == 1, finished.stdout + finished.stderr
+    status, why = statuses(repo)["thief"]
+    assert status == "failed" and "secrets/app.key" in why, why
+
+
+def test_doctor_says_whether_the_sandbox_works_and_is_used(repo: Path) -> None:
+    write_backlog(repo, [files("a")], sandbox="auto", sandbox_network=False)
+    found = run_cli(repo, "doctor", "--json")
+    assert found.returncode == 0, found.stderr
+    sandbox = json.loads(found.stdout)["sandbox"]
+    missing = sandbox_unavailable()
+    assert sandbox["available"] is (missing is None) and sandbox["reason"] == missing
+    assert sandbox["configured"] == "auto" and sandbox["network"] is False
+    assert sandbox["used"] == ("bwrap" if missing is None else "none")
+
+
+HALF_MADE = {
+    # What a SIGKILL while a workspace was being made can leave (an old `git worktree
+    # add` left a `.git` file whose admin folder has no commondir).
+    "a worktree link without commondir": lambda path: (
+        path.mkdir(parents=True), (path / ".git").write_text("gitdir: /nonexistent/wt\n")),
+    "git init without a checkout": lambda path: (
+        git(path.parent, "init", "-q", "--template=", str(path)),
+        (path / ".git" / "index.lock").write_text("")),
+}
+
+
+@pytest.mark.parametrize("shape", list(HALF_MADE), ids=list(HALF_MADE))
+def test_resume_copes_with_a_workspace_a_kill_left_half_made(repo: Path, shape: str) -> None:
+    script = ('if [ -e "$U/../second" ]; then echo ok > ok.txt; exit 0; fi;'
+              ' touch "$U/../second"; sleep 100')
+    write_backlog(repo, [{"id": "slow", "title": "slow", "runner": "slow"}],
+                  runners={"slow": agent(script)})
+    process = WavefrontProcess(repo, RUN)
+    wait_for_file(repo.parent / "second", process)
+    process.kill9()
+    workspace = next((repo / ".wavefront" / "worktrees").glob("*/slow"))
+    kill_tagged(f"{run_id_of(repo)}:")  # as resume would; the folder is then replaced
+    shutil.rmtree(workspace)
+    HALF_MADE[shape](workspace)
+    finished = run_cli(repo, "resume", "--no-progress")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    run_id = run_id_of(repo)
+    assert "ok.txt" in git(repo, "ls-tree", "-r", "--name-only", f"wavefront/{run_id}")
+    integration_only_by_merges(repo, run_id, {"slow": "done"})

@@ -10,6 +10,8 @@ wavefront write outside its state directory, pass an option to git or run a shel
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,21 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chaos.harness import git, git_ok, make_repo, run_cli, write_backlog
+from chaos.harness import (
+    Finished,
+    git,
+    git_ok,
+    make_repo,
+    run_cli,
+    wavefront_env,
+    write_backlog,
+)
 from chaos.invariants import check_invariants
+from components import need
 from wavefront.backlog import FORMATS, load_backlog
 from wavefront.backlog.load import load_and_plan
 from wavefront.errors import WavefrontError
+from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 
 # Where each format reads a file from (so `matches` and the loader both accept the path).
 LOADER_FILES = {
@@ -301,3 +313,131 @@ def test_a_huge_task_runs_end_to_end(tmp_path: Path) -> None:
     )
     finished = run_cli(repo, "run", "--no-progress")
     assert finished.returncode == 0, finished.stderr[-2000:]
+
+
+# -- holes found on the way: each ends in one message, file and line, exit code 2 ----------
+
+
+def last_error(finished: Finished) -> str:
+    assert finished.returncode == 2, finished.stdout + finished.stderr
+    assert "Traceback" not in finished.stderr, finished.stderr
+    return finished.stderr.strip().splitlines()[-1]
+
+
+def alias_bomb(levels: int = 10) -> str:
+    """Each level an anchored list of ten aliases of the one before: 10**levels values."""
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, levels)]
+    return "\n".join([*lines, "tasks:", f"  - {{id: a, title: x, body: *l{levels - 1}}}", ""])
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "wavefront.yaml").write_text(alias_bomb())
+    # The timeout only guards against the hang it used to be (the value took minutes).
+    line = last_error(run_cli(repo, "validate", timeout=60))
+    assert line.startswith("error: wavefront.yaml:") and "aliases expand" in line, line
+    (repo / "wavefront.yaml").write_text("tasks: &t\n  - *t\n")
+    assert "an alias names a collection that holds it" in last_error(run_cli(repo, "validate"))
+
+
+def test_ordinary_aliases_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "wavefront.yaml"
+    path.write_text("tasks:\n  - &base {id: a, title: shared, deliverables: [a.txt]}\n"
+                    "  - {<<: *base, id: b}\n")
+    assert [t.title for t in load_backlog(path).tasks] == ["shared", "shared"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "where"),
+    [
+        ("wavefront", b"version: 1\ntasks:\n  - id: a\n    title: \"x\x00y\"\n", ":4:"),
+        ("wavefront", b"version: 1\ntasks:\n  - id: \"a\\0b\"\n    title: x\n", ":3:"),
+        ("stories", b"# Story 1.1: Hello\n\n**Dependencies**: none\n\nDo \x00 it.\n", ":5:"),
+        ("taskmaster", b'{"tasks": [{"id": 1, "title": "a\\u0000b"}]}', ":"),
+    ],
+    ids=["raw-in-yaml", "escaped-in-a-yaml-id", "raw-in-a-story", "escaped-in-json"],
+)
+def test_a_nul_character_is_a_load_error_with_file_and_line(
+    tmp_path: Path, name: str, content: bytes, where: str
+) -> None:
+    path = tmp_path / LOADER_FILES[name]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    with pytest.raises(WavefrontError) as caught:
+        load_backlog(path, format=name)
+    message = str(caught.value)
+    assert message.startswith(f"{path}{where}") and "NUL" in message, message
+
+
+def test_a_contract_path_outside_the_repository_is_refused_by_validate(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (tmp_path / "secret.md").write_text("TBD\n")
+    for path in ("../secret.md", str(tmp_path / "secret.md")):
+        write_backlog(repo, [{"id": "a", "title": "a",
+                              "gates": [{"kind": "contract", "paths": [path]}]}])
+        line = last_error(run_cli(repo, "validate"))
+        assert line.startswith("error: wavefront.yaml:") and path in line, line
+        assert "outside the repository" in line or "relative to the repository" in line
+
+
+def test_looking_at_a_repository_without_runs_writes_nothing(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write_backlog(repo, [{"id": "a", "title": "a"}])
+    for command in (("status",), ("show", "a"), ("report",), ("approve", "a")):
+        assert "no run in this repository yet" in last_error(run_cli(repo, *command))
+    assert run_cli(repo, "runs").returncode == 0
+    assert not (repo / ".wavefront").exists()
+
+
+def test_a_read_only_state_directory_is_one_message(tmp_path: Path) -> None:
+    need(sandbox_unavailable() is None, f"{sandbox_unavailable()}")
+    repo = make_repo(tmp_path / "repo")
+    write_backlog(repo, [{"id": "a", "title": "a", "script": {"files": {"a.txt": "a\n"}}}])
+    state = repo / ".wavefront"
+    state.mkdir()
+    # Read-only for root too: a read-only bind mount, made by bubblewrap.
+    readonly = subprocess.run(
+        ["bwrap", "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+         "--ro-bind", str(state), str(state), "--chdir", str(repo), "--",
+         sys.executable, "-m", "wavefront", "run", "--no-progress"],
+        capture_output=True, text=True, timeout=120, env=wavefront_env(),
+        stdin=subprocess.DEVNULL, check=False)
+    line = last_error(Finished(readonly.returncode, readonly.stdout, readonly.stderr))
+    assert f"cannot write wavefront's state directory {state}" in line, line
+    assert list(state.iterdir()) == []
+
+
+def test_next_steps_with_a_hostile_task_id_paste_into_a_shell_as_they_read(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    task_id = "-x; touch pwned"
+    write_backlog(repo, [{"id": task_id, "title": "t", "gates": [{"kind": "human"}],
+                          "script": {"files": {"t.txt": "t\n"}}}])
+    paused = run_cli(repo, "run", "--no-progress")
+    assert paused.returncode == 3, paused.stdout + paused.stderr
+    decide = next(line for line in paused.stdout.splitlines() if "Decide:" in line)
+    approve = decide.split("`")[1]
+    assert approve == "wavefront approve -- '-x; touch pwned'", decide
+    # Pasted as printed, it approves that task and runs nothing else.
+    bin_dir = Path(sys.executable).parent
+    pasted = subprocess.run(["sh", "-c", approve], cwd=repo, capture_output=True, text=True,
+                            env=wavefront_env(PATH=f"{bin_dir}:/usr/bin:/bin"), timeout=60,
+                            check=False)
+    assert pasted.returncode == 0, pasted.stderr
+    assert not (repo / "pwned").exists()
+    assert run_cli(repo, "resume", "--no-progress").returncode == 0
+
+
+@pytest.mark.parametrize("value", ["TBD", "1-1", "ASAP", "see the epic"])
+def test_a_dependencies_line_naming_nothing_is_reported_with_file_and_line(
+    tmp_path: Path, value: str
+) -> None:
+    path = tmp_path / "docs" / "stories" / "2.1.story.md"
+    path.parent.mkdir(parents=True)
+    path.write_text(f"# Story 2.1: S\n\nStatus: Draft\n\n**Dependencies**: {value}\n\nDo it.\n")
+    backlog = load_backlog(path)
+    assert backlog.tasks[0].dependencies == ()
+    assert [n for n in backlog.notes if n.startswith(f"{path}:5: dependencies {value!r}")
+            and "name no story" in n], backlog.notes

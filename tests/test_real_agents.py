@@ -11,12 +11,14 @@ seconds of the server's first failing answer.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -243,3 +245,27 @@ def test_a_rejected_key_stops_the_runner_and_the_run(tmp_path: Path, git_repo: P
     assert "not authenticated" in done.stdout + done.stderr
     assert len(calls) <= 3  # no retry storm: the CLI was stopped at the first refusal
     assert time.time() - started < 60
+
+
+PROMPT_END = "The last line of a long story: ZEBRA-7731."
+
+
+# aider takes its prompt in a file whatever its length.
+@pytest.mark.parametrize("cli", [cli for cli in REAL_CLIS if cli != "aider"])
+def test_a_184_kb_prompt_reaches_the_model_whole(
+        cli: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One argument over 128 KiB is refused by Linux ("Argument list too long"): the runners
+    # pass a long prompt on stdin.
+    executable = cli_or_skip(cli)
+    for name, value in child_env(tmp_path / "home").items():
+        monkeypatch.setenv(name, value)
+    prompt = (f"Create hello.txt containing {CONTENT!r}.\n\n"
+              + "Background: the story goes on about its subject.\n" * 3800 + PROMPT_END)
+    assert len(prompt.encode()) > 184_000
+    with running(Script(files={"hello.txt": CONTENT})) as server:
+        runner = make_runner(cli, settings_for(cli, server.base("ok"), executable))
+        result = asyncio.run(runner.run(replace(request_for(tmp_path), prompt=prompt)))
+        bodies = [json.dumps(call.body) for call in server.model_calls()]
+    assert "Argument list too long" not in (result.reason or "")
+    assert any(PROMPT_END in body for body in bodies), (result.failure, result.reason)
+    assert result.ok, (result.failure, result.reason)

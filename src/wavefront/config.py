@@ -15,6 +15,7 @@ runners: {claude: {model: sonnet}}
 agents: {reviewer: {profile: code-reviewer, model: opus}}
 gates: [{kind: command, run: "pytest -q", timeout: 600}]
 verify: merged                   # merged | branch | none (default: merged if a command gate is set)
+verify_parallel: 1               # merged-tree checks of one batch run side by side
 review: {max_rounds: 2, on_limit: needs-human}
 tasks:
   - id: api
@@ -251,6 +252,8 @@ class ProjectConfig(_Strict):
     agents: dict[str, AgentConfig] = {}
     gates: list[GateConfig] = []
     verify: Literal["merged", "branch", "none"] | None = None
+    # How many candidates of a batch the merge queue checks at once (`verify: merged`).
+    verify_parallel: int = Field(default=1, ge=1, le=16)
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
     workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
     # Merged work is recorded in the backlog files (on the integration branch only).
@@ -259,6 +262,13 @@ class ProjectConfig(_Strict):
     state_files: bool = False
     # Each agent gets wavefront's MCP server for its own task (ask_human, ...).
     mcp: bool = False
+    # Agents in a bubblewrap sandbox: the repository read-only (`checkout`, the default
+    # where bubblewrap works), all but the workspace read-only (`bwrap`; `auto` where it
+    # works), or none.
+    sandbox: Literal["none", "checkout", "bwrap", "auto"] | None = None
+    sandbox_network: bool = True
+    # Git-ignored files of the checkout an agent must not touch (the guard watches them).
+    protected: TextList = [".env*"]
     tasks: list[TaskConfig] = []
     # Reserved for workflows (a later issue): any mapping is kept as written.
     workflow: dict[str, Any] | None = None

@@ -28,8 +28,18 @@ from wavefront.agents.runners.gemini import GeminiRunner
 from wavefront.agents.runners.goose import GooseRunner
 from wavefront.agents.runners.opencode import OpenCodeRunner
 from wavefront.agents.runners.qwen import QwenRunner
+from wavefront.workspace.sandbox import resolve, unavailable
 
-__all__ = ["CLI_RUNNERS", "AgentCheck", "check_agents", "format_checks"]
+__all__ = [
+    "CLI_RUNNERS",
+    "AgentCheck",
+    "SandboxCheck",
+    "check_agents",
+    "check_cluster",
+    "check_sandbox",
+    "format_checks",
+    "format_sandbox",
+]
 
 CLI_RUNNERS: tuple[type[CliRunner], ...] = (
     ClaudeRunner,
@@ -90,6 +100,52 @@ def check_agents(
             auth_evidence=check.credentials, verified=cls.verified,
             problems=tuple(p.message for p in check.problems)))
     return checks
+
+
+@dataclass(frozen=True)
+class SandboxCheck:
+    """Whether the bubblewrap sandbox works here, and what the project asks for."""
+
+    available: bool
+    reason: str | None  # why it does not work here (None when it does)
+    configured: str | None  # `sandbox` of wavefront.yaml (None: not set)
+    network: bool  # `sandbox_network` of wavefront.yaml
+    used: str  # the sandbox a run here puts its agents in: none, checkout or bwrap
+
+
+def check_sandbox(configured: str | None = None, network: bool = True) -> SandboxCheck:
+    missing = unavailable()
+    return SandboxCheck(missing is None, missing, configured, network,
+                        resolve(configured, missing is None))
+
+
+def format_sandbox(check: SandboxCheck) -> str:
+    """The sandbox's lines of `doctor`, in 80 columns."""
+    state = "bubblewrap works here" if check.available else "bubblewrap is not available"
+    chosen = f"sandbox: {check.configured}" if check.configured else "by default"
+    if check.used == "checkout":
+        use = f"runs here make your repository read-only for agents ({chosen})"
+    elif check.used == "bwrap":
+        use = (f"runs here give agents only their workspace to write ({chosen}, network "
+               f"{'on' if check.network else 'off'})")
+    else:
+        use = f"runs here use no sandbox ({chosen})"
+    if check.used != "none" and not check.available:
+        use = f"{chosen}, so a run here stops before any agent starts"
+    lines = [f"{'sandbox':<9} {state}", *_wrapped(use)]
+    if check.reason:
+        lines += _wrapped(f"- {check.reason}", indent="  ")
+    return "\n".join(lines)
+
+
+def check_cluster(address: str) -> str:
+    """The Ray cluster at `address`: its nodes, their resources and which agent CLIs each
+    one has, as lines for the terminal (Ray is imported only here)."""
+    from wavefront.executors.raydoctor import check_cluster as check_nodes
+    from wavefront.executors.raydoctor import format_cluster
+
+    executables = {cls.name: cls.executable_names for cls in CLI_RUNNERS}
+    return format_cluster(address, check_nodes(address, executables))
 
 
 def format_checks(checks: Sequence[AgentCheck]) -> str:

@@ -18,7 +18,11 @@ import yaml
 
 from wavefront.errors import BacklogError, ConfigError
 
-__all__ = ["YamlDocument", "load_yaml", "parse_yaml", "raise_validation_error"]
+__all__ = ["MAX_VALUES", "YamlDocument", "load_yaml", "parse_yaml", "raise_validation_error"]
+
+# Values a document may hold with its aliases expanded: far above any hand-written file,
+# far below what makes reading it slow.
+MAX_VALUES = 100_000
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,16 @@ def _child(node: yaml.Node, key: str | int) -> tuple[yaml.Node, yaml.Node] | Non
 def parse_yaml(text: str, path: Path) -> YamlDocument:
     """Parse YAML `text` (read from `path`, named in errors) into a `YamlDocument`."""
     try:
-        data = yaml.safe_load(text)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is not None:
+            _check_expansion(root, path)
+        # Built from a second parse: construction merges `<<` keys into the nodes it
+        # reads, and the tree that gives lines must stay as written.
+        data = yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:
+        at = text.count("\n", 0, exc.position) + 1
+        what = "a NUL byte" if exc.character == 0 else f"the character {exc.character!r}"
+        raise BacklogError(path, at, f"invalid YAML: {what} is not allowed") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -114,6 +126,41 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
         # PyYAML composes nested collections recursively; thousands of `[` exhaust the stack.
         raise BacklogError(path, None, "invalid YAML: nested too deeply") from None
     return YamlDocument(path=path, data=data, root=root)
+
+
+def _check_expansion(root: yaml.Node, path: Path) -> None:
+    """Refuse a document whose aliases expand it past `MAX_VALUES` values, or that holds
+    itself: every reader of the data (pydantic, the journal's JSON, the duplicate-key
+    check) walks it expanded, and ten nested aliases of ten make ten billion values."""
+    sizes: dict[int, int] = {}  # by node identity: an alias is the very node it names
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise BacklogError(path, node.start_mark.line + 1,
+                               "invalid YAML: an alias names a collection that holds it")
+        open_nodes.add(key)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_VALUES:
+                raise BacklogError(
+                    path, node.start_mark.line + 1,
+                    f"invalid YAML: its aliases expand to more than {MAX_VALUES:,} values; "
+                    "write the values out or use fewer nested aliases")
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
 
 
 def read_text(path: Path) -> str:

@@ -158,7 +158,7 @@ def load(path: Path) -> Backlog:
             # Declared in the story file: point errors there, not at the yaml key.
             task = _with_dependency_source(task, story_file, fields.dependencies_line)
         tasks.append(task)
-        notes.extend(f"{source}: {note}" for note in task_notes)
+        notes.extend(f"{task.where_dependencies}: {note}" for note in task_notes)
         if entry.status.lower() not in _KNOWN_STATUSES:
             notes.append(
                 f"{source}: status {entry.status!r} is not a BMAD status; "

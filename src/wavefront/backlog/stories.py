@@ -158,6 +158,11 @@ def resolve_dependencies(
         "dependency (write 'Depends on: ...' or 'Blocks: ...')"
         for phrase in refs.unclear
     ]
+    notes += [
+        f"dependencies {value!r} name no story; no dependency read (write story ids such as "
+        "1.1, or None)"
+        for value in refs.unreadable
+    ]
     for epic_ref in refs.epics:
         if known is None:
             notes.append(f"depends on all of epic {epic_ref}; load the whole backlog to expand it")
@@ -314,7 +319,7 @@ def _backlog(
             extra_tags=(story.epic_tag,) if story.epic_tag else (),
         )
         tasks.append(task)
-        notes.extend(f"{task.source}: {note}" for note in task_notes)
+        notes.extend(f"{task.where_dependencies}: {note}" for note in task_notes)
     return Backlog(tasks=tuple(tasks), files=tuple(files), formats=(NAME,), notes=tuple(notes))
 
 

@@ -95,6 +95,9 @@ class DependencyRefs:
     # Phrases naming stories whose direction could not be read ("related to 1.1"): reported,
     # never guessed into a dependency.
     unclear: tuple[str, ...] = ()
+    # A declaration that names nothing readable (`TBD`, `ASAP`, `1-1`): reported, so a
+    # dependency is never dropped without a word.
+    unreadable: tuple[str, ...] = ()
 
 
 def plain(text: str) -> str:

@@ -228,17 +228,21 @@ def _dependencies(doc: _Doc) -> tuple[DependencyRefs | None, int | None]:
     `Dependencies` section, where only what follows "Depends on"-like labels counts and
     "Blocks:"/"Enables:" parts are left out. The first that names stories or says "None" wins.
     """
+    unreadable: tuple[int, str] | None = None
     for line, label, value in doc.labels:
         if label in DEPENDENCY_LABELS and value:
             refs = dependency_refs(value)
             if refs is not None:
                 return refs, line + 1
+            unreadable = unreadable or (line + 1, plain(value))
     for heading, inside in _sections(doc, lambda t: t.lower().startswith("dependenc")):
         start = heading.end
         end = max((b.end for b in inside), default=start)
         refs = section_refs(doc.lines[start:end])
         if refs is not None:
             return refs, heading.start + 1
+    if unreadable is not None:
+        return DependencyRefs(unreadable=(unreadable[1],)), unreadable[0]
     return None, None
 
 

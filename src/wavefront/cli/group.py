@@ -9,6 +9,7 @@ that `wavefront.cli` imports.
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Refusals of a write that are the user's to fix (permissions, a read-only mount, a full disk).
+_REFUSED_WRITES = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC,
+                             errno.EDQUOT})
 
 
 class _Group(click.Group):
@@ -72,6 +76,13 @@ class _Group(click.Group):
         except WavefrontError as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(error.exit_code)
+        except OSError as error:
+            # A file wavefront must write that the system refuses (a read-only or full
+            # disk): one line naming it, not a traceback. Other OS errors are bugs.
+            if error.errno not in _REFUSED_WRITES or error.filename is None:
+                raise
+            click.echo(f"error: cannot write {error.filename}: {error.strerror}", err=True)
+            ctx.exit(2)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

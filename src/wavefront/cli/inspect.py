@@ -33,10 +33,13 @@ def _duration(seconds: float) -> str:
 @_root_option
 def runs(root: Path) -> None:
     """List the runs recorded in this repository, newest first."""
-    from wavefront.runs import open_journal
+    from wavefront.runs import STATE_DIR, open_journal
 
-    with open_journal(root) as journal:
-        rows = []
+    rows = []
+    if not (root / STATE_DIR / "journal.db").is_file():  # nothing to list, nothing to make
+        click.echo("no runs yet in this repository (`wavefront run` starts one)", err=True)
+        return
+    with open_journal(root, create=False) as journal:
         for run in sorted(journal.runs(), key=lambda r: r.created_at, reverse=True):
             tasks = journal.tasks(run.id)
             done = sum(1 for t in tasks if t.status.value == "done")
@@ -61,7 +64,7 @@ def show(task_id: str, root: Path, run_id: str | None) -> None:
     from wavefront.errors import WavefrontError
     from wavefront.runs import open_journal, resolve_run
 
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         run = resolve_run(journal, run_id)
         record = journal.task(run.id, task_id)
         if record is None:

@@ -39,10 +39,12 @@ def validate(output: str, **params: Any) -> None:
     checked as the multi-stage workflow requires: status words, subtask_count and
     completed_count against the files, objectives over 200 characters.
     """
+    from wavefront.agents.profiles import load_profiles
     from wavefront.agents.runners.settings import check_configured_runners
     from wavefront.backlog.base import collecting_errors
     from wavefront.backlog.taskcli import problems as workflow_problems
     from wavefront.errors import BacklogError
+    from wavefront.gates.validate import validate_plan_gates
 
     # Every file is read, each that cannot be is one problem: all are listed at once.
     with collecting_errors() as unreadable:
@@ -51,6 +53,11 @@ def validate(output: str, **params: Any) -> None:
                 params, ask=False, integrated=False, sound_only=True, quiet=output == "json"
             )
             check_configured_runners(loaded.backlog.config)
+            # The gates as `run` checks them before it starts: a gate that cannot work (a
+            # missing program, a path outside the repository) fails here, not at run time.
+            validate_plan_gates(loaded.backlog.config, loaded.plan.tasks,
+                                profiles=load_profiles(params["root"], loaded.backlog.config),
+                                root=params["root"])
             problems = [*map(_unreadable_problem, unreadable), *loaded.problems, *(
                 _problem_of(text) for file in loaded.backlog.files if file.name == "task.json"
                 for text in workflow_problems(file.parent))]

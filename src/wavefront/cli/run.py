@@ -42,6 +42,16 @@ def _progress_option(function: Callable[..., Any]) -> Callable[..., Any]:
                              "(the default when stderr is not a terminal).")(function)
 
 
+def _executor_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option(
+        "--address", metavar="HOST:PORT",
+        help="The Ray cluster's head, for --executor ray (default: $RAY_ADDRESS).")(function)
+    return click.option(
+        "--executor", type=click.Choice(["local", "ray"]), default=None,
+        help="Where agents run: on this machine (local, the default) or spread over a "
+             "Ray cluster (ray; needs wavefront[ray]).")(function)
+
+
 def _reporter(no_progress: bool) -> Any:
     from wavefront.report.progress import LineProgress, LiveProgress
 
@@ -61,7 +71,7 @@ def _finish(root: Path, result: Any) -> None:
     from wavefront.report.summary import render_summary, summarize
     from wavefront.runs import open_journal, resolve_run
 
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         summary = summarize(journal, resolve_run(journal, result.run_id))
     console = Console(highlight=False, soft_wrap=True)
     if result.stop.reason == "nothing to resume":
@@ -118,19 +128,24 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, int]:
               show_default=True,
               help="A change to your checkout while an agent works: fail that attempt, or "
                    "only warn (if you keep editing your checkout during the run).")
-@click.option("--sandbox", type=click.Choice(["none", "bwrap"]), default="none",
-              show_default=True,
-              help="Run agents in bubblewrap: only their workspace writable, your checkout "
-                   "and home read-only.")
-@click.option("--sandbox-network/--no-sandbox-network", default=True, show_default=True,
-              help="Whether agents in the sandbox may use the network.")
+@click.option("--sandbox", type=click.Choice(["none", "checkout", "bwrap", "auto"]),
+              default=None,
+              help="Run agents in bubblewrap: checkout (your repository read-only), bwrap "
+                   "(all but their workspace read-only; auto: where it works) or none. "
+                   "Default: `sandbox` in wavefront.yaml, else checkout where bubblewrap "
+                   "works.")
+@click.option("--sandbox-network/--no-sandbox-network", default=None,
+              help="Whether agents in the sandbox may use the network (default: "
+                   "`sandbox_network` in wavefront.yaml, else yes).")
 @click.option("--run-id", metavar="ID", help="Name the run (default: date, time and a tag).")
+@_executor_options
 @_progress_option
 def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...],
         strategy: str, retries: int | None, timeout: float | None, verify: str | None,
         budget_usd: float | None, include_done: bool, wait_for_approval: bool,
-        outside_writes: str, sandbox: str, sandbox_network: bool, run_id: str | None,
-        no_progress: bool, **params: Any) -> None:
+        outside_writes: str, sandbox: str | None, sandbox_network: bool | None,
+        run_id: str | None, executor: str | None, address: str | None, no_progress: bool,
+        **params: Any) -> None:
     """Run the backlog (or the scope in ARGS) through agents, each in a repository of its own.
 
     Every task works in a repository of its own, made from the integration branch
@@ -146,7 +161,7 @@ def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...
         per_runner=_pairs(per_runner, "--per-runner"), strategy=strategy, retries=retries,
         timeout_s=timeout, verify=verify, budget_usd=budget_usd, include_done=include_done,
         wait_for_humans=wait_for_approval, outside_writes=outside_writes, sandbox=sandbox,
-        sandbox_network=sandbox_network)
+        sandbox_network=sandbox_network, executor=executor or "local", ray_address=address)
     root: Path = params["root"]
     result = start_run(root, loaded.backlog, loaded.plan, options,
                        reporter=_reporter(no_progress))
@@ -158,18 +173,21 @@ def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...
 @_root_option
 @click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True), metavar="USD",
               help="A new spending limit for the run (e.g. after it stopped at its budget).")
+@_executor_options
 @_progress_option
-def resume(run_id: str | None, root: Path, budget_usd: float | None, no_progress: bool
-           ) -> None:
+def resume(run_id: str | None, root: Path, budget_usd: float | None, executor: str | None,
+           address: str | None, no_progress: bool) -> None:
     """Continue a run after Ctrl-C, a crash or a reboot (default: the latest run).
 
     The journal is first reconciled with git: a merge published before the crash is
     recorded, unfinished attempts are discarded and run again, stray worktrees removed.
+    A run keeps its executor unless --executor says otherwise.
     """
     from wavefront.runs import resume_run
 
     _finish(root, resume_run(root, run_id, reporter=_reporter(no_progress),
-                             budget_usd=budget_usd))
+                             budget_usd=budget_usd, executor=executor,
+                             ray_address=address))
 
 
 @wavefront.command()
@@ -195,7 +213,7 @@ def status(run_id: str | None, root: Path, as_json: bool, orchestration_dir: Pat
     from wavefront.runs import open_journal, resolve_run
 
     folder = feature_folder(root, run_id) if run_id else None
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         only = None
         if folder is not None and journal.get_run(run_id or "") is None:
             run_id = None
@@ -337,7 +355,7 @@ def log(task_id: str, root: Path, run_id: str | None, attempt: int | None, gates
     from wavefront.errors import WavefrontError
     from wavefront.runs import open_journal, resolve_run
 
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         run = resolve_run(journal, run_id)
         attempts = journal.attempts(run.id, task_id)
     if not attempts:
@@ -361,7 +379,7 @@ def log(task_id: str, root: Path, run_id: str | None, attempt: int | None, gates
         click.echo(f"# {log_path.name}", err=True)
     offset = _print_from(log_path, 0)
     while follow:
-        with open_journal(root) as journal:
+        with open_journal(root, create=False) as journal:
             current = next((a for a in journal.attempts(run.id, task_id) if a.id == chosen.id),
                            chosen)
         offset = _print_from(log_path, offset)
@@ -423,7 +441,7 @@ def report(run_id: str | None, root: Path, output: Path | None) -> None:
     from wavefront.runs import STATE_DIR, open_journal, resolve_run
 
     # Under .wavefront/ unless asked: a file in the checkout would look like an agent's write.
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         path = write_report(journal, resolve_run(journal, run_id),
                             output or root / STATE_DIR / "report.md")
     click.echo(f"wrote {path}")
@@ -435,8 +453,10 @@ def report(run_id: str | None, root: Path, output: Path | None) -> None:
 @click.option("--workflow", type=click.Choice(["standard"]),
               help="Run the example through a workflow template instead: phases behind "
                    "gates, fanning out over the stories its requirements phase writes.")
+@_executor_options
 @_progress_option
-def demo(directory: Path | None, workflow: str | None, no_progress: bool) -> None:
+def demo(directory: Path | None, workflow: str | None, executor: str | None,
+         address: str | None, no_progress: bool) -> None:
     """Run the bundled example project end to end with scripted agents (no model needed):
     stories in parallel worktrees, a test gate, a review round, the merge queue."""
     from wavefront.backlog.load import load_and_plan
@@ -446,7 +466,8 @@ def demo(directory: Path | None, workflow: str | None, no_progress: bool) -> Non
     project = prepare_demo(directory, workflow)
     click.echo(f"demo repository: {project.root}", err=True)
     loaded = load_and_plan([], root=project.root)
-    options = RunOptions(runner_settings={"script": {"solutions_dir": str(project.solutions_dir)}})
+    options = RunOptions(runner_settings={"script": {"solutions_dir": str(project.solutions_dir)}},
+                         executor=executor or "local", ray_address=address)
     result = start_run(project.root, loaded.backlog, loaded.plan, options,
                        reporter=_reporter(no_progress))
     click.echo(f"\nLook around: cd {project.root} && git log --graph --oneline {result.branch}",
@@ -469,25 +490,35 @@ def prompt(task_id: str, runner: str | None, **params: Any) -> None:
 
 @wavefront.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def doctor(as_json: bool) -> None:
+@_executor_options
+def doctor(as_json: bool, executor: str | None, address: str | None) -> None:
     """Which agent CLIs are installed, their versions, whether they look authenticated,
-    and which runner uses each."""
+    and which runner uses each; with --executor ray, the cluster's nodes instead: their
+    resources and which agent CLIs each node has."""
     from dataclasses import asdict
 
+    if executor == "ray":
+        from wavefront.doctor import check_cluster
+        from wavefront.runs.settings import executor_settings
+
+        chosen = executor_settings("ray", address)["ray_address"]
+        click.echo(check_cluster(chosen))
+        return
+
     from wavefront.config import load_config
-    from wavefront.doctor import check_agents, format_checks
+    from wavefront.doctor import check_agents, check_sandbox, format_checks, format_sandbox
 
-    # The runner settings of the project here, if any: a base_url or api_key_env changes
-    # what "ready" means.
+    # The settings of the project here, if any: a base_url or api_key_env changes what
+    # "ready" means, and `sandbox` whether runs here use it.
     config_file = Path("wavefront.yaml")
-    settings = load_config(config_file).runners if config_file.is_file() else {}
-    checks = check_agents(settings=settings)
+    config = load_config(config_file) if config_file.is_file() else None
+    checks = check_agents(settings=config.runners if config else {})
+    sandbox = check_sandbox(config.sandbox, config.sandbox_network) if config else (
+        check_sandbox())
     if as_json:
-        click.echo(json.dumps([asdict(c) for c in checks], indent=2, default=str))
+        click.echo(json.dumps({"agents": [asdict(c) for c in checks],
+                               "sandbox": asdict(sandbox)},
+                              indent=2, default=str))
     else:
-        from wavefront.workspace.sandbox import unavailable
-
         click.echo(format_checks(checks))
-        missing = unavailable()
-        click.echo("sandbox   " + ("bubblewrap works here (`run --sandbox bwrap`)"
-                                   if missing is None else f"not available: {missing}"))
+        click.echo(format_sandbox(sandbox))

@@ -9,12 +9,13 @@ gates) and `MergeRounds` (the merge and the rounds back after it) all work on on
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from wavefront.engine.executor import Executor, LocalExecutor
 from wavefront.engine.pool import RunnerPool
 from wavefront.engine.settings import RunSettings
 from wavefront.errors import WavefrontError
@@ -49,6 +50,11 @@ class FlowState:
     logs_dir: Path
     # task id -> its workspace's variables, while the task holds its workspace
     env: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The OS sandbox for an agent in a workspace: a workspace's path -> a function that
+    # turns an argv into the same command inside it (None: no sandbox).
+    sandbox: Callable[[Path], Callable[[Sequence[str]], list[str]]] | None = None
+    # Where agent attempts run: here, or on the workers of a cluster.
+    executor: Executor = field(default_factory=LocalExecutor)
 
     def record(self, task_id: str) -> TaskRecord:
         record = self.journal.task(self.run_id, task_id)

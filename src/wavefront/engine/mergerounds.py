@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from wavefront.engine.agentrounds import AgentRounds
 from wavefront.engine.conversation import Note
@@ -39,6 +40,26 @@ class DoneContext:
 
 DoneHook = Callable[[DoneContext], Awaitable[None]]
 
+# Told to the agent when the markers carry the base (the user's `merge.conflictStyle` is
+# diff3 or zdiff3): a section it has never seen, easy to keep by mistake.
+BASE_SECTION_NOTE = (
+    "The markers show three versions: from `<<<<<<<` to `|||||||` is your branch, from "
+    "`|||||||` to `=======` the common base both started from (for comparison only), from "
+    "`=======` to `>>>>>>>` the work merged since. Keep no marker and no base section."
+)
+
+
+def base_sections(workspace: Path, paths: Sequence[str]) -> bool:
+    """Whether any of the conflicted `paths` holds a diff3 base section (`|||||||`)."""
+    for path in paths:
+        try:
+            text = (workspace / path).read_bytes()
+        except OSError:
+            continue
+        if text.startswith(b"|||||||") or b"\n|||||||" in text:
+            return True
+    return False
+
 
 class MergeRounds:
     def __init__(self, state: FlowState, rounds: AgentRounds, preparer: WorkspacePreparer,
@@ -51,7 +72,7 @@ class MergeRounds:
             verify_merged=state.settings.verify == "merged",
             gate_specs=state.gate_specs, set_status=state.status,
             log_dir=lambda task_id: state.log_path(task_id, 0).parent, write_back=write_back,
-            preparer=preparer)
+            preparer=preparer, verify_parallel=state.settings.verify_parallel)
         self.merging: set[str] = set()
 
     async def merge(self, task_id: str, approval_note: str | None = None,
@@ -156,6 +177,9 @@ class MergeRounds:
                      f"{failure}; back to the agent (fix round {round_} of {limit})")
         clash = (f" It also conflicts in: {', '.join(conflicts)}; resolve those markers."
                  if conflicts else "")
+        has_base: bool = await state.off_loop(base_sections, handle.path, conflicts)
+        if has_base:
+            clash += " " + BASE_SECTION_NOTE
         others = ("\n\nMerged since you started (the change yours meets):\n"
                   + "\n".join(f"- {line}" for line in met)) if met else ""
         feedback = redact(
@@ -213,10 +237,13 @@ class MergeRounds:
         markers = await state.off_loop(state.workspaces.start_conflict_resolution, handle)
         state.status(task_id, TaskStatus.RUNNING,
                      f"merge conflict in {files}: back to the agent once")
+        marked = list(markers or conflicts)
+        explained = (" " + BASE_SECTION_NOTE
+                     if await state.off_loop(base_sections, handle.path, marked) else "")
         feedback = (
             "Your branch conflicts with work merged since you started. The merge is in "
             f"progress in your worktree; resolve the conflict markers in: "
-            f"{', '.join(markers or conflicts)}. Keep both sides' intent.\n{details}"
+            f"{', '.join(marked)}. Keep both sides' intent.{explained}\n{details}"
         )
         await self._send_back(record, handle, AttemptKind.CONFLICT, feedback,
                               f"merge conflict in {files}")

@@ -33,6 +33,8 @@ class RunSettings(BaseModel):
     retry_backoff_s: float = 1.0
     timeout_s: float | None = 1800.0
     verify: Literal["merged", "branch", "none"] = "branch"
+    # Merged-tree checks of one batch run side by side (speculative bisection).
+    verify_parallel: int = Field(default=1, ge=1)
     review_rounds: int = 2
     on_review_limit: Literal["needs-human", "accept"] = "needs-human"
     # How many times a refused attempt goes back to its agent before the task fails.
@@ -49,10 +51,12 @@ class RunSettings(BaseModel):
     # What a change to the user's checkout during an attempt does: fail the attempt, or
     # only warn (for people who keep working in their checkout while a run goes on).
     outside_writes: Literal["fail", "warn"] = "fail"
-    # Agents in the bubblewrap sandbox (workspace writable, the rest read-only), with or
-    # without network.
-    sandbox: Literal["none", "bwrap"] = "none"
+    # Agents in a bubblewrap sandbox: the user's repository read-only (`checkout`), or all
+    # but the workspace read-only (`bwrap`, with or without network).
+    sandbox: Literal["none", "checkout", "bwrap"] = "none"
     sandbox_network: bool = True
+    # Ignored files of the user's checkout that the guard watches (`protected:`).
+    protected: tuple[str, ...] = (".env*",)
     poll_s: float = 0.5
     default_runner: str = "script"
     # Each runner's settings from `wavefront.yaml` and the command line, by runner name.
@@ -64,6 +68,9 @@ class RunSettings(BaseModel):
     setup: tuple[str, ...] = ()
     copy_files: tuple[str, ...] = ()
     teardown: tuple[str, ...] = ()
+    # Where agents run: here, or on a Ray cluster whose head is at `ray_address`.
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
 
     def gates_for(self, task: Task, agent: str | None) -> tuple[GateSpec, ...]:
         """Every gate configured for `task` done by `agent`: the run's, the agent's, its own."""

@@ -9,7 +9,7 @@ exception out of here (a `WavefrontError` from git becomes a failed task too).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from wavefront.engine.conversation import (
     note_for,
     unanswered,
 )
+from wavefront.engine.executor import Executor, LocalExecutor
 from wavefront.engine.feedback import fix_request, phase_fix_request, revision_request
 from wavefront.engine.flowstate import FlowState, WorkOutcome
 from wavefront.engine.mergequeue import WriteBack
@@ -42,6 +43,7 @@ from wavefront.model import (
     Task,
     TaskStatus,
 )
+from wavefront.words import shell_words
 from wavefront.workspace.base import Workspaces
 from wavefront.workspace.git import safe_name
 from wavefront.workspace.setup import Prepared, WorkspaceSetup
@@ -64,8 +66,11 @@ class TaskFlow:
         logs_dir: Path,
         hooks: Sequence[DoneHook] = (),
         write_back: WriteBack | None = None,
+        sandbox: Callable[[Path], Callable[[Sequence[str]], list[str]]] | None = None,
+        executor: Executor | None = None,
     ) -> None:
-        self.state = FlowState(journal, run_id, workspaces, pool, profiles, settings, logs_dir)
+        self.state = FlowState(journal, run_id, workspaces, pool, profiles, settings, logs_dir,
+                               sandbox=sandbox, executor=executor or LocalExecutor())
         self.journal = journal
         self.run_id = run_id
         self.workspaces = workspaces
@@ -175,12 +180,14 @@ class TaskFlow:
                         return WorkOutcome.READY_TO_MERGE
                     self.state.status(task_id, TaskStatus.NEEDS_HUMAN,
                                  f"review not approved after {round_} rounds: "
-                                 f"{verdict.summary}; `wavefront approve {task_id}` or "
-                                 f"`wavefront reject {task_id} --note \"what to change\"`")
+                                 f"{verdict.summary}; `wavefront approve {shell_words([task_id])}`"
+                                 " or `wavefront reject --note \"what to change\" "
+                                 f"{shell_words([task_id])}`")
                     return WorkOutcome.WAITING
                 if verdict.action is GateAction.WAIT:
                     self.state.status(task_id, TaskStatus.NEEDS_HUMAN,
-                                 f"{verdict.summary}; `wavefront approve {task_id}`")
+                                 f"{verdict.summary}; "
+                                 f"`wavefront approve {shell_words([task_id])}`")
                     return WorkOutcome.WAITING
                 failure = f"gate {verdict.gate} failed: {verdict.summary}"
                 if agentless:

@@ -89,11 +89,17 @@ def _problem(
         if any(not m for m in strings(options.get("markers")) or ()):
             return "'markers' must not hold empty text"
         for path in strings(options.get("paths")) or ():
+            if (outside := _outside(path, root)) is not None:
+                return outside
             if not is_glob(path) and not (root / path).exists() and not _produced(path, produced):
                 return (
                     f"document {path!r} does not exist in {root} and no task declares "
                     "it as a deliverable or file"
                 )
+    if spec.kind == "deliverables":
+        for path in strings(options.get("paths")) or ():
+            if (outside := _outside(path, root)) is not None:
+                return outside
     if spec.kind == "review":
         return review_problem(options, profiles)
     if spec.kind == "human" and not isinstance(options.get("prompt", ""), str):
@@ -145,6 +151,19 @@ def _command_problem(
         )
     if shutil.which(program) is None:
         return f"program {program!r} is not on PATH"
+    return None
+
+
+def _outside(path: str, root: Path) -> str | None:
+    """Why `path` (a document a gate reads) is not in the repository, or None when it is.
+
+    A gate reads the attempt's workspace; a path that leaves it would read (and judge) a
+    file of the machine instead of the task's work."""
+    if Path(path).is_absolute() or path.startswith("~"):
+        return f"path {path!r} must be relative to the repository"
+    base = root.resolve()
+    if not (base / path).resolve().is_relative_to(base):
+        return f"path {path!r} is outside the repository"
     return None
 
 

@@ -19,6 +19,7 @@ from rich.text import Text
 from wavefront.journal.database import Journal, RunRecord, TaskRecord
 from wavefront.journal.kinds import AttemptKind
 from wavefront.model import TaskStatus
+from wavefront.words import shell_words
 
 __all__ = ["RunSummary", "TaskLine", "render_status", "render_summary", "summarize"]
 
@@ -172,12 +173,13 @@ def _next_steps(summary: RunSummary, failed: list[TaskLine], blocked: list[TaskL
     steps = []
     if failed:
         first = failed[0].task_id
-        steps.append(f"Look at why: `wavefront log {first}{at}`; fix, then "
-                     f"`wavefront retry {' '.join(t.task_id for t in failed)}{at}` "
-                     "(releases the blocked tasks)")
+        ids = shell_words([t.task_id for t in failed])
+        steps.append(f"Look at why: `wavefront log{at} {shell_words([first])}`; fix, then "
+                     f"`wavefront retry{at} {ids}` (releases the blocked tasks)")
     if waiting:
-        steps.append(f"Decide: `wavefront approve {waiting[0].task_id}{at}` or "
-                     f"`wavefront reject {waiting[0].task_id} --note ...{at}`")
+        chosen = shell_words([waiting[0].task_id])
+        steps.append(f"Decide: `wavefront approve{at} {chosen}` or "
+                     f"`wavefront reject{at} --note ... {chosen}`")
     if pending or waiting or (failed and not blocked):
         steps.append(f"Continue the run: `wavefront resume{at}`")
     steps.append(f"Review the work: `git{at} log --graph {summary.run.branch}`; "

@@ -11,6 +11,7 @@ from wavefront.errors import WavefrontError
 from wavefront.journal.database import Journal
 from wavefront.model import TaskStatus
 from wavefront.runs.store import open_journal, resolve_run
+from wavefront.words import shell_words
 
 __all__ = [
     "DECISIONS",
@@ -38,13 +39,14 @@ def record_decision(root: Path, task_id: str, decision: str, note: str = "",
                              f"{', '.join(DECISIONS)}")
     if decision == "change" and not note.strip():
         raise WavefrontError("a change request needs a note saying what to change")
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         run = resolve_run(journal, run_id)
         _waiting(journal, run.id, task_id)
         question = open_question(journal, run.id, task_id)
         if question is not None and decision == "approve":
             raise WavefrontError(f"task {task_id} asks a question and has not finished; "
-                                 f"answer it with `wavefront answer {task_id} \"...\"`")
+                                 "answer it with "
+                                 f"`wavefront answer {shell_words([task_id])} \"...\"`")
         journal.add_decision(run.id, task_id, decision, note, who=who or _who())
         return run.id
 
@@ -58,13 +60,14 @@ def answer_question(root: Path, task_id: str, answer: str, run_id: str | None = 
     """
     if not answer.strip():
         raise WavefrontError("the answer is empty; say what the agent should do")
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         run = resolve_run(journal, run_id)
         _waiting(journal, run.id, task_id)
         if open_question(journal, run.id, task_id) is None:
             raise WavefrontError(f"task {task_id} asks no question; it waits for approval: "
-                                 f"`wavefront approve {task_id}` or `wavefront reject "
-                                 f"{task_id} --note \"...\"`")
+                                 f"`wavefront approve {shell_words([task_id])}` or "
+                                 "`wavefront reject --note \"...\" "
+                                 f"{shell_words([task_id])}`")
         journal.add_decision(run.id, task_id, "answer", answer, who=who or _who())
         return run.id
 
@@ -86,7 +89,7 @@ def complete_subtask(root: Path, feature: str, seq: str, summary: str) -> list[P
 
 def retry_tasks(root: Path, task_ids: Sequence[str], run_id: str | None = None) -> list[str]:
     """Put failed tasks back in the queue and release the tasks they blocked."""
-    with open_journal(root) as journal:
+    with open_journal(root, create=False) as journal:
         run = resolve_run(journal, run_id)
         records = {r.task_id: r for r in journal.tasks(run.id)}
         unknown = [t for t in task_ids if t not in records]

@@ -13,10 +13,9 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from wavefront.agents import load_profiles
 from wavefront.agents.preflight import preflight
@@ -24,6 +23,7 @@ from wavefront.agents.runners.settings import check_configured_runners
 from wavefront.backlog.base import Backlog
 from wavefront.backlog.integrated import INTEGRATED_FROM
 from wavefront.config import ProjectConfig
+from wavefront.engine.executor import Executor
 from wavefront.engine.loop import Engine, RunStop
 from wavefront.engine.mergequeue import WriteBack
 from wavefront.engine.pool import RunnerPool
@@ -37,7 +37,14 @@ from wavefront.lifetime import kill_tagged
 from wavefront.model import AgentProfile, TaskStatus
 from wavefront.plan.graph import Plan
 from wavefront.report.livefiles import LiveFiles
-from wavefront.runs.settings import RunOptions, agent_and_runner, run_settings, stored_config
+from wavefront.runs.settings import (
+    RunOptions,
+    agent_and_runner,
+    chosen_sandbox,
+    executor_settings,
+    run_settings,
+    stored_config,
+)
 from wavefront.runs.store import (
     STATE_DIR,
     STATE_FILES_DIR,
@@ -48,6 +55,7 @@ from wavefront.runs.store import (
     resolve_run,
 )
 from wavefront.workspace.runlock import RunLock
+from wavefront.workspace.sandbox import bwrap_wrapper, checkout_wrapper
 from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 from wavefront.workspace.worktrees import GitRepo, GitWorkspaces
 
@@ -65,8 +73,9 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
               reporter: ReporterFactory | None = None) -> RunResult:
     """Create a run for `plan` in the git repository at `root` and drive it to the end."""
     repo = GitRepo(root)
-    if options.sandbox == "bwrap" and (missing := sandbox_unavailable()) is not None:
-        raise WavefrontError(f"--sandbox bwrap: {missing}")  # before any agent starts
+    sandbox = chosen_sandbox(backlog, options)
+    if sandbox != "none" and (missing := sandbox_unavailable()) is not None:
+        raise WavefrontError(f"sandbox {sandbox}: {missing}")  # before any agent starts
     base = _base_commit(repo, plan, options)
     state_dir = repo.root / STATE_DIR
     with RunLock(state_dir), open_journal(repo.root) as journal:
@@ -87,7 +96,8 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         check_configured_runners(config, (row[2] for row in rows), options.runner_settings)
         to_run = {row[2] for row in rows
                   if row[0].status != TaskStatus.DONE or options.include_done}
-        _check_runners(to_run, settings.runner_settings)
+        _check_runners(to_run, settings)
+        _executor(settings)  # an unreachable cluster stops the run before it is recorded
         workspaces = GitWorkspaces(repo, run_id, state_dir)
         if repo.rev_parse(f"refs/heads/{workspaces.integration_branch}") is not None:
             # Its journal is gone or another clone made it: merging onto it would merge
@@ -137,8 +147,10 @@ def _base_commit(repo: GitRepo, plan: Plan, options: RunOptions) -> str:
 
 def resume_run(root: Path, run_id: str | None = None,
                reporter: ReporterFactory | None = None,
-               budget_usd: float | None = None) -> RunResult:
-    """Continue a run after Ctrl-C, a crash or a reboot (optionally with a new budget)."""
+               budget_usd: float | None = None, executor: str | None = None,
+               ray_address: str | None = None) -> RunResult:
+    """Continue a run after Ctrl-C, a crash or a reboot (optionally with a new budget, or
+    on another executor: `executor` "local" or "ray" with the cluster's `ray_address`)."""
     repo = GitRepo(root)
     state_dir = repo.root / STATE_DIR
     with RunLock(state_dir), open_journal(repo.root) as journal:
@@ -156,13 +168,18 @@ def resume_run(root: Path, run_id: str | None = None,
             settings = RunSettings.from_stored(run.options).model_copy(
                 update={"budget_usd": budget_usd})
             journal.update_run_options(run.id, {"settings": settings.to_json()})
+        if executor is not None:
+            settings = RunSettings.from_stored(run.options).model_copy(
+                update=executor_settings(executor, ray_address))
+            _executor(settings)  # reachable before anything changes
+            journal.update_run_options(run.id, {"settings": settings.to_json()})
         workspaces = GitWorkspaces(repo, run.id, state_dir)
         # A run killed between its journal entry and its branch has no branch yet.
         workspaces.create_integration_branch(run.base_commit)
         reconcile(journal, run, workspaces)
         _check_runners({r.runner for r in journal.tasks(run.id)
                         if r.runner and not r.status.is_final},
-                       RunSettings.from_stored(run.options).runner_settings)
+                       RunSettings.from_stored(resolve_run(journal, run.id).options))
         journal.set_run_state(run.id, "running", resumed=True)
         return _drive(journal, repo, run.id, profiles, reporter)
 
@@ -268,11 +285,14 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
     run = resolve_run(journal, run_id)
     settings = RunSettings.from_stored(run.options)
     flow = TaskFlow(
-        journal, run_id, GitWorkspaces(repo, run_id, repo.root / STATE_DIR),
+        journal, run_id, GitWorkspaces(repo, run_id, repo.root / STATE_DIR,
+                                       protected=settings.protected),
         RunnerPool(settings.runner_settings), profiles, settings,
         repo.root / STATE_DIR / "logs" / run_id,
         hooks=_hooks(journal, run_id),
         write_back=_write_back(repo.root) if settings.writeback else None,
+        sandbox=_sandbox_for(repo, settings),
+        executor=_executor(settings),
     )
     engine = Engine(journal, run_id, flow, settings)
     live = _live_files(journal, repo, run_id, settings.state_files)
@@ -283,6 +303,18 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
     finally:
         if live is not None:
             journal.listeners.remove(live)
+
+
+def _sandbox_for(repo: GitRepo, settings: RunSettings
+                 ) -> Callable[[Path], Callable[[Sequence[str]], list[str]]] | None:
+    """How each agent is put in the run's sandbox, from its workspace's path."""
+    if settings.sandbox == "bwrap":
+        network = settings.sandbox_network
+        return lambda workspace: bwrap_wrapper(workspace, network)
+    if settings.sandbox == "checkout":
+        wrapper = checkout_wrapper(repo.root, repo.git_dir, repo.root / STATE_DIR)
+        return lambda workspace: wrapper
+    return None
 
 
 def _live_files(journal: Journal, repo: GitRepo, run_id: str, state_files: bool
@@ -320,11 +352,23 @@ def _drive_engine(journal: Journal, run: RunRecord, engine: Engine,
     return RunResult(run_id, run.branch, stop, counts)
 
 
-def _check_runners(names: set[str], runner_settings: Mapping[str, Mapping[str, Any]]) -> None:
+def _check_runners(names: set[str], settings: RunSettings) -> None:
     """The pre-flight: every agent CLI the run will use can run here, or `PreflightError`
-    (exit 2) lists each problem before a task starts or a retry is spent."""
-    pool = RunnerPool(runner_settings)
+    (exit 2) lists each problem before a task starts or a retry is spent. On a cluster
+    the CLIs are the workers' (`wavefront doctor --executor ray` checks them there)."""
+    if settings.executor != "local":
+        return
+    pool = RunnerPool(settings.runner_settings)
     preflight({name: pool.get(name) for name in sorted(names)})
+
+
+def _executor(settings: RunSettings) -> Executor | None:
+    """The run's executor: None for agents here, connected to its cluster for Ray."""
+    if settings.executor != "ray":
+        return None
+    from wavefront.executors.rayexec import RayExecutor  # only a Ray run imports Ray
+
+    return RayExecutor(settings.ray_address or "")
 
 
 def _write_back(root: Path) -> WriteBack:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from wavefront.agents import assign_agent
 from wavefront.backlog.base import Backlog
@@ -16,11 +16,14 @@ from wavefront.engine.settings import RunSettings
 from wavefront.errors import WavefrontError
 from wavefront.journal.database import RunRecord
 from wavefront.model import AgentProfile, GateSpec, Task
+from wavefront.workspace.sandbox import SANDBOXES, resolve
+from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 
 __all__ = [
     "RunOptions",
     "agent_and_runner",
     "agent_gates",
+    "chosen_sandbox",
     "run_settings",
     "stored_config",
 ]
@@ -43,9 +46,11 @@ class RunOptions:
     include_done: bool = False
     wait_for_humans: bool = False
     outside_writes: str = "fail"
-    sandbox: str = "none"
-    sandbox_network: bool = True
+    sandbox: str | None = None
+    sandbox_network: bool | None = None
     runner_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    executor: str = "local"
+    ray_address: str | None = None
 
 
 def run_settings(backlog: Backlog, options: RunOptions) -> RunSettings:
@@ -78,6 +83,7 @@ def run_settings(backlog: Backlog, options: RunOptions) -> RunSettings:
         else (defaults.retries if defaults else 0),
         timeout_s=options.timeout_s or (defaults.timeout if defaults else 1800.0),
         verify=_verify(options.verify or (config.verify_mode if config else "branch")),
+        verify_parallel=config.verify_parallel if config else 1,
         review_rounds=review.max_rounds if review else 2,
         on_review_limit=review.on_limit if review else "needs-human",
         fix_rounds=options.fix_rounds if options.fix_rounds is not None
@@ -92,13 +98,47 @@ def run_settings(backlog: Backlog, options: RunOptions) -> RunSettings:
         setup=tuple(config.workspace.setup) if config else (),
         copy_files=tuple(config.workspace.copy_files) if config else (),
         teardown=tuple(config.workspace.teardown) if config else (),
-        sandbox="bwrap" if options.sandbox == "bwrap" else "none",
-        sandbox_network=options.sandbox_network,
+        sandbox=_sandbox(chosen_sandbox(backlog, options)),
+        sandbox_network=options.sandbox_network if options.sandbox_network is not None
+        else (config.sandbox_network if config else True),
+        protected=tuple(config.protected) if config else (".env*",),
         default_runner=default_runner,
         runner_settings=runner_settings,
         agent_gates=agent_gates(config),
+        **executor_settings(options.executor, options.ray_address),
     )
     return settings
+
+
+def chosen_sandbox(backlog: Backlog, options: RunOptions) -> str:
+    """The sandbox agents run in: the command line's, else `wavefront.yaml`'s, else
+    `checkout` where bubblewrap works; `auto` is `bwrap` where it works. Where it does not,
+    the default and `auto` are none, while an explicit choice stays (and is refused)."""
+    config = backlog.config
+    chosen = options.sandbox or (config.sandbox if config else None)
+    if chosen not in (None, "auto"):
+        return chosen
+    return resolve(chosen, sandbox_unavailable() is None)
+
+
+def _sandbox(chosen: str) -> Literal["none", "checkout", "bwrap"]:
+    if chosen not in SANDBOXES:
+        raise WavefrontError(f"unknown sandbox {chosen!r}; expected none, checkout, bwrap "
+                             "or auto")
+    return "bwrap" if chosen == "bwrap" else "checkout" if chosen == "checkout" else "none"
+
+
+def executor_settings(executor: str, address: str | None) -> dict[str, Any]:
+    """The executor part of a run's settings, checked: Ray needs its head's address."""
+    if executor not in ("local", "ray"):
+        raise WavefrontError(f"--executor must be local or ray, not {executor!r}")
+    if executor == "local":
+        return {"executor": "local", "ray_address": None}
+    address = address or os.environ.get("RAY_ADDRESS")
+    if not address:
+        raise WavefrontError("--executor ray needs the cluster's head: --address HOST:PORT "
+                             "(or RAY_ADDRESS)")
+    return {"executor": "ray", "ray_address": address}
 
 
 def stored_config(run: RunRecord) -> ProjectConfig | None:

@@ -52,8 +52,13 @@ class RunResult:
         return 1 if bad else 0
 
 
-def open_journal(root: Path) -> Journal:
-    return Journal.open(root / STATE_DIR / "journal.db")
+def open_journal(root: Path, *, create: bool = True) -> Journal:
+    """The repository's journal; with `create=False` a repository without one is an error
+    and nothing is written (a look at `status` leaves no `.wavefront/` behind)."""
+    path = root / STATE_DIR / "journal.db"
+    if not create and not path.is_file():
+        raise WavefrontError("no run in this repository yet; start one with `wavefront run`")
+    return Journal.open(path)
 
 
 def new_run_id() -> str:

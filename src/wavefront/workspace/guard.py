@@ -4,15 +4,19 @@ An agent works in a repository of its own, but without the sandbox nothing stops
 from writing to `../../../../README.md` or running `git -C <the user's repo> push` from
 there. The task flow takes a snapshot of the user's side of the repository before an agent
 runs and compares after it: files in the user's checkout (status, size and modification
-time of every changed or untracked path), the ignored files that matter (`.env*` by
-default), where HEAD is, every ref outside wavefront's namespace (branches, tags, remotes,
-the stash), the stash's entries, `.git/config`, `.git/hooks` and `.git/info/attributes`.
-wavefront's own branches and state directory are not the user's side, nor is a file that
-wavefront's own output is redirected into (`wavefront run > run.out`).
+time of every changed or untracked path), the ignored files that matter (`protected:` in
+wavefront.yaml, `.env*` by default), where HEAD is, every ref outside wavefront's
+namespace (branches, tags, remotes, the stash), the stash's entries, `.git/config`,
+`.git/hooks` and `.git/info/attributes`. wavefront's own branches and state directory are
+not the user's side, nor is a file that wavefront's own output is redirected into
+(`wavefront run > run.out`).
 
-A change seen while an agent ran is blamed on that attempt: wavefront cannot tell who made
-it, so an edit the user makes in their checkout during an attempt fails it too (the message
-says so, and `wavefront retry` runs the task again; `--outside-writes warn` only records it).
+Who made a change, Linux does not say (no writer is recorded, and watching each write by
+process needs privileges a user does not have). So the blame follows what could write:
+in the bubblewrap sandbox no process of an attempt can write to the user's repository, so
+a change seen there is a person's: it is recorded, and fails no attempt. Without the
+sandbox every attempt that ran meanwhile could have made it, so it fails (the message says
+so, and `wavefront retry` runs the task again; `--outside-writes warn` only records it).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pathlib import Path
 
 from wavefront.workspace.git import GitRepo, split_z
 
-__all__ = ["CheckoutGuard", "CheckoutState"]
+__all__ = ["DEFAULT_PROTECTED", "CheckoutGuard", "CheckoutState"]
 
 # Branch prefixes that belong to wavefront (integration and task branches).
 _OWN_REF_PREFIXES = ("refs/heads/wavefront/", "refs/heads/wavefront-tasks/")
@@ -96,8 +100,7 @@ class CheckoutGuard:
                             "--", *specs)
         # git also names nested repositories (wavefront's own workspaces) as `dir/`.
         return [path for path in split_z(out) if not path.endswith("/")
-                and any(fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
-                        for pattern in self.protected)]
+                and any(_protects(pattern, path) for pattern in self.protected)]
 
     def _git_files(self) -> dict[str, str]:
         """A digest of each git-directory file (and hook) that could run or redirect the
@@ -135,6 +138,13 @@ class CheckoutGuard:
             f"{self.repo.root} while it ran (if you made that change yourself, "
             "`wavefront retry` runs the task again)"
         )
+
+
+def _protects(pattern: str, path: str) -> bool:
+    """Whether `pattern` (`.env*`, `secrets/*.key`) names `path`, in any folder."""
+    name = path.rsplit("/", 1)[-1]
+    return (fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(path, pattern)
+            or fnmatch.fnmatchcase(path, f"*/{pattern}"))
 
 
 def _record_path(record: str) -> str | None:

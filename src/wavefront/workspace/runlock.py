@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from wavefront.errors import RunLockedError
+from wavefront.errors import RunLockedError, WorkspaceError
 
 __all__ = ["RunLock"]
 
@@ -26,8 +26,11 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.state_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.state_dir, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as exc:
+            raise self._unwritable(exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -38,8 +41,18 @@ class RunLock:
                 "repository; wait for it to finish or stop it (Ctrl-C / `wavefront cancel`)"
             ) from None
         self._fd = fd
-        self.path.unlink(missing_ok=True)
-        self.path.write_text(str(os.getpid()), encoding="utf-8")
+        try:
+            self.path.unlink(missing_ok=True)
+            self.path.write_text(str(os.getpid()), encoding="utf-8")
+        except OSError as exc:
+            self.release()
+            raise self._unwritable(exc) from None
+
+    def _unwritable(self, exc: OSError) -> WorkspaceError:
+        return WorkspaceError(
+            f"cannot write wavefront's state directory {self.state_dir}: "
+            f"{exc.strerror or exc}; a run keeps its journal, logs and workspaces there, "
+            "so it must be writable")
 
     def release(self) -> None:
         if self._fd is not None:

@@ -61,6 +61,7 @@ class ClaudeRunner(CliRunner):
 
     name = "claude"
     executable_names = ("claude",)
+    stdin_prompt = ()  # `-p` without its argument reads the prompt from stdin
     auth_env = (
         "ANTHROPIC_API_KEY",
         "ANTHROPIC_AUTH_TOKEN",

@@ -30,6 +30,7 @@ from wavefront.agents.runners.process import ProcessOutcome, run_process
 from wavefront.model import AgentProfile, AgentResult, FailureKind
 
 __all__ = [
+    "ARGV_PROMPT_LIMIT",
     "TEXT_LIMIT",
     "CliRunner",
     "Usage",
@@ -66,6 +67,12 @@ def one_of(setting: str, value: str, allowed: Sequence[str]) -> str:
     return value
 
 
+# A prompt longer than this (in bytes) goes to the CLI on stdin: Linux refuses one argument
+# over 128 KiB (MAX_ARG_STRLEN) with "Argument list too long", and a story with its
+# dependencies' reports and a gate's output can be longer.
+ARGV_PROMPT_LIMIT = 96 * 1024
+
+
 class CliRunner(ABC):
     """Base of the CLI runners. Subclasses set the class attributes and implement
     `build_argv` and `parse`; `run` is shared.
@@ -99,6 +106,9 @@ class CliRunner(ABC):
     # The versions the runner was checked against (lowest, highest), the package that
     # installs the CLI, and whether it was run for real (or written from documents only).
     tested_versions: ClassVar[tuple[str, str] | None] = None
+    # How the CLI reads its prompt from stdin: the arguments that stand in the prompt
+    # argument's place (empty: it is left out). None: the CLI cannot, or takes a file.
+    stdin_prompt: ClassVar[tuple[str, ...] | None] = None
     package: ClassVar[str] = ""
     verified: ClassVar[bool] = False
 
@@ -193,8 +203,18 @@ class CliRunner(ABC):
         env.update(request.env)
         return env
 
+    def prompt_on_stdin(self, argv: list[str], request: AgentRequest
+                        ) -> tuple[list[str], str | None]:
+        """`argv` and the text for the CLI's stdin: the prompt moves there when it is too
+        long for one argument and the CLI can read it so (`stdin_prompt`)."""
+        too_long = len(request.prompt.encode("utf-8")) > ARGV_PROMPT_LIMIT
+        if not too_long or self.stdin_prompt is None or request.prompt not in argv:
+            return argv, None
+        at = argv.index(request.prompt)
+        return [*argv[:at], *self.stdin_prompt, *argv[at + 1:]], request.prompt
+
     async def run(self, request: AgentRequest) -> AgentResult:
-        argv = self.build_argv(request)
+        argv, stdin_text = self.prompt_on_stdin(self.build_argv(request), request)
         present = {p for p in self.internal_paths if (request.workspace / p).exists()}
         seen: list[Failure] = []
 
@@ -215,6 +235,7 @@ class CliRunner(ABC):
                 log_path=request.log_path,
                 timeout_s=request.timeout_s,
                 env=self.child_env(request),
+                stdin_text=stdin_text,
                 stop_on=stop_on,
                 side_logs=self.side_logs(request),
             )

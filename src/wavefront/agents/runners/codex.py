@@ -73,6 +73,7 @@ class CodexRunner(CliRunner):
 
     name = "codex"
     executable_names = ("codex",)
+    stdin_prompt = ("-",)  # `codex exec -` reads the prompt from stdin
     auth_env = ("CODEX_API_KEY",)
     auth_files = (".codex/auth.json",)
     config_env = ("CODEX_HOME",)

@@ -80,6 +80,7 @@ class GeminiRunner(CliRunner):
 
     name = "gemini"
     executable_names = ("gemini",)
+    stdin_prompt = ("",)  # stdin is put before the (empty) `-p` text
     auth_env = (
         "GEMINI_API_KEY",
         "GOOGLE_API_KEY",

@@ -60,6 +60,7 @@ class OpenCodeRunner(CliRunner):
 
     name = "opencode"
     executable_names = ("opencode",)
+    stdin_prompt = ()  # `opencode run` adds stdin to the message it is given
     auth_env = (
         "ANTHROPIC_API_KEY",
         "OPENAI_API_KEY",

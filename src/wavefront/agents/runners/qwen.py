@@ -62,6 +62,7 @@ class QwenRunner(CliRunner):
 
     name = "qwen"
     executable_names = ("qwen",)
+    stdin_prompt = ("",)  # as Gemini CLI: stdin is put before the (empty) `-p` text
     auth_env = ("OPENAI_API_KEY", "DASHSCOPE_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY")
     auth_files = (".qwen/oauth_creds.json",)
     config_env = ("OPENAI_BASE_URL", "OPENAI_MODEL")
