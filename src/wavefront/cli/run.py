@@ -211,8 +211,12 @@ def status(run_id: str | None, root: Path, as_json: bool, orchestration_dir: Pat
     from wavefront.report.statefiles import status_json, write_orchestration_dir
     from wavefront.report.summary import render_status, summarize
     from wavefront.runs import open_journal, resolve_run
+    from wavefront.runs.store import STATE_DIR
 
     folder = feature_folder(root, run_id) if run_id else None
+    if folder is not None and not (root / STATE_DIR / "journal.db").is_file():
+        _feature_status(root, folder, as_json)  # no run yet: the feature's files say
+        return
     with open_journal(root, create=False) as journal:
         only = None
         if folder is not None and journal.get_run(run_id or "") is None:
