@@ -247,8 +247,11 @@ async def run_process(
         else:
             footer = f"[exit {proc.returncode} after {duration:.1f}s]"
         _end_log(log, out, err, footer)
+        code = proc.returncode
+        if launched is not args and code is not None and 128 < code < 128 + signal.NSIG:
+            code = 128 - code  # bubblewrap reports a child killed by signal N as exit 128+N
         return ProcessOutcome(
-            returncode=None if timed_out or stopped else proc.returncode,
+            returncode=None if timed_out or stopped else code,
             stdout=out.text(),
             stderr=err.text(),
             timed_out=timed_out,
