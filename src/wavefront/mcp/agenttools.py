@@ -41,7 +41,7 @@ class TaskScope:
     answer_wait_s: float = 600.0
 
     def _open(self) -> tuple[Journal, str]:
-        journal = runs.open_journal(self.root)
+        journal = runs.open_journal(self.root, create=False)
         try:
             run = runs.resolve_run(journal, self.run_id)
             if journal.task(run.id, self.task_id) is None:
