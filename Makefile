@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 .PHONY: install test all lint typecheck check bench chaos demo
 
 $(VENV)/bin/wavefront:
-	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -e '.[test]'
+	python3 -m venv $(VENV) && $(VENV)/bin/pip install -q -e '.[test,ray]'
 
 install: $(VENV)/bin/wavefront
 

@@ -19,6 +19,10 @@ Per engine:
   8 slots, divided by max(critical path, total work / slots);
 - startup_s: time to start the engine (Ray/Dask clusters, Prefect's server), not counted
   above; peak_rss_mb.
+
+Then wavefront's merge queue on real git (`bench_mergequeue.py`: 32 tasks finishing
+together under a slow merged-tree gate, with and without a culprit, and the merge lock),
+which the other engines have no counterpart for; `--no-merge-queue` leaves it out.
 """
 
 from __future__ import annotations
@@ -387,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated subset of {', '.join(ENGINES)}",
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per engine")
+    parser.add_argument("--no-merge-queue", dest="merge_queue", action="store_false",
+                        help="leave out the merge-queue benchmark (bench_mergequeue.py)")
     parser.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="full", choices=sorted(SIZES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -401,17 +407,32 @@ def main(argv: list[str] | None = None) -> int:
     results = {name: measure(name, mode, args.timeout) for name in chosen}
     results.update(simulated(mode))
     size = SIZES[mode]
+    # The merge queue has no counterpart in the other engines: wavefront's alone, on git.
+    queue = merge_queue(mode) if args.merge_queue and mode != "smoke" else None
     if args.json:
-        print(
-            json.dumps({"mode": mode, "slots": SLOTS, "sizes": size, "engines": results}, indent=2)
-        )
+        print(json.dumps({"mode": mode, "slots": SLOTS, "sizes": size, "engines": results,
+                          "merge_queue": queue}, indent=2))
     else:
         print(
             f"{mode}: {size['noop']} no-op tasks, {size['subprocess']} subprocess tasks, "
             f"{size['makespan']}-task heavy-tailed DAG, {SLOTS} slots"
         )
         print(table(results))
+        if queue is not None:
+            from bench_mergequeue import report as merge_queue_report
+
+            print(merge_queue_report(queue))
     return 0
+
+
+def merge_queue(mode: str) -> dict[str, Any]:
+    """`bench_mergequeue.py` in an interpreter of its own (one run in quick mode)."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / "bench_mergequeue.py"), "--json",
+         *(["--quick"] if mode == "quick" else [])],
+        capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 if __name__ == "__main__":

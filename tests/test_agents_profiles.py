@@ -248,6 +248,10 @@ SEED_CAST = {
     "documentation-writer",
     "devops-engineer",
     "code-reviewer",
+    # the full-stack coordination's specialists
+    "database-developer",
+    "backend-api-developer",
+    "frontend-ui-architect",
 }
 
 

@@ -219,3 +219,14 @@ def test_compare_marks_a_missing_engine_as_skipped(tmp_path: Path) -> None:
     )
     row = json.loads(done.stdout.strip().splitlines()[-1])
     assert "ray is not installed" in row["skipped"]
+
+
+@pytest.mark.slow
+def test_merge_queue_benchmark_smoke() -> None:
+    result = _run("bench_mergequeue.py", "--smoke", "--json")
+    batch, culprit, lock = (result[name]["runs"][0] for name in ("batch", "culprit", "lock"))
+    assert batch["merged"] == 4 and batch["integration_green_at_every_commit"]
+    assert 1 <= batch["gate_runs"] <= 4
+    assert culprit["merged"] == 3 and culprit["culprit_sent_back"]
+    assert culprit["integration_green_at_every_commit"]
+    assert lock["done"] == 4 and lock["git_calls_per_task"] > 0

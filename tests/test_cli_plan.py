@@ -523,3 +523,38 @@ def test_next_lists_the_ready_tasks_with_the_one_to_start_first(repo: Path) -> N
     table = run("next", "-C", repo)
     assert "1.2 (next)" in table.stdout and "2.2" in table.stdout
     assert run("next", "-C", repo, "-o", "id").stdout == "1.2\n"
+
+
+def test_validate_lists_every_unreadable_file_of_every_backlog(tmp_path: Path) -> None:
+    stories = tmp_path / "docs" / "stories"
+    stories.mkdir(parents=True)
+    (stories / "1.1.login.md").write_text("# Story 1.1: Login\n\n## Story\n\nLog in.\n")
+    (stories / "1.2.broken.md").write_bytes(b"\xff\xfe not text\n")
+    (stories / "1.3.export.md").write_bytes(b"# Story 1.3: Export\n\n\xff\n")
+    tasks = tmp_path / ".tmp" / "tasks"
+    for feature in ("auth", "billing"):
+        (tasks / feature).mkdir(parents=True)
+    (tasks / "auth" / "task.json").write_text('{"id": "auth", "name": "Auth",\n "x": 1\n')
+    (tasks / "billing" / "task.json").write_text(
+        '{"id": "billing", "name": "Billing", "status": "active", "objective": "Bill"}')
+    (tasks / "billing" / "subtask_01.json").write_text(
+        '{"id": "billing-01", "seq": "01", "title": "T", "status": "pending",\n'
+        ' "depends_on": 5}')
+    args = ["validate", "docs/stories", ".tmp/tasks", "-C", str(tmp_path)]
+    shown = CliRunner().invoke(wavefront, args)
+    assert shown.exit_code == 2
+    listed = [line.strip() for line in shown.stderr.splitlines() if line.startswith("  ")]
+    assert listed == [
+        f"{stories}/1.2.broken.md:1: expected UTF-8 text (found undecodable bytes)",
+        f"{stories}/1.3.export.md:3: expected UTF-8 text (found undecodable bytes)",
+        f"{tasks}/auth/task.json:3: invalid JSON: Expecting ',' delimiter",
+        f"{tasks}/billing/subtask_01.json:2: depends_on: expected a valid list, got 5",
+    ]
+    assert shown.stderr.rstrip().endswith("4 problems in 4 files")
+    assert "Traceback" not in shown.output
+    as_json = CliRunner().invoke(wavefront, [*args, "-o", "json"])
+    assert as_json.exit_code == 2
+    report = json.loads(as_json.stdout)
+    assert [(Path(p["file"]).name, p["line"]) for p in report["problems"]] == [
+        ("1.2.broken.md", 1), ("1.3.export.md", 3), ("task.json", 3), ("subtask_01.json", 2)]
+    assert report["tasks"] == 1  # the one story that could be read is still counted

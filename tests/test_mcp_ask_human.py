@@ -227,3 +227,49 @@ def test_each_cli_runner_is_given_the_server_on_its_command_line(tmp_path: Path)
     assert 'mcp_servers.wavefront.args=["-m", "wavefront", "mcp", "--task", "1.2"]' in codex
     assert "mcp_servers.wavefront.tool_timeout_sec=90" in codex
     assert codex[-1] == "do it"
+
+
+def test_qwen_opencode_and_gemini_are_given_the_server_without_a_file_in_the_worktree(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wavefront.agents.runners.base import AgentRequest
+    from wavefront.agents.runners.gemini import GeminiRunner
+    from wavefront.agents.runners.mcpwiring import McpServer
+    from wavefront.agents.runners.opencode import OpenCodeRunner
+    from wavefront.agents.runners.qwen import QwenRunner
+    from wavefront.model import SourceLocation, Task
+
+    server = McpServer("/usr/bin/python3", ("-m", "wavefront", "mcp", "--task", "1.2"), 90)
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    request = AgentRequest(task=Task("1.2", "T", SourceLocation(tmp_path / "x.md")),
+                           prompt="do it", workspace=workspace,
+                           log_path=tmp_path / "logs" / "attempt-1.log", mcp=server)
+    qwen = QwenRunner().build_argv(request)
+    assert json.loads(qwen[qwen.index("--mcp-config") + 1]) == json.loads(
+        server.mcp_servers_json())
+
+    # OpenCode: the user's own inline configuration is kept, the server added to it.
+    monkeypatch.setenv("OPENCODE_CONFIG_CONTENT", json.dumps(
+        {"model": "mine/m", "mcp": {"theirs": {"type": "remote", "url": "http://x"}}}))
+    config = json.loads(OpenCodeRunner().child_env(request)["OPENCODE_CONFIG_CONTENT"])
+    assert config["model"] == "mine/m"
+    assert config["mcp"]["wavefront"] == {
+        "type": "local", "command": ["/usr/bin/python3", "-m", "wavefront", "mcp", "--task",
+                                     "1.2"], "enabled": True, "timeout": 90000}
+    assert sorted(config["mcp"]) == ["theirs", "wavefront"]
+
+    # Gemini CLI: a home of its own holding the user's settings with the server added,
+    # and their other files linked (sign-in), nothing written to their own home.
+    home = tmp_path / "home"
+    (home / ".gemini").mkdir(parents=True)
+    (home / ".gemini" / "settings.json").write_text('{"ui": {"theme": "x"}}')
+    (home / ".gemini" / "oauth_creds.json").write_text("{}")
+    monkeypatch.setenv("HOME", str(home))
+    env = GeminiRunner().child_env(request)
+    own = Path(env["GEMINI_CLI_HOME"]) / ".gemini"
+    settings = json.loads((own / "settings.json").read_text())
+    assert settings["ui"] == {"theme": "x"}
+    assert settings["mcpServers"]["wavefront"]["timeout"] == 90000
+    assert (own / "oauth_creds.json").resolve() == home / ".gemini" / "oauth_creds.json"
+    assert (home / ".gemini" / "settings.json").read_text() == '{"ui": {"theme": "x"}}'
+    assert list(workspace.iterdir()) == []

@@ -47,7 +47,8 @@ def test_each_problem_is_named(tmp_path: Path) -> None:
     runner = CodexRunner(executable=str(tmp_path / "nowhere" / "codex"),
                          base_url=f"http://127.0.0.1:{closed_port()}/v1",
                          api_key_env="MY_CODEX_KEY")
-    check = check_runner("codex", runner, environ={}, home=tmp_path)
+    check = check_runner("codex", runner, environ={"TMPDIR": str(tmp_path / "tmp")},
+                         home=tmp_path)
     kinds = [problem.kind for problem in check.problems]
     assert kinds == ["installed", "credentials", "reachable"]
     text = "\n".join(str(problem) for problem in check.problems)
@@ -75,6 +76,27 @@ def test_opencode_without_a_provider_is_refused(tmp_path: Path) -> None:
     check = check_runner("opencode", runner, environ={"ANTHROPIC_API_KEY": "k"}, home=tmp_path)
     assert [p.kind for p in check.problems] == ["credentials"]
     assert "its own hosted service" in check.problems[0].message
+
+
+@pytest.mark.parametrize("environ,sandbox,refused", [
+    ({"TMPDIR": "{tmp}"}, "workspace-write", True),
+    ({"TMPDIR": "{tmp}"}, "read-only", True),
+    ({"TMPDIR": "{tmp}/elsewhere"}, "workspace-write", False),
+    ({"CODEX_HOME": "{tmp}/../codex-home", "TMPDIR": "{tmp}"}, "workspace-write", False),
+    ({"TMPDIR": "{tmp}"}, "danger-full-access", False),  # no sandbox, no helper needed
+])
+def test_a_codex_home_in_the_temp_dir_is_refused(tmp_path: Path, environ: dict[str, str],
+                                                  sandbox: str, refused: bool) -> None:
+    # Codex will not link its sandbox helper there: every write of the agent would fail.
+    env = {name: value.format(tmp=tmp_path) for name, value in environ.items()}
+    runner = CodexRunner(executable=fake(tmp_path, "codex"), sandbox=sandbox)
+    check = check_runner("codex", runner, environ={"CODEX_API_KEY": "k", **env},
+                         home=tmp_path / "home")
+    kinds = [problem.kind for problem in check.problems]
+    assert kinds == (["sandbox"] if refused else []), check.problems
+    if refused:
+        assert "inside the temporary directory" in check.problems[0].message
+        assert "CODEX_HOME" in check.problems[0].message
 
 
 @pytest.mark.parametrize("text,expected", [("codex-cli 0.171.0", (0, 171, 0)),

@@ -153,6 +153,16 @@ def test_reject_with_a_note_gives_the_agent_another_round_with_the_note(
     assert git(git_repo, "show", "wavefront/ask:api.txt") == (
         "api: REST\nchange: Version the routes\n")
     assert "Version the routes" in prompts(git_repo)[-1]
+    # The report lists the question and every decision, with who, in order.
+    report = wavefront(git_repo, "report")
+    assert report.returncode == 0, report.stderr
+    text = Path(report.stdout.removeprefix("wrote ").strip()).read_text()
+    said = text.split("## Questions and decisions\n\n")[1].split("\n\n")[0].splitlines()
+    assert len(said) == 4 and all(line.startswith("- **api**: ") for line in said)
+    assert " asked (" in said[0] and "REST or GraphQL?" in said[0]
+    assert " answered (" in said[1] and said[1].endswith(": REST")
+    assert " asked for a change (" in said[2] and said[2].endswith(": Version the routes")
+    assert " approved (" in said[3]
 
 
 def test_reject_fail_fails_the_task(

@@ -45,6 +45,44 @@ def logs(repo: Path, run_id: str, task_id: str) -> Path:
     return repo / ".wavefront" / "logs" / run_id / task_id
 
 
+
+def test_status_and_the_report_count_the_same_attempts(
+    git_repo: Path, write_backlog: WriteBacklog, tmp_path: Path
+) -> None:
+    import json
+    import subprocess
+
+    agent = tmp_path / "agent.py"
+    agent.write_text(AGENT)
+    write_backlog(
+        [{"id": "greet", "title": "Write the greeting", "gates": ["review"],
+          "acceptance_criteria": ["greeting.txt says hello world"]}],
+        defaults={"runner": "command"},
+        runners={"command": {"argv_template": [sys.executable, str(agent)], "prompt_via": "file"}},
+    )
+    result = run(git_repo)
+    assert result.exit_code == 0
+
+    def wavefront(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "wavefront", *args, "-C", str(git_repo)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    shown = json.loads(wavefront("status", "--json"))
+    line = next(t for t in shown["tasks"] if t["id"] == "greet")
+    assert (line["attempts"], line["reviews"]) == (2, 2)  # two rounds, each reviewed
+    wavefront("report")
+    report = next((git_repo / ".wavefront").rglob("report.md")).read_text()
+    assert "- **Attempts**: 2 at the work, 2 reviews;" in report
+    # The numbers the report gives the work are those `log --attempt` takes.
+    headings = [h.split()[2] for h in report.splitlines() if h.startswith("#### Attempt ")]
+    assert headings == ["1", "2"]
+    logged = subprocess.run([sys.executable, "-m", "wavefront", "log", "greet", "--attempt",
+                             "2", "-C", str(git_repo)], capture_output=True, text=True)
+    assert "# greet attempt 2 (agent" in logged.stderr
+
+
 def test_a_change_request_goes_back_and_the_second_round_passes(
     git_repo: Path, write_backlog: WriteBacklog, tmp_path: Path
 ) -> None:

@@ -90,3 +90,39 @@ def test_a_long_summary_is_kept_to_the_schema_limit(git_repo: Path) -> None:
     assert done.returncode == 0, done.stderr
     summary = json.loads((folder / "subtask_01.json").read_text())["completion_summary"]
     assert len(summary) == 200 and summary.endswith("…")
+
+
+def test_status_of_a_feature_before_and_during_a_run(git_repo: Path) -> None:
+    feature(git_repo)
+    other = git_repo / ".tmp" / "tasks" / "billing"
+    other.mkdir()
+    (other / "task.json").write_text(json.dumps({**FEATURE, "id": "billing",
+                                                 "subtask_count": 1}))
+    (other / "subtask_01.json").write_text(json.dumps({**subtask("01", []),
+                                                       "id": "billing-01"}))
+    wavefront(git_repo, "complete", "auth", "01", "Added the login form")
+
+    before = wavefront(git_repo, "status", "auth")
+
+    assert before.returncode == 0, before.stderr
+    assert before.stdout.startswith("feature auth: 1 of 2 tasks done (no run has taken it")
+    assert "completed" in before.stdout and "billing" not in before.stdout
+
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "features")
+    agent = "import sys; open('out.txt', 'w').write(sys.argv[1]); print('Summary: ok')"
+    (git_repo / "wavefront.yaml").write_text(json.dumps({
+        "version": 1, "defaults": {"runner": "command", "retries": 0},
+        "runners": {"command": {"argv_template": [sys.executable, "-c", agent,
+                                                  "{task_id}"]}}}))
+    ran = wavefront(git_repo, "run", "--no-progress", ".tmp/tasks/auth", ".tmp/tasks/billing")
+    assert ran.returncode == 0, ran.stderr[-2000:]
+
+    during = wavefront(git_repo, "status", "auth", "--json")
+
+    assert during.returncode == 0, during.stderr
+    shown = {t["id"]: t["status"] for t in json.loads(during.stdout)["tasks"]}
+    # Only the feature's tasks of the run: the one done before it, the one it merged.
+    assert shown == {"auth-01": "skipped", "auth-02": "done"}
+    whole = wavefront(git_repo, "status", "--json")
+    assert "billing-01" in {t["id"] for t in json.loads(whole.stdout)["tasks"]}

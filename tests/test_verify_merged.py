@@ -153,7 +153,16 @@ def test_a_semantic_conflict_is_caught_and_sent_back(
         attempts = journal.attempts(result.run_id, "caller")
         first_gates = journal.gate_results(attempts[0].id)
         fix_gates = journal.gate_results(attempts[1].id)
+        fix_rounds = [e.data for e in journal.events(result.run_id, kind="fix_round")
+                      if e.task_id == "caller"]
     assert [a.kind for a in attempts] == ["agent", "merged-fix"]
+    # A counted fix round, journaled like the others, naming the task it collided with.
+    assert [(f["round"], f["limit"], f["merged_since"]) for f in fix_rounds] == [
+        (1, 2, ["rename"])]
+    prompt = Path(attempts[1].log_path or "").with_suffix(".prompt.md").read_text()
+    assert "- rename (rename greet to hello; changed mods/lib.py)" in prompt
+    assert "fix round 1 of 2" in prompt
+    assert "FAIL caller.py" in prompt
     # The branch passed alone, the merged tree did not; the fix passed both.
     assert [(g.gate.endswith("(merged tree)"), g.passed) for g in first_gates] == [
         (False, True),
@@ -190,9 +199,11 @@ def test_an_unfixed_semantic_conflict_ends_in_conflict_and_stays_out(
     with open_journal(checked_repo) as journal:
         records = {r.task_id: r for r in journal.tasks(result.run_id)}
         kinds = [a.kind for a in journal.attempts(result.run_id, "caller")]
-    assert kinds == ["agent", "merged-fix"]
+    # Two fix rounds (the default `fix_rounds`), then the last failure is the reason.
+    assert kinds == ["agent", "merged-fix", "merged-fix"]
     assert records["caller"].status == TaskStatus.CONFLICT
     assert "check.py" in records["caller"].reason
+    assert "after 2 fix rounds" in records["caller"].reason
     assert records["after"].status == TaskStatus.BLOCKED
     tree = git(checked_repo, "ls-tree", "-r", "--name-only", result.branch).split()
     assert "mods/caller.py" not in tree

@@ -288,3 +288,40 @@ def test_plan_marks_what_grows_at_run_time(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "already exists" in again.output
     unknown = runner.invoke(wavefront, ["init", "--template", "nope", "-C", str(tmp_path)])
     assert unknown.exit_code == 2 and "standard" in unknown.output
+
+
+def test_fan_out_tasks_are_named_by_their_item(tmp_path: Path) -> None:
+    (tmp_path / "wavefront.yaml").write_text(template_path("standard").read_text())
+    tasks = {t.id: t for t in load_backlog(tmp_path).tasks}
+    # The placeholder that grows at run time stands for every story, not for "{item}".
+    titles = [t.title for t in tasks.values()]
+    assert not [t for t in titles if "{item" in t], titles
+    assert tasks["implement"].title.startswith("Phase 2, implementation of each story.")
+    assert tasks["implement"].title.endswith("(one task per story in docs/stories)")
+    # A title taken from a prompt is its first line, never cut inside a word.
+    assert all(len(t.split(" (one task per")[0]) <= 72 for t in titles)
+    cut = [t.split(" (one task per")[0] for t in titles if "…" in t]
+    assert cut and all(t.endswith("…") and not t[:-1].endswith((",", " ")) for t in cut)
+    for task in tasks.values():
+        shown = task.title.split(" (one task per")[0]
+        if shown.endswith("…"):
+            last = shown[:-1].split()[-1]
+            assert re.search(rf"(^|\s){re.escape(last)}(\s|[,.;:]|$)", task.body), \
+                "a title was cut inside a word"
+
+
+def test_a_fixed_fan_out_names_each_task_by_its_item(tmp_path: Path) -> None:
+    path = tmp_path / "wavefront.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "workflow": {"steps": [
+        {"id": "svc", "agent": "architect", "title": "Build the {item} service",
+         "for_each": {"items": ["billing", "search"]}},
+        {"id": "doc", "agent": "architect", "title": "Document {item_title}",
+         "for_each": {"items": ["api"]}},
+        {"id": "plain", "agent": "architect", "for_each": {"items": ["x"]},
+         "prompt": "Check the item thoroughly and report every problem found with it."}]}}))
+    titles = {t.id: t.title for t in load_backlog(path).tasks}
+    assert titles["svc:billing"] == "Build the billing service"
+    assert titles["svc:search"] == "Build the search service"
+    assert titles["doc:api"] == "Document api"
+    assert titles["plain:x"] == ("Check the item thoroughly and report every problem found "
+                                 "with it.")

@@ -262,3 +262,208 @@ def test_a_task_skipped_at_the_start_releases_its_dependents(
     with open_journal(git_repo) as journal:
         assert {r.task_id: r.status.value for r in journal.tasks(result.run_id)} == {
             "a": "skipped", "b": "done"}
+
+
+STORY = "# Story {id}: {title}\n\n## Status\n\nNot Started\n\n## Acceptance Criteria\n\n- works\n"
+ITERATIONS = """\
+version: 1
+defaults: {runner: script, retries: 0}
+workflow:
+  steps:
+    - id: stories
+      agent: product-manager
+      prompt: Write the stories of the next batch.
+      outputs: [docs/stories/]
+      script:
+        tasks:
+          stories: {files: {docs/stories/1.1.login.md: LOGIN, docs/stories/1.2.logout.md: LOGOUT}}
+          stories@2: {files: {docs/stories/1.3.profile.md: PROFILE}}
+    - id: implement
+      agent: full-stack-engineer
+      after: [stories]
+      for_each: {stories: docs/stories}
+      prompt: Implement story {item}.
+      script:
+        tasks:
+          "implement:1.1": {files: {login.txt: "in\\n"}}
+          "implement:1.2": {files: {logout.txt: "out\\n"}}
+          "implement@2:1.3": {files: {profile.txt: "me\\n"}}
+    - id: more
+      agent: product-manager
+      after: [implement]
+      prompt: More features needed?
+      analyzer: {labels: ["yes", "no"]}
+      loop: {back_to: stories, on_answer: "yes", max_iterations: 2}
+      script: {behaviour: no-change, say: "ANSWER: yes"}
+"""
+for _word, _id in (("LOGIN", "1.1"), ("LOGOUT", "1.2"), ("PROFILE", "1.3")):
+    ITERATIONS = ITERATIONS.replace(
+        f" {_word}", " " + repr(STORY.format(id=_id, title=_word.title())), 1)
+
+
+def test_the_next_iteration_takes_only_the_stories_not_done(git_repo: Path) -> None:
+    (git_repo / "wavefront.yaml").write_text(ITERATIONS)
+    loaded = load_and_plan([], root=git_repo)
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions())
+    assert result.exit_code == 0
+    with open_journal(git_repo) as journal:
+        found = {r.task_id: r.status.value for r in journal.tasks(result.run_id)}
+    implemented = sorted(t for t in found if t.startswith("implement") and ":" in t)
+    # Iteration 2 implements only the story it added, not 1.1 and 1.2 again.
+    assert implemented == ["implement:1.1", "implement:1.2", "implement@2:1.3"]
+    assert all(found[t] == "done" for t in implemented)
+
+
+def test_the_standard_workflow_sends_each_refusal_back_and_ends_done(git_repo: Path) -> None:
+    """One run of the standard template, four refusals fixed inside it: a story with no
+    interface (a fix task for the architect), a failing SDET suite (a fix round for the
+    integration engineer, who also gets the engineers' deviations), a security sign-off
+    saying FAIL (a fix task for the integration engineer)."""
+    init_template("standard", git_repo, scripted=True)
+    loaded = load_and_plan([], root=git_repo)
+    interface = ".work/foundation/architecture/INTERFACE-profile.md"
+    suite = ".work/tests/1.1/run-tests.sh"
+    check = ("grep -q hashed src/auth.ts || "
+             "{ echo 'auth suite: passwords kept in clear'; exit 1; }\n")
+    report = ".work/integration/INTEGRATION-REPORT.md"
+    evidence = ".work/implementation/1.1/EVIDENCE.md"
+    security = ".work/validation/security-report.md"
+    failed = "# Security report\n\nResult: FAIL - sessions never expire. Do not ship.\n"
+    fixed = "# Security report\n\nSessions expire after an hour.\n\nResult: PASS\n"
+    story = "# Story 1.3: Profile\n\n## Status\n\nNot Started\n\n## Acceptance Criteria\n\n- a\n"
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions(runner_settings={
+        "script": {"script": {"tasks": {
+            "requirements": {"files": {"docs/stories/1.3.profile.md": story}},
+            "foundation-gate-fix-1": {"files": {interface: "# Profile\n\n## API\n\nGET /me\n"}},
+            "implement:1.3": {"files": {"src/profile.ts": "// profile\n",
+                                        ".work/implementation/1.3/EVIDENCE.md": "# 1.3\n"}},
+            "tests:1.3": {"files": {".work/tests/1.3/EVIDENCE.md": "# 1.3\n",
+                                    ".work/tests/1.3/run-tests.sh": "true\n"}},
+            "tests:1.1": {"files": {suite: check}},
+            "implement:1.1": {"files": {"src/auth.ts": "// auth\n", evidence: (
+                "# Evidence 1.1\n\n## Deviations\n\nLogin answers 201, not 200: the "
+                "session is created.\n\n## Notes\n\nNothing else.\n")}},
+            "integration": {"attempts": [
+                {"files": {report: "# Integration report\n\n## Test results\n\nRun.\n"}},
+                {"files": {"src/auth.ts": "// passwords hashed\n"}}]},
+            "security": {"files": {security: failed}},
+            "validation-gate-fix-1": {"files": {security: fixed}}}}}}))
+
+    assert result.exit_code == 0
+    with open_journal(git_repo) as journal:
+        found = {r.task_id: r for r in journal.tasks(result.run_id)}
+        rounds = [e.data for e in journal.events(result.run_id, kind="fix_round")
+                  if e.task_id == "integration"]
+        attempts = journal.attempts(result.run_id, "integration")
+        checks = [(e.data["gate"], e.data["passed"])
+                  for e in journal.events(result.run_id, kind="gate_checked")
+                  if e.task_id == "validation-gate"]
+    assert all(r.status.value == "done" for r in found.values())
+    # The missing interface went to the architect, who wrote it.
+    interface_fix = found["foundation-gate-fix-1"]
+    assert interface_fix.agent == "architect"
+    assert "docs/stories/1.3.profile.md has no interface" in interface_fix.task.body
+    # The SDET suite's failure went back to the integration engineer as a fix round,
+    # whose first prompt held the deviation an engineer reported (and only that one).
+    assert [(r["gate"], r["round"]) for r in rounds] == [("SDET suites", 1)]
+    first, last = (Path(a.log_path or "").with_suffix(".prompt.md").read_text()
+                   for a in (attempts[0], attempts[-1]))
+    deviations = first.split("## Deviations the engineers reported")[1].split("\n## ")[0]
+    assert f"- {evidence}:\nLogin answers 201, not 200" in deviations
+    assert "Nothing else" not in deviations and "1.2" not in deviations
+    assert "auth suite: passwords kept in clear" in last
+    assert "hashed" in git(git_repo, "show", f"{result.branch}:src/auth.ts")
+    # The security FAIL became a fix task for the integration engineer; then PASS.
+    signoff_fix = found["validation-gate-fix-1"]
+    assert signoff_fix.agent == "integration-engineer"
+    assert f"{security}:3: Result: FAIL" in signoff_fix.task.body
+    assert ("signoff", False) in checks and checks[-1] == ("signoff", True)
+    assert "Result: PASS" in git(git_repo, "show", f"{result.branch}:{security}")
+
+
+def test_a_workflow_file_runs_with_the_repositorys_runners_and_limits(
+        git_repo: Path) -> None:
+    (git_repo / "wavefront.yaml").write_text(
+        "version: 1\ndefaults: {runner: script, retries: 0}\nlimits: {max_parallel: 1}\n")
+    (git_repo / "pair.workflow.yaml").write_text(
+        "workflow:\n  steps:\n"
+        "    - {id: left, prompt: Left., script: {files: {left.txt: \"l\\n\"}}}\n"
+        "    - {id: right, prompt: Right., script: {files: {right.txt: \"r\\n\"}}}\n")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "workflow")
+
+    ran = cli("run", "--no-progress", "--workflow", "pair.workflow.yaml", cwd=git_repo)
+
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    with open_journal(git_repo) as journal:
+        run = journal.latest_run()
+        assert run is not None
+        found = {r.task_id: r.status.value for r in journal.tasks(run.id)}
+    assert found == {"left": "done", "right": "done"}
+    # The runner and the limits are wavefront.yaml's.
+    settings = run.options["settings"]
+    assert settings["default_runner"] == "script" and settings["max_parallel"] == 1
+    assert settings["retries"] == 0
+
+
+def test_the_fullstack_template_uses_the_specialists_and_writes_the_records(
+        git_repo: Path) -> None:
+    written = cli("init", "--template", "fullstack", "--scripted", cwd=git_repo)
+    assert written.returncode == 0, written.stderr
+    ran = cli("run", "--no-progress", cwd=git_repo)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    with open_journal(git_repo) as journal:
+        run = journal.latest_run()
+        assert run is not None
+        agents = {r.task_id: r.agent for r in journal.tasks(run.id)}
+    assert (agents["database"], agents["backend"], agents["frontend"]) == (
+        "database-developer", "backend-api-developer", "frontend-ui-architect")
+    tree = git(git_repo, "ls-tree", "-r", "--name-only", run.branch).split()
+    assert {"history/prompts/feature.md", "docs/adr/suggestions.md"} <= set(tree)
+
+
+ORDERED = """\
+version: 1
+defaults: {runner: script, retries: 0}
+workflow:
+  steps:
+    - id: design
+      agent: architect
+      prompt: Write the stories and the order to build them in.
+      outputs: [docs/stories/, DEPENDENCIES.md]
+      script:
+        files:
+          docs/stories/1.1.api.md: "# Story 1.1: API\\n\\n## Status\\n\\nNot Started\\n"
+          docs/stories/1.2.ui.md: "# Story 1.2: UI\\n\\n## Status\\n\\nNot Started\\n"
+          DEPENDENCIES.md: "# Order\\n\\n- 1.2 (the UI) depends on 1.1, the API.\\n"
+    - id: implement
+      agent: full-stack-engineer
+      after: [design]
+      for_each: {stories: docs/stories, order_from: DEPENDENCIES.md}
+      prompt: Implement story {item}.
+      script:
+        tasks:
+          "implement:1.1": {files: {api.txt: "api\\n"}}
+          "implement:1.2": {files: {ui.txt: "ui\\n"}}
+"""
+
+
+def test_the_fan_out_follows_the_order_in_dependencies_md(git_repo: Path) -> None:
+    (git_repo / "wavefront.yaml").write_text(ORDERED)
+    loaded = load_and_plan([], root=git_repo)
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions())
+    assert result.exit_code == 0
+    with open_journal(git_repo) as journal:
+        ui = journal.task(result.run_id, "implement:1.2")
+        assert ui is not None and "implement:1.1" in ui.task.dependencies
+        assert done_at(journal, result.run_id, "implement:1.1") < started_at(
+            journal, result.run_id, "implement:1.2")
+
+
+def test_the_order_is_read_from_rules_and_arrows_only() -> None:
+    from wavefront.workflow.order import read_order
+
+    text = ("# Plan\n\nBuild 1.1 first; it is the base.\n- 1.3: after 1.1, 1.2\n"
+            "1.10 needs 1.1\nThen 1.4 -> 1.5 -> 1.6\n")
+    assert read_order(text, ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.10"]) == {
+        "1.3": ("1.1", "1.2"), "1.10": ("1.1",), "1.5": ("1.4",), "1.6": ("1.5",)}

@@ -15,6 +15,7 @@ runners: {claude: {model: sonnet}}
 agents: {reviewer: {profile: code-reviewer, model: opus}}
 gates: [{kind: command, run: "pytest -q", timeout: 600}]
 verify: merged                   # merged | branch | none (default: merged if a command gate is set)
+verify_parallel: 1               # merged-tree checks of one batch run side by side
 review: {max_rounds: 2, on_limit: needs-human}
 tasks:
   - id: api
@@ -62,6 +63,9 @@ GATE_OPTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "contract": (frozenset({"name", "paths", "markers"}), frozenset()),
     "review": (frozenset({"name", "agents", "max_rounds", "on_limit"}), frozenset()),
     "human": (frozenset({"name", "prompt"}), frozenset()),
+    # `fix_by`: the agent a phase gate's fix task goes to (a validator's FAIL is fixed
+    # by an engineer, not by the validator).
+    "signoff": (frozenset({"name", "paths", "fix_by"}), frozenset()),
 }
 
 
@@ -248,6 +252,8 @@ class ProjectConfig(_Strict):
     agents: dict[str, AgentConfig] = {}
     gates: list[GateConfig] = []
     verify: Literal["merged", "branch", "none"] | None = None
+    # How many candidates of a batch the merge queue checks at once (`verify: merged`).
+    verify_parallel: int = Field(default=1, ge=1, le=16)
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
     workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
     # Merged work is recorded in the backlog files (on the integration branch only).

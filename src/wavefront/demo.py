@@ -100,6 +100,13 @@ def _workflow_solutions(source: Path, target: Path) -> Path:
     for story_file in sorted((requirements / "docs" / "stories").glob("*.md")):
         heading = story_file.read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
         titles.append(f"- {heading}")
+    interfaces = target / "architecture" / "files" / ".work/foundation/architecture"
+    for story_file in sorted((requirements / "docs" / "stories").glob("*.md")):
+        # The architect's interface per feature, which the foundation gate asks for.
+        feature = story_file.stem.split(".", 2)[-1]
+        (interfaces / f"INTERFACE-{feature}.md").write_text(
+            f"# Interface: {feature}\n\n## Contract\n\nAs ARCHITECTURE.md defines it.\n",
+            encoding="utf-8")
     (requirements / ".work/foundation/product/user-stories.md").write_text(
         "# User stories\n\n## Bookshelf\n\n" + "\n".join(titles) + "\n", encoding="utf-8")
     for story_dir in sorted((source / "solutions").iterdir()):
@@ -118,4 +125,7 @@ def _workflow_solutions(source: Path, target: Path) -> Path:
             (folder / "EVIDENCE.md").write_text(
                 f"# Evidence {story}\n\n## {who}\n\nPer ARCHITECTURE.md.\n\n"
                 "## Deviations\n\nNone.\n", encoding="utf-8")
+        # The suite the integration phase runs: the bookshelf's tests as one command.
+        (tests / ".work/tests" / story / "run-tests.sh").write_text(
+            f"{_TEST_COMMAND}\n", encoding="utf-8")
     return target

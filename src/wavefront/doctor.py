@@ -35,6 +35,7 @@ __all__ = [
     "AgentCheck",
     "SandboxCheck",
     "check_agents",
+    "check_cluster",
     "check_sandbox",
     "format_checks",
     "format_sandbox",
@@ -135,6 +136,16 @@ def format_sandbox(check: SandboxCheck) -> str:
     if check.reason:
         lines += _wrapped(f"- {check.reason}", indent="  ")
     return "\n".join(lines)
+
+
+def check_cluster(address: str) -> str:
+    """The Ray cluster at `address`: its nodes, their resources and which agent CLIs each
+    one has, as lines for the terminal (Ray is imported only here)."""
+    from wavefront.executors.raydoctor import check_cluster as check_nodes
+    from wavefront.executors.raydoctor import format_cluster
+
+    executables = {cls.name: cls.executable_names for cls in CLI_RUNNERS}
+    return format_cluster(address, check_nodes(address, executables))
 
 
 def format_checks(checks: Sequence[AgentCheck]) -> str:

@@ -238,6 +238,7 @@ class FailureKind(StrEnum):
     CANCELLED = "cancelled"
     MAX_TURNS = "max_turns"  # the CLI stopped at its turn limit before finishing
     DENIED = "denied"  # the CLI refused a command or tool the agent needed
+    LOST = "lost"  # the machine running the attempt went away; the task runs again
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--analytics-disable", action="store_true")
     parser.add_argument("--chat-history-file")
     parser.add_argument("--input-history-file")
+    parser.add_argument("--model-settings-file")
     for flag in (
         "auto-commits",
         "stream",

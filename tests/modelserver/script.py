@@ -23,7 +23,15 @@ _WORKDIR = re.compile(
     re.IGNORECASE,
 )
 
+# opencode's step limit is an instruction in the conversation, not a cut-off: a model that
+# obeys it (as this one does, even in `maxturns`) answers in text from then on.
+TOOLS_WITHDRAWN = "MAXIMUM STEPS REACHED"
+
 WRITE_TOOLS = ("Write", "write", "write_file", "apply_patch")
+# Qwen Code offers MCP tools only once a tool search has revealed them; the search's
+# result lists the revealed tools in a <functions> block.
+SEARCH_TOOLS = ("tool_search", "ToolSearch")
+_SEARCH_RESULT = "<functions>"
 SHELL_TOOLS = ("Bash", "bash", "run_shell_command", "exec_command", "shell")
 
 
@@ -66,25 +74,36 @@ class Reply:
 @dataclass(frozen=True)
 class Script:
     """What the model is told to do: files to write (relative path -> content), the shell
-    command of the `shell` scenario, and the final text."""
+    command of the `shell` scenario, the final text, and a question to ask first through
+    an MCP tool named `ask_human` (whatever prefix the CLI gives its MCP tools)."""
 
     files: Mapping[str, str] = field(default_factory=lambda: {"hello.txt": "hello\n"})
     command: str = "echo scripted > shell-ran.txt"
     final: str = "Done: the requested files are written."
+    ask: str | None = None
 
     def answer(self, conversation: Conversation, scenario: str) -> Reply:
         if not conversation.tools:
             return self._side_call(conversation)
+        if TOOLS_WITHDRAWN in conversation.text:
+            return Reply(text=self.final)
         steps: list[tuple[str, str, str]] = []  # (what, path or command, content)
+        if self.ask is not None:
+            steps.append(("ask", self.ask, ""))
         if scenario == "shell":
             steps.append(("shell", self.command, ""))
         steps += [("write", path, content) for path, content in self.files.items()]
         index = conversation.tool_results
+        if self.ask is not None and _find(conversation, SEARCH_TOOLS) and \
+                _SEARCH_RESULT in conversation.text:
+            index -= 1  # one result was the search that revealed the MCP tool
         if scenario == "maxturns" and steps:
             index %= len(steps)
         if index >= len(steps):
             return Reply(text=self.final)
         what, target, content = steps[index]
+        if what == "ask":
+            return _ask_call(conversation, target)
         if what == "shell":
             return _shell_call(conversation, target) or Reply(text=self.final)
         return _write_call(conversation, target, content) or Reply(text=self.final)
@@ -147,6 +166,19 @@ def _write_call(conversation: Conversation, path: str, content: str) -> Reply | 
     key = next((k for k in ("file_path", "filePath", "path") if k in tool.properties),
                "file_path")
     return Reply(tool=tool.name, args={key: full, "content": content})
+
+
+def _ask_call(conversation: Conversation, question: str) -> Reply:
+    # Claude Code offers `mcp__wavefront__ask_human`, others a prefix of their own or none.
+    tool = next((t for t in conversation.tools if t.name.endswith("ask_human")), None)
+    search = _find(conversation, SEARCH_TOOLS)
+    if tool is None and search is not None:
+        named = re.search(r"[\w.-]*ask_human", conversation.text)
+        query = f"select:{named.group(0)}" if named else "ask human"
+        return Reply(tool=search.name, args={"query": query})
+    if tool is None:
+        return Reply(text="No ask_human tool was offered.")
+    return Reply(tool=tool.name, args={"question": question})
 
 
 def _shell_call(conversation: Conversation, command: str) -> Reply | None:

@@ -10,6 +10,7 @@ documents, designs) are chosen only for a task that asks for that work.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,6 +51,10 @@ class Rule:
         return any(folder in pure.parts[:-1] for folder in self.folders)
 
     def mentions(self, text: str) -> list[str]:
+        # One search for the whole rule first: most rules mention nothing in most tasks,
+        # and then no word's own pattern is compiled or run.
+        if not self.words or not _any_word_pattern(self.words).search(text):
+            return []
         return [word for word in self.words if _word_pattern(word).search(text)]
 
 
@@ -382,6 +387,13 @@ def _best_rule(task: Task, profiles: Mapping[str, AgentProfile]) -> Assignment |
 
 
 _PATTERNS: dict[str, re.Pattern[str]] = {}
+_BEFORE, _AFTER = r"(?<![\w./-])", r"(?![\w-]|\.\w)"
+
+
+@functools.cache
+def _any_word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of `words`, each as `_word_pattern` finds it (compiled once per rule)."""
+    return re.compile(_BEFORE + "(?:" + "|".join(map(re.escape, words)) + ")" + _AFTER)
 
 
 def _word_pattern(word: str) -> re.Pattern[str]:
@@ -389,6 +401,6 @@ def _word_pattern(word: str) -> re.Pattern[str]:
     does not match the file name `ARCHITECTURE.md` that every implementer is told to read."""
     pattern = _PATTERNS.get(word)
     if pattern is None:
-        pattern = re.compile(rf"(?<![\w./-]){re.escape(word)}(?![\w-]|\.\w)")
+        pattern = re.compile(_BEFORE + re.escape(word) + _AFTER)
         _PATTERNS[word] = pattern
     return pattern

@@ -4,7 +4,8 @@ For each CLI runner the run uses: the program is installed; its version is one t
 was tested with (same major and minor version as the tested range; the runner setting
 `check_version: false` accepts another); credentials or a provider are configured (the
 variable `api_key_env` names is set, or a documented credential variable or login file
-exists, or a `base_url` is given); and a `base_url`, when set, accepts a connection.
+exists, or a `base_url` is given); Codex's sandbox can work (its home is not inside the
+temporary directory); and a `base_url`, when set, accepts a connection.
 Nothing is sent to a model, so no money is spent and no retry is used. `doctor` reports
 the same checks for every runner.
 """
@@ -48,7 +49,7 @@ class Problem:
 
     runner: str
     message: str
-    kind: str = "credentials"  # installed | version | credentials | reachable
+    kind: str = "credentials"  # installed | version | credentials | sandbox | reachable
 
     def __str__(self) -> str:
         return f"runner {self.runner}: {self.message}"
@@ -111,6 +112,10 @@ def check_runner(name: str, runner: CliRunner, *, environ: Mapping[str, str] | N
     credentials, problem = _credentials(runner, env, home)
     if problem is not None:
         problems.append(Problem(name, problem))
+    if isinstance(runner, CodexRunner):
+        problem = runner.sandbox_problem(env, home)
+        if problem is not None:
+            problems.append(Problem(name, problem, "sandbox"))
     if runner.base_url:
         problem = _unreachable(runner.base_url)
         if problem is not None:

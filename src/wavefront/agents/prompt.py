@@ -70,12 +70,13 @@ def agent_prompt(
     answers: Sequence[str] = (),
     extra: str = "",
     extra_heading: str = "Notes",
+    deviations: Sequence[str] = (),
 ) -> str:
     """The prompt `runner` is given for an attempt at `task`: what a run sends and what
     `wavefront prompt` shows, built in this one place."""
     return build_prompt(task, profile, dependencies=dependencies, gates=gates,
                         answers=answers, extra=extra, extra_heading=extra_heading,
-                        persona=not runner.passes_persona(profile))
+                        persona=not runner.passes_persona(profile), deviations=deviations)
 
 
 def build_prompt(
@@ -88,6 +89,7 @@ def build_prompt(
     extra: str = "",
     extra_heading: str = "Notes",
     persona: bool = True,
+    deviations: Sequence[str] = (),
 ) -> str:
     """The prompt for one attempt at `task` by `profile`.
 
@@ -95,7 +97,8 @@ def build_prompt(
     hand it to the CLI themselves (`CliRunner.passes_persona`), so it is not said twice.
     `gates` defaults to the task's own gates when empty. `extra` is what goes back to the
     agent for another round (a failed check, findings, a change request), under
-    `extra_heading`; `answers` are the questions the agent asked and the answers it got.
+    `extra_heading`; `answers` are the questions the agent asked and the answers it got;
+    `deviations` are the deviations other agents reported, for the agent who reconciles them.
     """
     return PROMPT_TEMPLATE.format(
         role=_role(profile, persona),
@@ -107,7 +110,8 @@ def build_prompt(
         dependencies=_section(
             "What your dependencies delivered (already merged into your branch)",
             [_delivery(d) for d in dependencies],
-        ),
+        ) + _section("Deviations the engineers reported (reconcile each one)",
+                     [f"- {d}" for d in deviations]),
         gates=_section(
             "Checks your work must pass before it is merged",
             [f"- {_gate(g)}" for g in (gates or task.gates)],

@@ -7,27 +7,50 @@ from the path alone), `discover(root) -> list[Path]` (where it looks in a reposi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 
-from wavefront.backlog.base import Backlog, BacklogFormat
+from wavefront.backlog.base import Backlog, BacklogFormat, each_readable
 from wavefront.errors import BacklogError, ConfigError
 
 __all__ = ["FORMATS", "Backlog", "BacklogFormat", "discover_backlog", "load_backlog"]
 
 
-def _formats() -> dict[str, BacklogFormat]:
-    from wavefront.backlog import bmad, native, speckit, stories, taskjson, taskmaster, workflow
+class _Formats(Mapping[str, BacklogFormat]):
+    """Format name -> its module, imported when it is first asked for: detection and
+    discovery go in priority order and stop at the first format that answers, so the
+    parsers after it (and what they import) are never loaded."""
 
-    # Order is detection and discovery priority: the first that matches wins.
-    modules: tuple[BacklogFormat, ...] = (native, workflow, taskmaster, taskjson, bmad,
-                                          stories, speckit)
-    return {module.NAME: module for module in modules}
+    def __init__(self, modules: Sequence[tuple[str, str]]) -> None:
+        self._modules = dict(modules)
+        self._loaded: dict[str, BacklogFormat] = {}
+
+    def __getitem__(self, name: str) -> BacklogFormat:
+        if name not in self._loaded:
+            module: BacklogFormat = importlib.import_module(
+                f"wavefront.backlog.{self._modules[name]}")
+            self._loaded[name] = module
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
 
 
-FORMATS: dict[str, BacklogFormat] = _formats()
+def _formats() -> Mapping[str, BacklogFormat]:
+    # Order is detection and discovery priority: the first that matches wins. Each entry
+    # is the format's NAME and its module.
+    return _Formats((("wavefront", "native"), ("workflow", "workflow"),
+                     ("taskmaster", "taskmaster"), ("taskjson", "taskjson"),
+                     ("bmad", "bmad"), ("stories", "stories"), ("speckit", "speckit")))
+
+
+FORMATS: Mapping[str, BacklogFormat] = _formats()
 
 # The backlogs being loaded right now, outermost first: an include that leads back to one of
 # them would recurse forever.
@@ -70,16 +93,17 @@ def load_backlog(paths: Sequence[Path | str] | Path | str, format: str | None = 
     if format is not None and format not in FORMATS:
         raise BacklogError(Path(str(paths[0])) if paths else Path("."), None,
                            f"unknown format {format!r} (known: {', '.join(FORMATS)})")
-    parts: list[Backlog] = []
-    for raw in paths:
+
+    def read(raw: Path | str) -> Backlog:
         path = Path(raw)
         if not path.exists():
             raise BacklogError(path, None, "no such file or directory")
         fmt = FORMATS[format] if format else detect_format(path)
         loaded = fmt.load(path)
         _refuse_nul(loaded)
-        parts.append(_with_includes(_tagged(loaded, fmt.NAME), path))
-    return Backlog.merge(parts)
+        return _with_includes(_tagged(loaded, fmt.NAME), path)
+
+    return Backlog.merge(each_readable(paths, read))
 
 
 def _refuse_nul(backlog: Backlog) -> None:

@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from wavefront.backlog import discover_backlog, load_backlog, native
 from wavefront.backlog.base import Backlog
 from wavefront.errors import BacklogError, PlanError
@@ -77,6 +79,8 @@ def load_and_plan(
             backlog = Backlog.merge([backlog, load_backlog(more)])
     elif not discovered and backlog.config is None:
         backlog = _with_project_settings(backlog, base)
+    elif not discovered and backlog.config is not None and backlog.config.workflow is not None:
+        backlog = _workflow_with_project_settings(backlog, base)
     if integrated and (base / ".wavefront" / "journal.db").is_file():
         # Imported here: most commands run where no run exists yet.
         from wavefront.backlog.integrated import with_integrated_status
@@ -122,6 +126,31 @@ def _with_project_settings(backlog: Backlog, root: Path) -> Backlog:
         return backlog
     settings = native.load(found[0])
     return replace(backlog, config=settings.config, files=(*backlog.files, *settings.files))
+
+
+def _workflow_with_project_settings(backlog: Backlog, root: Path) -> Backlog:
+    """A workflow file named with `--workflow` runs with the repository's `wavefront.yaml`
+    settings (runners, limits, defaults, agents); what the workflow file sets itself wins,
+    key by key, and the runners it makes for its command steps are added."""
+    own = backlog.config
+    found = [path for path in native.discover(root) if path not in backlog.files]
+    if own is None or not found:
+        return backlog
+    project = native.load(found[0]).config
+    if project is None:
+        return backlog
+    merged = project.model_copy(deep=True)
+    for name in own.model_fields_set - {"version", "tasks"}:
+        mine, theirs = getattr(own, name), getattr(merged, name)
+        if isinstance(mine, BaseModel) and isinstance(theirs, BaseModel):
+            mine = theirs.model_copy(update={k: getattr(mine, k)
+                                             for k in mine.model_fields_set})
+        elif isinstance(mine, dict) and isinstance(theirs, dict):
+            mine = {**theirs, **mine}
+        setattr(merged, name, mine)
+    # The runners of the workflow's command steps are added after loading, not "set".
+    merged.runners = {**project.runners, **own.runners}
+    return replace(backlog, config=merged, files=(*backlog.files, found[0]))
 
 
 def _features_named(root: Path, given: list[Path], scope: list[str]

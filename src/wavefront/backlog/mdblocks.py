@@ -13,10 +13,9 @@ them to that on the real fixtures and on generated documents.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import NamedTuple
-
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING, NamedTuple
 
 __all__ = ["Block", "BlockEvent", "flat_blocks", "markdown_events", "scan_blocks"]
 
@@ -38,9 +37,18 @@ class Block(NamedTuple):
     text: str = ""
 
 
-# Block tokens only: `storytext` reads no inline markup, and the inline pass was more
-# than half of markdown-it's time.
-_MARKDOWN = MarkdownIt("commonmark").disable("inline")
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+
+@functools.cache
+def _markdown() -> MarkdownIt:
+    """The parser for what the scanner leaves to markdown-it, imported only then (most
+    story files never need it). Block tokens only: `storytext` reads no inline markup,
+    and the inline pass was more than half of markdown-it's time."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").disable("inline")
 
 # CommonMark's whitespace for trimming a paragraph or heading (what markdown-it strips).
 _TRIM = "".join(
@@ -63,7 +71,7 @@ class _Unmodelled(Exception):
 
 def markdown_events(text: str) -> list[BlockEvent]:
     """The block events of `text` as markdown-it parses it (the reference for the scanner)."""
-    tokens = _MARKDOWN.parse(text)
+    tokens = _markdown().parse(text)
     events: list[BlockEvent] = []
     for index, token in enumerate(tokens):
         kind = token.type

@@ -33,7 +33,7 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from wavefront.backlog.base import Backlog
+from wavefront.backlog.base import Backlog, each_readable
 from wavefront.backlog.jsonsource import read_text
 from wavefront.errors import BacklogError
 from wavefront.model import SourceLocation, Task, TaskStatus
@@ -125,7 +125,7 @@ def load(path: Path) -> Backlog:
             raise BacklogError(
                 path, None, "no tasks.md here or in its folders (expected specs/<feature>/tasks.md)"
             )
-        return Backlog.merge(_load_file(file) for file in files)
+        return Backlog.merge(each_readable(files, _load_file))
     return _load_file(path)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from wavefront.backlog.base import Backlog
+from wavefront.backlog.base import Backlog, each_readable
 from wavefront.backlog.storytext import (
     DependencyRefs,
     StoryFields,
@@ -211,7 +211,7 @@ def _load_directory(directory: Path) -> Backlog:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        stories = [_read_story_file(path, task_id) for path, task_id in named]
+        stories = each_readable(named, lambda pair: _read_story_file(*pair))
         stories.sort(key=lambda s: (story_sort_key(s.task_id), s.path.name))
         known = {s.task_id: s.epic for s in stories}
         return _backlog(stories, [s.path for s in stories], known)

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from wavefront.backlog.base import Backlog
+from wavefront.backlog.base import Backlog, each_readable
 from wavefront.backlog.jsonsource import JsonDocument, load_json, raise_json_validation_error
 from wavefront.backlog.statuswords import read_status
 from wavefront.errors import BacklogError
@@ -153,7 +153,7 @@ def load(path: Path) -> Backlog:
         raise BacklogError(
             path, None, "no task.json here or in its folders (expected <feature>/task.json)"
         )
-    return Backlog.merge(_load_feature(feature) for feature in features)
+    return Backlog.merge(each_readable(features, _load_feature))
 
 
 def _subtask_files(folder: Path) -> list[Path]:

@@ -22,6 +22,7 @@ from wavefront.words import plural
 
 if TYPE_CHECKING:
     from wavefront.backlog.load import LoadedPlan
+    from wavefront.errors import BacklogError
     from wavefront.plan.graph import Plan
     from wavefront.plan.problems import Problem
 
@@ -40,32 +41,37 @@ def validate(output: str, **params: Any) -> None:
     """
     from wavefront.agents.profiles import load_profiles
     from wavefront.agents.runners.settings import check_configured_runners
+    from wavefront.backlog.base import collecting_errors
     from wavefront.backlog.taskcli import problems as workflow_problems
     from wavefront.errors import BacklogError
     from wavefront.gates.validate import validate_plan_gates
 
-    try:
-        loaded = load_and_plan_from_options(
-            params, ask=False, integrated=False, sound_only=True, quiet=output == "json"
-        )
-        check_configured_runners(loaded.backlog.config)
-        # The gates as `run` checks them before it starts: a gate that cannot work (a
-        # missing program, a path outside the repository) fails here, not at run time.
-        validate_plan_gates(loaded.backlog.config, loaded.plan.tasks,
-                            profiles=load_profiles(params["root"], loaded.backlog.config),
-                            root=params["root"])
-        problems = [*loaded.problems, *(
-            _problem_of(text) for file in loaded.backlog.files if file.name == "task.json"
-            for text in workflow_problems(file.parent))]
-    except BacklogError as error:
-        if output != "json":
-            raise
-        # A file that cannot be read, or a runner that cannot be built, is a problem too.
-        problem: dict[str, Any] = {"file": str(error.path), "line": error.line,
-                                   "message": error.reason, "tasks": []}  # fmt: skip
-        click.echo(json.dumps({"ok": False, "tasks": 0, "files": [], "notes": [],
-                               "problems": [problem]}, indent=2))  # fmt: skip
-        raise SystemExit(2) from None
+    # Every file is read, each that cannot be is one problem: all are listed at once.
+    with collecting_errors() as unreadable:
+        try:
+            loaded = load_and_plan_from_options(
+                params, ask=False, integrated=False, sound_only=True, quiet=output == "json"
+            )
+            check_configured_runners(loaded.backlog.config)
+            # The gates as `run` checks them before it starts: a gate that cannot work (a
+            # missing program, a path outside the repository) fails here, not at run time.
+            validate_plan_gates(loaded.backlog.config, loaded.plan.tasks,
+                                profiles=load_profiles(params["root"], loaded.backlog.config),
+                                root=params["root"])
+            problems = [*map(_unreadable_problem, unreadable), *loaded.problems, *(
+                _problem_of(text) for file in loaded.backlog.files if file.name == "task.json"
+                for text in workflow_problems(file.parent))]
+        except BacklogError as error:
+            # A file that stops the rest (or a runner that cannot be built) ends the list.
+            stopped = [*map(_unreadable_problem, unreadable), _unreadable_problem(error)]
+            if output == "json":
+                click.echo(json.dumps({"ok": False, "tasks": 0, "files": [], "notes": [],
+                                       "problems": _problems_json(stopped)}, indent=2))
+            elif len(stopped) == 1:
+                raise
+            else:
+                click.echo(_problems_by_file(stopped), err=True)
+            raise SystemExit(2) from None
     backlog = loaded.backlog
     if output == "json":
         report = {
@@ -73,13 +79,8 @@ def validate(output: str, **params: Any) -> None:
             "tasks": len(backlog.tasks),
             "files": [str(path) for path in backlog.files],
             "notes": list(backlog.notes),
-            "problems": [
-                {"file": str(p.location.path) if p.location else None,
-                 "line": p.location.line if p.location else None,
-                 "message": p.message, "tasks": list(p.task_ids)}
-                for p in problems
-            ],
-        }  # fmt: skip
+            "problems": _problems_json(problems),
+        }
         click.echo(json.dumps(report, indent=2))
     else:
         for note in backlog.notes:
@@ -109,6 +110,21 @@ def _problem_of(text: str) -> Problem:
 
     path, line, message = text.split(":", 2)
     return Problem(SourceLocation(Path(path), int(line)), message.strip(), ())
+
+
+def _unreadable_problem(error: BacklogError) -> Problem:
+    """A file that could not be read, as a problem of that file (its line when known)."""
+    from wavefront.model import SourceLocation
+    from wavefront.plan.problems import Problem
+
+    # Without a line the whole file is meant: its first line.
+    return Problem(SourceLocation(error.path, error.line or 1), error.reason, ())
+
+
+def _problems_json(problems: Sequence[Problem]) -> list[dict[str, Any]]:
+    return [{"file": str(p.location.path) if p.location else None,
+             "line": p.location.line if p.location else None,
+             "message": p.message, "tasks": list(p.task_ids)} for p in problems]
 
 
 def _problems_by_file(problems: Sequence[Problem]) -> str:

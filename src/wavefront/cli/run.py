@@ -12,12 +12,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from wavefront.cli.group import backlog_options, load_and_plan_from_options, plan_options, wavefront
 from wavefront.words import plural
+
+if TYPE_CHECKING:  # the command modules import the engine only when they run
+    from wavefront.journal.database import TaskRecord
 
 __all__: list[str] = []
 
@@ -37,6 +40,16 @@ def _progress_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--no-progress", is_flag=True,
                         help="Print one line per event instead of the live view "
                              "(the default when stderr is not a terminal).")(function)
+
+
+def _executor_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option(
+        "--address", metavar="HOST:PORT",
+        help="The Ray cluster's head, for --executor ray (default: $RAY_ADDRESS).")(function)
+    return click.option(
+        "--executor", type=click.Choice(["local", "ray"]), default=None,
+        help="Where agents run: on this machine (local, the default) or spread over a "
+             "Ray cluster (ray; needs wavefront[ray]).")(function)
 
 
 def _reporter(no_progress: bool) -> Any:
@@ -125,13 +138,14 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, int]:
               help="Whether agents in the sandbox may use the network (default: "
                    "`sandbox_network` in wavefront.yaml, else yes).")
 @click.option("--run-id", metavar="ID", help="Name the run (default: date, time and a tag).")
+@_executor_options
 @_progress_option
 def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...],
         strategy: str, retries: int | None, timeout: float | None, verify: str | None,
         budget_usd: float | None, include_done: bool, wait_for_approval: bool,
         outside_writes: str, sandbox: str | None, sandbox_network: bool | None,
-        run_id: str | None,
-        no_progress: bool, **params: Any) -> None:
+        run_id: str | None, executor: str | None, address: str | None, no_progress: bool,
+        **params: Any) -> None:
     """Run the backlog (or the scope in ARGS) through agents, each in a repository of its own.
 
     Every task works in a repository of its own, made from the integration branch
@@ -147,7 +161,7 @@ def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...
         per_runner=_pairs(per_runner, "--per-runner"), strategy=strategy, retries=retries,
         timeout_s=timeout, verify=verify, budget_usd=budget_usd, include_done=include_done,
         wait_for_humans=wait_for_approval, outside_writes=outside_writes, sandbox=sandbox,
-        sandbox_network=sandbox_network)
+        sandbox_network=sandbox_network, executor=executor or "local", ray_address=address)
     root: Path = params["root"]
     result = start_run(root, loaded.backlog, loaded.plan, options,
                        reporter=_reporter(no_progress))
@@ -159,22 +173,25 @@ def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...
 @_root_option
 @click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True), metavar="USD",
               help="A new spending limit for the run (e.g. after it stopped at its budget).")
+@_executor_options
 @_progress_option
-def resume(run_id: str | None, root: Path, budget_usd: float | None, no_progress: bool
-           ) -> None:
+def resume(run_id: str | None, root: Path, budget_usd: float | None, executor: str | None,
+           address: str | None, no_progress: bool) -> None:
     """Continue a run after Ctrl-C, a crash or a reboot (default: the latest run).
 
     The journal is first reconciled with git: a merge published before the crash is
     recorded, unfinished attempts are discarded and run again, stray worktrees removed.
+    A run keeps its executor unless --executor says otherwise.
     """
     from wavefront.runs import resume_run
 
     _finish(root, resume_run(root, run_id, reporter=_reporter(no_progress),
-                             budget_usd=budget_usd))
+                             budget_usd=budget_usd, executor=executor,
+                             ray_address=address))
 
 
 @wavefront.command()
-@click.argument("run_id", required=False, metavar="[RUN]")
+@click.argument("run_id", required=False, metavar="[RUN|FEATURE]")
 @_root_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.option("--orchestration-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -183,15 +200,33 @@ def resume(run_id: str | None, root: Path, budget_usd: float | None, no_progress
                    "orchestration-state.json) into DIR, e.g. .agent-orchestration.")
 def status(run_id: str | None, root: Path, as_json: bool, orchestration_dir: Path | None
            ) -> None:
-    """Each task's state, reason, attempts and cost in a run."""
+    """Each task's state, reason, attempts and cost in a run.
+
+    RUN may also be a task JSON feature's name (`wavefront status auth`): its tasks in
+    the latest run, or, before any run took them, their statuses as its files say.
+    """
     from rich.console import Console
 
+    from wavefront.backlog.taskcli import feature_folder
     from wavefront.report.statefiles import status_json, write_orchestration_dir
     from wavefront.report.summary import render_status, summarize
     from wavefront.runs import open_journal, resolve_run
 
+    folder = feature_folder(root, run_id) if run_id else None
     with open_journal(root, create=False) as journal:
-        summary = summarize(journal, resolve_run(journal, run_id))
+        only = None
+        if folder is not None and journal.get_run(run_id or "") is None:
+            run_id = None
+            inside = folder.resolve()
+
+            def only(record: TaskRecord) -> bool:
+                return Path(record.task.source.path).resolve().parent == inside
+
+            latest = journal.latest_run()
+            if latest is None or not any(only(r) for r in journal.tasks(latest.id)):
+                _feature_status(root, folder, as_json)
+                return
+        summary = summarize(journal, resolve_run(journal, run_id), only)
         if orchestration_dir is not None:
             write_orchestration_dir(journal, summary, orchestration_dir)
     if as_json:
@@ -199,6 +234,24 @@ def status(run_id: str | None, root: Path, as_json: bool, orchestration_dir: Pat
     else:
         console = Console(highlight=False)
         console.print(render_status(summary, width=console.width))
+
+
+def _feature_status(root: Path, folder: Path, as_json: bool) -> None:
+    """A feature no run has taken yet: its subtasks as its files say."""
+    from wavefront.backlog.load import load_and_plan
+
+    loaded = load_and_plan(paths=[folder], root=root, integrated=True)
+    rows = [{"id": t.id, "title": t.title, "status": t.status_text or t.status.value}
+            for t in loaded.plan.tasks]
+    if as_json:
+        click.echo(json.dumps({"feature": folder.name, "tasks": rows}, indent=2,
+                              ensure_ascii=False))
+        return
+    done = sum(1 for t in loaded.plan.tasks if t.id in loaded.plan.done_in_files)
+    click.echo(f"feature {folder.name}: {done} of {plural(len(rows), 'task')} done "
+               "(no run has taken it yet)")
+    for row in rows:
+        click.echo(f"  {row['id']:<14} {row['status']:<12} {row['title']}")
 
 
 @wavefront.command()
@@ -400,8 +453,10 @@ def report(run_id: str | None, root: Path, output: Path | None) -> None:
 @click.option("--workflow", type=click.Choice(["standard"]),
               help="Run the example through a workflow template instead: phases behind "
                    "gates, fanning out over the stories its requirements phase writes.")
+@_executor_options
 @_progress_option
-def demo(directory: Path | None, workflow: str | None, no_progress: bool) -> None:
+def demo(directory: Path | None, workflow: str | None, executor: str | None,
+         address: str | None, no_progress: bool) -> None:
     """Run the bundled example project end to end with scripted agents (no model needed):
     stories in parallel worktrees, a test gate, a review round, the merge queue."""
     from wavefront.backlog.load import load_and_plan
@@ -411,7 +466,8 @@ def demo(directory: Path | None, workflow: str | None, no_progress: bool) -> Non
     project = prepare_demo(directory, workflow)
     click.echo(f"demo repository: {project.root}", err=True)
     loaded = load_and_plan([], root=project.root)
-    options = RunOptions(runner_settings={"script": {"solutions_dir": str(project.solutions_dir)}})
+    options = RunOptions(runner_settings={"script": {"solutions_dir": str(project.solutions_dir)}},
+                         executor=executor or "local", ray_address=address)
     result = start_run(project.root, loaded.backlog, loaded.plan, options,
                        reporter=_reporter(no_progress))
     click.echo(f"\nLook around: cd {project.root} && git log --graph --oneline {result.branch}",
@@ -434,10 +490,20 @@ def prompt(task_id: str, runner: str | None, **params: Any) -> None:
 
 @wavefront.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def doctor(as_json: bool) -> None:
+@_executor_options
+def doctor(as_json: bool, executor: str | None, address: str | None) -> None:
     """Which agent CLIs are installed, their versions, whether they look authenticated,
-    and which runner uses each."""
+    and which runner uses each; with --executor ray, the cluster's nodes instead: their
+    resources and which agent CLIs each node has."""
     from dataclasses import asdict
+
+    if executor == "ray":
+        from wavefront.doctor import check_cluster
+        from wavefront.runs.settings import executor_settings
+
+        chosen = executor_settings("ray", address)["ray_address"]
+        click.echo(check_cluster(chosen))
+        return
 
     from wavefront.config import load_config
     from wavefront.doctor import check_agents, check_sandbox, format_checks, format_sandbox

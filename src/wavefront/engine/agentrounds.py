@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from wavefront.agents.evidence import reported_deviations
 from wavefront.agents.prompt import (
     DependencyDelivery,
     agent_prompt,
@@ -25,6 +26,7 @@ from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.command import keep_prompt
 from wavefront.agents.runners.mcpwiring import McpServer
 from wavefront.engine.conversation import Note, answers, deviations_since
+from wavefront.engine.executor import AttemptJob
 from wavefront.engine.flowstate import FlowState, WorkOutcome
 from wavefront.errors import WorkspaceError
 from wavefront.gates.base import GateContext
@@ -35,7 +37,12 @@ from wavefront.lifetime import attempt_scope
 from wavefront.model import AgentResult, FailureKind, GateResult, Task, TaskStatus
 from wavefront.workspace.base import WorkspaceHandle
 
-__all__ = ["AgentRounds"]
+__all__ = ["AgentRounds", "commit_message"]
+
+
+def commit_message(record: TaskRecord, run_id: str) -> str:
+    """The message of the commit that holds an agent round's work."""
+    return f"{record.task_id}: {record.task.title}\n\nwavefront-run: {run_id}"
 
 
 class AgentRounds:
@@ -53,7 +60,8 @@ class AgentRounds:
         prompt = agent_prompt(task, profile, runner, dependencies=self._deliveries(task),
                               gates=state.gate_specs(record),
                               answers=answers(state.journal, state.run_id, task.id),
-                              extra=feedback.text, extra_heading=feedback.heading or "Notes")
+                              extra=feedback.text, extra_heading=feedback.heading or "Notes",
+                              deviations=_evidence(task, handle))
         request = AgentRequest(
             task=task, prompt=prompt, workspace=handle.path,
             log_path=Path(attempt.log_path or state.log_path(task.id, attempt.number)),
@@ -68,12 +76,25 @@ class AgentRounds:
                      **({"resume_session": session} if session else {}),
                      **({"script": task.options.script} if task.options.script is not None
                         else {})},
-            mcp=self._mcp_server(task.id),
+            # The run's MCP server reads this machine's journal: no use on another one.
+            mcp=None if state.executor.remote else self._mcp_server(task.id),
         )
+        kind, constructor = state.pool.spec(runner_name)
+        job = AttemptJob(
+            run_id=state.run_id, attempt_tag=f"{state.run_id}:{attempt.id}",
+            runner_name=runner_name, runner=runner, runner_kind=kind,
+            runner_settings=constructor, request=request, base_commit=handle.base_commit,
+            commit_message=commit_message(record, state.run_id),
+            repo_root=state.workspaces.repo_root, setup=state.settings.setup,
+            gates=tuple(spec for spec in effective_gates(state.gate_specs(record), task,
+                                                         stage="branch")
+                        if spec.kind == "command"),
+            attempt_number=attempt.number)
         guard = state.workspaces.guard()
         before = await asyncio.to_thread(guard.snapshot) if guard is not None else None
         keep_prompt(request.log_path, prompt)
-        result = await self._contained(runner.run, request, task.id, attempt.id)
+        result = await self._contained(lambda _: state.executor.run(job), request, task.id,
+                                       attempt.id)
         if guard is not None and before is not None:
             outside = await asyncio.to_thread(guard.changes, before)
             # An outside move is put back by the next look at the branch (a merge's or this
@@ -100,7 +121,7 @@ class AgentRounds:
         if not result.ok:
             state.journal.finish_attempt(attempt.id, result)
             return self._agent_failed(record, result)
-        message = f"{task_id}: {record.task.title}\n\nwavefront-run: {state.run_id}"
+        message = commit_message(record, state.run_id)
         try:
             head = await state.off_loop(state.workspaces.commit_all, handle, message)
         except WorkspaceError as exc:  # the agent broke its workspace's git state
@@ -145,10 +166,13 @@ class AgentRounds:
             changed_files=attempt.changed_files,
             diff=await state.off_loop(state.workspaces.diff, handle),
             attempt=attempt.number, round=round_, env=state.env.get(record.task_id, {}),
+            report=attempt.text if attempt.kind != AttemptKind.GATES else "",
             run_reviewer=lambda agent, prompt, n: self._review(record, handle, agent,
                                                                prompt, n),
         )
-        results = await check_gates(specs, context)
+        known = state.executor.checked_gates(f"{state.run_id}:{attempt.id}",
+                                             attempt.head_commit)
+        results = await check_gates(specs, context, known=known)
         for result in results:
             state.journal.record_gate(attempt.id, result)
         return results
@@ -162,6 +186,11 @@ class AgentRounds:
                          f"runner {runner_name} rate limited until "
                          f"{time.strftime('%H:%M:%S', time.localtime(until))}; "
                          "no retry spent")
+            return WorkOutcome.REQUEUED
+        if result.failure is FailureKind.LOST:
+            # The machine went away, not the agent: nothing was fetched, nothing is spent.
+            state.status(record.task_id, TaskStatus.PENDING,
+                         f"{result.reason}; runs again, no retry spent")
             return WorkOutcome.REQUEUED
         if result.failure is FailureKind.AUTH:
             state.pool.disable(runner_name, f"runner {runner_name} is not authenticated: "
@@ -235,3 +264,13 @@ class AgentRounds:
                                                         AGENT_WORK)
         return [DependencyDelivery(dep, *reports[dep]) for dep in task.dependencies
                 if dep in reports]
+
+
+def _evidence(task: Task, handle: WorkspaceHandle) -> list[str]:
+    """The deviations in the EVIDENCE files a workflow step reconciles (`deviations_from`),
+    as its worktree has them."""
+    info = task.options.workflow
+    patterns = info.get("deviations_from") if isinstance(info, Mapping) else None
+    if not patterns:
+        return []
+    return reported_deviations(handle.path, [str(p) for p in patterns])

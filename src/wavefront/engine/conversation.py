@@ -42,24 +42,24 @@ def asked_reason(task_id: str, question: str) -> str:
 
 def unanswered(journal: Journal, run_id: str, task_id: str) -> str | None:
     """The question the task's agent asked that no decision followed yet, or None."""
-    asked = [e for e in journal.events(run_id, kind=EventKind.QUESTION) if e.task_id == task_id]
+    asked = journal.events(run_id, kind=EventKind.QUESTION, task_id=task_id)
     if not asked:
         return None
-    decided = [e for e in journal.events(run_id, since_id=asked[-1].id,
-                                         kind=EventKind.DECISION) if e.task_id == task_id]
+    decided = journal.events(run_id, since_id=asked[-1].id, kind=EventKind.DECISION,
+                             task_id=task_id)
     return None if decided else str(asked[-1].data.get("question", ""))
 
 
 def deviations_since(journal: Journal, run_id: str, task_id: str, since: float) -> list[str]:
     """The deviations the task's agent reported through the MCP server since `since`."""
-    return [str(e.data.get("text", "")) for e in journal.events(run_id, kind=EventKind.DEVIATION)
-            if e.task_id == task_id and e.at >= since]
+    return [str(e.data.get("text", ""))
+            for e in journal.events(run_id, kind=EventKind.DEVIATION, task_id=task_id)
+            if e.at >= since]
 
 
 def note_for(journal: Journal, run_id: str, task_id: str, decision: str, text: str) -> Note:
     """The next round's note for a person's `answer` or `change` decision."""
-    decided = [e for e in journal.events(run_id, kind=EventKind.DECISION)
-               if e.task_id == task_id]
+    decided = journal.events(run_id, kind=EventKind.DECISION, task_id=task_id)
     who = (str(decided[-1].data.get("who") or "") if decided else "") or "A person"
     if decision == "change":
         return Note("Changes requested", change_request(text, who))
@@ -70,9 +70,7 @@ def answers(journal: Journal, run_id: str, task_id: str) -> list[str]:
     """Every question the task's agent asked with the answer it got, oldest first."""
     found: list[str] = []
     question: str | None = None
-    for event in journal.events(run_id):
-        if event.task_id != task_id:
-            continue
+    for event in journal.events(run_id, task_id=task_id):
         if event.kind == EventKind.QUESTION:
             question = str(event.data.get("question", ""))
         elif (event.kind == EventKind.DECISION and question is not None
@@ -85,7 +83,8 @@ def answers(journal: Journal, run_id: str, task_id: str) -> list[str]:
 
 def last_session(journal: Journal, run_id: str, task_id: str) -> str | None:
     """The agent CLI session of the task's last round, to continue it (None if none)."""
-    for event in reversed(journal.events(run_id, kind=EventKind.ATTEMPT_FINISHED)):
-        if event.task_id == task_id and event.data.get("session_id"):
+    for event in reversed(journal.events(run_id, kind=EventKind.ATTEMPT_FINISHED,
+                                         task_id=task_id)):
+        if event.data.get("session_id"):
             return str(event.data["session_id"])
     return None

@@ -17,6 +17,7 @@ __all__ = [
     "answer_note",
     "change_request",
     "fix_request",
+    "output_tail",
     "phase_fix_request",
     "revision_request",
 ]
@@ -80,11 +81,12 @@ def _what_failed(verdict: GateResult) -> list[str]:
     if verdict.findings:
         return ["What is wrong:", *(f"- {finding}" for finding in verdict.findings)]
     if verdict.details:
-        return ["Output (last lines):", "```", _tail(verdict.details), "```"]
+        return ["Output (last lines):", "```", output_tail(verdict.details), "```"]
     return []
 
 
-def _tail(text: str) -> str:
+def output_tail(text: str) -> str:
+    """The last lines of a gate's output, bounded, as a fix round shows them."""
     kept = text.strip().splitlines()[-OUTPUT_LINES:]
     joined = "\n".join(kept)
     return joined[-_OUTPUT_CHARS:]

@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from wavefront.engine.executor import Executor, LocalExecutor
 from wavefront.engine.pool import RunnerPool
 from wavefront.engine.settings import RunSettings
 from wavefront.errors import WavefrontError
@@ -52,6 +53,8 @@ class FlowState:
     # The OS sandbox for an agent in a workspace: a workspace's path -> a function that
     # turns an argv into the same command inside it (None: no sandbox).
     sandbox: Callable[[Path], Callable[[Sequence[str]], list[str]]] | None = None
+    # Where agent attempts run: here, or on the workers of a cluster.
+    executor: Executor = field(default_factory=LocalExecutor)
 
     def record(self, task_id: str) -> TaskRecord:
         record = self.journal.task(self.run_id, task_id)

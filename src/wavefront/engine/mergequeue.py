@@ -1,19 +1,25 @@
 """The merge queue: the one place where finished work enters the integration branch.
 
-One merge at a time, exactly once: the workspace backend computes the merge without a
-checkout and publishes it by compare-and-swap (`Workspaces.merge`, the only publish loop).
-With `verify: merged` the command gates run on each computed merge commit, in a throwaway
-worktree, before it may be published, so the integration branch never turns red. What to
-do with a conflict or a red merged tree (send it back to the agent) is the task flow's.
+Tasks that finish while a merge is under way wait, and are then merged together: the
+workspace backend chains their merge commits into one candidate without a checkout,
+verifies it once and publishes it by compare-and-swap (`Workspaces.merge_batch`, the one
+publish loop); a red candidate is bisected, its green part published and the task that
+turned it red handed back. With `verify: merged` the command gates run on each candidate
+in a throwaway workspace before it may be published, so the integration branch never
+turns red. Each candidate is journaled before it is published; a task is done only once
+its own merge commit is recorded, and a merge published before a crash is found again
+in the branch's history (exactly once). What to do with a conflict or a red merged tree
+(send it back to the agent) is the task flow's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from wavefront.agents.prompt import parse_summary
 from wavefront.engine.prepare import WorkspacePreparer
@@ -23,10 +29,12 @@ from wavefront.gates.registry import check_gates, effective_gates
 from wavefront.journal.database import Journal, TaskRecord
 from wavefront.journal.kinds import AGENT_WORK, AttemptKind, EventKind
 from wavefront.model import Completion, GateResult, GateSpec, Task, TaskStatus
-from wavefront.workspace.base import MergeOutcome, Workspaces, call_backend
+from wavefront.workspace.base import MergeEdit, MergeItem, MergeOutcome, Workspaces, call_backend
 from wavefront.workspace.git import safe_name
 
 __all__ = ["MergeQueue", "MergeResult", "WriteBack"]
+
+_T = TypeVar("_T")
 
 # Sets a task's status: (task id, status, reason).
 StatusSetter = Callable[[str, TaskStatus, str], None]
@@ -44,6 +52,14 @@ class MergeResult:
     broken: GateResult | None = None  # the gate the merged tree failed, with `verify: merged`
 
 
+@dataclass
+class _Waiting:
+    record: TaskRecord
+    result: asyncio.Future[MergeResult]
+    cleaned: asyncio.Task[None] | None = None
+    unwritten: list[str] = field(default_factory=list)
+
+
 class MergeQueue:
     def __init__(
         self,
@@ -57,6 +73,8 @@ class MergeQueue:
         log_dir: Callable[[str], Path],
         preparer: WorkspacePreparer | None = None,
         write_back: WriteBack | None = None,
+        verify_parallel: int = 1,
+        batch_limit: int = 64,
     ) -> None:
         self.journal = journal
         self.run_id = run_id
@@ -67,57 +85,158 @@ class MergeQueue:
         self.log_dir = log_dir
         self.preparer = preparer
         self.write_back = write_back
-        self._lock = asyncio.Lock()
+        self.verify_parallel = max(1, verify_parallel)
+        self.batch_limit = max(1, batch_limit)
+        self._waiting: list[_Waiting] = []
+        self._worker: asyncio.Task[None] | None = None
+        self._cleanups = _Background()
 
     async def merge(self, record: TaskRecord) -> MergeResult:
-        """Merge a task whose gates passed; on success its merge is journaled (the task is
-        `done`) and its workspace removed."""
-        task_id = record.task_id
-        message = (f"Merge {task_id}: {record.task.title}\n\nwavefront-run: {self.run_id}\n"
-                   f"wavefront-task: {task_id}")
-        async with self._lock:
-            self.set_status(task_id, TaskStatus.MERGING, "in the merge queue")
-            broken: list[GateResult] = []
-            verify = None
-            if self._verifies_merged(record):
-                loop = asyncio.get_running_loop()
+        """Merge a task whose gates passed, with whatever else waits; on success its merge
+        is journaled (the task is `done`) and its workspace removed."""
+        self.set_status(record.task_id, TaskStatus.MERGING, "in the merge queue")
+        waiting = _Waiting(record, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.ensure_future(self._drain())
+        # Shielded: a caller cancelled (a Ctrl-C) must not abandon a batch half-published.
+        result = await asyncio.shield(waiting.result)
+        if waiting.cleaned is not None:
+            await asyncio.shield(waiting.cleaned)
+        return result
 
-                def verify(commit: str, old: str) -> bool:
-                    # Called on the backend's thread; the gates run on the event loop.
-                    future = asyncio.run_coroutine_threadsafe(
-                        self._check_merged(record, commit, old), loop)
-                    failed = future.result()
-                    if failed is not None:
-                        broken.append(failed)
-                    return failed is None
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch = self._next_batch()
+            try:
+                await self._merge_batch(batch)
+            except BaseException as exc:
+                for waiting in batch:
+                    if not waiting.result.done():
+                        waiting.result.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
 
-            edit = None
-            unwritten: list[str] = []
-            if self.write_back is not None:
-                write_back = self.write_back
-                completion = self._completion(record)
+    def _next_batch(self) -> list[_Waiting]:
+        """The oldest waiting task and every other one checked by the same merged-tree
+        gates (a candidate is verified once, by one set of gates), up to the limit."""
+        key = self._gates_key(self._waiting[0].record)
+        batch = [w for w in self._waiting if self._gates_key(w.record) == key]
+        batch = batch[:self.batch_limit]
+        self._waiting = [w for w in self._waiting if w not in batch]
+        return batch
 
-                def edit(read: Callable[[str], str | None]) -> Mapping[str, str]:
-                    # Called on the backend's thread: the journal is written afterwards.
-                    try:
-                        return write_back(record.task, completion, read)
-                    except WavefrontError as exc:
-                        # The work is merged all the same; the backlog file is left as it was.
-                        unwritten.append(str(exc))
-                        return {}
+    def _gates_key(self, record: TaskRecord) -> tuple[str, ...] | None:
+        if not self._verifies_merged(record):
+            return None
+        return tuple(repr((s.kind, sorted(s.options.items(), key=str)))
+                     for s in effective_gates(self.gate_specs(record), record.task,
+                                              stage="merged"))
 
-            outcome = await call_backend(self.workspaces, self.workspaces.merge, task_id,
-                                         message, verify, edit,
-                                         checked=self._checked_commit(task_id))
-            if outcome.ok and unwritten:
-                self.journal.append_event(self.run_id, EventKind.WRITEBACK_FAILED, task_id,
-                                          reason=unwritten[-1])
-            if outcome.ok:
-                self.journal.record_merge(self.run_id, task_id, outcome.commit or "")
-                handle = await call_backend(self.workspaces, self.workspaces.open, task_id)
-                if handle is not None:
-                    await call_backend(self.workspaces, self.workspaces.remove, handle, True)
-        return MergeResult(outcome, broken[-1] if broken else None)
+    async def _merge_batch(self, batch: list[_Waiting]) -> None:
+        loop = asyncio.get_running_loop()
+        by_id = {w.record.task_id: w for w in batch}
+        failures: dict[str, GateResult] = {}
+        passed: dict[str, list[GateResult]] = {}
+        verify = None
+        if self._verifies_merged(batch[0].record):
+
+            def verify(commit: str, old: str, task_ids: Sequence[str]) -> bool:
+                # Called on the backend's thread; the gates run on the event loop.
+                records = [by_id[task_id].record for task_id in task_ids]
+                results = _on_loop(loop, self._check_merged(records, commit, old))
+                failed = next((r for r in results if not r.passed), None)
+                if failed is not None:
+                    failures[commit] = failed
+                else:
+                    passed[commit] = results
+                return failed is None
+
+        tips: dict[str, str] = {}  # task -> the tip of the candidate that published it
+
+        def announce(old: str, new: str, merges: Sequence[tuple[str, str]]) -> None:
+            # Write before act: the candidate is in the journal before the branch moves.
+            tips.update((task_id, new) for task_id, _ in merges)
+            _on_loop(loop, _now(lambda: self.journal.append_event(
+                self.run_id, EventKind.MERGE_CANDIDATE, None, old=old, new=new,
+                merges=[list(pair) for pair in merges])))
+
+        items = [MergeItem(w.record.task_id, self._message(w.record),
+                           self._checked_commit(w.record.task_id), self._edit(w))
+                 for w in batch]
+        outcomes = await call_backend(self.workspaces, self.workspaces.merge_batch, items,
+                                      verify, announce, self.verify_parallel)
+        merged = [(w, outcomes[w.record.task_id]) for w in batch
+                  if outcomes[w.record.task_id].ok]
+        for waiting, _ in merged:
+            if waiting.unwritten:
+                self.journal.append_event(self.run_id, EventKind.WRITEBACK_FAILED,
+                                          waiting.record.task_id, reason=waiting.unwritten[-1])
+        self._record_gates(batch, outcomes, tips, passed, failures)
+        self.journal.record_merges(self.run_id, [(w.record.task_id, o.commit or "")
+                                                 for w, o in merged])
+        if merged:
+            # Outside the queue: the next batch does not wait for the removals.
+            cleaned = self._cleanups.add_task(call_backend(
+                self.workspaces, self.workspaces.discard_many,
+                [w.record.task_id for w, _ in merged]))
+            for waiting, _ in merged:
+                waiting.cleaned = cleaned
+        for waiting in batch:
+            outcome = outcomes[waiting.record.task_id]
+            broken = failures.get(outcome.commit or "") if not outcome.verified else None
+            waiting.result.set_result(MergeResult(outcome, broken))
+
+    def _message(self, record: TaskRecord) -> str:
+        return (f"Merge {record.task_id}: {record.task.title}\n\nwavefront-run: "
+                f"{self.run_id}\nwavefront-task: {record.task_id}")
+
+    def _edit(self, waiting: _Waiting) -> MergeEdit | None:
+        if self.write_back is None:
+            return None
+        write_back = self.write_back
+        completion = self._completion(waiting.record)
+
+        def edit(read: Callable[[str], str | None]) -> Mapping[str, str]:
+            # Called on the backend's thread: the journal is written afterwards.
+            try:
+                return write_back(waiting.record.task, completion, read)
+            except WavefrontError as exc:
+                # The work is merged all the same; the backlog file is left as it was.
+                waiting.unwritten.append(str(exc))
+                return {}
+
+        return edit
+
+    def _record_gates(self, batch: Sequence[_Waiting], outcomes: Mapping[str, MergeOutcome],
+                      tips: Mapping[str, str], passed: Mapping[str, list[GateResult]],
+                      failures: Mapping[str, GateResult]) -> None:
+        """Each task keeps the merged-tree results that decided it: those of the candidate
+        that published it, or the failure of the one it turned red."""
+        if not passed and not failures:
+            return
+        for waiting in batch:
+            task_id = waiting.record.task_id
+            outcome = outcomes[task_id]
+            results: Sequence[GateResult] = ()
+            if outcome.ok and tips.get(task_id) in passed:
+                results = passed[tips[task_id]]
+            elif not outcome.verified and (outcome.commit or "") in failures:
+                results = [failures[outcome.commit or ""]]
+            attempt = self._last_attempt(task_id)
+            if attempt is None:
+                continue
+            for result in results:
+                self.journal.record_gate(attempt, replace(
+                    result, gate=f"{result.gate} (merged tree)"))
+
+    def _last_attempt(self, task_id: str) -> int | None:
+        attempts = [a for a in self.journal.attempts(self.run_id, task_id)
+                    if a.kind != AttemptKind.REVIEW]
+        if attempts:
+            return attempts[-1].id
+        # A task with no agent: its merged-tree check is an attempt of its own.
+        return self.journal.start_attempt(self.run_id, task_id, kind=AttemptKind.GATES).id
 
     def _checked_commit(self, task_id: str) -> str | None:
         """The commit the task's gates last checked (and a person approved): the head of
@@ -143,33 +262,66 @@ class MergeQueue:
                 and bool(effective_gates(self.gate_specs(record), record.task,
                                          stage="merged")))
 
-    async def _check_merged(self, record: TaskRecord, commit: str, old: str
-                            ) -> GateResult | None:
-        """Run the command gates on the merge commit; the first that fails, or None."""
-        self.set_status(record.task_id, TaskStatus.MERGING, "checking gates on the merged tree")
-        handle = await call_backend(self.workspaces, self.workspaces.checkout_detached, commit,
-                                    f"{safe_name(record.task_id)}-merged")
-        attempts = [a for a in self.journal.attempts(self.run_id, record.task_id)
-                    if a.kind != AttemptKind.REVIEW]
-        attempt = attempts[-1] if attempts else self.journal.start_attempt(
-            self.run_id, record.task_id, kind=AttemptKind.GATES, base_commit=old)
-        task_dir = safe_name(record.task_id)
-        prepared = (await self.preparer.prepare(record.task_id, task_dir, handle.path)
+    async def _check_merged(self, records: Sequence[TaskRecord], commit: str, old: str
+                            ) -> list[GateResult]:
+        """Run the command gates on a candidate (the merge commits of `records`, in order,
+        ending at `commit`); their results, up to the first that fails."""
+        top = records[-1]
+        for record in records:
+            self.set_status(record.task_id, TaskStatus.MERGING,
+                            "checking gates on the merged tree"
+                            + (f" with {len(records) - 1} other task"
+                               f"{'' if len(records) == 2 else 's'}" if len(records) > 1
+                               else ""))
+        name = f"{safe_name(top.task_id)}-merged-{commit[:12]}"
+        handle = await call_backend(self.workspaces, self.workspaces.checkout_detached,
+                                    commit, name)
+        changed: list[str] = []
+        number = 1
+        for record in records:
+            attempts = [a for a in self.journal.attempts(self.run_id, record.task_id)
+                        if a.kind != AttemptKind.REVIEW]
+            if attempts:
+                changed.extend(attempts[-1].changed_files)
+                number = attempts[-1].number
+        prepared = (await self.preparer.prepare(top.task_id, name, handle.path)
                     if self.preparer is not None else None)
         context = GateContext(
-            task=record.task, workspace=handle.path, log_dir=self.log_dir(record.task_id),
-            base_commit=old, head_commit=commit, changed_files=attempt.changed_files,
-            attempt=attempt.number, stage="merged", env=prepared.env if prepared else {})
+            task=top.task, workspace=handle.path, log_dir=self.log_dir(top.task_id),
+            base_commit=old, head_commit=commit, changed_files=tuple(dict.fromkeys(changed)),
+            attempt=number, stage="merged", env=prepared.env if prepared else {})
         try:
             if prepared is not None and prepared.failure is not None:
-                results = [GateResult("workspace setup", False, prepared.failure)]
-            else:
-                results = await check_gates(self.gate_specs(record), context)
+                return [GateResult("workspace setup", False, prepared.failure)]
+            return await check_gates(self.gate_specs(top), context)
         finally:
             if self.preparer is not None and prepared is not None:
-                await self.preparer.teardown(task_dir, handle.path, prepared)
+                await self.preparer.teardown(name, handle.path, prepared)
             await call_backend(self.workspaces, self.workspaces.remove, handle)
-        for result in results:
-            self.journal.record_gate(attempt.id, replace(result,
-                                                         gate=f"{result.gate} (merged tree)"))
-        return next((r for r in results if not r.passed), None)
+
+
+class _Background:
+    """Tasks started to run beside the queue, kept referenced until they end."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def add_task(self, coroutine: Awaitable[None]) -> asyncio.Task[None]:
+        async def wrapped() -> None:
+            await coroutine
+        task = asyncio.ensure_future(wrapped())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+
+async def _now(call: Callable[[], _T]) -> _T:
+    return call()
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, coroutine: Awaitable[_T]) -> _T:
+    """Run `coroutine` on the event loop from the backend's thread and wait for it (the
+    journal and the gates belong to the loop's thread)."""
+    async def wrapped() -> _T:
+        return await coroutine
+    return asyncio.run_coroutine_threadsafe(wrapped(), loop).result()

@@ -1,6 +1,7 @@
-"""A task whose gates passed goes through the merge queue; when its merge conflicts or the
-merged tree fails a gate, it goes back to its agent once, in its workspace, with the merge
-in progress; after a merge, the done-hooks (a workflow's fan-out, a branch choice) run.
+"""A task whose gates passed goes through the merge queue; when its merge conflicts it goes
+back to its agent once, and when the merged tree fails a gate, for up to `fix_rounds` fix
+rounds, in its workspace with the merge in progress; after a merge, the done-hooks (a
+workflow's fan-out, a branch choice) run.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from pathlib import Path
 
 from wavefront.engine.agentrounds import AgentRounds
 from wavefront.engine.conversation import Note
+from wavefront.engine.feedback import output_tail
 from wavefront.engine.flowstate import FlowState
 from wavefront.engine.mergequeue import MergeQueue, WriteBack
 from wavefront.engine.prepare import WorkspacePreparer
 from wavefront.errors import WavefrontError
 from wavefront.journal.database import Journal, TaskRecord
-from wavefront.journal.kinds import AttemptKind, EventKind
+from wavefront.journal.kinds import AGENT_WORK, AttemptKind, EventKind
 from wavefront.model import FailureKind, GateResult, Task, TaskStatus
+from wavefront.redact import redact
 from wavefront.workspace.base import WorkspaceHandle, Workspaces
 
 __all__ = ["DoneContext", "DoneHook", "MergeRounds"]
@@ -69,7 +72,7 @@ class MergeRounds:
             verify_merged=state.settings.verify == "merged",
             gate_specs=state.gate_specs, set_status=state.status,
             log_dir=lambda task_id: state.log_path(task_id, 0).parent, write_back=write_back,
-            preparer=preparer)
+            preparer=preparer, verify_parallel=state.settings.verify_parallel)
         self.merging: set[str] = set()
 
     async def merge(self, task_id: str, approval_note: str | None = None,
@@ -146,33 +149,76 @@ class MergeRounds:
 
     async def _fix_merged(self, record: TaskRecord, broken: GateResult) -> None:
         """A semantic conflict: each side passes alone, the merge does not. Back to the
-        agent once, with the integration branch merged into its worktree and the failure."""
+        agent, with the integration branch merged into its worktree, the failure and the
+        tasks merged meanwhile; a counted fix round, at most `fix_rounds` of them."""
         state = self.state
         task_id = record.task_id
+        limit = record.task.options.fix_rounds
+        if limit is None:
+            limit = state.settings.fix_rounds
         tried = state.journal.count_attempts(state.run_id, task_id,
-                                             (AttemptKind.MERGED_FIX,)) > 0
+                                             (AttemptKind.MERGED_FIX,))
         handle = await state.off_loop(state.workspaces.open, task_id)
         failure = f"the merged tree fails gate {broken.gate}: {broken.summary}"
-        if tried or handle is None:
+        if tried >= limit or handle is None:
+            rounds = f" (after {tried} fix round{'s' if tried != 1 else ''})" if tried else ""
             state.status(task_id, TaskStatus.CONFLICT,
-                         f"{failure}; not merged, the integration branch is unchanged"
-                         + (f"; worktree kept at {handle.path}" if handle else ""))
+                         f"{failure}{rounds}; not merged, the integration branch is "
+                         "unchanged" + (f"; worktree kept at {handle.path}" if handle else ""))
             return
+        met = self._merged_since(task_id, handle.base_commit)
         conflicts = await state.off_loop(state.workspaces.start_conflict_resolution, handle)
-        state.status(task_id, TaskStatus.RUNNING, f"{failure}: back to the agent once")
+        round_ = tried + 1
+        state.journal.append_event(state.run_id, EventKind.FIX_ROUND, task_id,
+                                   gate=f"{broken.gate} (merged tree)",
+                                   summary=broken.summary, round=round_, limit=limit,
+                                   merged_since=[m.split(" ", 1)[0] for m in met])
+        state.status(task_id, TaskStatus.RUNNING,
+                     f"{failure}; back to the agent (fix round {round_} of {limit})")
         clash = (f" It also conflicts in: {', '.join(conflicts)}; resolve those markers."
                  if conflicts else "")
         has_base: bool = await state.off_loop(base_sections, handle.path, conflicts)
         if has_base:
             clash += " " + BASE_SECTION_NOTE
-        feedback = (
+        others = ("\n\nMerged since you started (the change yours meets):\n"
+                  + "\n".join(f"- {line}" for line in met)) if met else ""
+        feedback = redact(
             "Your change passes its gates on its own, but merged with the work integrated "
             f"since you started, gate {broken.gate} fails ({broken.summary}). That work is "
             f"being merged into your worktree (a merge is in progress).{clash} Make the "
-            "merged code pass while keeping both sides' intent.\n\nGate output:\n"
-            f"{broken.details}")
-        await self._send_back(record, handle, "merged-fix", feedback,
+            "merged code pass while keeping both sides' intent "
+            f"(fix round {round_} of {limit}; after that the task is not merged)."
+            f"{others}\n\nGate output (last lines):\n```\n{output_tail(broken.details)}"
+            "\n```")
+        await self._send_back(record, handle, AttemptKind.MERGED_FIX, feedback,
                               f"the fix for {failure}")
+
+    def _merged_since(self, task_id: str, base: str | None) -> list[str]:
+        """The tasks merged into the integration branch since this task's worktree last
+        took it in (its base, or its last merged-tree fix): `id (title; changed files)`."""
+        state = self.state
+        fixes = [a for a in state.journal.attempts(state.run_id, task_id)
+                 if a.kind == AttemptKind.MERGED_FIX]
+        merges = [e for e in state.journal.events(state.run_id, kind=EventKind.TASK_STATUS)
+                  if e.data.get("merge_commit") and e.task_id and e.task_id != task_id]
+        if fixes:
+            merges = [e for e in merges if e.at >= fixes[-1].started_at]
+        else:
+            # The base is an integration state: the merge that made it, or the run's start.
+            at = next((n for n, e in enumerate(merges)
+                       if e.data.get("merge_commit") == base), -1)
+            merges = merges[at + 1:]
+        lines = []
+        for event in merges:
+            other = state.journal.task(state.run_id, event.task_id or "")
+            if other is None:
+                continue
+            work = [a for a in state.journal.attempts(state.run_id, other.task_id)
+                    if a.kind in AGENT_WORK and a.ok]
+            files = ", ".join(work[-1].changed_files[:10]) if work else ""
+            lines.append(f"{other.task_id} ({other.task.title}"
+                         + (f"; changed {files}" if files else "") + ")")
+        return lines
 
     async def _resolve_conflict(self, record: TaskRecord, conflicts: tuple[str, ...],
                                 details: str) -> None:
@@ -199,13 +245,14 @@ class MergeRounds:
             f"progress in your worktree; resolve the conflict markers in: "
             f"{', '.join(marked)}. Keep both sides' intent.{explained}\n{details}"
         )
-        await self._send_back(record, handle, "conflict", feedback,
+        await self._send_back(record, handle, AttemptKind.CONFLICT, feedback,
                               f"merge conflict in {files}")
 
     async def _send_back(self, record: TaskRecord, handle: WorkspaceHandle, kind: str,
                          feedback: str, what: str) -> None:
         """One agent round in the task's worktree (merge in progress), then gates and the
-        merge queue again; a failure ends in `conflict` with the worktree kept."""
+        merge queue again; a failure ends in `conflict` with the worktree kept (or, for a
+        merged-tree fix, another fix round while `fix_rounds` allows)."""
         state = self.state
         task_id = record.task_id
         attempt = state.start_attempt(record, handle, kind=kind)
@@ -225,6 +272,11 @@ class MergeRounds:
         if await self.rounds.after_agent(record, handle, attempt, result) is not None:
             return
         results = await self.rounds.check_gates(record, handle, 1)
+        if results and not results[-1].passed and kind == AttemptKind.MERGED_FIX:
+            # The worktree holds the merge now: its own gates failing is the merged tree
+            # failing again, another fix round while the limit allows.
+            await self._fix_merged(record, results[-1])
+            return
         if results and not results[-1].passed:
             state.status(task_id, TaskStatus.CONFLICT,
                          f"{what} failed gate {results[-1].gate}: {results[-1].summary}")

@@ -36,6 +36,11 @@ class RunnerPool:
             self._runners[name] = make_runner(kind, constructor)
         return self._runners[name]
 
+    def spec(self, name: str) -> tuple[str, dict[str, Any]]:
+        """The runner's kind and constructor settings: how to build it on another machine."""
+        kind, constructor, _ = self._split(name)
+        return kind, constructor
+
     def options(self, name: str) -> dict[str, Any]:
         """Settings the runner's constructor does not take travel with each request
         (e.g. the script runner's `solutions_dir`)."""

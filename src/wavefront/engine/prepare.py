@@ -20,6 +20,8 @@ async def _run_command(
 ) -> tuple[bool, str]:
     """A setup command contained like an agent: own process group, logged, killed on
     timeout. The workspace's variables come on top of the usual allow-listed ones."""
+    # The log's folder is made at its first write: a run without setup commands makes none.
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("a", encoding="utf-8") as log:
         log.write(f"$ {command}\n")
     outcome = await run_process(["sh", "-c", command], cwd=cwd, log_path=log_path,
@@ -45,7 +47,6 @@ class WorkspacePreparer:
 
     async def prepare(self, task_id: str, task_dir: str, workspace: Path) -> Prepared:
         log = self.log_path(task_dir)
-        log.parent.mkdir(parents=True, exist_ok=True)
         return await prepare_workspace(self.setup, self.checkout or workspace, workspace,
                                        task_id, log, _run_command)
 

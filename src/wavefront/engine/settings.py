@@ -33,6 +33,8 @@ class RunSettings(BaseModel):
     retry_backoff_s: float = 1.0
     timeout_s: float | None = 1800.0
     verify: Literal["merged", "branch", "none"] = "branch"
+    # Merged-tree checks of one batch run side by side (speculative bisection).
+    verify_parallel: int = Field(default=1, ge=1)
     review_rounds: int = 2
     on_review_limit: Literal["needs-human", "accept"] = "needs-human"
     # How many times a refused attempt goes back to its agent before the task fails.
@@ -66,6 +68,9 @@ class RunSettings(BaseModel):
     setup: tuple[str, ...] = ()
     copy_files: tuple[str, ...] = ()
     teardown: tuple[str, ...] = ()
+    # Where agents run: here, or on a Ray cluster whose head is at `ray_address`.
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
 
     def gates_for(self, task: Task, agent: str | None) -> tuple[GateSpec, ...]:
         """Every gate configured for `task` done by `agent`: the run's, the agent's, its own."""

@@ -23,6 +23,7 @@ from wavefront.engine.conversation import (
     note_for,
     unanswered,
 )
+from wavefront.engine.executor import Executor, LocalExecutor
 from wavefront.engine.feedback import fix_request, phase_fix_request, revision_request
 from wavefront.engine.flowstate import FlowState, WorkOutcome
 from wavefront.engine.mergequeue import WriteBack
@@ -66,9 +67,10 @@ class TaskFlow:
         hooks: Sequence[DoneHook] = (),
         write_back: WriteBack | None = None,
         sandbox: Callable[[Path], Callable[[Sequence[str]], list[str]]] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.state = FlowState(journal, run_id, workspaces, pool, profiles, settings, logs_dir,
-                               sandbox=sandbox)
+                               sandbox=sandbox, executor=executor or LocalExecutor())
         self.journal = journal
         self.run_id = run_id
         self.workspaces = workspaces
@@ -233,6 +235,12 @@ class TaskFlow:
         producers = [r for r in (self.journal.task(self.run_id, dep)
                                  for dep in record.task.dependencies) if r is not None]
         maker = next((r for r in producers if r.agent), None)
+        agent, runner = (maker.agent, maker.runner) if maker else (None, None)
+        fix_by = self._fix_by(record, verdict)
+        if fix_by:
+            # A validator's FAIL is fixed by the engineer the gate names, not the validator.
+            profile = self.state.profiles.get(fix_by)
+            agent, runner = fix_by, (profile.runner if profile and profile.runner else runner)
         fix = Task(
             id=f"{task_id}-fix-{len(made) + 1}", title=f"Fix what {task_id} found",
             source=record.task.source,
@@ -241,15 +249,22 @@ class TaskFlow:
             files=tuple(dict.fromkeys(f for r in producers for f in r.task.files)),
             metadata={_FIXES: task_id})
         self.journal.add_tasks(
-            self.run_id, [(fix, maker.agent if maker else None,
-                           maker.runner if maker else None, record.priority, record.wave)],
+            self.run_id, [(fix, agent, runner, record.priority, record.wave)],
             reason=f"{failure}: fix task for {task_id}",
             extend_dependencies={task_id: [fix.id]})
         self.state.status(task_id, TaskStatus.PENDING,
                      f"{failure}; fix task {fix.id} made"
-                     + (f" for {maker.agent}" if maker and maker.agent else "")
+                     + (f" for {agent}" if agent else "")
                      + ", checked again after it")
         return WorkOutcome.REQUEUED
+
+    def _fix_by(self, record: TaskRecord, verdict: GateResult) -> str | None:
+        """The agent a gate names for fixing what it refused (`fix_by`), if any."""
+        for spec in self.state.gate_specs(record):
+            if str(spec.options.get("name") or spec.kind) == verdict.gate:
+                fix_by = spec.options.get("fix_by")
+                return str(fix_by) if fix_by else None
+        return None
 
     def _ask(self, record: TaskRecord, question: str, journaled: bool = False) -> WorkOutcome:
         """The agent needs a decision: wait for a person without holding a slot."""

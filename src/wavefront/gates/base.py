@@ -57,6 +57,8 @@ class GateContext:
     log_path: Path | None = None
     # The workspace's own variables (WAVEFRONT_PORT, ...), which command gates see too.
     env: Mapping[str, str] = field(default_factory=dict)
+    # The agent's final report of the attempt checked (empty for a task with no agent).
+    report: str = ""
 
 
 class Gate(Protocol):

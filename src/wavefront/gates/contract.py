@@ -27,9 +27,10 @@ _DOCUMENT_SUFFIXES = frozenset({".md", ".markdown", ".mdx", ".rst", ".txt", ".ad
 class ContractGate:
     """Named documents hold no placeholder (`TBD`, `TODO`, `???`) and no empty section.
 
-    The seed's "No TBD sections allowed": an architecture or interface document that other
-    tasks build on must be finished. Documents are the `paths` option, else the task's
-    deliverables that are documents, else the documents the attempt changed.
+    The phased workflow's "No TBD sections allowed": an architecture or interface
+    document that other tasks build on must be finished. Documents are the `paths`
+    option, else the task's deliverables that are documents, else the documents the
+    attempt changed.
     """
 
     kind = "contract"

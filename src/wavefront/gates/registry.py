@@ -20,9 +20,10 @@ from wavefront.gates.contract import ContractGate
 from wavefront.gates.deliverables import DeliverablesGate
 from wavefront.gates.human import HumanGate
 from wavefront.gates.review import ReviewGate
+from wavefront.gates.signoff import SignoffGate
 from wavefront.model import GateResult, GateSpec, Task
 
-__all__ = ["GATES", "check_gates", "effective_gates", "make_gate"]
+__all__ = ["GATES", "check_gates", "effective_gates", "make_gate", "spec_key"]
 
 GATES: dict[str, Callable[[Mapping[str, Any]], Gate]] = {
     "command": CommandGate.from_options,
@@ -30,10 +31,12 @@ GATES: dict[str, Callable[[Mapping[str, Any]], Gate]] = {
     "contract": ContractGate.from_options,
     "review": ReviewGate.from_options,
     "human": HumanGate.from_options,
+    "signoff": SignoffGate.from_options,
 }
 
 # Cheap, local checks first; then the reviewer (money and time); the person last.
-_ORDER = {"command": 0, "deliverables": 0, "contract": 0, "review": 1, "human": 2}
+_ORDER = {"command": 0, "deliverables": 0, "contract": 0, "signoff": 0, "review": 1,
+          "human": 2}
 
 
 def make_gate(spec: GateSpec) -> Gate:
@@ -54,7 +57,7 @@ def effective_gates(
     if auto_deliverables and task.deliverables and not any(s.kind == "deliverables" for s in specs):
         candidates.append(GateSpec("deliverables", {"name": "deliverables (declared)"}))
     for spec in candidates:
-        key = _spec_key(spec)
+        key = spec_key(spec)
         if key in seen:
             continue
         seen.add(key)
@@ -68,20 +71,23 @@ def effective_gates(
 
 
 async def check_gates(
-    specs: Sequence[GateSpec], context: GateContext, *, auto_deliverables: bool = True
+    specs: Sequence[GateSpec], context: GateContext, *, auto_deliverables: bool = True,
+    known: Mapping[str, GateResult] | None = None,
 ) -> list[GateResult]:
     """Check gates in order; stop at the first that does not pass (later ones would only
-    repeat the failure or spend a reviewer's money on broken work)."""
+    repeat the failure or spend a reviewer's money on broken work). `known` holds results
+    already checked on the same commit elsewhere (a worker's), by `spec_key`."""
     results: list[GateResult] = []
     for spec in effective_gates(
         specs, context.task, stage=context.stage, auto_deliverables=auto_deliverables
     ):
-        result = await make_gate(spec).check(context)
+        result = (known or {}).get(spec_key(spec)) or await make_gate(spec).check(context)
         results.append(result)
         if not result.passed:
             break
     return results
 
 
-def _spec_key(spec: GateSpec) -> str:
+def spec_key(spec: GateSpec) -> str:
+    """A gate's identity: its kind and options."""
     return repr((spec.kind, sorted((k, repr(v)) for k, v in spec.options.items())))

@@ -104,6 +104,9 @@ def _problem(
         return review_problem(options, profiles)
     if spec.kind == "human" and not isinstance(options.get("prompt", ""), str):
         return "'prompt' must be text"
+    fix_by = options.get("fix_by")
+    if fix_by is not None and (not isinstance(fix_by, str) or fix_by not in profiles):
+        return f"'fix_by' must name an agent profile, got {fix_by!r}"
     return None
 
 

@@ -8,7 +8,8 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
-__all__ = ["AUTOCHECKPOINT_PAGES", "CHECKPOINT_EVERY", "Checkpointer", "enable_wal"]
+__all__ = ["AUTOCHECKPOINT_PAGES", "CHECKPOINT_EVERY", "WAL_LIMIT_BYTES", "Checkpointer",
+           "enable_wal"]
 
 # Checkpoints (copying the WAL back into the database file, with two fsyncs) run on a
 # thread of their own, as SQLite's WAL documentation suggests: run on the committing
@@ -18,6 +19,14 @@ CHECKPOINT_EVERY = 200
 # ...and should it fall behind, the engine's own connection checkpoints past this many
 # pages (SQLite's automatic checkpoint, normally 1000, kept as the safety net).
 AUTOCHECKPOINT_PAGES = 20000
+# A passive checkpoint never restarts the log while the engine keeps writing (it copies up
+# to where the log was, and more is appended meanwhile), so the file only grows. Past this
+# size the thread asks for a TRUNCATE checkpoint, which waits (briefly: `_BUSY_MS`) for a
+# moment with no transaction open, copies the rest and restarts the log at zero bytes; if
+# no such moment comes, the next request tries again. The engine's own connection has
+# the same limit for the restarts that do happen (`journal_size_limit`).
+WAL_LIMIT_BYTES = 4 * 2**20
+_BUSY_MS = 50
 
 
 class Checkpointer:
@@ -52,6 +61,8 @@ class Checkpointer:
             return  # the engine's connection keeps checkpointing by itself
         try:
             connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+            wal = self._path.with_name(self._path.name + "-wal")
             while True:
                 self._wanted.wait()
                 self._wanted.clear()
@@ -60,6 +71,9 @@ class Checkpointer:
                 # Busy or failed: the next request tries again, and the safety net holds.
                 with suppress(sqlite3.Error):
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                with suppress(sqlite3.Error, OSError):
+                    if wal.stat().st_size > WAL_LIMIT_BYTES:
+                        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
             connection.close()
 

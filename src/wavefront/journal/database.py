@@ -24,6 +24,7 @@ from wavefront.errors import JournalError
 from wavefront.journal.checkpoint import (
     AUTOCHECKPOINT_PAGES,
     CHECKPOINT_EVERY,
+    WAL_LIMIT_BYTES,
     Checkpointer,
     enable_wal,
 )
@@ -88,6 +89,7 @@ class Journal:
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+            connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             journal = cls(connection, path)
             journal._migrate()
         except sqlite3.Error as exc:
@@ -364,6 +366,21 @@ class Journal:
             self._insert_event(run_id, EventKind.TASK_STATUS, task_id,
                                {"status": "done", "merge_commit": merge_commit})
 
+    def record_merges(self, run_id: str, merges: Sequence[tuple[str, str]]) -> None:
+        """`record_merge` for several tasks published together, in one transaction."""
+        if not merges:
+            return
+        with self._transaction() as db:
+            now = time.time()
+            for task_id, merge_commit in merges:
+                db.execute(
+                    "UPDATE tasks SET status = 'done', reason = '', merge_commit = ?,"
+                    " updated_at = ? WHERE run_id = ? AND task_id = ?",
+                    (merge_commit, now, run_id, task_id),
+                )
+                self._insert_event(run_id, EventKind.TASK_STATUS, task_id,
+                                   {"status": "done", "merge_commit": merge_commit})
+
     def reset_retries(self, run_id: str, task_id: str) -> None:
         with self._transaction() as db:
             db.execute("UPDATE tasks SET retries_used = 0 WHERE run_id = ? AND task_id = ?",
@@ -537,9 +554,15 @@ class Journal:
         with self._transaction():
             return self._insert_event(run_id, kind, task_id, data)
 
-    def events(self, run_id: str, since_id: int = 0, kind: str | None = None) -> list[Event]:
+    def events(self, run_id: str, since_id: int = 0, kind: str | None = None,
+               task_id: str | None = None) -> list[Event]:
+        """The run's events after `since_id`, oldest first; `kind` and `task_id` narrow
+        them (one task's events are read through their own index, not the run's)."""
         query = "SELECT * FROM events WHERE run_id = ? AND id > ?"
         params: list[Any] = [run_id, since_id]
+        if task_id is not None:
+            query += " AND task_id = ?"
+            params.append(task_id)
         if kind is not None:
             query += " AND kind = ?"
             params.append(kind)

@@ -53,6 +53,8 @@ class EventKind(StrEnum):
     AGENT_STARTED = "agent_started"  # the process group its agent started in
     AGENTS_KILLED = "agents_killed"  # what resume killed of a dead engine's attempts
     INTEGRATION_MOVED = "integration_moved"  # someone else moved the branch; put back
+    # A batch of merges about to be published (old and new head, each task's commit).
+    MERGE_CANDIDATE = "merge_candidate"
 
     @staticmethod
     def run_state(state: str) -> str:

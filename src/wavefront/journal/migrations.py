@@ -95,6 +95,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE gate_results ADD COLUMN action TEXT NOT NULL DEFAULT 'fail';
     """,
+    # 3: one task's events (its questions, answers, sessions) without reading the run's.
+    """
+    CREATE INDEX events_by_task ON events (run_id, task_id, id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -124,6 +124,10 @@ def render_report(journal: Journal, run: RunRecord) -> str:
             "",
         ]
         lines += [f"- **{task_id}**: {_one_line(finding)}" for task_id, finding in open_findings]
+    said = [(v.record.task_id, line) for v in views for line in _conversation(v.events)]
+    if said:
+        lines += ["", "## Questions and decisions", ""]
+        lines += [f"- **{task_id}**: {line}" for task_id, line in said]
     deviations = [(v.record.task_id, d) for v in views for d in v.deviations]
     lines += ["", "## Deviations", ""]
     lines += [f"- **{task_id}**: {_one_line(d)}" for task_id, d in deviations] or ["None declared."]
@@ -203,15 +207,14 @@ def _details(view: _TaskView) -> list[str]:
     )
     if task.acceptance_criteria:
         lines.append(f"- **Acceptance criteria**: {len(task.acceptance_criteria)}")
+    lines += [f"- {line}" for line in _conversation(view.events)]
     for event in view.events:
-        if event.kind == EventKind.APPROVED:
-            note = event.data.get("note") or ""
-            lines.append(f"- **Approved by a person**{': ' + note if note else ''}")
-        elif event.kind == EventKind.DECISION and event.data.get("decision") == "reject":
-            note = event.data.get("note") or ""
-            lines.append(f"- **Rejected by a person**{': ' + note if note else ''}")
-        elif event.kind == EventKind.ACCEPTED_WITH_FINDINGS:
+        if event.kind == EventKind.ACCEPTED_WITH_FINDINGS:
             lines.append("- **Accepted at the review limit with open findings**")
+        elif event.kind == EventKind.FIX_ROUND:
+            lines.append(f"- **Fix round {event.data.get('round')} of "
+                         f"{event.data.get('limit')}** after `{event.data.get('gate')}`: "
+                         f"{_one_line(str(event.data.get('summary', '')))}")
     followed: dict[int, list[AttemptRecord]] = defaultdict(list)
     for review in view.reviews:
         # A review belongs to the last piece of work started before it.
@@ -223,6 +226,28 @@ def _details(view: _TaskView) -> list[str]:
             "",
             *_attempt(attempt, view.gates.get(attempt.id, []), followed.get(attempt.id, [])),
         ]
+    return lines
+
+
+_DECIDED = {"approve": "approved", "reject": "failed it", "change": "asked for a change",
+            "answer": "answered"}
+
+
+def _conversation(events: Iterable[Event]) -> list[str]:
+    """What the task's agent asked and what people decided, with who and when, in order."""
+    lines = []
+    for event in events:
+        when = time.strftime("%H:%M:%S", time.localtime(event.at))
+        if event.kind == EventKind.QUESTION:
+            who = event.data.get("who") or "the agent"
+            lines.append(f"{who} asked ({when}): "
+                         f"{_one_line(str(event.data.get('question', '')))}")
+        elif event.kind == EventKind.DECISION:
+            decision = str(event.data.get("decision", ""))
+            note = _one_line(str(event.data.get("note") or ""))
+            who = event.data.get("who") or "a person"
+            lines.append(f"{who} {_DECIDED.get(decision, decision)} ({when})"
+                         + (f": {note}" if note else ""))
     return lines
 
 

@@ -51,7 +51,8 @@ def status_json(summary: RunSummary) -> dict[str, Any]:
                    "cost_by_agent": {a: round(c, 6) for a, c in summary.cost_by_agent.items()}},
         "tasks": [{"id": t.task_id, "title": t.title, "status": t.status.value,
                    "reason": t.reason, "agent": t.agent, "runner": t.runner,
-                   "attempts": t.attempts, "cost_usd": round(t.cost_usd, 6),
+                   "attempts": t.attempts, "reviews": t.reviews,
+                   "cost_usd": round(t.cost_usd, 6),
                    "cost_estimated": t.cost_estimated, "tokens_in": t.tokens_in,
                    "tokens_out": t.tokens_out, "merge_commit": t.merge_commit}
                   for t in summary.tasks],

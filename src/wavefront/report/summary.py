@@ -8,7 +8,7 @@ them, time, cost, what to do next).
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from wavefront.journal.database import Journal, RunRecord, TaskRecord
+from wavefront.journal.kinds import AttemptKind
 from wavefront.model import TaskStatus
 from wavefront.words import shell_words
 
@@ -31,13 +32,14 @@ class TaskLine:
     reason: str
     agent: str | None
     runner: str | None
-    attempts: int
+    attempts: int  # at the work, as report.md counts them and `log --attempt` numbers them
     cost_usd: float
     tokens_in: int
     tokens_out: int
     cost_estimated: bool
     merge_commit: str | None
     cost_unknown: bool = False  # an attempt used tokens and no cost could be known
+    reviews: int = 0  # reviewers' verdicts, numbered apart from the work
 
 
 @dataclass(frozen=True)
@@ -71,19 +73,25 @@ class RunSummary:
         return dict(sorted(totals.items(), key=lambda item: -item[1]))
 
 
-def summarize(journal: Journal, run: RunRecord) -> RunSummary:
+def summarize(journal: Journal, run: RunRecord,
+              only: Callable[[TaskRecord], bool] | None = None) -> RunSummary:
+    """One run read from the journal; `only` keeps the tasks it accepts (one feature's)."""
     lines = []
     attempts_by_task: dict[str, list[tuple[float | None, int, int, bool]]] = {}
+    reviews: dict[str, int] = {}
     for attempt in journal.attempts(run.id):
         attempts_by_task.setdefault(attempt.task_id, []).append(
             (attempt.cost_usd, attempt.tokens_in, attempt.tokens_out, attempt.cost_estimated))
-    records: list[TaskRecord] = journal.tasks(run.id)
+        if attempt.kind == AttemptKind.REVIEW:
+            reviews[attempt.task_id] = reviews.get(attempt.task_id, 0) + 1
+    records: list[TaskRecord] = [r for r in journal.tasks(run.id) if only is None or only(r)]
     for record in records:
         attempts = attempts_by_task.get(record.task_id, [])
         lines.append(TaskLine(
             task_id=record.task_id, title=record.task.title, status=record.status,
             reason=record.reason, agent=record.agent, runner=record.runner,
-            attempts=len(attempts), cost_usd=sum(a[0] or 0.0 for a in attempts),
+            attempts=len(attempts) - reviews.get(record.task_id, 0),
+            reviews=reviews.get(record.task_id, 0), cost_usd=sum(a[0] or 0.0 for a in attempts),
             tokens_in=sum(a[1] for a in attempts), tokens_out=sum(a[2] for a in attempts),
             cost_estimated=any(a[3] for a in attempts), merge_commit=record.merge_commit,
             cost_unknown=any(a[0] is None and (a[1] or a[2]) for a in attempts)))

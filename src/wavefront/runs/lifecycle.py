@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from wavefront.agents import load_profiles
 from wavefront.agents.preflight import preflight
@@ -24,6 +23,7 @@ from wavefront.agents.runners.settings import check_configured_runners
 from wavefront.backlog.base import Backlog
 from wavefront.backlog.integrated import INTEGRATED_FROM
 from wavefront.config import ProjectConfig
+from wavefront.engine.executor import Executor
 from wavefront.engine.loop import Engine, RunStop
 from wavefront.engine.mergequeue import WriteBack
 from wavefront.engine.pool import RunnerPool
@@ -41,6 +41,7 @@ from wavefront.runs.settings import (
     RunOptions,
     agent_and_runner,
     chosen_sandbox,
+    executor_settings,
     run_settings,
     stored_config,
 )
@@ -95,7 +96,8 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         check_configured_runners(config, (row[2] for row in rows), options.runner_settings)
         to_run = {row[2] for row in rows
                   if row[0].status != TaskStatus.DONE or options.include_done}
-        _check_runners(to_run, settings.runner_settings)
+        _check_runners(to_run, settings)
+        _executor(settings)  # an unreachable cluster stops the run before it is recorded
         workspaces = GitWorkspaces(repo, run_id, state_dir)
         if repo.rev_parse(f"refs/heads/{workspaces.integration_branch}") is not None:
             # Its journal is gone or another clone made it: merging onto it would merge
@@ -145,8 +147,10 @@ def _base_commit(repo: GitRepo, plan: Plan, options: RunOptions) -> str:
 
 def resume_run(root: Path, run_id: str | None = None,
                reporter: ReporterFactory | None = None,
-               budget_usd: float | None = None) -> RunResult:
-    """Continue a run after Ctrl-C, a crash or a reboot (optionally with a new budget)."""
+               budget_usd: float | None = None, executor: str | None = None,
+               ray_address: str | None = None) -> RunResult:
+    """Continue a run after Ctrl-C, a crash or a reboot (optionally with a new budget, or
+    on another executor: `executor` "local" or "ray" with the cluster's `ray_address`)."""
     repo = GitRepo(root)
     state_dir = repo.root / STATE_DIR
     with RunLock(state_dir), open_journal(repo.root) as journal:
@@ -164,13 +168,18 @@ def resume_run(root: Path, run_id: str | None = None,
             settings = RunSettings.from_stored(run.options).model_copy(
                 update={"budget_usd": budget_usd})
             journal.update_run_options(run.id, {"settings": settings.to_json()})
+        if executor is not None:
+            settings = RunSettings.from_stored(run.options).model_copy(
+                update=executor_settings(executor, ray_address))
+            _executor(settings)  # reachable before anything changes
+            journal.update_run_options(run.id, {"settings": settings.to_json()})
         workspaces = GitWorkspaces(repo, run.id, state_dir)
         # A run killed between its journal entry and its branch has no branch yet.
         workspaces.create_integration_branch(run.base_commit)
         reconcile(journal, run, workspaces)
         _check_runners({r.runner for r in journal.tasks(run.id)
                         if r.runner and not r.status.is_final},
-                       RunSettings.from_stored(run.options).runner_settings)
+                       RunSettings.from_stored(resolve_run(journal, run.id).options))
         journal.set_run_state(run.id, "running", resumed=True)
         return _drive(journal, repo, run.id, profiles, reporter)
 
@@ -283,6 +292,7 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
         hooks=_hooks(journal, run_id),
         write_back=_write_back(repo.root) if settings.writeback else None,
         sandbox=_sandbox_for(repo, settings),
+        executor=_executor(settings),
     )
     engine = Engine(journal, run_id, flow, settings)
     live = _live_files(journal, repo, run_id, settings.state_files)
@@ -342,11 +352,23 @@ def _drive_engine(journal: Journal, run: RunRecord, engine: Engine,
     return RunResult(run_id, run.branch, stop, counts)
 
 
-def _check_runners(names: set[str], runner_settings: Mapping[str, Mapping[str, Any]]) -> None:
+def _check_runners(names: set[str], settings: RunSettings) -> None:
     """The pre-flight: every agent CLI the run will use can run here, or `PreflightError`
-    (exit 2) lists each problem before a task starts or a retry is spent."""
-    pool = RunnerPool(runner_settings)
+    (exit 2) lists each problem before a task starts or a retry is spent. On a cluster
+    the CLIs are the workers' (`wavefront doctor --executor ray` checks them there)."""
+    if settings.executor != "local":
+        return
+    pool = RunnerPool(settings.runner_settings)
     preflight({name: pool.get(name) for name in sorted(names)})
+
+
+def _executor(settings: RunSettings) -> Executor | None:
+    """The run's executor: None for agents here, connected to its cluster for Ray."""
+    if settings.executor != "ray":
+        return None
+    from wavefront.executors.rayexec import RayExecutor  # only a Ray run imports Ray
+
+    return RayExecutor(settings.ray_address or "")
 
 
 def _write_back(root: Path) -> WriteBack:

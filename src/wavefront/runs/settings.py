@@ -49,6 +49,8 @@ class RunOptions:
     sandbox: str | None = None
     sandbox_network: bool | None = None
     runner_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    executor: str = "local"
+    ray_address: str | None = None
 
 
 def run_settings(backlog: Backlog, options: RunOptions) -> RunSettings:
@@ -81,6 +83,7 @@ def run_settings(backlog: Backlog, options: RunOptions) -> RunSettings:
         else (defaults.retries if defaults else 0),
         timeout_s=options.timeout_s or (defaults.timeout if defaults else 1800.0),
         verify=_verify(options.verify or (config.verify_mode if config else "branch")),
+        verify_parallel=config.verify_parallel if config else 1,
         review_rounds=review.max_rounds if review else 2,
         on_review_limit=review.on_limit if review else "needs-human",
         fix_rounds=options.fix_rounds if options.fix_rounds is not None
@@ -102,6 +105,7 @@ def run_settings(backlog: Backlog, options: RunOptions) -> RunSettings:
         default_runner=default_runner,
         runner_settings=runner_settings,
         agent_gates=agent_gates(config),
+        **executor_settings(options.executor, options.ray_address),
     )
     return settings
 
@@ -122,6 +126,19 @@ def _sandbox(chosen: str) -> Literal["none", "checkout", "bwrap"]:
         raise WavefrontError(f"unknown sandbox {chosen!r}; expected none, checkout, bwrap "
                              "or auto")
     return "bwrap" if chosen == "bwrap" else "checkout" if chosen == "checkout" else "none"
+
+
+def executor_settings(executor: str, address: str | None) -> dict[str, Any]:
+    """The executor part of a run's settings, checked: Ray needs its head's address."""
+    if executor not in ("local", "ray"):
+        raise WavefrontError(f"--executor must be local or ray, not {executor!r}")
+    if executor == "local":
+        return {"executor": "local", "ray_address": None}
+    address = address or os.environ.get("RAY_ADDRESS")
+    if not address:
+        raise WavefrontError("--executor ray needs the cluster's head: --address HOST:PORT "
+                             "(or RAY_ADDRESS)")
+    return {"executor": "ray", "ray_address": address}
 
 
 def stored_config(run: RunRecord) -> ProjectConfig | None:

@@ -16,6 +16,7 @@ twice gives the same graph.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ ANSWER_INSTRUCTIONS = (
     "ANSWER: <label>"
 )
 WORKFLOW_GROUP = "workflow"
+TITLE_WIDTH = 72  # a step title taken from its prompt is cut at a word within this
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Item:
     context_files: tuple[str, ...] = ()
     agent: str | None = None
     source: SourceLocation | None = None
+    done: bool = False  # its own file says it is done (a story marked Done)
 
 
 def command_runner_name(step_id: str) -> str:
@@ -133,6 +136,8 @@ def _template(workflow: Workflow, step: Step, runners: dict[str, dict[str, Any]]
         metadata.setdefault("retries", (validator.max_rounds or 1) - 1)
     prompt = step.prompt.strip()
     info: dict[str, Any] = {"step": step.id, "kind": _kind(step)}
+    if step.deviations_from:
+        info["deviations_from"] = list(step.deviations_from)
     if step.analyzer is not None:
         labels = list(step.analyzer.labels)
         info["labels"] = labels
@@ -182,10 +187,29 @@ def _kind(step: Step) -> str:
 
 
 def _title(step: Step) -> str:
+    """The prompt's first line, cut at a word (a title is read in a table)."""
     for line in step.prompt.splitlines():
         if line.strip():
-            return line.strip().lstrip("#").strip()[:80]
+            first = line.strip().lstrip("#").strip()
+            if len(first) <= TITLE_WIDTH:
+                return first
+            return first[:TITLE_WIDTH - 1].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
     return step.id.replace("-", " ").replace("_", " ").capitalize()
+
+
+def _fill_each(text: str, noun: str) -> str:
+    """A fan-out placeholder's title: it stands for every item, not one."""
+    named = re.sub(rf"\b{noun} \{{item(?:_title)?\}}", f"each {noun}", text)
+    return re.sub(r"\{item(?:_title)?\}", f"each {noun}", named)
+
+
+def _item_title(template_title: str, item: Item) -> str:
+    """A fan-out item's title: the step's title with the item filled in, followed by the
+    item's own title unless the step's title already names it."""
+    title = _fill(template_title, item)
+    if "{item_title}" in template_title or item.title in (item.id, ""):
+        return title
+    return f"{title}: {item.title}"
 
 
 def _step_task(step: Step, template: Mapping[str, Any], deps: tuple[str, ...],
@@ -199,9 +223,12 @@ def _step_task(step: Step, template: Mapping[str, Any], deps: tuple[str, ...],
         kind = "stories" if step.for_each.stories else "subtasks"
         metadata.update(agentless=True, grows_at_run_time=True)
         metadata["workflow"] = {**metadata["workflow"], "expand": {
-            "kind": kind, "path": step.for_each.source_path, "template": dict(template)}}
+            "kind": kind, "path": step.for_each.source_path, "template": dict(template),
+            **({"order_from": step.for_each.order_from} if step.for_each.order_from
+               else {})}}
         noun = "story" if kind == "stories" else "subtask"
-        title = f"{title} (one task per {noun} in {step.for_each.source_path})"
+        title = (f"{_fill_each(title, noun)} (one task per {noun} in "
+                 f"{step.for_each.source_path})")
         body = (f"Placeholder: when this step starts, one task per {noun} found in "
                 f"{step.for_each.source_path} is added to the run.\n\n{body}").strip()
     outputs = tuple(template["outputs"])
@@ -263,7 +290,7 @@ def item_task(template: Mapping[str, Any], item: Item, deps: Sequence[str],
         reading.append(str(item.source.path))
     return Task(
         id=f"{step_id}:{item.id}",
-        title=f"{_fill(template['title'], item)}: {item.title}",
+        title=_item_title(template["title"], item),
         source=item.source or source,
         body=body,
         dependencies=tuple(dict.fromkeys([*deps, *own_deps])),

@@ -33,6 +33,7 @@ from wavefront.journal.database import Journal, TaskRecord
 from wavefront.journal.kinds import EventKind
 from wavefront.model import SourceLocation, Task, TaskStatus
 from wavefront.workflow.compile import Item, item_task
+from wavefront.workflow.order import read_order
 from wavefront.workspace.git import GitRepo
 
 __all__ = ["ItemLoader", "WorkflowHook", "parse_answer", "read_items"]
@@ -95,6 +96,15 @@ async def _expand(
     template = expand["template"]
     record = journal.task(run_id, task.id)
     assert record is not None
+    # A later iteration takes only the items not done yet: neither merged by an earlier
+    # iteration's copy of this step nor marked done in their own file.
+    finished = _done_items(journal.tasks(run_id), str(template["step"]))
+    items = [item for item in items if item.id not in finished and not item.done]
+    if not items:
+        return  # every item is done: nothing to add, the fan-in goes on
+    if expand.get("order_from"):
+        items = await asyncio.to_thread(_ordered, repo_root, context.commit,
+                                        str(expand["order_from"]), items)
     ids = [item.id for item in items]
     new = [item_task(template, item, (task.id,), task.source, ids, grown_from=task.id)
            for item in items]
@@ -107,6 +117,47 @@ async def _expand(
     journal.add_tasks(run_id, [_row(t, record) for t in missing],
                       reason=f"fan-out of {task.id} over {len(new)} {expand['kind']} in "
                              f"{expand['path']}", extend_dependencies=extend)
+
+
+def _ordered(repo_root: Path, commit: str, path: str, items: list[Item]) -> list[Item]:
+    """`items` with the order written in `path` (at `commit`) added to their dependencies;
+    a rule that would close a cycle is left out, and a missing file changes nothing."""
+    done = GitRepo(repo_root).run_result("show", f"{commit}:{path.strip().strip('/')}")
+    if done.returncode != 0:
+        return items
+    order = read_order(done.stdout, [item.id for item in items])
+    deps = {item.id: list(item.dependencies) for item in items}
+    for item_id, before in order.items():
+        for dep in before:
+            if dep not in deps[item_id] and not _reaches(deps, dep, item_id):
+                deps[item_id].append(dep)
+    return [replace(item, dependencies=tuple(deps[item.id])) for item in items]
+
+
+def _reaches(deps: Mapping[str, Sequence[str]], start: str, target: str) -> bool:
+    """Whether `start` already waits (directly or not) for `target`."""
+    stack, seen = [start], set()
+    while stack:
+        node = stack.pop()
+        if node == target:
+            return True
+        if node not in seen:
+            seen.add(node)
+            stack.extend(deps.get(node, ()))
+    return False
+
+
+def _done_items(records: Sequence[TaskRecord], step: str) -> set[str]:
+    """The items an earlier iteration of `step` (`implement`, `implement@2`...) merged."""
+    base = step.split("@")[0]
+    done = set()
+    for record in records:
+        info = record.task.options.workflow
+        if (record.status == TaskStatus.DONE and isinstance(info, Mapping)
+                and info.get("kind") == "fan_out_item"
+                and str(info.get("step", "")).split("@")[0] == base):
+            done.add(str(info.get("item")))
+    return done
 
 
 def _row(task: Task, like: TaskRecord) -> tuple[Task, str | None, str | None, float, int]:
@@ -139,7 +190,8 @@ def _item(task: Task, base: Path) -> Item:
         source = SourceLocation(source.path.relative_to(base), source.line)
     return Item(id=task.id, title=task.title, body=task.body, dependencies=task.dependencies,
                 acceptance_criteria=task.acceptance_criteria, deliverables=task.deliverables,
-                context_files=task.context_files, agent=task.agent, source=source)
+                context_files=task.context_files, agent=task.agent, source=source,
+                done=task.status == TaskStatus.DONE)
 
 
 # -- branches --------------------------------------------------------------------------------

@@ -111,6 +111,8 @@ class ForEach(_Strict):
     stories: Text | None = None
     subtasks: Text | None = None
     keep_dependencies: bool = True
+    # A file an earlier step wrote (a DEPENDENCIES.md) whose order adds dependencies.
+    order_from: Text | None = None
 
     @pydantic.model_validator(mode="after")
     def _one_source(self) -> ForEach:
@@ -197,6 +199,8 @@ class Step(_Strict):
     retries: Annotated[int, Field(ge=0)] | None = None
     max_turns: Annotated[int, Field(gt=0)] | None = None
     script: dict[str, Any] | None = None
+    # EVIDENCE files (globs) whose Deviations sections go into this step's prompt.
+    deviations_from: TextList = []
     _origin: StepOrigin = PrivateAttr(default_factory=lambda: StepOrigin(()))
 
     @pydantic.model_validator(mode="after")

@@ -8,7 +8,7 @@ directory without git (benchmarks, backlogs of plain commands).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, Protocol, TypeVar
@@ -16,7 +16,10 @@ from typing import ParamSpec, Protocol, TypeVar
 from wavefront.workspace.guard import CheckoutGuard
 
 __all__ = [
+    "BatchVerifier",
+    "CandidateNote",
     "MergeEdit",
+    "MergeItem",
     "MergeOutcome",
     "MergeVerifier",
     "PlainWorkspaces",
@@ -34,6 +37,22 @@ MergeVerifier = Callable[[str, str], bool]
 # Changes a computed merge should also carry (the backlog's write-back): given a reader of
 # the merged tree (path -> text or None), the files to write (path -> new text).
 MergeEdit = Callable[[Callable[[str], str | None]], Mapping[str, str]]
+# Checks a batch's candidate: (its tip, the integration head it was built on, the tasks it
+# holds, in order) -> whether to publish it.
+BatchVerifier = Callable[[str, str, Sequence[str]], bool]
+# Told of a candidate just before it is published, to journal it first: (old head, new
+# head, each task's merge commit).
+CandidateNote = Callable[[str, str, Sequence[tuple[str, str]]], None]
+
+
+@dataclass(frozen=True)
+class MergeItem:
+    """One task of a batch: its merge message, the commit its gates checked, its edit."""
+
+    task_id: str
+    message: str
+    checked: str | None = None
+    edit: MergeEdit | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,11 @@ class Workspaces(Protocol):
         self, task_id: str, message: str, verify: MergeVerifier | None = None,
         edit: MergeEdit | None = None, checked: str | None = None,
     ) -> MergeOutcome: ...
+    def merge_batch(
+        self, items: Sequence[MergeItem], verify: BatchVerifier | None = None,
+        announce: CandidateNote | None = None, parallel: int = 1,
+    ) -> dict[str, MergeOutcome]: ...
+    def discard_many(self, task_ids: Collection[str]) -> None: ...
     def guard(self) -> CheckoutGuard | None: ...
     def start_conflict_resolution(self, handle: WorkspaceHandle) -> list[str]: ...
     def checkout_detached(self, commit: str, name: str) -> WorkspaceHandle: ...
@@ -166,6 +190,16 @@ class PlainWorkspaces:
         edit: MergeEdit | None = None, checked: str | None = None,
     ) -> MergeOutcome:
         return MergeOutcome(True, None, (), "plain workspace: nothing to merge")
+
+    def merge_batch(
+        self, items: Sequence[MergeItem], verify: BatchVerifier | None = None,
+        announce: CandidateNote | None = None, parallel: int = 1,
+    ) -> dict[str, MergeOutcome]:
+        return {item.task_id: MergeOutcome(True, None, (), "plain workspace: nothing to merge")
+                for item in items}
+
+    def discard_many(self, task_ids: Collection[str]) -> None:
+        return None
 
     def guard(self) -> None:
         return None

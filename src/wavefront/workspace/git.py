@@ -12,6 +12,7 @@ Failures become `WorkspaceError` carrying the command and git's own message.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -138,6 +139,19 @@ def _git_env() -> dict[str, str]:
     return env
 
 
+def _git_program() -> str:
+    """git's full path, looked up once per PATH (not again by every exec of a run)."""
+    return _which_git(os.environ.get("PATH", ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _which_git(search: str) -> str:
+    return shutil.which("git", path=search) or "git"
+
+
+_FULL_ID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})")
+
+
 def run_git(
     where: Path,
     *args: str,
@@ -151,7 +165,7 @@ def run_git(
     git's stderr; without it, the result is returned whatever the exit code. `env` adds
     variables wavefront sets itself (a temporary `GIT_INDEX_FILE`).
     """
-    command = ["git", "-C", str(where), *_IDENTITY, *_NEUTRALISED, *args]
+    command = [_git_program(), "-C", str(where), *_IDENTITY, *_NEUTRALISED, *args]
     try:
         done = subprocess.run(
             command,
@@ -271,7 +285,9 @@ class GitRepo:
 
     def is_ancestor(self, commit: str, of: str) -> bool:
         """Whether `commit` is reachable from `of` (a commit is its own ancestor)."""
-        first, second = self.rev_parse(commit), self.rev_parse(of)
+        # Full ids need no lookup: merge-base itself fails on one that names no commit.
+        first = commit if _FULL_ID.fullmatch(commit) else self.rev_parse(commit)
+        second = of if _FULL_ID.fullmatch(of) else self.rev_parse(of)
         if first is None or second is None:
             missing = commit if first is None else of
             raise WorkspaceError(f"{missing!r} does not name a commit in {self.root}")
@@ -377,6 +393,15 @@ class GitRepo:
 
     def merge_head(self, worktree: Path) -> str | None:
         """The commit being merged in `worktree`, or None when no merge is in progress."""
+        marker = worktree / ".git" / "MERGE_HEAD"
+        git_dir = worktree / ".git"
+        if git_dir.is_dir() and not git_dir.is_symlink():
+            # A repository of its own (an attempt's): the file answers without a process.
+            if not marker.is_file():
+                return None
+            first = marker.read_text(encoding="utf-8", errors="replace").split()
+            if first and _FULL_ID.fullmatch(first[0]):
+                return first[0]
         out = self.run_result("rev-parse", "--verify", "--quiet", "MERGE_HEAD", cwd=worktree)
         return out.stdout.strip() or None
 

@@ -25,7 +25,16 @@ from wavefront.workspace.attempt_repo import (
     is_attempt_repo,
     reclaim,
 )
-from wavefront.workspace.base import MergeEdit, MergeOutcome, MergeVerifier, WorkspaceHandle
+from wavefront.workspace.base import (
+    BatchVerifier,
+    CandidateNote,
+    MergeEdit,
+    MergeItem,
+    MergeOutcome,
+    MergeVerifier,
+    WorkspaceHandle,
+)
+from wavefront.workspace.batchmerge import merge_batch
 from wavefront.workspace.git import GitRepo, safe_name, split_z
 from wavefront.workspace.guard import DEFAULT_PROTECTED, CheckoutGuard
 
@@ -33,6 +42,9 @@ __all__ = ["GitRepo", "GitWorkspaces", "safe_name"]
 
 TASK_BRANCH_PREFIX = "wavefront-tasks"
 _BASE_FILE = "wavefront-base"  # in a workspace's git dir; removed with the workspace
+# Written there when wavefront merges the integration branch in (a conflict round): only
+# then can the task's own change start past its base.
+_MERGED_IN_FILE = "wavefront-merged-in"
 # Publishing is compare-and-swap; a branch that moved meanwhile is merged again this often.
 _PUBLISH_ATTEMPTS = 5
 
@@ -65,6 +77,7 @@ class GitWorkspaces:
         # Where wavefront last put the integration branch: it moves only by our merges.
         self._head_lock = threading.Lock()
         self._published: str | None = None
+        self._delivered: dict[Path, str] = {}  # workspace -> the head last fetched from it
         self.moved_outside: list[str] = []
 
     @property
@@ -148,8 +161,14 @@ class GitWorkspaces:
         base = self.integration_head()
         self._exclude_state_dir()
         with self._admin_lock:
-            self._discard_task(path, branch)
-            self.repo.run("update-ref", f"refs/heads/{branch}", base, "")
+            # A first attempt has no branch yet: creating it (old value empty) is the test,
+            # and only a branch left from before is discarded the slower way.
+            self._delivered.pop(path, None)
+            self._remove_path(path)
+            created = self.repo.run_result("update-ref", f"refs/heads/{branch}", base, "")
+            if created.returncode != 0:
+                self._discard_task(path, branch)
+                self.repo.run("update-ref", f"refs/heads/{branch}", base, "")
         create_attempt_repo(self.repo, path, base, branch)
         self._write_base(path, base)
         return WorkspaceHandle(task_id, path, branch, base)
@@ -176,22 +195,20 @@ class GitWorkspaces:
         reclaim(self.repo, handle.path)
         self.repo.run("add", "--all", cwd=handle.path)
         merging = self.repo.merge_head(handle.path) is not None
-        staged = self.repo.run_result("diff", "--cached", "--quiet", cwd=handle.path)
-        if staged.returncode == 0 and not merging:
+        # --no-verify: the user's commit hooks are for people; wavefront verifies with gates.
+        # Without a merge to conclude, commit's own refusal says "nothing staged" (only
+        # then is the index asked, so a task with changes pays no extra process).
+        committed = self.repo.run_result(
+            "commit", "--quiet", "--no-verify", *(("--allow-empty",) if merging else ()),
+            "-F", "-", cwd=handle.path, input=message)
+        if committed.returncode != 0:
+            staged = self.repo.run_result("diff", "--cached", "--quiet", cwd=handle.path)
+            if merging or staged.returncode != 0:
+                detail = (committed.stderr or committed.stdout).strip() or "no message"
+                raise WorkspaceError(f"`git commit` failed in {handle.path}: {detail}")
             if handle.branch is not None:
                 self.deliver(handle)  # the agent may have committed by itself
             return None
-        # --no-verify: the user's commit hooks are for people; wavefront verifies with gates.
-        self.repo.run(
-            "commit",
-            "--quiet",
-            "--no-verify",
-            "--allow-empty",
-            "-F",
-            "-",
-            cwd=handle.path,
-            input=message,
-        )
         return self.deliver(handle)
 
     def deliver(self, handle: WorkspaceHandle) -> str:
@@ -206,7 +223,10 @@ class GitWorkspaces:
                 f"started from ({base[:12]}): the agent moved it (`git reset` or `git "
                 "checkout`), so nothing of it is merged"
             )
-        return fetch_result(self.repo, handle.path, f"refs/heads/{handle.branch}")
+        delivered = fetch_result(self.repo, handle.path, f"refs/heads/{handle.branch}", head)
+        # What the branch holds now: the diffs that follow read it instead of HEAD again.
+        self._delivered[handle.path] = delivered
+        return delivered
 
     def changed_files(self, handle: WorkspaceHandle) -> list[str]:
         """Paths the task changed: from its base (or the last integration it merged) to HEAD."""
@@ -217,11 +237,11 @@ class GitWorkspaces:
         return self._task_diff(handle)
 
     def _task_diff(self, handle: WorkspaceHandle, *options: str) -> str:
-        head = self.head(handle)
+        head = self._delivered.get(handle.path) or self.head(handle)
         base = handle.base_commit or self._read_base(handle.path)
         if base is None:
             return ""
-        base = self._effective_base(base, head)
+        base = self._effective_base(base, head, handle.path)
         return self.repo.run("diff", "--no-ext-diff", "--no-textconv", *options, base, head,
                              "--", cwd=handle.path)
 
@@ -233,7 +253,7 @@ class GitWorkspaces:
         base = handle.base_commit or self._read_base(handle.path)
         against = "HEAD"  # mid-merge, the markers are in the uncommitted files
         if base is not None and self.repo.merge_head(handle.path) is None:
-            against = self._effective_base(base, self.head(handle))
+            against = self._effective_base(base, self.head(handle), handle.path)
         out = self.repo.run("diff", "--no-ext-diff", "--check", against, "--",
                             cwd=handle.path, check=False)
         flagged = {
@@ -266,7 +286,7 @@ class GitWorkspaces:
         if isinstance(task_head, MergeOutcome):
             return task_head
         branch = self.task_branch(task_id)
-        self._refuse_if_checked_out(self.integration_branch)
+        self.refuse_if_checked_out(self.integration_branch)
         for _ in range(_PUBLISH_ATTEMPTS):
             old = self.integration_head()
             if (done := self.already_merged(task_id, task_head, old)) is not None:
@@ -286,13 +306,22 @@ class GitWorkspaces:
             f"{self.integration_branch} kept moving while merging {branch}; try again",
         )
 
-    def pinned_head(self, task_id: str, checked: str | None) -> str | MergeOutcome:
-        """The commit to merge: the task branch's head, if it is still `checked`.
+    def merge_batch(
+        self, items: Sequence[MergeItem], verify: BatchVerifier | None = None,
+        announce: CandidateNote | None = None, parallel: int = 1,
+    ) -> dict[str, MergeOutcome]:
+        """Merge several tasks as one candidate, verified once and bisected when red
+        (`batchmerge`); each task's outcome by id, as `merge` would give it."""
+        return merge_batch(self, items, verify, announce, parallel)
 
-        A refusal (as a `MergeOutcome`) when it moved since the gates checked it.
+    def pinned_head(self, task_id: str, checked: str | None, known: str | None = None
+                    ) -> str | MergeOutcome:
+        """The commit to merge: the task branch's head (`known` when already read), if it
+        is still `checked`. A refusal (as a `MergeOutcome`) when it moved since the gates
+        checked it.
         """
         branch = self.task_branch(task_id)
-        task_head = self.repo.rev_parse(f"refs/heads/{branch}")
+        task_head = known or self.repo.rev_parse(f"refs/heads/{branch}")
         if task_head is None:
             raise WorkspaceError(f"task branch {branch} does not exist; nothing to merge")
         if checked is not None and task_head != checked:
@@ -375,6 +404,7 @@ class GitWorkspaces:
             return self.repo.unmerged_paths(handle.path)
         if pending is not None:
             self.repo.run("merge", "--abort", cwd=handle.path)
+        (handle.path / ".git" / _MERGED_IN_FILE).write_text(target + "\n", encoding="utf-8")
         done = self.repo.run_result(
             "-c",
             f"merge.conflictStyle={self.conflict_style()}",
@@ -422,6 +452,16 @@ class GitWorkspaces:
         """Remove the task's workspace and branch, if any (after its merge is recorded)."""
         with self._admin_lock:
             self._discard_task(self._task_path(task_id), self.task_branch(task_id))
+
+    def discard_many(self, task_ids: Collection[str]) -> None:
+        """Remove merged tasks' workspaces, and their branches in one `update-ref`."""
+        with self._admin_lock:
+            for task_id in task_ids:
+                self._remove_path(self._task_path(task_id))
+            script = "".join(f"delete refs/heads/{self.task_branch(task_id)}\n"
+                             for task_id in task_ids)
+            if script:
+                self.repo.run_result("update-ref", "--stdin", input=script)
 
     def worktrees(self) -> list[Path]:
         """This run's workspaces that exist, task and verification ones alike."""
@@ -480,7 +520,8 @@ class GitWorkspaces:
             relative = self.state_dir.relative_to(self.repo.root).as_posix()
             self.repo.ensure_excluded(f"/{relative}/")
 
-    def _refuse_if_checked_out(self, branch: str) -> None:
+    def refuse_if_checked_out(self, branch: str) -> None:
+        """Refuse to move `branch` while a worktree of the user's has it checked out."""
         with self._admin_lock:
             where = self.repo.checked_out_branches().get(f"refs/heads/{branch}")
         if where is not None:
@@ -502,6 +543,7 @@ class GitWorkspaces:
 
     def _remove_path(self, path: Path) -> None:
         """Remove a workspace of ours; never fails when it is already gone."""
+        self._delivered.pop(path, None)
         # The parent is resolved, not the path: an agent may have made it a link elsewhere.
         path = path.absolute().parent.resolve() / path.name
         if not path.is_relative_to(self.state_dir) or path == self.state_dir:
@@ -524,11 +566,13 @@ class GitWorkspaces:
         text = marker.read_text(encoding="utf-8").strip()
         return text if self.repo.rev_parse(text) == text else None
 
-    def _effective_base(self, base: str, head: str) -> str:
+    def _effective_base(self, base: str, head: str, workspace: Path) -> str:
         """The base moved forward past integration commits the task merged in (conflict rounds).
 
         After merging integration commit I, the task's own work is exactly the diff I..HEAD.
         """
+        if not (workspace / ".git" / _MERGED_IN_FILE).exists():
+            return base  # nothing merged in by wavefront: no history to read
         merges = self.repo.run(
             "rev-list", "--first-parent", "--merges", "--parents", f"{base}..{head}", "--"
         )

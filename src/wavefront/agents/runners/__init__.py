@@ -6,21 +6,12 @@ its name and the settings the user wrote for it (`wavefront.yaml` or an agent pr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from wavefront.agents.runners.aider import AiderRunner
 from wavefront.agents.runners.base import AgentRequest, Runner
-from wavefront.agents.runners.claude import ClaudeRunner
-from wavefront.agents.runners.codex import CodexRunner
-from wavefront.agents.runners.command import CommandRunner
-from wavefront.agents.runners.cursor import CursorRunner
-from wavefront.agents.runners.gemini import GeminiRunner
-from wavefront.agents.runners.goose import GooseRunner
-from wavefront.agents.runners.opencode import OpenCodeRunner
-from wavefront.agents.runners.qwen import QwenRunner
-from wavefront.agents.runners.script import ScriptRunner
 from wavefront.errors import ConfigError
 from wavefront.model import SourceLocation
 
@@ -32,19 +23,43 @@ REQUEST_SETTINGS: dict[str, frozenset[str]] = {
     "script": frozenset({"solutions_dir", "seed", "script"})
 }
 
+
+class _Registry(Mapping[str, Callable[..., Runner]]):
+    """Runner name -> its class, each module imported when its runner is first asked for:
+    `plan` with one configured runner does not import the other nine adapters."""
+
+    def __init__(self, where: Mapping[str, str]) -> None:
+        self._where = dict(where)
+        self._loaded: dict[str, Callable[..., Runner]] = {}
+
+    def __getitem__(self, name: str) -> Callable[..., Runner]:
+        if name not in self._loaded:
+            module, _, attribute = self._where[name].partition(":")
+            found = getattr(importlib.import_module(f"wavefront.agents.runners.{module}"),
+                            attribute)
+            self._loaded[name] = found
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
 # name -> factory called with the runner's settings as keyword arguments.
-RUNNERS: dict[str, Callable[..., Runner]] = {
-    "command": CommandRunner,
-    "script": ScriptRunner,
-    "claude": ClaudeRunner,
-    "codex": CodexRunner,
-    "gemini": GeminiRunner,
-    "opencode": OpenCodeRunner,
-    "aider": AiderRunner,
-    "qwen": QwenRunner,
-    "cursor": CursorRunner,
-    "goose": GooseRunner,
-}
+RUNNERS: Mapping[str, Callable[..., Runner]] = _Registry({
+    "command": "command:CommandRunner",
+    "script": "script:ScriptRunner",
+    "claude": "claude:ClaudeRunner",
+    "codex": "codex:CodexRunner",
+    "gemini": "gemini:GeminiRunner",
+    "opencode": "opencode:OpenCodeRunner",
+    "aider": "aider:AiderRunner",
+    "qwen": "qwen:QwenRunner",
+    "cursor": "cursor:CursorRunner",
+    "goose": "goose:GooseRunner",
+})
 
 
 def make_runner(

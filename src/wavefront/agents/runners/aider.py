@@ -24,7 +24,9 @@ the user's home. With no model and no key aider starts a browser login and waits
 for it: such an attempt is refused without starting aider. `base_url` (an
 OpenAI-compatible server) becomes `OPENAI_API_BASE`, the key named by `api_key_env`
 `OPENAI_API_KEY`, and a bare model name `openai/<name>`, as litellm wants it. aider
-retries a failed model call for minutes; it is stopped at its first litellm error line.
+retries a failed model call for minutes; it is stopped at its first retry notice. The
+client inside it would wait out a rate limit's `retry-after` twice before that, silently:
+the attempt's model settings file turns the client's own retries off (`aidersettings`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
+from wavefront.agents.runners.aidersettings import write_model_settings
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     TEXT_LIMIT,
@@ -155,6 +159,10 @@ class AiderRunner(CliRunner):
         history = request.log_path.with_suffix("")
         argv += ["--chat-history-file", f"{history}.aider.chat.history.md",
                  "--input-history-file", f"{history}.aider.input.history"]
+        home = Path(os.environ.get("HOME") or Path.home())
+        settings = write_model_settings(Path(f"{history}.aider.model.settings.yml"),
+                                        request.workspace, home)
+        argv += ["--model-settings-file", str(settings)]
         model = self.model_for(request)
         if model:
             argv += ["--model", model]

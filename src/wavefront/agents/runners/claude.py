@@ -116,6 +116,11 @@ class ClaudeRunner(CliRunner):
     def child_env(self, request: AgentRequest) -> dict[str, str]:
         env = super().child_env(request)
         env.setdefault("CLAUDE_CODE_MAX_RETRIES", str(self.max_retries))
+        if request.mcp is not None:
+            # In print mode it would ask the model before wavefront's server is up (and
+            # gives a server 5 s to start): its tools would not be offered.
+            env.setdefault("MCP_CONNECTION_NONBLOCKING", "false")
+            env.setdefault("MCP_CONNECT_TIMEOUT_MS", "60000")
         return env
 
     def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:

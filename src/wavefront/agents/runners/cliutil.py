@@ -166,6 +166,10 @@ class CliRunner(ABC):
         it; None to let it go on."""
         return None
 
+    def side_logs(self, request: AgentRequest) -> Path | None:
+        """A folder the CLI logs into besides its output, for `watch` to read too."""
+        return None
+
     def api_key(self) -> str | None:
         """The key from the variable `api_key_env` names, when set and non-empty."""
         return os.environ.get(self.api_key_env) or None if self.api_key_env else None
@@ -233,6 +237,7 @@ class CliRunner(ABC):
                 env=self.child_env(request),
                 stdin_text=stdin_text,
                 stop_on=stop_on,
+                side_logs=self.side_logs(request),
             )
         finally:
             _remove_internal(request.workspace, self.internal_paths, present)

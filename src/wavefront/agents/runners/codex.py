@@ -22,10 +22,19 @@ What the real CLI showed, and what follows here:
   `config.toml` names as a provider's `env_key` is passed through as well, since the CLI
   reads it there.
 
+Codex runs the agent's file edits and commands through a helper it links into its home
+(`CODEX_HOME`, else `~/.codex`) at start-up. It will not make that link inside the
+temporary directory (`TMPDIR`, else `/tmp`), and then every write in the `workspace-write`
+or `read-only` sandbox fails ("Failed to write file") while the turn still ends "done".
+So a Codex home there is refused before the run (`sandbox_problem`), and a turn whose
+file changes all failed is a `denied` attempt that says why.
+
 Codex reports tokens but no cost, so the cost is estimated from `agents.pricing` when the
 model is known. Codex has no persona flag: the role text stays in the prompt. The sandbox
 (`sandbox` setting, default workspace-write) is the permission: it lets the agent run the
-gate commands inside the worktree.
+gate commands inside the worktree. A later round of the same task (a fix round, an answer)
+continues the thread the first reported: `codex exec resume --json -c sandbox_mode=...
+THREAD_ID PROMPT`.
 """
 
 from __future__ import annotations
@@ -48,12 +57,14 @@ from wavefront.agents.runners.failures import Failure, classify_failure, parse_r
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 
-__all__ = ["PROVIDER", "SANDBOX_MODES", "CodexRunner", "configured_env_keys"]
+__all__ = ["PROVIDER", "SANDBOX_MODES", "CodexRunner", "codex_home", "configured_env_keys"]
 
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 PROVIDER = "wavefront"  # the name of the custom provider made from the runner settings
 
 _RECONNECTING = re.compile(r"^Reconnecting\.\.\.", re.IGNORECASE)
+# What Codex prints on stderr when it could not link its sandbox helper.
+_NO_HELPER = "could not create PATH aliases"
 
 
 class CodexRunner(CliRunner):
@@ -90,7 +101,14 @@ class CodexRunner(CliRunner):
         self.sandbox = one_of("sandbox", sandbox, SANDBOX_MODES)
 
     def build_argv(self, request: AgentRequest) -> list[str]:
-        argv = [self.executable, "exec", "--json", "--sandbox", self.sandbox]
+        session = request.options.get("resume_session")
+        if session:
+            # A fix round or an answer continues the agent's own thread (`exec resume`),
+            # which takes no --sandbox: the same policy goes in as a config value.
+            argv = [self.executable, "exec", "resume", "--json",
+                    "-c", f'sandbox_mode="{self.sandbox}"']
+        else:
+            argv = [self.executable, "exec", "--json", "--sandbox", self.sandbox]
         if self.base_url:
             settings = {"name": '"wavefront"', "base_url": f'"{self.base_url}"',
                         "wire_api": '"responses"', "request_max_retries": "1",
@@ -105,7 +123,8 @@ class CodexRunner(CliRunner):
         model = self.model_for(request)
         if model:
             argv += ["--model", model]
-        return [*argv, *self.extra_args, request.prompt]
+        resumed = [str(session)] if session else []
+        return [*argv, *self.extra_args, *resumed, request.prompt]
 
     def child_env(self, request: AgentRequest) -> dict[str, str]:
         env = super().child_env(request)
@@ -115,6 +134,25 @@ class CodexRunner(CliRunner):
             if name in os.environ:
                 env.setdefault(name, os.environ[name])
         return env
+
+    def sandbox_problem(self, environ: Mapping[str, str] | None = None,
+                        home: Path | None = None) -> str | None:
+        """Why Codex's sandbox cannot write here, or None: its home lies in the
+        temporary directory, where it refuses to link the helper every write goes
+        through (`danger-full-access` needs no helper)."""
+        if self.sandbox == "danger-full-access":
+            return None
+        env = {**(os.environ if environ is None else environ), **self.env}
+        where = codex_home(env, home)
+        temp = Path(env.get("TMPDIR") or "/tmp")
+        try:
+            where.resolve().relative_to(temp.resolve())
+        except ValueError:
+            return None
+        return (f"Codex's home {where} is inside the temporary directory {temp}, where Codex "
+                "will not set up its sandbox, so the agent could write no file: set "
+                f"CODEX_HOME to a folder outside {temp} (or TMPDIR to another one), or set "
+                f"runners.{self.name}.sandbox: danger-full-access")
 
     def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
         if '"Reconnecting' not in line:
@@ -138,6 +176,7 @@ class CodexRunner(CliRunner):
         failed: list[str] = []
         errors: list[str] = []  # top-level errors: retries, or the reason of a failure
         tokens_in = tokens_out = cached = 0
+        writes = {"completed": 0, "failed": 0}  # file_change items by status
         for event in iter_json_lines(outcome.stdout):
             kind = event.get("type")
             if kind == "thread.started" and isinstance(event.get("thread_id"), str):
@@ -146,6 +185,9 @@ class CodexRunner(CliRunner):
                 item = event.get("item")
                 if isinstance(item, dict) and item.get("type") == "agent_message":
                     message = str(item.get("text") or "")
+                elif isinstance(item, dict) and item.get("type") == "file_change":
+                    status = str(item.get("status"))
+                    writes[status] = writes.get(status, 0) + 1
             elif kind == "turn.completed":
                 completed = True
                 usage = event.get("usage")
@@ -170,13 +212,32 @@ class CodexRunner(CliRunner):
         if not completed or not message.strip():
             failure = self.exit_failure(outcome, "no completed turn with an agent message")
             return self.failed(outcome, failure, usage, request, session_id=thread_id)
+        if writes["failed"] and not writes["completed"]:
+            return self.failed(outcome, _writes_refused(writes["failed"], outcome), usage,
+                               request, text=message, session_id=thread_id)
         return self.succeeded(outcome, message, usage, request, session_id=thread_id)
+
+
+def _writes_refused(count: int, outcome: ProcessOutcome) -> Failure:
+    files = f"{count} file change{'s' if count != 1 else ''}"
+    reason = f"codex could not write: its sandbox refused all {files} of the agent"
+    if _NO_HELPER in outcome.stderr:
+        reason += (" (Codex could not set up its sandbox helper: is its home, CODEX_HOME "
+                   "or ~/.codex, inside TMPDIR or /tmp?)")
+    return Failure(FailureKind.DENIED, reason)
+
+
+def codex_home(environ: Mapping[str, str] | None = None, home: Path | None = None) -> Path:
+    """The folder Codex keeps its configuration in: `CODEX_HOME`, else `~/.codex`."""
+    env = os.environ if environ is None else environ
+    if env.get("CODEX_HOME"):
+        return Path(env["CODEX_HOME"])
+    return (home or Path(env.get("HOME") or Path.home())) / ".codex"
 
 
 def configured_env_keys(home: Path | None = None) -> tuple[str, ...]:
     """The variables the user's Codex `config.toml` names as providers' `env_key`."""
-    base = Path(os.environ["CODEX_HOME"]) if os.environ.get("CODEX_HOME") else (
-        (home or Path.home()) / ".codex")
+    base = codex_home(home=home)
     try:
         config = tomllib.loads((base / "config.toml").read_text(encoding="utf-8"))
     except (OSError, ValueError):

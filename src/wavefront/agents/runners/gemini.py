@@ -15,12 +15,17 @@ call for minutes, printing `Attempt N failed...` lines: wavefront stops it at th
 (a rate limit with its suggested delay, a refused key, a server error or no network).
 With `base_url` the CLI gets `GOOGLE_GEMINI_BASE_URL` and a home of its own beside the
 attempt's log (`GEMINI_CLI_HOME`) whose settings select API-key authentication, which
-headless mode needs there; the user's own settings are never written.
+headless mode needs there; the user's own settings are never written. A task's
+`max_turns` is Gemini CLI's `model.maxSessionTurns`, a setting only: the attempt gets a
+copy of the machine's system settings with it (`GEMINI_CLI_SYSTEM_SETTINGS_PATH`), and
+the CLI's exit 53 is `max_turns`.
 
 Gemini CLI has no flag to add to the system prompt (GEMINI_SYSTEM_MD replaces it whole),
-so the role text stays in the prompt. Tool approval: `approval_mode` setting, default
-`yolo`: in headless mode anything that would ask is denied, and the agent works in a
-disposable worktree.
+so the role text stays in the prompt. With `mcp: true`, wavefront's server is added to the
+settings of such a home of its own (the user's settings copied, their other files linked),
+as the CLI reads MCP servers only from settings files. Tool approval: `approval_mode`
+setting, default `yolo`: in headless mode anything that would ask is denied, and the agent
+works in a disposable worktree.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from wavefront.agents.pricing import estimate_cost
@@ -42,6 +48,7 @@ from wavefront.agents.runners.cliutil import (
     plain,
 )
 from wavefront.agents.runners.failures import Failure, classify_failure
+from wavefront.agents.runners.jsonsettings import machine_settings_path, merged_settings
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 
@@ -110,13 +117,21 @@ class GeminiRunner(CliRunner):
 
     def child_env(self, request: AgentRequest) -> dict[str, str]:
         env = {"GEMINI_CLI_TRUST_WORKSPACE": "true", **super().child_env(request)}
-        if self.base_url and "GEMINI_CLI_HOME" not in env:
-            home = request.log_path.parent / "gemini-home"
-            settings = home / ".gemini" / "settings.json"
-            settings.parent.mkdir(parents=True, exist_ok=True)
-            selected = {"security": {"auth": {"selectedType": "gemini-api-key"}}}
-            settings.write_text(json.dumps(selected), encoding="utf-8")
+        api_key_auth = bool(self.base_url) and "GEMINI_CLI_HOME" not in env
+        if api_key_auth or request.mcp is not None:
+            user_home = Path(env.get("GEMINI_CLI_HOME") or Path.home())
+            home = _attempt_home(request, None if api_key_auth else user_home)
             env["GEMINI_CLI_HOME"] = str(home)
+        if request.max_turns:
+            # The limit is a setting only, and the machine's system settings outrank the
+            # user's: a copy of them with the limit, beside the attempt's log.
+            machine = machine_settings_path(env, "GEMINI_CLI_SYSTEM_SETTINGS_PATH",
+                                            "gemini-cli", "GeminiCli")
+            limited = merged_settings(machine, request.log_path.with_suffix(".gemini-system.json"),
+                                      {("model", "maxSessionTurns"): request.max_turns},
+                                      override=True)
+            if limited is not None:
+                env["GEMINI_CLI_SYSTEM_SETTINGS_PATH"] = str(limited)
         return env
 
     def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
@@ -136,6 +151,9 @@ class GeminiRunner(CliRunner):
         model = self.model_for(request)
         if model:
             argv += ["--model", model]
+        session = request.options.get("resume_session")
+        if session:  # continue the agent's own session (a fix round, an answer)
+            argv += ["--resume", str(session)]
         return argv + list(self.extra_args)
 
     def parse(self, outcome: ProcessOutcome, request: AgentRequest) -> AgentResult:
@@ -163,6 +181,40 @@ class GeminiRunner(CliRunner):
         if known is not None:
             return Failure(known[0], f"gemini: {known[1]}")
         return self.exit_failure(outcome, "no JSON result")
+
+
+def _attempt_home(request: AgentRequest, user_home: Path | None) -> Path:
+    """A home for the CLI beside the attempt's log, whose settings are the only file
+    wavefront writes. Without `user_home` they select API-key authentication (`base_url`);
+    with it, they are the user's own settings and the rest of the user's `.gemini` is
+    linked in (sign-in, trust). Either way wavefront's MCP server joins `mcpServers`: the
+    CLI reads servers only from settings files, and a system settings file is refused
+    under a folder others may write to (a temporary folder)."""
+    home = request.log_path.parent / "gemini-home"
+    own = home / ".gemini"
+    own.mkdir(parents=True, exist_ok=True)
+    settings: dict[str, Any] = {"security": {"auth": {"selectedType": "gemini-api-key"}}}
+    if user_home is not None:
+        theirs = user_home / ".gemini"
+        for entry in theirs.iterdir() if theirs.is_dir() else ():
+            link = own / entry.name
+            if entry.name != "settings.json" and not link.exists() and not link.is_symlink():
+                link.symlink_to(entry)
+        settings = _read_json(theirs / "settings.json")
+    if request.mcp is not None:
+        servers = settings.get("mcpServers")
+        settings["mcpServers"] = {**(servers if isinstance(servers, dict) else {}),
+                                  **request.mcp.gemini_servers()}
+    (own / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+    return home
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def _usage(stats: Any) -> Usage:

@@ -1,10 +1,12 @@
 """wavefront's MCP server configured into one agent CLI for one task (`mcp: true`).
 
 Each run gives an agent `wavefront mcp --task ID --run RUN`: the agent-facing tools bound to
-its own task. Each CLI is told of it the way it accepts on its command line, so nothing is
-written into the worktree (where it would be committed) or the user's home: Claude Code and
-Qwen Code take `--mcp-config` JSON, Codex `-c mcp_servers.<name>.*` TOML values, the
-`command` runner the `WAVEFRONT_MCP_*` environment.
+its own task. Each CLI is told of it the way it accepts without a file in the worktree
+(where it would be committed) or in the user's home: Claude Code and Qwen Code take
+`--mcp-config` JSON, Codex `-c mcp_servers.<name>.*` TOML values, OpenCode an `mcp` entry in
+the inline configuration of `OPENCODE_CONFIG_CONTENT`, Gemini CLI the settings of a home of
+its own beside the attempt's log (`GEMINI_CLI_HOME`), the `command` runner the
+`WAVEFRONT_MCP_*` environment.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["SERVER_NAME", "TOOLS", "McpServer"]
 
@@ -33,6 +36,17 @@ class McpServer:
         entry = {"command": self.command, "args": list(self.args),
                  "timeout": int(self.tool_timeout_s * 1000)}
         return json.dumps({"mcpServers": {SERVER_NAME: entry}})
+
+    def gemini_servers(self) -> dict[str, Any]:
+        """Gemini CLI's `mcpServers` settings entry; its `timeout` is in milliseconds."""
+        return {SERVER_NAME: {"command": self.command, "args": list(self.args),
+                              "timeout": int(self.tool_timeout_s * 1000)}}
+
+    def opencode_servers(self) -> dict[str, Any]:
+        """OpenCode's `mcp` configuration entry: a local server is one argument list; its
+        `timeout` (milliseconds, 5 s unless set) bounds each tool call."""
+        return {SERVER_NAME: {"type": "local", "command": [self.command, *self.args],
+                              "enabled": True, "timeout": int(self.tool_timeout_s * 1000)}}
 
     def claude_allowed_tools(self) -> list[str]:
         """Claude Code's names of the tools (headless mode runs only allowed ones)."""

@@ -23,9 +23,13 @@ own `OPENCODE_CONFIG`. Otherwise the attempt is refused without starting opencod
 Models fetches, auto-update and sharing are turned off for the child. opencode retries a
 failed model call (a rate limit, a server error) for minutes and says nothing in its JSON
 stream, so it runs with `--print-logs --log-level ERROR` and is stopped at the first
-`stream error` of the main agent. A cost of 0 that
+`stream error` of the main agent. A task's `max_turns` is the agent's `steps` (in the
+inline config): at the last step opencode withdraws the tools and tells the model to
+answer, so an attempt that reached it is `max_turns`, its last answer a forced one. A
+cost of 0 that
 opencode reports for a model it has no price for is not a cost: it becomes unknown (or
-an estimate from the tokens).
+an estimate from the tokens). With `mcp: true` wavefront's server is added to the `mcp`
+entry of that inline configuration, with a tool timeout longer than `ask_human` waits.
 """
 
 from __future__ import annotations
@@ -107,7 +111,19 @@ class OpenCodeRunner(CliRunner):
                 "models": {model: {"name": model}}}},
                 "model": f"wavefront/{model}", "autoupdate": False, "share": "disabled"}
             env["OPENCODE_CONFIG_CONTENT"] = json.dumps(config)
+        if request.mcp is not None:
+            env["OPENCODE_CONFIG_CONTENT"] = _with_mcp(env.get("OPENCODE_CONFIG_CONTENT"),
+                                                       request.mcp.opencode_servers())
+        if request.max_turns:
+            env["OPENCODE_CONFIG_CONTENT"] = _with_steps(
+                env.get("OPENCODE_CONFIG_CONTENT"), self._agent(request), request.max_turns)
         return env
+
+    def _agent(self, request: AgentRequest) -> str:
+        """The agent `opencode run` uses: the profile's own, else opencode's default."""
+        if request.profile is not None and self.passes_persona(request.profile):
+            return request.profile.name
+        return "build"
 
     def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
         # `small=true` is the title side call, whose failure opencode shrugs off.
@@ -139,7 +155,7 @@ class OpenCodeRunner(CliRunner):
         if model:
             argv += ["--model", f"wavefront/{model}" if self.base_url else model]
         if request.profile is not None and self.passes_persona(request.profile):
-            argv += ["--agent", request.profile.name]
+            argv += ["--agent", self._agent(request)]
         session = request.options.get("resume_session")
         if session:  # continue the agent's own session (a fix round, an answer)
             argv += ["--session", str(session)]
@@ -152,6 +168,7 @@ class OpenCodeRunner(CliRunner):
         errors: list[dict[str, Any]] = []
         tokens_in = tokens_out = cached = 0
         cost: float | None = None
+        steps = 0
         for event in iter_json_lines(outcome.stdout):
             if isinstance(event.get("sessionID"), str):
                 session_id = event["sessionID"]
@@ -160,6 +177,8 @@ class OpenCodeRunner(CliRunner):
             if kind == "text" and isinstance(part.get("text"), str):
                 last_message = str(part.get("messageID") or "")
                 texts.setdefault(last_message, []).append(part["text"])
+            elif kind == "step_start":
+                steps += 1
             elif kind == "step_finish":
                 tokens = as_dict(part.get("tokens"))
                 cache = as_dict(tokens.get("cache"))
@@ -182,7 +201,43 @@ class OpenCodeRunner(CliRunner):
         if not text.strip():
             failure = self.exit_failure(outcome, "no text from the agent")
             return self.failed(outcome, failure, usage, request, session_id=session_id)
+        if request.max_turns and steps >= request.max_turns:
+            failure = Failure(FailureKind.MAX_TURNS, f"opencode reached its step limit "
+                              f"({request.max_turns}): its last step could use no tool")
+            return self.failed(outcome, failure, usage, request, text=text,
+                               session_id=session_id)
         return self.succeeded(outcome, text, usage, request, session_id=session_id)
+
+
+def _with_mcp(content: str | None, servers: dict[str, Any]) -> str:
+    """The inline configuration with wavefront's server added to its `mcp` entry (a
+    user's own inline configuration is kept, not replaced)."""
+    try:
+        config = json.loads(content) if content else {}
+    except ValueError:
+        config = {}
+    if not isinstance(config, dict):
+        config = {}
+    mcp = config.get("mcp")
+    config["mcp"] = {**(mcp if isinstance(mcp, dict) else {}), **servers}
+    return json.dumps(config)
+
+
+def _with_steps(content: str | None, agent: str, steps: int) -> str:
+    """The inline config `content` with `agent`'s step limit set (a `content` that is no
+    JSON object is left to opencode, which refuses it)."""
+    try:
+        config = json.loads(content) if content else {}
+    except ValueError:
+        return content or ""
+    if not isinstance(config, dict):
+        return content or ""
+    agents = config.setdefault("agent", {})
+    if isinstance(agents, dict):
+        settings = agents.setdefault(agent, {})
+        if isinstance(settings, dict):
+            settings["steps"] = steps
+    return json.dumps(config)
 
 
 def _is_opencode_agent(profile: AgentProfile) -> bool:

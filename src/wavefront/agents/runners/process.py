@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from wavefront.agents.runners.sidelogs import SideLogs
 from wavefront.lifetime import TAG_VARIABLE, current_scope, kill_tagged
 from wavefront.redact import Redactor
 
@@ -129,6 +130,7 @@ async def run_process(
     stdin_text: str | None = None,
     kill_grace_s: float = 3.0,
     stop_on: Callable[[str], bool] | None = None,
+    side_logs: Path | None = None,
 ) -> ProcessOutcome:
     """Run `argv` in `cwd` in its own process group, capturing and logging its output.
 
@@ -137,7 +139,9 @@ async def run_process(
     `CancelledError` propagates. When the leader exits normally, anything it left running
     in its group is killed too, so nothing outlives the attempt in its worktree.
     `stop_on` sees each line of output as it arrives; when it returns True the group is
-    stopped the same way (a CLI that retries for minutes what will not get better).
+    stopped the same way (a CLI that retries for minutes what will not get better). It also
+    sees the lines the child adds to the files of the folder `side_logs` while it runs (a
+    CLI that logs its retries only there).
     """
     args = [str(arg) for arg in argv]
     if not args:
@@ -154,6 +158,14 @@ async def run_process(
     with log_path.open("a", encoding="utf-8", errors="replace") as log:
         log.write(redactor.text(f"$ {shlex.join(args)}  (cwd: {cwd})") + "\n")
         log.flush()
+        stop_requested = asyncio.Event()
+
+        def watch(line: str) -> None:
+            if stop_on is not None and not stop_requested.is_set() and stop_on(line):
+                stop_requested.set()
+
+        # Read from before the start: a line the child logs at once is a new line.
+        followed = _side_logs(side_logs, watch)
         stdin = asyncio.subprocess.DEVNULL if stdin_text is None else asyncio.subprocess.PIPE
         spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
             *launched,
@@ -183,12 +195,6 @@ async def run_process(
         if scope is not None:
             scope.on_start(proc.pid)
 
-        stop_requested = asyncio.Event()
-
-        def watch(line: str) -> None:
-            if stop_on is not None and not stop_requested.is_set() and stop_on(line):
-                stop_requested.set()
-
         out = _Capture(log, "", redactor, watch)
         err = _Capture(log, "[stderr] ", redactor, watch)
         assert proc.stdout is not None and proc.stderr is not None
@@ -196,6 +202,7 @@ async def run_process(
             asyncio.create_task(_pump(proc.stdout, out)),
             asyncio.create_task(_pump(proc.stderr, err)),
         ]
+        following = asyncio.create_task(followed.follow()) if followed is not None else None
         if stdin_text is not None:
             tasks.append(asyncio.create_task(_feed(proc.stdin, stdin_text)))
         timed_out = stopped = False
@@ -229,6 +236,8 @@ async def run_process(
                 _signal_group(proc.pid, signal.SIGKILL)
             for task in tasks:
                 task.cancel()
+            if following is not None:
+                following.cancel()
 
         duration = time.monotonic() - started
         returncode = proc.returncode
@@ -252,6 +261,13 @@ async def run_process(
             log_path=log_path,
             stopped=stopped,
         )
+
+
+def _side_logs(folder: Path | None, watch: Callable[[str], None]) -> SideLogs | None:
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    return SideLogs(folder, watch)
 
 
 class _Capture:

@@ -12,26 +12,48 @@ with `[API Error: ...]`: that is a failure. And it talks to OpenAI-compatible se
 `--auth-type openai`, `OPENAI_BASE_URL`, `OPENAI_API_KEY` and `--model`, so the provider
 settings `base_url`, `api_key_env` and `model` map onto those (the `auth_type` setting
 chooses another kind). Tool approval: `approval_mode`, default `yolo` (headless has no one
-to ask, and the agent works in a disposable worktree).
+to ask, and the agent works in a disposable worktree). With `mcp: true` wavefront's server
+is given with `--mcp-config` (inline JSON), as to Claude Code.
+
+A rate limit or a server error Qwen Code retries for minutes (up to 7 tries with growing
+waits, then 10 more for a rate limit, a minute or more apart), printing nothing. It logs
+each retry in its debug log, though, which lives in its runtime folder (`QWEN_RUNTIME_DIR`):
+wavefront gives each attempt a runtime folder of its own beside the attempt's log, reads
+that log as it grows and stops the CLI at its first retry (`rate_limited`, with the wait it
+was told, or `error`). The folder also keeps the attempt's session files and todos out of
+the user's home. The OpenAI client inside Qwen Code would first wait out a rate limit's
+`retry-after` three times without logging it, so the attempt's system defaults (the
+lowest-ranked settings file, `QWEN_CODE_SYSTEM_DEFAULTS_PATH`: the machine's own, plus
+`model.generationConfig.maxRetries: 0` unless it sets one) turn the client's retries off.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.claude import parse_result_stream
 from wavefront.agents.runners.cliutil import CliRunner, one_of
-from wavefront.agents.runners.failures import Failure
+from wavefront.agents.runners.failures import Failure, classify_failure, parse_reset_time
+from wavefront.agents.runners.jsonsettings import machine_settings_path, merged_settings
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 
-__all__ = ["APPROVAL_MODES", "AUTH_TYPES", "QwenRunner"]
+__all__ = ["APPROVAL_MODES", "AUTH_TYPES", "QwenRunner", "system_defaults_path"]
 
 APPROVAL_MODES = ("plan", "default", "auto-edit", "yolo")
 AUTH_TYPES = ("openai", "anthropic", "qwen-oauth", "gemini", "vertex-ai")
 TURN_LIMIT_EXIT = 53
+
+# A debug log line of a retry: `... [RETRY] Attempt 1 failed with status 429. Retrying
+# after explicit delay of 30000ms... Error: 429 Rate limit reached ...`.
+_RETRY = re.compile(r"\[RETRY\] Attempt \d+ failed(?: with status (?P<status>\d+))?\.(?P<rest>.*)")
+_DELAY_MS = re.compile(r"explicit delay of (\d+)ms")
+_ERROR_TEXT = re.compile(r"\bError: (.*)")
 
 
 class QwenRunner(CliRunner):
@@ -85,7 +107,47 @@ class QwenRunner(CliRunner):
             argv += ["--model", model]
         if request.max_turns:
             argv += ["--max-session-turns", str(request.max_turns)]
+        if request.mcp is not None:
+            argv += ["--mcp-config", request.mcp.mcp_servers_json()]
         return argv + list(self.extra_args)
+
+    def runtime_folder(self, request: AgentRequest) -> Path:
+        """Qwen Code's runtime folder for this attempt (debug log, session, todos)."""
+        if "QWEN_RUNTIME_DIR" in self.env:
+            return Path(self.env["QWEN_RUNTIME_DIR"])
+        return request.log_path.with_name(request.log_path.stem + ".qwen")
+
+    def child_env(self, request: AgentRequest) -> dict[str, str]:
+        env = super().child_env(request)
+        folder = self.runtime_folder(request)
+        env.setdefault("QWEN_RUNTIME_DIR", str(folder))
+        if "QWEN_CODE_SYSTEM_DEFAULTS_PATH" not in env:
+            defaults = merged_settings(system_defaults_path(env), folder / "system-defaults.json",
+                                       {("model", "generationConfig", "maxRetries"): 0},
+                                       override=False)
+            if defaults is not None:
+                env["QWEN_CODE_SYSTEM_DEFAULTS_PATH"] = str(defaults)
+        return env
+
+    def side_logs(self, request: AgentRequest) -> Path | None:
+        return self.runtime_folder(request) / "debug"
+
+    def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
+        match = _RETRY.search(line)
+        if match is None:
+            return None
+        status = match.group("status")
+        detail = _ERROR_TEXT.search(match.group("rest"))
+        said = detail.group(1).strip() if detail else f"HTTP {status or 'error'}"
+        if status == "429":
+            delay = _DELAY_MS.search(line)
+            retry_at = (time.time() + int(delay.group(1)) / 1000 if delay
+                        else parse_reset_time(said))
+            return Failure(FailureKind.RATE_LIMITED, f"qwen: {said}"[:300], retry_at)
+        found = classify_failure(said)
+        if found is not None:
+            return Failure(found.kind, f"qwen: {said}"[:300], found.retry_at)
+        return Failure(FailureKind.ERROR, f"qwen: the model service failed: {said}"[:300])
 
     def parse(self, outcome: ProcessOutcome, request: AgentRequest) -> AgentResult:
         if outcome.returncode == TURN_LIMIT_EXIT and '"type":"result"' not in outcome.stdout:
@@ -93,3 +155,14 @@ class QwenRunner(CliRunner):
             failure = Failure(FailureKind.MAX_TURNS, "qwen stopped at its turn limit")
             return self.failed(outcome, failure)
         return parse_result_stream(self, outcome, request)
+
+
+
+def system_defaults_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where Qwen Code reads the machine's system defaults (the lowest-ranked settings)."""
+    env = os.environ if environ is None else environ
+    if env.get("QWEN_CODE_SYSTEM_DEFAULTS_PATH"):
+        return Path(env["QWEN_CODE_SYSTEM_DEFAULTS_PATH"])
+    settings = machine_settings_path(env, "QWEN_CODE_SYSTEM_SETTINGS_PATH", "qwen-code",
+                                     "QwenCode")
+    return settings.with_name("system-defaults.json")

@@ -1,0 +1,1 @@
+"""Executors that run agent attempts away from this machine (the `ray` extra)."""

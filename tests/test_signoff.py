@@ -1,0 +1,51 @@
+"""Validation sign-offs are read for their verdict: a FAIL refuses the gate, and a report
+with no verdict is never a pass. The gate reads real files; the standard workflow's use
+of it (a FAIL fixed inside the run) is in test_workflow_runs.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from wavefront.gates.base import GateContext
+from wavefront.gates.signoff import SignoffGate
+from wavefront.model import GateResult, SourceLocation, Task
+
+SECURITY = ".work/validation/security-report.md"
+
+
+def check(workspace: Path, report: str = "") -> GateResult:
+    gate = SignoffGate(["reports/*.md"])
+    task = Task(id="v", title="validate", source=SourceLocation(Path("wavefront.yaml")))
+    context = GateContext(task=task, workspace=workspace, log_dir=workspace, report=report)
+    return asyncio.run(gate.check(context))
+
+
+@pytest.mark.parametrize(("text", "passed"), [
+    ("# Security\n\nResult: PASS\n", True),
+    ("# Security\n\n**Verdict**: Approved\n", True),
+    ("# Sign-off\n\n## Decision\n\nApproved.\n", True),
+    ("# Security\n\nResult: FAIL - SQL injection in /login\n", False),
+    ("# Security\n\nResult: PASS\n\nOn second thought: do not ship.\n", False),
+    ("# Security\n\n## Verdict\n\nRejected: tokens never expire.\n", False),
+    ("# Security\n\nLooked at everything.\n", False),  # no verdict at all
+])
+def test_a_report_passes_only_with_a_pass_verdict(tmp_path: Path, text: str,
+                                                  passed: bool) -> None:
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "security.md").write_text(text)
+    result = check(tmp_path)
+    assert result.passed is passed, result.details
+    if not passed:
+        assert result.findings[0].startswith("reports/security.md")
+
+
+def test_a_fail_in_the_agents_own_report_refuses_too(tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "security.md").write_text("Result: PASS\n")
+    result = check(tmp_path, report="Audit done.\nVerdict: FAIL, the admin page is open")
+    assert not result.passed
+    assert "the agent's report: Verdict: FAIL" in result.findings[0]
