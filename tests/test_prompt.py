@@ -132,3 +132,12 @@ def test_template_is_readable_text_with_named_slots() -> None:
 )
 def test_parse_deviations(text: str, expected: list[str]) -> None:
     assert parse_deviations(text) == expected
+
+
+def test_an_agent_with_the_mcp_server_is_told_to_ask_through_ask_human() -> None:
+    with_tool = build_prompt(TASK, None, ask_tool=True)
+    without = build_prompt(TASK, None)
+    assert "`ask_human` tool of the\n`wavefront` MCP server" in with_tool
+    assert "ask_human" not in without
+    # The QUESTION: line stays the way out for an agent that cannot call the tool.
+    assert 'starts with "QUESTION:"' in with_tool and 'starts with "QUESTION:"' in without

@@ -3,9 +3,10 @@ them (`mcp: true`).
 
 One `wavefront run` holds a task per CLI (Claude Code, Gemini CLI, OpenCode, Qwen Code),
 each with a scripted model server of its own that first calls the tool named `ask_human`
-among those the CLI offers, then writes the task's file. The test answers each question
-with `wavefront answer` from another process, as a person would; the answer must reach the
-model as the tool's result, and every task be merged. Codex is left out: its sandbox
+among those the CLI offers (Qwen Code offers MCP tools once its tool search has revealed
+them, so the script searches first there), then writes the task's file. The test answers
+each question with `wavefront answer` from another process, as a person would; the answer
+must reach the model as the tool's result, and every task be merged. Codex is left out: its sandbox
 refuses writes in an attempt's workspace (see test_real_agents.py).
 """
 

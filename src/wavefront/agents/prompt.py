@@ -41,9 +41,18 @@ Deviations: every place where you departed from the task, the acceptance criteri
 architecture documents, why, and what it affects. Write "Deviations: none" if there were
 none.
 
+{asking}"""
+
+_ASK_BY_LINE = """
 If you cannot go on without a decision from a person, stop and end your reply with a line
 that starts with "QUESTION:" followed by your question (it may go on over the next lines).
 Your changes so far are kept, and the answer comes back to you here.
+"""
+_ASK_BY_TOOL = """
+If you cannot go on without a decision from a person, call the `ask_human` tool of the
+`wavefront` MCP server with your question and wait: its result is the answer. Where you
+cannot call it, stop and end your reply with a line that starts with "QUESTION:" followed
+by your question; your changes so far are kept, and the answer comes back to you here.
 """
 
 _ROLE = "## Your role: {name}\n\n{text}\n\n"
@@ -71,12 +80,14 @@ def agent_prompt(
     extra: str = "",
     extra_heading: str = "Notes",
     deviations: Sequence[str] = (),
+    ask_tool: bool = False,
 ) -> str:
     """The prompt `runner` is given for an attempt at `task`: what a run sends and what
     `wavefront prompt` shows, built in this one place."""
     return build_prompt(task, profile, dependencies=dependencies, gates=gates,
                         answers=answers, extra=extra, extra_heading=extra_heading,
-                        persona=not runner.passes_persona(profile), deviations=deviations)
+                        persona=not runner.passes_persona(profile), deviations=deviations,
+                        ask_tool=ask_tool)
 
 
 def build_prompt(
@@ -90,6 +101,7 @@ def build_prompt(
     extra_heading: str = "Notes",
     persona: bool = True,
     deviations: Sequence[str] = (),
+    ask_tool: bool = False,
 ) -> str:
     """The prompt for one attempt at `task` by `profile`.
 
@@ -99,6 +111,7 @@ def build_prompt(
     agent for another round (a failed check, findings, a change request), under
     `extra_heading`; `answers` are the questions the agent asked and the answers it got;
     `deviations` are the deviations other agents reported, for the agent who reconciles them.
+    `ask_tool` says the agent has wavefront's MCP server, whose `ask_human` asks a person.
     """
     return PROMPT_TEMPLATE.format(
         role=_role(profile, persona),
@@ -118,6 +131,7 @@ def build_prompt(
         ),
         answers=_section("Answers you were given", ["\n\n".join(answers)]),
         extra=_section(extra_heading, [extra.strip()]) if extra.strip() else "",
+        asking=_ASK_BY_TOOL if ask_tool else _ASK_BY_LINE,
     )
 
 

@@ -232,8 +232,16 @@ def _units(
             subtask_ids[parent_id] = [_subtask_id(parent_id, sub.id) for sub in task.subtasks]
             named.update(subtask_ids[parent_id])
 
+    # Task Master counts a cancelled task as out of the way: depending on it waits for
+    # nothing (its `list --ready` offers the dependent).
+    cancelled = {_subtask_id(_task_id(doc, (*prefix, "tasks", i, "id"), t.id), sub.id)
+                 for i, t in enumerate(tasks) for sub in t.subtasks or []
+                 if (sub.status or "").lower() == "cancelled"}
+    cancelled |= {_task_id(doc, (*prefix, "tasks", i, "id"), t.id) for i, t in enumerate(tasks)
+                  if (t.status or "").lower() == "cancelled"}
+
     def expand(dep: str) -> list[str]:
-        return subtask_ids.get(dep, [dep])
+        return [unit for unit in subtask_ids.get(dep, [dep]) if unit not in cancelled]
 
     units: list[Task] = []
     for index, task in enumerate(tasks):

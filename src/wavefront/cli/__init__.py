@@ -31,7 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
          "model needed): stories in parallel worktrees, a test gate, a review round, the "
          "merge queue."),
         ("doctor", "run", "Which agent CLIs are installed, their versions, whether they look "
-         "authenticated, and which runner uses each."),
+         "authenticated, and which runner uses each; with --executor ray, the cluster's "
+         "nodes instead: their resources and which agent CLIs each node has."),
         ("init", "workflow", "Write a wavefront.yaml for this repository: the backlogs found, "
          "the agent CLI installed, a test gate guessed from the project, each with a comment."),
         ("log", "run", "Print the agent log of a task's attempt (and with --gates, its setup "

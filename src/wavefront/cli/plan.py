@@ -129,7 +129,9 @@ def _problems_json(problems: Sequence[Problem]) -> list[dict[str, Any]]:
 
 def _problems_by_file(problems: Sequence[Problem]) -> str:
     """A heading per file with its problems under it, each as `file:line: message` (which
-    editors and terminals jump to), then the count."""
+    editors and terminals jump to), then the count; a single problem is one error line."""
+    if len(problems) == 1:
+        return f"error: {problems[0]}"
     by_file: dict[str, list[Problem]] = {}
     for problem in problems:
         key = str(problem.location.path) if problem.location else "(no file)"
@@ -199,12 +201,15 @@ def next_command(output: str, **params: Any) -> None:
                   "dependencies")
     from wavefront.plan.scope import id_sort_key
 
-    started = sorted(plan.started_in_files, key=id_sort_key)
+    started = sorted(_started(plan), key=id_sort_key)
     if started:
-        shown = ", ".join(f"{t} ({plan.by_id[t].status_text})" for t in started[:8]
-                          if t in plan.by_id)
+        shown = ", ".join(f"{t} ({plan.by_id[t].status_text})" for t in started[:8])
         click.echo(f"started in the backlog files, to resume or review first: {shown}",
                    err=True)
+    aside = sorted(plan.started_in_files - set(started), key=id_sort_key)
+    if aside:
+        shown = ", ".join(f"{t} ({plan.by_id[t].status_text})" for t in aside[:8])
+        click.echo(f"set aside in the backlog files: {shown}", err=True)
     if not ready:
         click.echo(_nothing_ready(plan), err=True)
         return
@@ -244,12 +249,22 @@ def _nothing_ready(plan: Plan) -> str:
     remaining = [t.id for t in plan.tasks if t.id not in plan.done_in_files]
     if not remaining:
         return f"nothing to do: {_all(len(plan.tasks))} in scope {_be(len(plan.tasks))} done"
-    started = sorted(plan.started_in_files)
+    started = sorted(_started(plan))
     if started:
         return f"nothing ready: waiting on tasks in progress ({', '.join(started[:8])})"
     count = len(remaining)
     waits = "waits" if count == 1 else "wait"
     return f"nothing ready: {plural(count, 'task')} {waits} on dependencies outside the scope"
+
+
+def _started(plan: Plan) -> set[str]:
+    """Tasks the files mark as begun (in progress, in review, blocked): not those set
+    aside (cancelled, deferred), which nobody is to resume."""
+    from wavefront.model import TaskStatus
+
+    aside = (TaskStatus.CANCELLED, TaskStatus.SKIPPED)
+    return {t for t in plan.started_in_files if t in plan.by_id
+            and plan.by_id[t].status not in aside}
 
 
 def _all(count: int) -> str:

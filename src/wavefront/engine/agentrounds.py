@@ -57,11 +57,12 @@ class AgentRounds:
         runner_name = state.runner_name(record)
         runner = state.pool.get(runner_name)
         profile = state.profiles.get(record.agent or "")
+        mcp = None if state.executor.remote else self._mcp_server(task.id)
         prompt = agent_prompt(task, profile, runner, dependencies=self._deliveries(task),
                               gates=state.gate_specs(record),
                               answers=answers(state.journal, state.run_id, task.id),
                               extra=feedback.text, extra_heading=feedback.heading or "Notes",
-                              deviations=_evidence(task, handle))
+                              deviations=_evidence(task, handle), ask_tool=mcp is not None)
         request = AgentRequest(
             task=task, prompt=prompt, workspace=handle.path,
             log_path=Path(attempt.log_path or state.log_path(task.id, attempt.number)),
@@ -77,7 +78,7 @@ class AgentRounds:
                      **({"script": task.options.script} if task.options.script is not None
                         else {})},
             # The run's MCP server reads this machine's journal: no use on another one.
-            mcp=None if state.executor.remote else self._mcp_server(task.id),
+            mcp=mcp,
         )
         kind, constructor = state.pool.spec(runner_name)
         job = AttemptJob(

@@ -37,7 +37,7 @@ def run_status(root: Path, run_id: str | None = None) -> dict[str, Any]:
     from wavefront.report.statefiles import status_json
     from wavefront.report.summary import summarize
 
-    with runs.open_journal(root) as journal:
+    with runs.open_journal(root, create=False) as journal:
         run = runs.resolve_run(journal, run_id)
         data = status_json(summarize(journal, run))
         data["questions"] = {record.task_id: question for record in journal.tasks(run.id)
@@ -51,7 +51,7 @@ def task_log(root: Path, task_id: str, run_id: str | None = None, lines: int = 8
     """The last `lines` lines of the agent log of a task's attempt (default: the last)."""
     if not 1 <= lines <= MAX_LOG_LINES:
         raise WavefrontError(f"lines must be between 1 and {MAX_LOG_LINES}, not {lines}")
-    with runs.open_journal(root) as journal:
+    with runs.open_journal(root, create=False) as journal:
         run = runs.resolve_run(journal, run_id)
         attempts = journal.attempts(run.id, task_id)
     # The same messages as `wavefront log`.

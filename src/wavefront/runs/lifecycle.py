@@ -200,7 +200,7 @@ def preview_prompt(root: Path, backlog: Backlog, plan: Plan, task_id: str,
     settings = run_settings(backlog, RunOptions(runner=runner or configured or "script"))
     agent, chosen = agent_and_runner(task, profiles, config, settings)
     return agent_prompt(task, profiles.get(agent), RunnerPool(settings.runner_settings).get(chosen),
-                        gates=settings.gates_for(task, agent))
+                        gates=settings.gates_for(task, agent), ask_tool=settings.mcp)
 
 
 def reconcile(journal: Journal, run: RunRecord, workspaces: GitWorkspaces) -> None:

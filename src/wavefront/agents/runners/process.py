@@ -240,20 +240,18 @@ async def run_process(
                 following.cancel()
 
         duration = time.monotonic() - started
-        returncode = proc.returncode
-        if launched is not args and returncode is not None and 128 < returncode < 160:
-            # A sandbox reports its child's death by signal N as exit 128+N: the
-            # agent's own end is what counts (a SIGKILL is a crash, not an error).
-            returncode = -(returncode - 128)
         if timed_out:
             footer = f"[timed out after {duration:.1f}s: process group killed]"
         elif stopped:
             footer = f"[stopped after {duration:.1f}s: process group killed]"
         else:
-            footer = f"[exit {returncode} after {duration:.1f}s]"
+            footer = f"[exit {proc.returncode} after {duration:.1f}s]"
         _end_log(log, out, err, footer)
+        code = proc.returncode
+        if launched is not args and code is not None and 128 < code < 128 + signal.NSIG:
+            code = 128 - code  # bubblewrap reports a child killed by signal N as exit 128+N
         return ProcessOutcome(
-            returncode=None if timed_out or stopped else returncode,
+            returncode=None if timed_out or stopped else code,
             stdout=out.text(),
             stderr=err.text(),
             timed_out=timed_out,
