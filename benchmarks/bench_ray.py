@@ -8,7 +8,7 @@ worker nodes offering half the slots each. It prints, for each:
 - makespan (the coordinator process, start to exit) and the per-task overhead, the time
   a slot is held beyond the agent's sleep: makespan x slots / tasks - sleep;
 - the coordinator's CPU time per task (its own and its git children's), the merge
-  queue's time per merge and the journal's events per task: the serial costs that set
+  queue's busy time per merged task and the journal's events per task: the serial costs that set
   how many tasks per second one coordinator can take, whatever the cluster's size.
 
 Then it scales those measured costs to 10,000 tasks over 50 nodes.
@@ -70,7 +70,8 @@ def run_coordinator(root: Path, slots: int, extra: list[str]) -> dict[str, Any]:
 
 
 def journal_costs(root: Path) -> dict[str, Any]:
-    """Merge time per task (status merging -> done) and events per task, from the journal."""
+    """The merge queue's busy time per task (the union of the times tasks spent in
+    `merging`: batches overlap, so this is the queue's serial cost) and events per task."""
     db = sqlite3.connect(root / ".wavefront" / "journal.db")
     try:
         rows = db.execute("SELECT at, task_id, kind, data FROM events ORDER BY id").fetchall()
@@ -78,7 +79,7 @@ def journal_costs(root: Path) -> dict[str, Any]:
     finally:
         db.close()
     merging: dict[str, float] = {}
-    merges = []
+    spans = []
     for at, task_id, kind, data in rows:
         if kind != "task_status" or task_id is None:
             continue
@@ -86,9 +87,14 @@ def journal_costs(root: Path) -> dict[str, Any]:
         if status == "merging":
             merging[task_id] = at
         elif status == "done" and task_id in merging:
-            merges.append(at - merging.pop(task_id))
+            spans.append((merging.pop(task_id), at))
+    busy, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            busy += end - max(start, reach)
+            reach = end
     return {"done": done, "events_per_task": len(rows) / max(done, 1),
-            "merge_s": sum(merges) / max(len(merges), 1)}
+            "merge_s": busy / max(len(spans), 1)}
 
 
 def summarize(name: str, figures: dict[str, Any], tasks: int, slots: int,

@@ -8,6 +8,7 @@ from rich.console import Console
 
 from conftest import WriteBacklog
 from wavefront.backlog.load import load_and_plan
+from wavefront.journal.records import Event
 from wavefront.report.progress import LiveProgress
 from wavefront.runs import RunOptions, open_journal, start_run
 
@@ -59,3 +60,27 @@ def test_status_keeps_one_line_per_task_at_80_columns(
     rows = [line for line in lines if "1.1" in line or "1.2" in line]
     assert len(rows) == 2  # each reason on its own one line
     assert "blocked by 1.1" in rows[1]
+
+
+def test_a_running_task_shows_how_far_along_it_is(
+    git_repo: Path, write_backlog: WriteBacklog
+) -> None:
+    write_backlog([{"id": "1.1", "title": "one", "script": {"files": {"a.txt": "a\n"}}},
+                   {"id": "1.2", "title": "two", "script": {"files": {"b.txt": "b\n"}}}])
+    loaded = load_and_plan([], root=git_repo)
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions())
+    console = Console(width=100, record=True, color_system=None)
+    with open_journal(git_repo) as journal:
+        view = LiveProgress(journal, result.run_id, console=console)
+        for event in journal.events(result.run_id):
+            view(event)
+        # 1.2 runs again (the clock is passed in): half as long as 1.1 took so far.
+        view(Event(0, result.run_id, 1000.0, "task_status", "1.2", {"status": "running"}))
+        view.view.rows["1.2"].started, view.view.rows["1.2"].ended = 1000.0, None
+        done = view.view.rows["1.1"]
+        assert done.started is not None and done.ended is not None
+        estimate = view.view.estimate()
+        assert estimate == done.ended - done.started
+        console.print(view._render(now=1000.0 + estimate / 2))
+    row = next(line for line in console.export_text().splitlines() if " 1.2 " in f" {line} ")
+    assert f"50% of ~{estimate:.0f}s" in row

@@ -6,7 +6,8 @@ subprocess, its agents (the script runner) in Ray tasks on the workers.
 - a worker node's raylet SIGKILLed mid-run: its attempts are lost and run again on the
   other node without spending a retry, nothing is merged twice, and the surviving node
   keeps no workspace;
-- the coordinator SIGKILLed mid-run, then `resume --executor ray`: done exactly once.
+- the coordinator SIGKILLed mid-run, then `resume --executor ray`: done exactly once;
+- placement by runner resource, a worker's rate limit pausing the runner, doctor.
 """
 
 from __future__ import annotations
@@ -210,3 +211,40 @@ def test_without_ray_installed_the_ray_executor_is_one_line_and_exit_2(tmp_path:
     assert done.stderr.strip().splitlines()[-1] == (
         "error: the Ray executor needs Ray, which is not installed: "
         "pip install 'wavefront[ray]'")
+
+
+def test_a_runner_that_no_node_offers_never_runs_and_says_which_resource(
+        cluster: LocalCluster, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write_backlog(repo, [
+        {"id": "here", "title": "offered", "script": {"files": {"here.txt": "h\n"}}},
+        {"id": "nowhere", "title": "not offered", "runner": "nowhere",
+         "script": {"files": {"nowhere.txt": "n\n"}}},
+    ], runners={"nowhere": {"kind": "script"}})
+    done = run_cli(repo, "run", "--no-progress", "--executor", "ray", "--address",
+                   cluster.address, timeout=180)
+    assert done.returncode == 1, done.stderr
+    run_id = _run_id(repo)
+    rows = {row["task_id"]: row for row in journal_rows(
+        repo, "SELECT task_id, status, reason FROM tasks WHERE run_id = ?", run_id)}
+    assert rows["here"]["status"] == "done"
+    assert rows["nowhere"]["status"] == "failed"
+    assert "no node of the Ray cluster offers resource 'nowhere'" in rows["nowhere"]["reason"]
+    assert _merged_once(repo, run_id) == ["here"]
+
+
+def test_a_rate_limit_on_a_worker_pauses_the_runner_at_the_coordinator(
+        cluster: LocalCluster, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write_backlog(repo, [{"id": "r", "title": "limited", "script": {
+        "files": {"r.txt": "r\n"},
+        "attempts": [{"behaviour": "rate-limit", "reset_after": 1}, {"behaviour": "ok"}]}}])
+    done = run_cli(repo, "run", "--no-progress", "--executor", "ray", "--address",
+                   cluster.address, timeout=180)
+    assert done.returncode == 0, done.stderr
+    run_id = _run_id(repo)
+    task = journal_rows(repo, "SELECT retries_used FROM tasks WHERE run_id = ?", run_id)[0]
+    assert task["retries_used"] == 0
+    reasons = [json.loads(row["data"]).get("reason", "") for row in journal_rows(
+        repo, "SELECT data FROM events WHERE run_id = ? AND kind = 'task_status'", run_id)]
+    assert any("runner script rate limited until" in reason for reason in reasons)

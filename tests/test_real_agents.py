@@ -163,8 +163,9 @@ def test_a_failing_model_service_is_classified_in_seconds(
     assert not result.ok
     assert result.failure is kind, (result.failure, result.reason)
     assert after_s < CLASSIFIED_WITHIN_S, f"{cli} took {after_s:.0f}s: {result.reason}"
-    if kind is FailureKind.RATE_LIMITED and cli in ("claude", "gemini", "qwen", "aider"):
-        # Each passes on the server's retry-after (30 s) as the reset time.
+    if kind is FailureKind.RATE_LIMITED and cli != "codex":
+        # Each passes on the server's retry-after (30 s) as the reset time; Codex says only
+        # "exceeded retry limit, last status: 429".
         assert result.retry_at is not None and result.retry_at > time.time()
 
 
@@ -183,6 +184,37 @@ def test_an_unreachable_model_service_is_an_error_in_seconds(
     assert not result.ok
     assert result.failure is FailureKind.ERROR, (result.failure, result.reason)
     assert time.time() - server_stopped < CLASSIFIED_WITHIN_S, result.reason
+
+
+@pytest.mark.parametrize("cli", REAL_CLIS)
+def test_a_connection_lost_in_mid_answer_is_an_error_in_seconds(
+        cli: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server starts each answer, then drops the connection, as a dying server does.
+    with running(Script(files={"hello.txt": CONTENT})) as server:
+        result, after_s = attempt(cli, server, "hangup", tmp_path, monkeypatch)
+    assert result.failure is FailureKind.ERROR, (result.failure, result.reason)
+    assert after_s < CLASSIFIED_WITHIN_S, f"{cli} took {after_s:.0f}s: {result.reason}"
+
+
+def test_a_model_service_that_never_answers_ends_at_the_timeout(
+        tmp_path: Path, git_repo: Path) -> None:
+    executable = cli_or_skip("claude")
+    with running() as server:
+        write_config(git_repo, "claude", settings_for("claude", server.base("hang"),
+                                                      executable))
+        document = yaml.safe_load((git_repo / "wavefront.yaml").read_text())
+        document["defaults"]["timeout"] = 15
+        (git_repo / "wavefront.yaml").write_text(yaml.safe_dump(document))
+        git(git_repo, "commit", "-qam", "a short timeout")
+        done = wavefront_run(git_repo, child_env(tmp_path / "home"))
+        assert server.first_failure_at is not None  # the CLI was waiting on the server
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    with open_journal(git_repo) as journal:
+        run = resolve_run(journal, None)
+        last = journal.attempts(run.id, "1")[-1]
+    assert last.failure == FailureKind.TIMEOUT, (last.failure, last.reason)
+    assert "timed out after 15s" in done.stdout
 
 
 GATE = "python3 -c \"open('gate-ran.txt', 'w').write('ok')\""

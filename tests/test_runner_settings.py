@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wavefront.agents.runners.aidersettings import EXTRA_PARAMS, write_model_settings
+from wavefront.agents.runners.attemptsettings import EXTRA_PARAMS, write_model_settings
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.gemini import GeminiRunner
 from wavefront.agents.runners.opencode import OpenCodeRunner
+from wavefront.agents.runners.process import SideLogs
 from wavefront.agents.runners.qwen import QwenRunner
-from wavefront.agents.runners.sidelogs import SideLogs
 from wavefront.model import FailureKind, SourceLocation, Task
 
 

@@ -210,6 +210,36 @@ def test_failures_are_classified(
     assert result.reason
 
 
+# What the real CLIs printed against the scripted model server (`real-*`, recorded by
+# tests/fakes/record.py), replayed by the fakes: the runners read them as they read the
+# real CLIs (the real-CLI tests check the same, slower).
+RECORDED_KINDS = {"success": None, "auth": FailureKind.AUTH,
+                  "rate_limit": FailureKind.RATE_LIMITED, "error": FailureKind.ERROR,
+                  "max_turns": FailureKind.MAX_TURNS}
+RECORDED = [(cls, scenario) for cls in ALL for scenario in RECORDED_KINDS
+            if (DATA / RUNNERS[cls] / f"real-{scenario}.exit").exists()]
+
+
+@pytest.mark.parametrize(("cls", "scenario"), RECORDED,
+                         ids=[f"{c.name}-{s}" for c, s in RECORDED])
+def test_recorded_real_outputs_are_read_as_the_real_cli(
+    cls: type[CliRunner], scenario: str, tmp_path: Path
+) -> None:
+    turns = 1 if scenario == "max_turns" else None
+    result = run(make_runner(cls, tmp_path), make_request(
+        tmp_path, f"real-{scenario}", max_turns=turns, timeout_s=60))
+    kind = RECORDED_KINDS[scenario]
+    assert result.failure is kind, (result.failure, result.reason)
+    assert result.ok is (kind is None)
+    if kind is None:
+        assert result.tokens_in > 0 and result.tokens_in % 1200 == 0  # as the server counts
+
+
+def test_every_cli_with_a_real_program_has_recorded_outputs() -> None:
+    recorded = {RUNNERS[cls] for cls, _ in RECORDED}
+    assert recorded == {"claude", "codex", "gemini", "opencode", "aider"}
+
+
 def test_aider_exit_status_zero_on_a_failed_model_call_is_not_success(tmp_path: Path) -> None:
     # The recorded output is aider 0.86.2's own, which exits 0 after the auth error.
     assert "AuthenticationError" in (DATA / "aider" / "auth.stdout").read_text()

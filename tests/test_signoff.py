@@ -6,6 +6,8 @@ of it (a FAIL fixed inside the run) is in test_workflow_runs.py.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,16 @@ def test_a_fail_in_the_agents_own_report_refuses_too(tmp_path: Path) -> None:
     result = check(tmp_path, report="Audit done.\nVerdict: FAIL, the admin page is open")
     assert not result.passed
     assert "the agent's report: Verdict: FAIL" in result.findings[0]
+
+
+def test_a_fix_by_that_names_no_agent_is_bad_input(git_repo: Path) -> None:
+    (git_repo / "wavefront.yaml").write_text(
+        "version: 1\ndefaults: {runner: script}\ntasks:\n  - id: a\n    title: A\n"
+        "    gates:\n      - {kind: signoff, paths: [r.md], fix_by: nobody}\n")
+    done = subprocess.run([sys.executable, "-m", "wavefront", "run", "--no-progress", "-C",
+                           str(git_repo)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "wavefront.yaml:" in done.stderr and "'fix_by' must name an agent profile" in (
+        done.stderr)
+    assert "Traceback" not in done.stderr

@@ -6,8 +6,11 @@ come from `tests/data/cli_outputs/<cli>/<scenario>.stdout|.stderr`, written unch
 `FAKE_SEQUENCE` + `FAKE_STATE_FILE` replay a different scenario per call (a rate limit,
 then a success); `FAKE_WRITES` (JSON {path: content}) makes a success also edit files, as
 a real agent would. `FAKE_ARGV_FILE`, when set, receives the argv as JSON so tests can
-check the flags sent. Scenario `hang` starts a grandchild (`sleep`), writes its pid to
-`FAKE_CHILD_PID_FILE` and sleeps: a runner's timeout must kill the whole process group.
+check the flags sent. A `<scenario>.exit` file (the `real-*` scenarios, recorded from the
+real CLIs by `record.py`) gives the exit status, or says the runner stopped the real one
+while it retried: the fake then waits to be stopped too. Scenario `hang` starts a
+grandchild (`sleep`), writes its pid to `FAKE_CHILD_PID_FILE` and sleeps: a runner's
+timeout must kill the whole process group.
 """
 
 from __future__ import annotations
@@ -60,6 +63,13 @@ def replay(cli: str, exit_codes: Mapping[str, int]) -> None:
     if err.exists():
         sys.stderr.buffer.write(err.read_bytes())
         sys.stderr.flush()
+    ended = DATA / cli / f"{scenario}.exit"
+    if ended.exists():  # recorded from the real CLI by tests/fakes/record.py
+        how = ended.read_text("utf-8").strip()
+        if not how.lstrip("-").isdigit():
+            # The real one was still retrying when the runner stopped it: wait the same.
+            time.sleep(300)
+        sys.exit(int(how) if how.lstrip("-").isdigit() else 0)
     sys.exit(exit_codes.get(scenario, 0))
 
 

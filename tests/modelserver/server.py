@@ -21,10 +21,14 @@ from typing import Any
 
 from modelserver import anthropic, gemini, openai
 from modelserver.script import Script
-from modelserver.wire import FAILURES, send_failure, send_garbage, send_json
+from modelserver.wire import FAILURES, send_failure, send_garbage, send_hangup, send_json
 
-SCENARIOS = ("ok", "shell", "maxturns", "slow", "garbage", "flaky429", *FAILURES)
+SCENARIOS = ("ok", "shell", "maxturns", "slow", "garbage", "flaky429", "hangup", "hang",
+             *FAILURES)
 SLOW_S = 20.0
+# Faults without an HTTP status: the connection closed in the middle of an answer, or an
+# answer that never comes (until the server stops). They count as failing answers.
+BROKEN = ("hangup", "hang")
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class ModelServer:
         self.first_failure_at: float | None = None
         self._lock = threading.Lock()
         self._flaky_seen: set[str] = set()
+        self.stopped = threading.Event()  # set by `stop`: the `hang` answers give up
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -73,6 +78,7 @@ class ModelServer:
         return self
 
     def stop(self) -> None:
+        self.stopped.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -86,7 +92,8 @@ class ModelServer:
     def record(self, request: Request) -> None:
         with self._lock:
             self.requests.append(request)
-            if request.status >= 400 and self.first_failure_at is None:
+            failing = request.status >= 400 or request.scenario in BROKEN
+            if failing and self.first_failure_at is None:
                 self.first_failure_at = request.at
 
     def over_budget(self) -> bool:
@@ -155,6 +162,10 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             family = _family(path)
             if family is None:
                 send_json(self, 404, {"error": {"message": f"no route {path}"}})
+            elif scenario == "hangup":
+                send_hangup(self, bool(body.get("stream")) or "alt=sse" in path)
+            elif scenario == "hang":
+                server.stopped.wait(server.lifetime_s)
             elif scenario in FAILURES:
                 send_failure(self, scenario, family)
             elif scenario == "garbage":

@@ -3,7 +3,9 @@ protocol family sends for the failure scenarios."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -65,6 +67,24 @@ def send_garbage(handler: BaseHTTPRequestHandler, stream: bool) -> None:
     handler.send_header("content-length", str(len(data)))
     handler.end_headers()
     handler.wfile.write(data)
+
+
+def send_hangup(handler: BaseHTTPRequestHandler, stream: bool) -> None:
+    """The start of a 200 answer, then the connection closed: a server that went away."""
+    if stream:
+        start_events(handler)
+        handler.wfile.write(b'data: {"type": "message_start", "choices": [')
+    else:
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", "4096")
+        handler.end_headers()
+        handler.wfile.write(b'{"id": "cut-off", "choices": [')
+    handler.wfile.flush()
+    handler.close_connection = True
+    # No FIN-and-wait: the socket is shut at once, as when a server process dies.
+    with contextlib.suppress(OSError):
+        handler.connection.shutdown(socket.SHUT_RDWR)
 
 
 def send_failure(handler: BaseHTTPRequestHandler, scenario: str, family: str) -> None:

@@ -18,14 +18,14 @@ __all__ = ["COMMANDS", "main", "wavefront"]
 COMMANDS: dict[str, tuple[str, str]] = {
     name: (f"wavefront.cli.{module}", text) for name, module, text in (
         ("agents", "plan", "List the agent profiles, and which agent each task gets and why."),
-        ("answer", "run", "Answer the question a task's agent asked; it goes on with your "
+        ("answer", "decide", "Answer the question a task's agent asked; it goes on with your "
          "answer."),
-        ("approve", "run", "Approve a task waiting for a person; works while the run goes on."),
+        ("approve", "decide", "Approve a task waiting for a person; works while the run goes on."),
         ("cancel", "run", "Stop the active run (as Ctrl-C would) and mark its unfinished tasks "
          "cancelled."),
         ("clean", "run", "Remove the kept worktrees and task branches of runs (integration "
          "branches stay)."),
-        ("complete", "run", "Mark subtask SEQ of task JSON feature FEATURE completed, with "
+        ("complete", "decide", "Mark subtask SEQ of task JSON feature FEATURE completed, with "
          "SUMMARY (in .tmp/tasks/FEATURE/, in your working tree)."),
         ("demo", "run", "Run the bundled example project end to end with scripted agents (no "
          "model needed): stories in parallel worktrees, a test gate, a review round, the "
@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
          "nodes instead: their resources and which agent CLIs each node has."),
         ("init", "workflow", "Write a wavefront.yaml for this repository: the backlogs found, "
          "the agent CLI installed, a test gate guessed from the project, each with a comment."),
-        ("log", "run", "Print the agent log of a task's attempt (and with --gates, its setup "
+        ("log", "inspect", "Print the agent log of a task's attempt (and with --gates, its setup "
          "and gate logs)."),
         ("mcp", "mcp", "Serve wavefront's backlog, runs and decisions as MCP tools (needs "
          "wavefront[mcp])."),
@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
          "parallelism."),
         ("prompt", "run", "Print the exact prompt task ID would get, before any money is "
          "spent."),
-        ("reject", "run", "Reject a task waiting for a person: its agent gets your --note as a "
+        ("reject", "decide", "Reject a task waiting for a person: its agent gets your --note as a "
          "change request, or with --fail the task fails."),
         ("report", "run", "Write report.md for a run: per task status, agent, attempts, gates, "
          "review findings, deviations, cost and time, plus the run's totals."),
@@ -61,7 +61,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
          "reject, retry)."),
         ("show", "inspect", "What a task is and where it stands: state, attempts, gates, "
          "files, worktree."),
-        ("status", "run", "Each task's state, reason, attempts and cost in a run."),
+        ("status", "inspect", "Each task's state, reason, attempts and cost in a run."),
         ("validate", "plan", "Check the backlog: duplicate ids, missing dependencies, cycles, "
          "scope, statuses."),
     )

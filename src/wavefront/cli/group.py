@@ -32,6 +32,8 @@ __all__ = [
     "make_console",
     "output_option",
     "plan_options",
+    "root_option",
+    "run_option",
     "wavefront",
 ]
 
@@ -98,6 +100,17 @@ def wavefront() -> None:
 
 
 # ------------------------------------------------------------------ shared options
+
+
+def root_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-C", "--dir", "root", type=click.Path(file_okay=False, path_type=Path),
+                        default=Path("."), show_default="current directory",
+                        help="The git repository of the run.")(function)
+
+
+def run_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--run", "run_id", metavar="RUN",
+                        help="The run (default: the latest).")(function)
 
 
 def backlog_options(function: F) -> F:

@@ -9,31 +9,26 @@ import json
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from wavefront.cli.group import backlog_options, load_and_plan_from_options, plan_options, wavefront
+from wavefront.cli.group import (
+    backlog_options,
+    load_and_plan_from_options,
+    plan_options,
+    root_option,
+    run_option,
+    wavefront,
+)
 from wavefront.words import plural
 
 if TYPE_CHECKING:  # the command modules import the engine only when they run
-    from wavefront.journal.database import TaskRecord
+    pass
 
 __all__: list[str] = []
-
-
-def _root_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("-C", "--dir", "root", type=click.Path(file_okay=False, path_type=Path),
-                        default=Path("."), show_default="current directory",
-                        help="The git repository of the run.")(function)
-
-
-def _run_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--run", "run_id", metavar="RUN",
-                        help="The run (default: the latest).")(function)
 
 
 def _progress_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -170,7 +165,7 @@ def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...
 
 @wavefront.command()
 @click.argument("run_id", required=False, metavar="[RUN]")
-@_root_option
+@root_option
 @click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True), metavar="USD",
               help="A new spending limit for the run (e.g. after it stopped at its budget).")
 @_executor_options
@@ -191,73 +186,9 @@ def resume(run_id: str | None, root: Path, budget_usd: float | None, executor: s
 
 
 @wavefront.command()
-@click.argument("run_id", required=False, metavar="[RUN|FEATURE]")
-@_root_option
-@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-@click.option("--orchestration-dir", type=click.Path(file_okay=False, path_type=Path),
-              metavar="DIR",
-              help="Also write state files for other tools (story-<id>.json and "
-                   "orchestration-state.json) into DIR, e.g. .agent-orchestration.")
-def status(run_id: str | None, root: Path, as_json: bool, orchestration_dir: Path | None
-           ) -> None:
-    """Each task's state, reason, attempts and cost in a run.
-
-    RUN may also be a task JSON feature's name (`wavefront status auth`): its tasks in
-    the latest run, or, before any run took them, their statuses as its files say.
-    """
-    from rich.console import Console
-
-    from wavefront.backlog.taskcli import feature_folder
-    from wavefront.report.statefiles import status_json, write_orchestration_dir
-    from wavefront.report.summary import render_status, summarize
-    from wavefront.runs import open_journal, resolve_run
-
-    folder = feature_folder(root, run_id) if run_id else None
-    with open_journal(root, create=False) as journal:
-        only = None
-        if folder is not None and journal.get_run(run_id or "") is None:
-            run_id = None
-            inside = folder.resolve()
-
-            def only(record: TaskRecord) -> bool:
-                return Path(record.task.source.path).resolve().parent == inside
-
-            latest = journal.latest_run()
-            if latest is None or not any(only(r) for r in journal.tasks(latest.id)):
-                _feature_status(root, folder, as_json)
-                return
-        summary = summarize(journal, resolve_run(journal, run_id), only)
-        if orchestration_dir is not None:
-            write_orchestration_dir(journal, summary, orchestration_dir)
-    if as_json:
-        click.echo(json.dumps(status_json(summary), indent=2, ensure_ascii=False))
-    else:
-        console = Console(highlight=False)
-        console.print(render_status(summary, width=console.width))
-
-
-def _feature_status(root: Path, folder: Path, as_json: bool) -> None:
-    """A feature no run has taken yet: its subtasks as its files say."""
-    from wavefront.backlog.load import load_and_plan
-
-    loaded = load_and_plan(paths=[folder], root=root, integrated=True)
-    rows = [{"id": t.id, "title": t.title, "status": t.status_text or t.status.value}
-            for t in loaded.plan.tasks]
-    if as_json:
-        click.echo(json.dumps({"feature": folder.name, "tasks": rows}, indent=2,
-                              ensure_ascii=False))
-        return
-    done = sum(1 for t in loaded.plan.tasks if t.id in loaded.plan.done_in_files)
-    click.echo(f"feature {folder.name}: {done} of {plural(len(rows), 'task')} done "
-               "(no run has taken it yet)")
-    for row in rows:
-        click.echo(f"  {row['id']:<14} {row['status']:<12} {row['title']}")
-
-
-@wavefront.command()
 @click.argument("task_ids", nargs=-1, required=True, metavar="ID...")
-@_root_option
-@_run_option
+@root_option
+@run_option
 @click.option("--no-run", is_flag=True, help="Only mark the tasks; run them later with resume.")
 @_progress_option
 def retry(task_ids: tuple[str, ...], root: Path, run_id: str | None, no_run: bool,
@@ -271,137 +202,9 @@ def retry(task_ids: tuple[str, ...], root: Path, run_id: str | None, no_run: boo
         _finish(root, resume_run(root, run_id, reporter=_reporter(no_progress)))
 
 
-def _record_decision(task_id: str, decision: str, note: str, root: Path,
-                     run_id: str | None) -> None:
-    from wavefront.runs import record_decision
-
-    run = record_decision(root, task_id, decision, note, run_id)
-    what = {"approve": "approval", "change": "change request",
-            "reject": "rejection"}[decision]
-    click.echo(f"{what} recorded for {task_id} in run {run}; the run applies it "
-               "(or `wavefront resume` does, if it is not running)")
-
-
-@wavefront.command()
-@click.argument("task_id", metavar="ID")
-@click.option("--note", default="", help="Why (kept in the journal and report).")
-@_root_option
-@_run_option
-def approve(task_id: str, note: str, root: Path, run_id: str | None) -> None:
-    """Approve a task waiting for a person; works while the run goes on."""
-    _record_decision(task_id, "approve", note, root, run_id)
-
-
-@wavefront.command()
-@click.argument("task_id", metavar="ID")
-@click.option("--note", default="",
-              help="What to change: sent back to the task's agent for another round.")
-@click.option("--fail", "fail_task", is_flag=True,
-              help="Fail the task instead of asking for a change (--note is the reason).")
-@_root_option
-@_run_option
-def reject(task_id: str, note: str, fail_task: bool, root: Path, run_id: str | None) -> None:
-    """Reject a task waiting for a person: its agent gets your --note as a change request,
-    or with --fail the task fails."""
-    if not fail_task and not note.strip():
-        raise click.UsageError("say what to change with --note \"...\", or fail the task "
-                               "with --fail")
-    _record_decision(task_id, "reject" if fail_task else "change", note, root, run_id)
-
-
-@wavefront.command()
-@click.argument("feature")
-@click.argument("seq")
-@click.argument("summary")
-@_root_option
-def complete(feature: str, seq: str, summary: str, root: Path) -> None:
-    """Mark subtask SEQ of task JSON feature FEATURE completed, with SUMMARY (in
-    .tmp/tasks/FEATURE/, in your working tree)."""
-    from wavefront.runs import complete_subtask
-
-    written = complete_subtask(root, feature, seq, summary)
-    click.echo(f"{feature} {seq.zfill(2)} completed; wrote "
-               + ", ".join(str(path.relative_to(root.resolve())) for path in written))
-
-
-@wavefront.command()
-@click.argument("task_id", metavar="ID")
-@click.argument("text", metavar="ANSWER")
-@_root_option
-@_run_option
-def answer(task_id: str, text: str, root: Path, run_id: str | None) -> None:
-    """Answer the question a task's agent asked; it goes on with your answer."""
-    from wavefront.runs import answer_question
-
-    run = answer_question(root, task_id, text, run_id)
-    click.echo(f"answer recorded for {task_id} in run {run}; the run passes it to the agent "
-               "(or `wavefront resume` does, if it is not running)")
-
-
-@wavefront.command()
-@click.argument("task_id", metavar="ID")
-@_root_option
-@_run_option
-@click.option("--attempt", type=int, metavar="N",
-              help="Which attempt, numbered as `wavefront show ID` lists them (default: the "
-                   "last).")
-@click.option("--gates", is_flag=True,
-              help="Also print the workspace setup and the attempt's gate logs.")
-@click.option("-f", "--follow", is_flag=True,
-              help="Keep printing what is written until the attempt ends.")
-def log(task_id: str, root: Path, run_id: str | None, attempt: int | None, gates: bool,
-        follow: bool) -> None:
-    """Print the agent log of a task's attempt (and with --gates, its setup and gate logs)."""
-    from wavefront.errors import WavefrontError
-    from wavefront.runs import open_journal, resolve_run
-
-    with open_journal(root, create=False) as journal:
-        run = resolve_run(journal, run_id)
-        attempts = journal.attempts(run.id, task_id)
-    if not attempts:
-        raise WavefrontError(f"task {task_id!r} has no attempts in run {run.id}")
-    numbered = [a for a in attempts if a.number == attempt] if attempt is not None else attempts
-    chosen = next((a for a in reversed(numbered) if a.kind == "agent"), None) or (
-        numbered[-1] if numbered else None)
-    if chosen is None or not chosen.log_path or not Path(chosen.log_path).exists():
-        known = ", ".join(str(a.number) for a in attempts)
-        raise WavefrontError(f"no log for attempt {attempt} of {task_id} (attempts: {known})")
-    log_path = Path(chosen.log_path)
-    click.echo(f"# {task_id} attempt {chosen.number} ({chosen.kind}, {chosen.state}): "
-               f"{log_path}", err=True)
-    if gates:
-        setup = log_path.parent / "setup.log"
-        others = [setup] if setup.is_file() else []
-        others += sorted(log_path.parent.glob(f"gate-*-{chosen.number}.log"))
-        for path in others:
-            click.echo(f"# {path.name}", err=True)
-            click.echo(path.read_text(encoding="utf-8", errors="replace"), nl=False)
-        click.echo(f"# {log_path.name}", err=True)
-    offset = _print_from(log_path, 0)
-    while follow:
-        with open_journal(root, create=False) as journal:
-            current = next((a for a in journal.attempts(run.id, task_id) if a.id == chosen.id),
-                           chosen)
-        offset = _print_from(log_path, offset)
-        if current.finished_at is not None:
-            _print_from(log_path, offset)
-            break
-        time.sleep(0.5)
-
-
-def _print_from(path: Path, offset: int) -> int:
-    """Print `path` from byte `offset` on; the new offset."""
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        data = handle.read()
-    if data:
-        click.echo(data.decode("utf-8", errors="replace"), nl=False)
-    return offset + len(data)
-
-
 @wavefront.command()
 @click.argument("run_id", required=False, metavar="[RUN]")
-@_root_option
+@root_option
 def cancel(run_id: str | None, root: Path) -> None:
     """Stop the active run (as Ctrl-C would) and mark its unfinished tasks cancelled."""
     from wavefront.runs import cancel_run
@@ -419,7 +222,7 @@ def cancel(run_id: str | None, root: Path) -> None:
 
 
 @wavefront.command()
-@_root_option
+@root_option
 def clean(root: Path) -> None:
     """Remove the kept worktrees and task branches of runs (integration branches stay)."""
     from wavefront.runs import clean as clean_runs
@@ -431,7 +234,7 @@ def clean(root: Path) -> None:
 
 @wavefront.command()
 @click.argument("run_id", required=False, metavar="[RUN]")
-@_root_option
+@root_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the report (default: .wavefront/report.md).")
 def report(run_id: str | None, root: Path, output: Path | None) -> None:

@@ -39,6 +39,10 @@ from wavefront.workspace.base import WorkspaceHandle
 
 __all__ = ["AgentRounds", "commit_message"]
 
+# Attempts a task may lose with their machines before losing one more counts as a failure
+# (a cluster that keeps failing it should not keep it forever).
+_LOST_FREE = 3
+
 
 def commit_message(record: TaskRecord, run_id: str) -> str:
     """The message of the commit that holds an agent round's work."""
@@ -189,10 +193,14 @@ class AgentRounds:
                          "no retry spent")
             return WorkOutcome.REQUEUED
         if result.failure is FailureKind.LOST:
-            # The machine went away, not the agent: nothing was fetched, nothing is spent.
-            state.status(record.task_id, TaskStatus.PENDING,
-                         f"{result.reason}; runs again, no retry spent")
-            return WorkOutcome.REQUEUED
+            lost = sum(1 for a in state.journal.attempts(state.run_id, record.task_id)
+                       if a.failure == FailureKind.LOST.value)
+            if lost <= _LOST_FREE:
+                # The machine went away, not the agent: nothing was fetched or spent.
+                state.status(record.task_id, TaskStatus.PENDING,
+                             f"{result.reason}; runs again, no retry spent")
+                return WorkOutcome.REQUEUED
+            return state.failed(record, f"{result.reason}; {lost} attempts of this task were lost")
         if result.failure is FailureKind.AUTH:
             state.pool.disable(runner_name, f"runner {runner_name} is not authenticated: "
                                             f"{result.reason}")

@@ -84,6 +84,13 @@ class _RunView:
                 self.rows[r.task_id] = _Row(r.task_id, r.task.title, r.wave, r.agent or "-",
                                             r.status, r.reason)
 
+    def estimate(self) -> float | None:
+        """What a task takes here: the mean time of the tasks done so far (None before)."""
+        times = [r.ended - r.started for r in self.rows.values()
+                 if r.status == TaskStatus.DONE and r.started is not None
+                 and r.ended is not None and r.ended > r.started]
+        return sum(times) / len(times) if times else None
+
     def apply(self, event: Event) -> _Row | None:
         row = self.rows.get(event.task_id or "")
         if event.kind == EventKind.GRAPH_GROWN:
@@ -125,8 +132,9 @@ class LiveProgress:
                  tb: TracebackType | None) -> None:
         self._live.__exit__(exc_type, exc, tb)
 
-    def _render(self) -> Group:
-        now = time.time()
+    def _render(self, now: float | None = None) -> Group:
+        now = time.time() if now is None else now
+        estimate = self.view.estimate()
         width = self.console.width
         # Title and note share what the fixed columns leave, one line each; the agent
         # column is shown only where there is room for it (100 columns and more).
@@ -155,8 +163,13 @@ class LiveProgress:
                 elapsed = f"{(row.ended or now) - row.started:5.1f}s"
             title = shorten(row.title, title_width, placeholder="…")  # at a word boundary
             agent = [row.agent] if with_agent else []
+            note = row.reason
+            if estimate and row.started is not None and not row.status.is_final:
+                # How far along a running task is, against what a task took so far here.
+                share = min(99, int(100 * (now - row.started) / estimate))
+                note = f"{share}% of ~{estimate:.0f}s" + (f" · {note}" if note else "")
             table.add_row(Text(icon, style=style), row.task_id, title, *agent, elapsed,
-                          f"${row.cost:.2f}" if row.cost else "", Text(row.reason, style="dim"))
+                          f"${row.cost:.2f}" if row.cost else "", Text(note, style="dim"))
         done = counts.get(TaskStatus.DONE, 0)
         header = Text(
             f"run {self.view.run_id} · {done}/{len(self.view.rows)} done · "

@@ -13,10 +13,11 @@ not the user's side, nor is a file that wavefront's own output is redirected int
 
 Who made a change, Linux does not say (no writer is recorded, and watching each write by
 process needs privileges a user does not have). So the blame follows what could write:
-in the bubblewrap sandbox no process of an attempt can write to the user's repository, so
-a change seen there is a person's: it is recorded, and fails no attempt. Without the
-sandbox every attempt that ran meanwhile could have made it, so it fails (the message says
-so, and `wavefront retry` runs the task again; `--outside-writes warn` only records it).
+in a sandbox (`checkout`, the default where bubblewrap works, or `bwrap`) no process of
+an attempt can write to the user's repository, so a change seen there is a person's: it
+is recorded, and fails no attempt. Without a sandbox every attempt that ran meanwhile
+could have made it, so it fails (the message says so, and `wavefront retry` runs the task
+again; `--outside-writes warn` only records it).
 """
 
 from __future__ import annotations

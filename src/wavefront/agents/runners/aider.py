@@ -26,7 +26,7 @@ OpenAI-compatible server) becomes `OPENAI_API_BASE`, the key named by `api_key_e
 `OPENAI_API_KEY`, and a bare model name `openai/<name>`, as litellm wants it. aider
 retries a failed model call for minutes; it is stopped at its first retry notice. The
 client inside it would wait out a rate limit's `retry-after` twice before that, silently:
-the attempt's model settings file turns the client's own retries off (`aidersettings`).
+the attempt's model settings file turns the client's own retries off (`attemptsettings`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from wavefront.agents.runners.aidersettings import write_model_settings
+from wavefront.agents.runners.attemptsettings import write_model_settings
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     TEXT_LIMIT,

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from wavefront.agents.pricing import estimate_cost
+from wavefront.agents.runners.attemptsettings import machine_settings_path, merged_settings
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     CliRunner,
@@ -48,7 +49,6 @@ from wavefront.agents.runners.cliutil import (
     plain,
 )
 from wavefront.agents.runners.failures import Failure, classify_failure
-from wavefront.agents.runners.jsonsettings import machine_settings_path, merged_settings
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 

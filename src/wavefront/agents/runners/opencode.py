@@ -23,10 +23,11 @@ own `OPENCODE_CONFIG`. Otherwise the attempt is refused without starting opencod
 Models fetches, auto-update and sharing are turned off for the child. opencode retries a
 failed model call (a rate limit, a server error) for minutes and says nothing in its JSON
 stream, so it runs with `--print-logs --log-level ERROR` and is stopped at the first
-`stream error` of the main agent. A task's `max_turns` is the agent's `steps` (in the
-inline config): at the last step opencode withdraws the tools and tells the model to
-answer, so an attempt that reached it is `max_turns`, its last answer a forced one. A
-cost of 0 that
+`stream error` of the main agent, or at a step that ended with no finish reason and no
+token (an answer broken off: it would ask again for ever). A task's `max_turns` is the
+agent's `steps` (in the inline config): at the last step opencode withdraws the tools and
+tells the model to answer, so an attempt that reached it is `max_turns`, its last answer
+a forced one. A cost of 0 that
 opencode reports for a model it has no price for is not a cost: it becomes unknown (or
 an estimate from the tokens). With `mcp: true` wavefront's server is added to the `mcp`
 entry of that inline configuration, with a tool timeout longer than `ask_human` waits.
@@ -126,6 +127,8 @@ class OpenCodeRunner(CliRunner):
         return "build"
 
     def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
+        if '"step_finish"' in line and '"reason":"unknown"' in line:
+            return _broken_step(line)
         # `small=true` is the title side call, whose failure opencode shrugs off.
         if 'message="stream error"' not in line or "small=false" not in line:
             return None
@@ -207,6 +210,17 @@ class OpenCodeRunner(CliRunner):
             return self.failed(outcome, failure, usage, request, text=text,
                                session_id=session_id)
         return self.succeeded(outcome, text, usage, request, session_id=session_id)
+
+
+def _broken_step(line: str) -> Failure | None:
+    """A step whose answer broke off (no finish reason, not a token) is what opencode
+    shows of a connection lost in mid-answer; it then asks again, for ever."""
+    for event in iter_json_lines(line):
+        tokens = as_dict(as_dict(event.get("part")).get("tokens"))
+        if not as_int(tokens.get("input")) and not as_int(tokens.get("output")):
+            return Failure(FailureKind.ERROR, "opencode: the model service broke off its "
+                                              "answer (the connection was lost)")
+    return None
 
 
 def _with_mcp(content: str | None, servers: dict[str, Any]) -> str:

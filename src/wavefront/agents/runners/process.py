@@ -30,11 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from wavefront.agents.runners.sidelogs import SideLogs
 from wavefront.lifetime import TAG_VARIABLE, current_scope, kill_tagged
 from wavefront.redact import Redactor
 
-__all__ = ["BASE_ENV_NAMES", "ProcessOutcome", "child_environment", "run_process"]
+__all__ = ["BASE_ENV_NAMES", "ProcessOutcome", "SideLogs", "child_environment", "run_process"]
 
 # Variables passed from the parent so tools behave normally: locating programs, the user's
 # home and locale, temp dirs, git identity and config, Python environments, proxies and CA
@@ -384,3 +383,56 @@ def _not_started(
         duration_s=time.monotonic() - started,
         log_path=log_path,
     )
+
+
+# --- a CLI's own log files, read beside its output ---------------------------------
+
+_SIDE_POLL_S = 0.25
+_READ_LIMIT = 1 << 20  # per file and poll: a runaway log cannot stall the loop
+
+
+class SideLogs:
+    """The new lines of every file in `folder` (not its subfolders), fed to `feed`: some
+    CLIs log their retries only there (Qwen Code). What was there before is not read."""
+
+    def __init__(self, folder: Path, feed: Callable[[str], None]) -> None:
+        self.folder = folder
+        self._feed = feed
+        self._offsets: dict[Path, int] = {path: _size(path) for path in self._files()}
+        self._pending: dict[Path, str] = {}
+
+    async def follow(self) -> None:
+        """Poll until cancelled."""
+        while True:
+            self.read()
+            await asyncio.sleep(_SIDE_POLL_S)
+
+    def read(self) -> None:
+        """Feed the complete lines written since the last read."""
+        for path in self._files():
+            offset = self._offsets.get(path, 0)
+            if _size(path) <= offset:
+                continue
+            with contextlib.suppress(OSError), path.open("rb") as handle:
+                handle.seek(offset)
+                data = handle.read(_READ_LIMIT)
+                self._offsets[path] = offset + len(data)
+                text = self._pending.pop(path, "") + data.decode("utf-8", errors="replace")
+                *lines, rest = text.split("\n")
+                if rest:
+                    self._pending[path] = rest
+                for line in lines:
+                    self._feed(line)
+
+    def _files(self) -> list[Path]:
+        try:
+            return sorted(p for p in self.folder.iterdir() if p.is_file() and not p.is_symlink())
+        except OSError:
+            return []
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -35,11 +35,11 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from wavefront.agents.runners.attemptsettings import machine_settings_path, merged_settings
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.claude import parse_result_stream
 from wavefront.agents.runners.cliutil import CliRunner, one_of
 from wavefront.agents.runners.failures import Failure, classify_failure, parse_reset_time
-from wavefront.agents.runners.jsonsettings import machine_settings_path, merged_settings
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 
