@@ -71,8 +71,4 @@ wavefront.lazy = COMMANDS
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script `wavefront`."""
-    from wavefront.lifetime import become_subreaper
-
-    # Orphans of agents become this process's children, so a run can kill them at its end.
-    become_subreaper()
     wavefront.main(args=list(argv) if argv is not None else None, prog_name="wavefront")

@@ -55,13 +55,21 @@ def _reporter(no_progress: bool) -> Any:
     return lambda journal, run_id: LiveProgress(journal, run_id)
 
 
+def _start_reaping() -> None:
+    """This process starts agents: orphans of theirs become its children (Linux), so that
+    `_finish` can kill what escaped their tags."""
+    from wavefront.lifetime import become_subreaper
+
+    become_subreaper()
+
+
 def _finish(root: Path, result: Any) -> None:
     """Print the completion summary and exit with the run's code."""
     from rich.console import Console
 
     from wavefront.lifetime import kill_orphans
 
-    kill_orphans()  # what escaped the agents' tags and came to us as orphans (see main)
+    kill_orphans()  # what escaped the agents' tags and came to us as orphans
 
     from wavefront.report.summary import render_summary, summarize
     from wavefront.runs import open_journal, resolve_run
@@ -148,6 +156,7 @@ def run(runner: str | None, max_parallel: int | None, per_runner: tuple[str, ...
     time. Exit codes: 0 all done, 1 some failed or blocked, 2 bad input, 3 interrupted
     or paused (continue with `wavefront resume`).
     """
+    _start_reaping()
     from wavefront.runs import RunOptions, start_run
 
     loaded = load_and_plan_from_options(params)
@@ -178,6 +187,7 @@ def resume(run_id: str | None, root: Path, budget_usd: float | None, executor: s
     recorded, unfinished attempts are discarded and run again, stray worktrees removed.
     A run keeps its executor unless --executor says otherwise.
     """
+    _start_reaping()
     from wavefront.runs import resume_run
 
     _finish(root, resume_run(root, run_id, reporter=_reporter(no_progress),
@@ -194,6 +204,7 @@ def resume(run_id: str | None, root: Path, budget_usd: float | None, executor: s
 def retry(task_ids: tuple[str, ...], root: Path, run_id: str | None, no_run: bool,
           no_progress: bool) -> None:
     """Run failed, conflicting or blocked tasks again and release the tasks they blocked."""
+    _start_reaping()
     from wavefront.runs import resume_run, retry_tasks
 
     released = retry_tasks(root, task_ids, run_id)
@@ -262,6 +273,7 @@ def demo(directory: Path | None, workflow: str | None, executor: str | None,
          address: str | None, no_progress: bool) -> None:
     """Run the bundled example project end to end with scripted agents (no model needed):
     stories in parallel worktrees, a test gate, a review round, the merge queue."""
+    _start_reaping()
     from wavefront.backlog.load import load_and_plan
     from wavefront.demo import prepare_demo
     from wavefront.runs import RunOptions, start_run
