@@ -32,7 +32,7 @@ from chaos.harness import (
 )
 from chaos.invariants import check_invariants
 from components import need
-from wavefront.lifetime import kill_tagged, tagged_processes
+from wavefront.lifetime import kill_tagged, run_tag, tagged_processes
 from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 
 # Most tests here show what the guard detects without a sandbox; the last ones what the
@@ -61,6 +61,15 @@ def statuses(repo: Path) -> dict[str, tuple[str, str]]:
 
 def run_id_of(repo: Path) -> str:
     return str(journal_rows(repo, "SELECT id FROM runs ORDER BY created_at DESC")[0]["id"])
+
+
+def _run_tag(repo: Path) -> str:
+    """The tag prefix of the latest run's attempts (the journaled tags start with it)."""
+    prefix = run_tag(run_id_of(repo), repo / ".wavefront" / "journal.db")
+    tags = [json.loads(row["data"])["tag"] for row in journal_rows(
+        repo, "SELECT data FROM events WHERE kind = 'agent_processes'")]
+    assert tags and all(tag.startswith(prefix) for tag in tags), (prefix, tags)
+    return prefix
 
 
 def user_side(repo: Path) -> dict[str, str]:
@@ -161,7 +170,7 @@ def test_a_closed_terminal_or_sigterm_stops_the_run_and_its_agents(
     assert finished.returncode == 3, finished.stderr
     assert "Traceback" not in finished.stderr
     assert not alive(int(pid_file.read_text()))
-    assert tagged_processes(f"{run_id_of(repo)}:") == []
+    assert tagged_processes(_run_tag(repo)) == []
 
 
 def test_a_background_child_holding_the_pipes_does_not_hold_the_attempt(repo: Path) -> None:
@@ -172,7 +181,7 @@ def test_a_background_child_holding_the_pipes_does_not_hold_the_attempt(repo: Pa
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "timed out" not in (repo / ".wavefront" / "logs").joinpath(
         run_id_of(repo), "bg", "attempt-1.log").read_text()
-    assert tagged_processes(f"{run_id_of(repo)}:") == []
+    assert tagged_processes(_run_tag(repo)) == []
 
 
 def test_a_setsid_child_is_killed_with_its_attempt(repo: Path) -> None:
@@ -185,7 +194,7 @@ def test_a_setsid_child_is_killed_with_its_attempt(repo: Path) -> None:
     assert finished.returncode == 0, finished.stdout + finished.stderr
     time.sleep(3)  # past the moment the child would have written
     assert user_side(repo) == before
-    assert tagged_processes(f"{run_id_of(repo)}:") == []
+    assert tagged_processes(_run_tag(repo)) == []
 
 
 # -- agents that move branches -------------------------------------------------------------
@@ -421,7 +430,7 @@ def test_in_the_sandbox_a_write_to_the_users_repository_is_denied(repo: Path) ->
     assert not (repo.parent / "outside.txt").exists()
     tree = git(repo, "ls-tree", "-r", "--name-only", f"wavefront/{run_id_of(repo)}").split()
     assert "mine.txt" in tree and "wrote.txt" not in tree and "late.txt" not in tree
-    assert tagged_processes(f"{run_id_of(repo)}:") == []
+    assert tagged_processes(_run_tag(repo)) == []
 
 
 def test_asking_for_a_sandbox_that_is_missing_stops_before_any_agent(
@@ -549,7 +558,7 @@ def test_resume_copes_with_a_workspace_a_kill_left_half_made(repo: Path, shape: 
     wait_for_file(repo.parent / "second", process)
     process.kill9()
     workspace = next((repo / ".wavefront" / "worktrees").glob("*/slow"))
-    kill_tagged(f"{run_id_of(repo)}:")  # as resume would; the folder is then replaced
+    kill_tagged(_run_tag(repo))  # as resume would; the folder is then replaced
     shutil.rmtree(workspace)
     HALF_MADE[shape](workspace)
     finished = run_cli(repo, "resume", "--no-progress")

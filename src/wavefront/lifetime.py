@@ -30,6 +30,7 @@ __all__ = [
     "current_scope",
     "kill_orphans",
     "kill_tagged",
+    "run_tag",
     "tagged_processes",
 ]
 
@@ -61,6 +62,15 @@ def attempt_scope(tag: str, on_start: Callable[[int], None],
         yield
     finally:
         _scope.reset(token)
+
+
+def run_tag(run_id: str, journal: Path) -> str:
+    """The tag prefix of a run's attempts: its id and where its journal is, so two
+    repositories' runs of the same id (`--run-id nightly`) never kill each other's agents."""
+    import hashlib
+
+    where = hashlib.sha1(str(journal.resolve()).encode(), usedforsecurity=False).hexdigest()
+    return f"{run_id}@{where[:10]}:"
 
 
 def current_scope() -> AttemptScope | None:

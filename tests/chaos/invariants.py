@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
-from wavefront.lifetime import tagged_processes
+from wavefront.lifetime import run_tag, tagged_processes
 from wavefront.workspace.git import safe_name
 from wavefront.workspace.runlock import RunLock
 
@@ -70,7 +70,7 @@ def check_invariants(
     problems += _check_branch(repo, run["base_commit"], run["branch"], tasks)
     problems += _check_leftovers(repo, run_id, status)
     problems += _check_pinned(repo, tasks, checked)
-    alive = tagged_processes(f"{run_id}:")
+    alive = tagged_processes(run_tag(run_id, repo / ".wavefront" / "journal.db"))
     if alive:
         problems.append(f"processes of the run's attempts still alive: {alive}")
     return problems

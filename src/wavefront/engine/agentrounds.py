@@ -86,7 +86,7 @@ class AgentRounds:
         )
         kind, constructor = state.pool.spec(runner_name)
         job = AttemptJob(
-            run_id=state.run_id, attempt_tag=f"{state.run_id}:{attempt.id}",
+            run_id=state.run_id, attempt_tag=state.attempt_tag(attempt.id),
             runner_name=runner_name, runner=runner, runner_kind=kind,
             runner_settings=constructor, request=request, base_commit=handle.base_commit,
             commit_message=commit_message(record, state.run_id),
@@ -175,7 +175,7 @@ class AgentRounds:
             run_reviewer=lambda agent, prompt, n: self._review(record, handle, agent,
                                                                prompt, n),
         )
-        known = state.executor.checked_gates(f"{state.run_id}:{attempt.id}",
+        known = state.executor.checked_gates(state.attempt_tag(attempt.id),
                                              attempt.head_commit)
         results = await check_gates(specs, context, known=known)
         for result in results:
@@ -243,7 +243,7 @@ class AgentRounds:
         """Run an agent with its processes tagged; the tag is journaled before it starts,
         so `resume` can kill what a dead engine left running."""
         state = self.state
-        tag = f"{state.run_id}:{attempt_id}"
+        tag = state.attempt_tag(attempt_id)
         state.journal.append_event(state.run_id, EventKind.AGENT_PROCESSES, task_id, tag=tag)
 
         def started(pgid: int) -> None:

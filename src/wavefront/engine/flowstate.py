@@ -21,6 +21,7 @@ from wavefront.engine.settings import RunSettings
 from wavefront.errors import WavefrontError
 from wavefront.journal.database import AttemptRecord, Journal, TaskRecord
 from wavefront.journal.kinds import EventKind
+from wavefront.lifetime import run_tag
 from wavefront.model import AgentProfile, GateSpec, TaskStatus
 from wavefront.workspace.base import WorkspaceHandle, Workspaces, call_backend
 from wavefront.workspace.git import safe_name
@@ -92,6 +93,10 @@ class FlowState:
             self.run_id, record.task_id, kind=kind, runner=self.runner_name(record),
             agent=record.agent, base_commit=handle.base_commit, workspace=handle.path,
             log_path=lambda number: self.log_path(record.task_id, number, suffix))
+
+    def attempt_tag(self, attempt_id: int) -> str:
+        """The tag every process of this attempt carries (see `wavefront.lifetime`)."""
+        return run_tag(self.run_id, self.journal.path) + str(attempt_id)
 
     def log_path(self, task_id: str, number: int, suffix: str = "") -> Path:
         return self.logs_dir / safe_name(task_id) / f"attempt-{number}{suffix}.log"

@@ -33,7 +33,7 @@ from wavefront.errors import WavefrontError
 from wavefront.gates.validate import validate_plan_gates
 from wavefront.journal.database import Journal, RunRecord
 from wavefront.journal.kinds import EventKind
-from wavefront.lifetime import kill_tagged
+from wavefront.lifetime import kill_tagged, run_tag
 from wavefront.model import AgentProfile, TaskStatus
 from wavefront.plan.graph import Plan
 from wavefront.report.livefiles import LiveFiles
@@ -209,7 +209,7 @@ def reconcile(journal: Journal, run: RunRecord, workspaces: GitWorkspaces) -> No
     First, agents a dead engine left running are killed: they would otherwise go on
     writing into workspaces the new attempts are about to reuse.
     """
-    killed = kill_tagged(f"{run.id}:")
+    killed = kill_tagged(run_tag(run.id, journal.path))
     if killed:
         journal.append_event(run.id, EventKind.AGENTS_KILLED, pids=killed,
                              reason="left running by the engine that stopped")
@@ -344,7 +344,7 @@ def _drive_engine(journal: Journal, run: RunRecord, engine: Engine,
                 stop = asyncio.run(_run_with_signals(engine))
         finally:
             journal.listeners.remove(view)
-    kill_tagged(f"{run_id}:")  # every attempt is over: nothing of theirs may stay
+    kill_tagged(run_tag(run_id, journal.path))  # every attempt is over: nothing of theirs may stay
     journal.set_run_state(run_id, stop.state, reason=stop.reason)
     counts: dict[str, int] = {}
     for record in journal.tasks(run_id):
