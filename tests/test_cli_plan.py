@@ -161,11 +161,12 @@ def test_missing_dependency_names_file_and_line(tmp_path: Path) -> None:
     write_story(tmp_path, "1.3")
     result = run("validate", "-C", tmp_path)
     assert result.exit_code == 2
-    assert f"{bad}\n  {bad}:" in result.stderr
+    # A single problem is one error line: file, line, what is wrong.
+    assert f"error: {bad}:" in result.stderr
     assert "dependency '9.9' of task '1.2' is not in the backlog (known: 1.1, 1.2, 1.3)" in (
         result.stderr
     )
-    line = int(result.stderr.split(f"{bad}\n  {bad}:")[1].split(":")[0])
+    line = int(result.stderr.split(f"error: {bad}:")[1].split(":")[0])
     assert bad.read_text().splitlines()[line - 1].startswith("**Dependencies**")
     assert "Traceback" not in result.output
 

@@ -172,8 +172,13 @@ def test_a_node_project_runs_three_tasks_each_with_its_own_env_and_ports(
     assert all(b - a >= 10 for a, b in itertools.pairwise(starts))
     # the three agents worked side by side, each port block held at once
     assert max(a.started_at for a in attempts) < min(a.finished_at or 0 for a in attempts)
-    # every workspace is torn down: the task's own, and the one of its merged tree's check
-    assert sorted(torn_down.read_text().split()) == ["t1", "t1", "t2", "t2", "t3", "t3"]
+    # Every workspace is torn down: each task's own, and each merged-tree check's, which
+    # is one per candidate (tasks that wait to merge together are checked together).
+    with open_journal(git_repo) as journal:
+        candidates = journal.events(result.run_id, kind="merge_candidate")
+    torn = torn_down.read_text().split()
+    assert candidates and set(torn) == {"t1", "t2", "t3"}
+    assert len(torn) == 3 + len(candidates), (torn, len(candidates))
     branch = result.branch
     assert git(git_repo, "show", f"{branch}:src/t2.js") == "module.exports = 2;\n"
     tracked = git(git_repo, "ls-tree", "-r", "--name-only", branch).split()

@@ -96,6 +96,9 @@ class MergeQueue:
         is journaled (the task is `done`) and its workspace removed."""
         self.set_status(record.task_id, TaskStatus.MERGING, "in the merge queue")
         waiting = _Waiting(record, asyncio.get_running_loop().create_future())
+        # A caller cancelled meanwhile (the run stops) never reads its result: marked as
+        # read here, so a failed batch does not end the run with asyncio's warning.
+        waiting.result.add_done_callback(_mark_read)
         self._waiting.append(waiting)
         if self._worker is None or self._worker.done():
             self._worker = asyncio.ensure_future(self._drain())
@@ -330,3 +333,8 @@ def _on_loop(loop: asyncio.AbstractEventLoop, coroutine: Awaitable[_T]) -> _T:
     async def wrapped() -> _T:
         return await coroutine
     return asyncio.run_coroutine_threadsafe(wrapped(), loop).result()
+
+
+def _mark_read(future: asyncio.Future[MergeResult]) -> None:
+    if not future.cancelled():
+        future.exception()
