@@ -84,3 +84,30 @@ def test_a_running_task_shows_how_far_along_it_is(
         console.print(view._render(now=1000.0 + estimate / 2))
     row = next(line for line in console.export_text().splitlines() if " 1.2 " in f" {line} ")
     assert f"50% of ~{estimate:.0f}s" in row
+
+
+def test_the_task_count_says_more_may_come_while_a_fan_out_is_unfinished(
+    tmp_path: Path,
+) -> None:
+    from wavefront.journal.database import Journal
+    from wavefront.model import SourceLocation, Task, TaskOptions, TaskStatus
+
+    where = SourceLocation(tmp_path / "workflow.yaml", 1)
+    fan_out = Task(id="stories", title="Write the stories", source=where,
+                   options=TaskOptions(workflow={"step": "stories",
+                                                 "expand": {"kind": "stories"}}))
+    fan_in = Task(id="review", title="Review", source=where, dependencies=("stories",))
+    console = Console(width=80, record=True, color_system=None)
+    with Journal.open(tmp_path / "journal.db") as journal:
+        journal.create_run("r", repo=tmp_path, base_commit="0" * 40, branch="wavefront/r",
+                           options={}, tasks=[(fan_out, None, None, 2.0, 0),
+                                              (fan_in, None, None, 1.0, 1)])
+        view = LiveProgress(journal, "r", console=console)
+        console.print(view._render())
+        journal.set_status("r", "stories", TaskStatus.DONE, "merged")
+        for event in journal.events("r"):
+            view(event)
+        console.print(view._render())
+    headers = [line for line in console.export_text().splitlines() if line.startswith("run r")]
+    assert "0/2+ done" in headers[0]  # the fan-out will add tasks: the total is not final
+    assert "1/2 done" in headers[1]

@@ -8,7 +8,7 @@ prints one line per event for logs, CI and pipes (`--no-progress`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from textwrap import shorten
 from types import TracebackType
@@ -75,6 +75,8 @@ class _RunView:
         self.run_id = run_id
         self.started = time.time()
         self.rows: dict[str, _Row] = {}
+        # Workflow steps that add tasks when they are done (a fan-out, another iteration).
+        self._growing: set[str] = set()
         self._add_new_rows()
         self.cost = 0.0
 
@@ -83,6 +85,14 @@ class _RunView:
             if r.task_id not in self.rows:
                 self.rows[r.task_id] = _Row(r.task_id, r.task.title, r.wave, r.agent or "-",
                                             r.status, r.reason)
+                info = r.task.options.workflow
+                if isinstance(info, Mapping) and ("expand" in info or "loop" in info):
+                    self._growing.add(r.task_id)
+
+    def total(self) -> str:
+        """The task count, with a "+" while a step that adds tasks has not finished."""
+        more = any(not self.rows[t].status.is_final for t in self._growing)
+        return f"{len(self.rows)}{'+' if more else ''}"
 
     def estimate(self) -> float | None:
         """What a task takes here: the mean time of the tasks done so far (None before)."""
@@ -172,7 +182,7 @@ class LiveProgress:
                           f"${row.cost:.2f}" if row.cost else "", Text(note, style="dim"))
         done = counts.get(TaskStatus.DONE, 0)
         header = Text(
-            f"run {self.view.run_id} · {done}/{len(self.view.rows)} done · "
+            f"run {self.view.run_id} · {done}/{self.view.total()} done · "
             f"{now - self.view.started:.0f}s · ${self.view.cost:.2f}", style="bold")
         return Group(header, _legend(counts), table)
 
