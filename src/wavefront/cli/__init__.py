@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         ("complete", "decide", "Mark subtask SEQ of task JSON feature FEATURE completed, with "
          "SUMMARY (in .tmp/tasks/FEATURE/, in your working tree)."),
         ("demo", "run", "Run the bundled example project end to end with scripted agents (no "
-         "model needed): stories in parallel worktrees, a test gate, a review round, the "
+         "model needed): stories in parallel workspaces, a test gate, a review round, the "
          "merge queue."),
         ("doctor", "run", "Which agent CLIs are installed, their versions, whether they look "
          "authenticated, and which runner uses each; with --executor ray, the cluster's "

@@ -90,8 +90,9 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="wavefront")
 def wavefront() -> None:
-    """Run a software backlog through AI coding agents in parallel git worktrees and get
-    back one integration branch holding only work that passed its gates.
+    """Run a software backlog through AI coding agents in parallel, each task in a git
+    repository of its own, and get back one integration branch holding only work that
+    passed its gates.
 
     Commands that read a backlog take ARGS: an existing path is a backlog file or
     directory, anything else a scope expression (1.3, 1.1-1.5, 'epic:auth', '1.*').

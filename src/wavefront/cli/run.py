@@ -272,7 +272,7 @@ def report(run_id: str | None, root: Path, output: Path | None) -> None:
 def demo(directory: Path | None, workflow: str | None, executor: str | None,
          address: str | None, no_progress: bool) -> None:
     """Run the bundled example project end to end with scripted agents (no model needed):
-    stories in parallel worktrees, a test gate, a review round, the merge queue."""
+    stories in parallel workspaces, a test gate, a review round, the merge queue."""
     _start_reaping()
     from wavefront.backlog.load import load_and_plan
     from wavefront.demo import prepare_demo

@@ -90,9 +90,9 @@ def build_server(root: Path, tier: Tier = "core", task: TaskScope | None = None,
     root = root.resolve()
     server = FastMCP(
         "wavefront",
-        instructions=("wavefront runs a software backlog through coding agents in parallel "
-                      "git worktrees. These tools read the backlog and its plan, watch "
-                      "runs and make a person's decisions."
+        instructions=("wavefront runs a software backlog through coding agents in parallel, "
+                      "each task in a git repository of its own. These tools read the "
+                      "backlog and its plan, watch runs and make a person's decisions."
                       if task is None else
                       f"You are the agent working on task {task.task_id}. Call ask_human "
                       "when you need a decision only a person can make; report_deviation "
