@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -20,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from components import need
+from realclis import INSTALL_HINT, real_cli
 from wavefront.agents.pricing import estimate_cost, price_for
 from wavefront.agents.prompt import parse_deviations
 from wavefront.agents.runners.aider import FIXED_FLAGS, AiderRunner
@@ -453,22 +454,11 @@ def test_credentials_are_passed_on_explicitly(tmp_path: Path, monkeypatch: Any) 
 # --- the real aider accepts the flags -------------------------------------------------
 
 
-def _real_aider() -> str | None:
-    candidates = [os.environ.get("WAVEFRONT_REAL_AIDER"), "/tmp/aider-venv/bin/aider"]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return shutil.which("aider")
-
-
 @pytest.mark.slow
 def test_real_aider_help_lists_every_flag_the_runner_sends() -> None:
-    aider = _real_aider()
-    if aider is None:
-        pytest.skip(
-            "aider not installed; `python -m venv /tmp/aider-venv && "
-            "/tmp/aider-venv/bin/pip install aider-chat` (about 70 s) or set WAVEFRONT_REAL_AIDER"
-        )
+    aider = os.environ.get("WAVEFRONT_REAL_AIDER") or real_cli("aider")
+    need(aider is not None, f"aider is not installed; {INSTALL_HINT}")
+    assert aider is not None
     import subprocess
 
     done = subprocess.run(
