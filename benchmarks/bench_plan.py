@@ -3,7 +3,7 @@
     python benchmarks/bench_plan.py              # 10,000 tasks, stories and task JSON
     python benchmarks/bench_plan.py --tasks 2000 --profile
 
-Targets (issue 2, "Speed"): 10,000 tasks planned in under 1 s, peak RSS under 200 MB.
+Targets: 10,000 tasks planned in under 1 s, peak RSS under 200 MB.
 Each form is measured in a fresh interpreter so its peak RSS is its own; the time is the
 best of `--repeat` rounds. `--profile` prints where one round spends its time.
 """

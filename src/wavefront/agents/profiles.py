@@ -204,7 +204,7 @@ def _builtin() -> dict[str, AgentProfile]:
 
 
 def builtin_profiles() -> dict[str, AgentProfile]:
-    """The roles wavefront ships: the cast of the seed workflows."""
+    """The roles wavefront ships: the agents its built-in workflows name."""
     return dict(_builtin())
 
 

@@ -49,7 +49,7 @@ __all__ = [
 NAME = "stories"
 DESCRIPTION = (
     "markdown stories: docs/stories/<epic>.<story>[letter].<slug>[.story].md "
-    "(seed, BMAD v4), or a docs/epics.md with '### Story N.M:' sections"
+    "(the story workflow, BMAD v4), or a docs/epics.md with '### Story N.M:' sections"
 )
 
 # <epic>.<story>[.<sub-story>][letter][.<slug>][.story].md; the slug is optional so `1.2.md`

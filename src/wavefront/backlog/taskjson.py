@@ -1,4 +1,4 @@
-"""Task JSON as the seeds write it: `.tmp/tasks/<feature>/task.json` plus one
+"""Task JSON as the multi-stage workflow writes it: `.tmp/tasks/<feature>/task.json` plus one
 `subtask_NN.json` per unit of work (OpenAgents' base and "enhanced" schemas).
 
 `load` takes `.tmp/tasks/` (every feature folder that holds a `task.json`), one feature

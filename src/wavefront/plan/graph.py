@@ -2,8 +2,8 @@
 
 `validate_tasks` rejects what no run could survive (duplicate ids, missing dependencies,
 self-dependencies, cycles) with messages that name the file and line. `Plan.build` adds the
-optional implied dependencies of the seeds (same epic, foundation stories), applies the scope
-and the out-of-scope policy, and computes what the engine and `wavefront plan` need: waves,
+story workflow's optional implied dependencies (same epic, foundation stories), applies the
+scope and the out-of-scope policy, and computes what the engine and `wavefront plan` need: waves,
 the critical path and each task's priority (its longest remaining weighted path).
 
 Waves are a view: the engine dispatches a task the moment its dependencies are merged,
@@ -484,7 +484,7 @@ def _priorities(
 
 
 def describe_out_of_scope(plan: Plan) -> str:
-    """The seed's warning text for a plan waiting on a decision, for prompts."""
+    """The warning text for a plan waiting on a decision, for prompts."""
     lines = ["Out-of-scope dependency detected", ""]
     for task_id, missing in plan.out_of_scope.items():
         noun = "story" if len(missing) == 1 else "stories"

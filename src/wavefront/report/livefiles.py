@@ -18,7 +18,7 @@ from pathlib import Path
 
 from wavefront.journal.database import Event, Journal, TaskRecord
 from wavefront.journal.kinds import EventKind
-from wavefront.report.statefiles import SEED_STATUS, write_orchestration_dir
+from wavefront.report.statefiles import STORY_WORKFLOW_STATUS, write_orchestration_dir
 from wavefront.report.summary import summarize
 
 __all__ = ["LiveFiles"]
@@ -100,5 +100,5 @@ def _progress(feature: str, records: Sequence[TaskRecord], branch: str) -> str:
     for record in records:
         note = record.reason.replace("|", "/").replace("\n", " ")[:80]
         lines.append(f"| {record.task_id} | {record.task.title} | "
-                     f"{SEED_STATUS[record.status]} | {note} |")
+                     f"{STORY_WORKFLOW_STATUS[record.status]} | {note} |")
     return "\n".join(lines) + "\n"

@@ -19,8 +19,8 @@ from wavefront.workspace.git import safe_name
 
 __all__ = ["status_json", "write_orchestration_dir"]
 
-# The seeds' words for the journal's statuses.
-SEED_STATUS = {
+# The story workflow's words for the journal's statuses.
+STORY_WORKFLOW_STATUS = {
     TaskStatus.PENDING: "Not Started",
     TaskStatus.READY: "Not Started",
     TaskStatus.RUNNING: "In Progress",
@@ -75,7 +75,7 @@ def write_orchestration_dir(journal: Journal, summary: RunSummary, directory: Pa
         record = records[line.task_id]
         state = {
             "storyId": line.task_id,
-            "status": SEED_STATUS[line.status],
+            "status": STORY_WORKFLOW_STATUS[line.status],
             "agent": line.agent,
             "worktree": own[-1].workspace if own else None,
             "dependencies": list(record.task.dependencies),

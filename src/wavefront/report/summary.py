@@ -1,6 +1,6 @@
 """What a run did, from the journal: the completion summary and `status`.
 
-`summarize` reads one run into a `RunSummary`; `render_summary` turns it into the seed's
+`summarize` reads one run into a `RunSummary`; `render_summary` turns it into the
 completion summary (counts, failed tasks with reasons, blocked tasks with what blocked
 them, time, cost, what to do next).
 """
