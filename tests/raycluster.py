@@ -9,6 +9,7 @@ its own (`WAVEFRONT_WORKER_DIR`/<node id>), as separate machines would.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -47,12 +48,36 @@ class LocalCluster:
         return {node.node_id: self.worker_dir / node.node_id for node in self.workers}
 
     def kill_node(self, node_id: str) -> None:
-        """SIGKILL the node's raylet; Ray then declares the node dead."""
+        """SIGKILL the node's raylet and its worker processes, as a machine that dies takes
+        them all (a worker whose raylet is gone could still hand in a result first); Ray
+        then declares the node dead."""
         node = next(n for n in self.workers if n.node_id == node_id)
         raylet = node.all_processes["raylet"][0].process
-        os.kill(raylet.pid, signal.SIGKILL)
+        for pid in [raylet.pid, *_descendants(raylet.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         raylet.wait(30)
         self.killed.add(node_id)
 
     def shutdown(self) -> None:
         self.cluster.shutdown()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found

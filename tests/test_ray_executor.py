@@ -102,15 +102,17 @@ def test_a_worker_node_killed_mid_run_loses_its_attempts_and_they_run_again(
         cluster: LocalCluster, tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     expected = _sleepy_backlog(repo, 6, 3.0)
+    victim = cluster.workers[0].node_id
+    workspaces = cluster.node_dirs()[victim] / "workspaces"
+    # What an earlier test may have left there is not this run's work.
+    before = set(workspaces.iterdir()) if workspaces.is_dir() else set()
     process = WavefrontProcess(repo, ["run", "--no-progress", "--executor", "ray",
                                       "--address", cluster.address])
     watch = JournalWatch(repo)
-    victim = cluster.workers[0].node_id
-    victim_dir = cluster.node_dirs()[victim]
-    # Wait until the victim node is working on an attempt (its workspace exists).
+    # Wait until the victim node is working on an attempt of this run (a new workspace).
     assert watch.wait_for(
-        lambda *_: (victim_dir / "workspaces").is_dir()
-        and any((victim_dir / "workspaces").iterdir()), process, timeout=90)
+        lambda *_: workspaces.is_dir() and bool(set(workspaces.iterdir()) - before),
+        process, timeout=90)
     cluster.kill_node(victim)
     finished = process.wait(240)
     assert finished.returncode == 0, finished.stderr
@@ -177,6 +179,16 @@ def test_doctor_lists_each_node_with_its_resources_and_agent_clis(
         assert block[2].startswith("  agent CLIs: ")
         assert block[3].startswith("  git version ")
     assert all(len(line) <= 80 for line in lines)
+    as_json = subprocess.run([sys.executable, "-m", "wavefront", "doctor", "--executor", "ray",
+                              "--address", cluster.address, "--json"], capture_output=True,
+                             text=True, timeout=120, stdin=subprocess.DEVNULL,
+                             env=wavefront_env())
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    assert report["address"] == cluster.address
+    by_id = {node["node_id"]: node for node in report["nodes"]}
+    for node in alive:
+        assert by_id[node.node_id]["resources"].get("script") == 2
 
 
 def test_help_does_not_import_ray() -> None:

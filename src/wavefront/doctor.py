@@ -138,14 +138,21 @@ def format_sandbox(check: SandboxCheck) -> str:
     return "\n".join(lines)
 
 
-def check_cluster(address: str) -> str:
+def check_cluster(address: str, as_json: bool = False) -> str:
     """The Ray cluster at `address`: its nodes, their resources and which agent CLIs each
-    one has, as lines for the terminal (Ray is imported only here)."""
+    one has, as lines for the terminal or as JSON (Ray is imported only here)."""
     from wavefront.executors.raydoctor import check_cluster as check_nodes
     from wavefront.executors.raydoctor import format_cluster
 
     executables = {cls.name: cls.executable_names for cls in CLI_RUNNERS}
-    return format_cluster(address, check_nodes(address, executables))
+    nodes = check_nodes(address, executables)
+    if as_json:
+        import json
+        from dataclasses import asdict
+
+        return json.dumps({"address": address, "nodes": [asdict(n) for n in nodes]},
+                          indent=2)
+    return format_cluster(address, nodes)
 
 
 def format_checks(checks: Sequence[AgentCheck]) -> str:

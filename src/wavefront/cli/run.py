@@ -317,7 +317,7 @@ def doctor(as_json: bool, executor: str | None, address: str | None) -> None:
         from wavefront.runs.settings import executor_settings
 
         chosen = executor_settings("ray", address)["ray_address"]
-        click.echo(check_cluster(chosen))
+        click.echo(check_cluster(chosen, as_json))
         return
 
     from wavefront.config import load_config
