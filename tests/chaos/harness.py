@@ -42,11 +42,17 @@ if [ -n "$dir" ] && [ -n "${WF_GIT_FAIL_AT:-}" ]; then
         exit 128
     fi
 fi
-# After a merge is published ($dir/fail-git-after-merge), the next git call fails once:
-# the cleanup that follows a merge.
-if [ -n "$dir" ] && mv "$dir/fail-next-git" "$dir/fail-next-git.done" 2>/dev/null; then
-    echo "fatal: injected failure of the git call after a merge" >&2
-    exit 128
+# After a merge is published ($dir/fail-git-after-merge), the cleanup that follows it fails
+# once: its `update-ref --stdin`, which deletes the merged tasks' branches (the cleanup runs
+# beside the queue, so "the next git call" could be another one).
+if [ -n "$dir" ] && [ -e "$dir/fail-next-git" ]; then
+    for arg in "$@"; do
+        if [ "$arg" = "--stdin" ] && mv "$dir/fail-next-git" "$dir/fail-next-git.done" \
+                2>/dev/null; then
+            echo "fatal: injected failure of the git call after a merge" >&2
+            exit 128
+        fi
+    done
 fi
 # Which wavefront step this call is, from the reflog message wavefront gives it.
 step=""
