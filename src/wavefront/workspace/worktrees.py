@@ -205,14 +205,19 @@ class GitWorkspaces(GitMerging):
         """Fetch the workspace's HEAD into the task branch; refuse one off its base."""
         head = self.head(handle)
         base = handle.base_commit or self._read_base(handle.path)
-        if base is not None and self.repo.run_result(
-            "merge-base", "--is-ancestor", base, head, cwd=handle.path
-        ).returncode != 0:
-            raise WorkspaceError(
-                f"the workspace's HEAD ({head[:12]}) no longer descends from the commit it "
-                f"started from ({base[:12]}): the agent moved it (`git reset` or `git "
-                "checkout`), so nothing of it is merged"
-            )
+        if base is not None:
+            descends = self.repo.run_result("merge-base", "--is-ancestor", base, head,
+                                            cwd=handle.path)
+            if descends.returncode not in (0, 1):
+                # git itself failed (exit 128): that says nothing about what the agent did.
+                raise WorkspaceError(f"`git merge-base --is-ancestor` failed in "
+                                     f"{handle.path}: {descends.stderr.strip()}")
+            if descends.returncode == 1:
+                raise WorkspaceError(
+                    f"the workspace's HEAD ({head[:12]}) no longer descends from the commit "
+                    f"it started from ({base[:12]}): the agent moved it (`git reset` or "
+                    "`git checkout`), so nothing of it is merged"
+                )
         delivered = fetch_result(self.repo, handle.path, f"refs/heads/{handle.branch}", head)
         # What the branch holds now: the diffs that follow read it instead of HEAD again.
         self._delivered[handle.path] = delivered
