@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TextIO
 
 from wavefront.lifetime import TAG_VARIABLE, current_scope, kill_tagged
-from wavefront.redact import Redactor
+from wavefront.redact import Redactor, redactor_for
 
 __all__ = ["BASE_ENV_NAMES", "ProcessOutcome", "SideLogs", "child_environment", "run_process"]
 
@@ -148,7 +148,7 @@ async def run_process(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     # Secrets of this process and those handed to the child (an API key in `env`).
-    redactor = Redactor({**os.environ, **(env or {})})
+    redactor = redactor_for({**os.environ, **(env or {})})
     scope = current_scope()
     child_env = child_environment(env)
     if scope is not None:
