@@ -706,6 +706,9 @@ class Journal:
 
     def take_decisions(self, run_id: str) -> list[tuple[str, str, str]]:
         """Unconsumed decisions as (task_id, decision, note), marking them consumed."""
+        query = "SELECT 1 FROM decisions WHERE run_id = ? AND consumed = 0 LIMIT 1"
+        if self._db.execute(query, (run_id,)).fetchone() is None:
+            return []  # asked on every wake-up while a task waits: no write for nothing
         with self._transaction() as db:
             rows = db.execute(
                 "SELECT id, task_id, decision, note FROM decisions"
