@@ -257,9 +257,7 @@ class MergeQueue:
     def _checked_commit(self, task_id: str) -> str | None:
         """The commit the task's gates last checked (and a person approved): the head of
         its latest attempt. None for a task with no agent, whose branch is its base."""
-        attempts = [a for a in self.journal.attempts(self.run_id, task_id)
-                    if a.kind != AttemptKind.REVIEW]
-        return attempts[-1].head_commit if attempts else None
+        return self.journal.last_head(self.run_id, task_id)
 
     def _completion(self, record: TaskRecord) -> Completion:
         attempts = self.journal.attempts(self.run_id, record.task_id)

@@ -619,6 +619,15 @@ class Journal:
         return {row[0]: (str(row[3] or ""), row[1], tuple(json.loads(row[2])))
                 for row in rows}
 
+    def last_head(self, run_id: str, task_id: str) -> str | None:
+        """The head commit of the task's latest attempt other than a review (None: no
+        such attempt, or it has no commit), without reading whole attempts."""
+        row = self._db.execute(
+            "SELECT head_commit FROM attempts WHERE run_id = ? AND task_id = ?"
+            " AND kind != ? ORDER BY id DESC LIMIT 1", (run_id, task_id, AttemptKind.REVIEW),
+        ).fetchone()
+        return None if row is None else row[0]
+
     def attempt(self, attempt_id: int) -> AttemptRecord | None:
         row = self._db.execute("SELECT * FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
         return attempt_from_row(row) if row else None
@@ -671,9 +680,10 @@ class Journal:
             return self._insert_event(run_id, kind, task_id, data)
 
     def events(self, run_id: str, since_id: int = 0, kind: str | None = None,
-               task_id: str | None = None) -> list[Event]:
-        """The run's events after `since_id`, oldest first; `kind` and `task_id` narrow
-        them (one task's events are read through their own index, not the run's)."""
+               task_id: str | None = None, kinds: Sequence[str] = ()) -> list[Event]:
+        """The run's events after `since_id`, oldest first; `kind` (or any of `kinds`) and
+        `task_id` narrow them (one task's events are read through their own index, not
+        the run's)."""
         query = "SELECT * FROM events WHERE run_id = ? AND id > ?"
         params: list[Any] = [run_id, since_id]
         if task_id is not None:
@@ -682,6 +692,9 @@ class Journal:
         if kind is not None:
             query += " AND kind = ?"
             params.append(kind)
+        if kinds:
+            query += f" AND kind IN ({', '.join('?' for _ in kinds)})"
+            params.extend(kinds)
         rows = self._db.execute(query + " ORDER BY id", params).fetchall()
         return [Event(id=row["id"], run_id=row["run_id"], at=row["at"], kind=row["kind"],
                       task_id=row["task_id"], data=json.loads(row["data"])) for row in rows]
