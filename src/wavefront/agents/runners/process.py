@@ -214,11 +214,11 @@ async def run_process(
                 await _stop_group(proc, kill_grace_s)
             await _finish_pipes(proc.pid, tasks)
             if scope is not None:
-                kill_tagged(scope.tag)
+                kill_tagged(scope.tag, since_pid=proc.pid)
         except asyncio.CancelledError:
             await _stop_group(proc, kill_grace_s)
             if scope is not None:
-                kill_tagged(scope.tag)
+                kill_tagged(scope.tag, since_pid=proc.pid)
             _end_log(log, out, err, "[cancelled: process group killed]")
             raise
         finally:
