@@ -91,15 +91,21 @@ def tagged_processes(prefix: str, since_pid: int = 0) -> list[int]:
     me = os.getpid()
     if since_pid and _last_pid() < since_pid:
         since_pid = 0  # the counter wrapped: a newer process may have a smaller pid
-    for entry in _PROC.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == me or int(entry.name) < since_pid:
+    try:
+        names = os.listdir(_PROC)
+    except OSError:
+        return []
+    for name in names:
+        if not name.isdigit() or int(name) == me or int(name) < since_pid:
             continue
         try:
-            environ = (entry / "environ").read_bytes()
+            with open(f"{_PROC}/{name}/environ", "rb") as handle:
+                environ = handle.read()
         except OSError:  # gone meanwhile, or not ours to read
             continue
-        if any(item.startswith(wanted) for item in environ.split(b"\0")):
-            found.append(int(entry.name))
+        # A whole variable: the tag at the start of the block or after a NUL.
+        if environ.startswith(wanted) or b"\0" + wanted in environ:
+            found.append(int(name))
     return sorted(found)
 
 
