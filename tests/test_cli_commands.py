@@ -8,9 +8,8 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 import click
+import pytest
 from click.testing import CliRunner
 
 from wavefront.cli import COMMANDS, wavefront
