@@ -195,7 +195,7 @@ class MergeQueue:
             tips.update((task_id, new) for task_id, _ in merges)
             _on_loop(loop, self._journaled(lambda: self.journal.append_event(
                 self.run_id, EventKind.MERGE_CANDIDATE, None, old=old, new=new,
-                merges=[list(pair) for pair in merges])))
+                merges=[list(pair) for pair in merges]), lambda: None))
 
         items = [MergeItem(w.record.task_id, self._message(w.record),
                            self._checked_commit(w.record.task_id), self._edit(w))
@@ -214,9 +214,9 @@ class MergeQueue:
                                                  for w, o in merged])
         if merged:
             # Outside the queue: the next batch does not wait for the removals.
-            cleaned = self._cleanups.add_task(self._journaled(lambda: None, call_backend(
-                self.workspaces, self.workspaces.discard_many,
-                [w.record.task_id for w, _ in merged])))
+            gone = [w.record.task_id for w, _ in merged]
+            cleaned = self._cleanups.add_task(self._journaled(lambda: None, lambda: call_backend(
+                self.workspaces, self.workspaces.discard_many, gone)))
             for waiting, _ in merged:
                 waiting.cleaned = cleaned
         for waiting in batch:
@@ -225,11 +225,12 @@ class MergeQueue:
             waiting.result.set_result(MergeResult(outcome, broken))
 
     async def _journaled(self, write: Callable[[], object],
-                         then: Awaitable[_T] | None = None) -> _T | None:
-        """`write` to the journal, wait for it to be on disk, then do `then`."""
+                         then: Callable[[], Awaitable[_T] | None]) -> _T | None:
+        """`write` to the journal, wait until it is on disk, then act (`then`)."""
         write()
         await self.journal.durable()
-        return await then if then is not None else None
+        acting = then()
+        return await acting if acting is not None else None
 
     def _message(self, record: TaskRecord) -> str:
         return (f"Merge {record.task_id}: {record.task.title}\n\nwavefront-run: "
