@@ -97,8 +97,7 @@ class AgentRounds:
             attempt_number=attempt.number)
         guard = state.workspaces.guard()
         before = await asyncio.to_thread(guard.snapshot) if guard is not None else None
-        # Making a file is a metadata write the disk takes its time over: off the loop.
-        await asyncio.to_thread(keep_prompt, request.log_path, prompt)
+        keep_prompt(request.log_path, prompt)
         result = await self._contained(lambda _: state.executor.run(job), request, task.id,
                                        attempt.id)
         if guard is not None and before is not None:
@@ -234,7 +233,7 @@ class AgentRounds:
                      **({"script": record.task.options.script}
                         if record.task.options.script is not None else {})},
         )
-        await asyncio.to_thread(keep_prompt, request.log_path, prompt)
+        keep_prompt(request.log_path, prompt)
         result = await self._contained(state.pool.get(runner_name).run, request,
                                        record.task_id, attempt.id)
         state.journal.finish_attempt(attempt.id, result)
