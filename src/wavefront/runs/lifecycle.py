@@ -109,6 +109,7 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         journal.create_run(run_id, repo=repo.root, base_commit=base,
                            branch=workspaces.integration_branch, options=stored, tasks=rows)
         workspaces.create_integration_branch(base)
+        workspaces.pool.discard_interrupted()  # a reset an earlier process did not finish
         for task in plan.tasks:
             if task.status == TaskStatus.DONE and not options.include_done:
                 merged_on = task.metadata.get(INTEGRATED_FROM)
