@@ -10,12 +10,14 @@ and `reset_attempt_repo` (a released workspace reset, what later attempts in the
 get). The reset alternates between two commits 10 changed files apart, as when the
 last task's merge moved the base, and each time first leaves behind what an agent
 might (an untracked and an ignored file, a branch, a stash, a hook). Prints the median
-and the range of `--runs` runs in milliseconds.
+and the range of `--runs` runs in milliseconds of wall time, and the median CPU time
+(this process and its git processes), which a loaded machine changes much less.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -73,29 +75,40 @@ def leave_behind(workspace: Path) -> None:
 
 
 def timed_reuse(source: GitRepo, where: Path, commits: tuple[str, str], runs: int
-                ) -> list[float]:
+                ) -> Timing:
     """Reset one released workspace `runs` times, to each of `commits` in turn."""
     workspace = where / "reused"
     create_attempt_repo(source, workspace, commits[0], "task")
-    took = []
+    took, cpu = [], []
     for number in range(runs):
         leave_behind(workspace)
-        started = time.perf_counter()
+        started, used = time.perf_counter(), cpu_ms()
         reset_attempt_repo(source, workspace, commits[(number + 1) % 2], "task")
         took.append((time.perf_counter() - started) * 1000)
+        cpu.append(cpu_ms() - used)
     shutil.rmtree(workspace)
-    return took
+    return took, cpu
 
 
-def timed(make: Callable[[Path], None], where: Path, runs: int) -> list[float]:
-    took = []
+def cpu_ms() -> float:
+    """CPU time so far of this process and its finished children, in milliseconds."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (time.process_time() + children.ru_utime + children.ru_stime) * 1000
+
+
+Timing = tuple[list[float], list[float]]  # wall and CPU milliseconds of each run
+
+
+def timed(make: Callable[[Path], None], where: Path, runs: int) -> Timing:
+    took, cpu = [], []
     for number in range(runs):
         target = where / f"w{number}"
-        started = time.perf_counter()
+        started, used = time.perf_counter(), cpu_ms()
         make(target)
         took.append((time.perf_counter() - started) * 1000)
+        cpu.append(cpu_ms() - used)
         shutil.rmtree(target)
-    return took
+    return took, cpu
 
 
 def main() -> None:
@@ -120,7 +133,8 @@ def main() -> None:
             "init": ("init + alternates (new)", lambda path: create_attempt_repo(
                 source, path, head, "task")),
         }
-        print(f"{options.files} files, {options.runs} runs each (ms: median, min-max)")
+        print(f"{options.files} files, {options.runs} runs each "
+              "(ms: median, min-max; median CPU)")
         for key, (name, make) in ways.items():
             if key in chosen:
                 report(name, timed(make, root, options.runs))
@@ -130,9 +144,10 @@ def main() -> None:
                    timed_reuse(source, root, (first, head), options.runs))
 
 
-def report(name: str, took: list[float]) -> None:
-    print(f"  {name:32} {statistics.median(took):7.0f}   {min(took):.0f}-{max(took):.0f}",
-          flush=True)
+def report(name: str, timing: Timing) -> None:
+    took, cpu = timing
+    print(f"  {name:32} {statistics.median(took):7.0f}   {min(took):.0f}-{max(took):.0f}"
+          f"   CPU {statistics.median(cpu):.0f}", flush=True)
 
 
 if __name__ == "__main__":
