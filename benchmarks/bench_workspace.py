@@ -7,7 +7,7 @@ Makes a repository of `--files` files, then times each way of getting a checkout
 head: `git worktree add` (the old workspace), `git clone --shared`, wavefront's
 `create_attempt_repo` (`git init` + alternates + checkout, what a first attempt gets)
 and `reset_attempt_repo` (a released workspace reset, what later attempts in the slot
-get). The reset alternates between two commits 10 changed files apart, as when the
+get). The reset alternates between two commits 11 files apart, as when the
 last task's merge moved the base, and each time first leaves behind what an agent
 might (an untracked and an ignored file, a branch, a stash, a hook). Prints the median
 and the range of `--runs` runs in milliseconds of wall time, and the median CPU time
