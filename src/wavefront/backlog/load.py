@@ -116,9 +116,9 @@ def _measured_durations(root: Path) -> dict[str, float]:
     if not journal.is_file():
         return {}
     # Imported here: most commands run where no run exists yet.
-    from wavefront.journal.database import Journal
+    from wavefront.journal.durations import measured_durations
 
-    return Journal.measured_durations(journal)
+    return measured_durations(journal)
 
 
 def _settings_only(backlog: Backlog) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import statistics
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -299,27 +298,6 @@ class Journal:
         except sqlite3.Error:
             return []
         return [str(row[0]) for row in rows]
-
-    @staticmethod
-    def measured_durations(path: Path) -> dict[str, float]:
-        """Seconds each task's successful attempts took, over every run in the journal at
-        `path` (the median when there were several), read as `run_branches` reads."""
-        try:
-            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
-            try:
-                rows = connection.execute(
-                    "SELECT task_id, COALESCE(NULLIF(duration_s, 0), finished_at - started_at)"
-                    " FROM attempts WHERE kind = ? AND ok = 1 AND finished_at IS NOT NULL",
-                    (AttemptKind.AGENT.value,)).fetchall()
-            finally:
-                connection.close()
-        except sqlite3.Error:
-            return {}
-        taken: dict[str, list[float]] = {}
-        for task_id, seconds in rows:
-            if seconds is not None and seconds > 0:
-                taken.setdefault(str(task_id), []).append(float(seconds))
-        return {task_id: statistics.median(values) for task_id, values in taken.items()}
 
     def update_run_options(self, run_id: str, changes: Mapping[str, Any]) -> None:
         """Change stored run options (e.g. a larger budget given to `resume`)."""
