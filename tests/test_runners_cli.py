@@ -421,7 +421,7 @@ def test_gemini_and_cursor_send_their_headless_flags(tmp_path: Path) -> None:
     assert run(make_runner(GeminiRunner, tmp_path), request).ok
     argv = sent_argv(tmp_path)
     assert argv[:4] == ["-p", request.prompt, "--output-format", "json"]
-    assert argv[argv.index("--approval-mode") + 1] == "yolo"
+    assert argv[argv.index("--approval-mode") + 1] == "auto_edit"
     assert run(make_runner(CursorRunner, tmp_path), make_request(tmp_path, "success")).ok
     assert sent_argv(tmp_path) == ["-p", "--output-format", "json", "--force", request.prompt]
 
