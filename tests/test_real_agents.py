@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -238,31 +239,70 @@ def test_claude_may_run_the_gate_command_it_is_told_to_run(
     assert git(git_repo, "show", f"{run.branch}:gate-ran.txt") == "ok"
 
 
+@pytest.fixture
+def outside(tmp_path: Path) -> Iterator[Path]:
+    """A folder outside the attempt's workspace and the temporary folders (which Codex's
+    sandbox lets the agent write to): under the home folder, as a user's other files are."""
+    folder = Path(tempfile.mkdtemp(prefix="wavefront-test-", dir=Path.home()))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+# Claude Code, Gemini CLI, Qwen Code and opencode deny the agent any command but the gates';
+# Codex's sandbox lets it run any, and refuses a write outside the worktree.
+@pytest.mark.parametrize("cli", ["claude", "gemini", "qwen", "opencode", "codex"])
 def test_a_denied_shell_command_fails_the_attempt(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Not one of the gates' commands, so acceptEdits denies it in headless mode.
-    script = Script(files={"hello.txt": CONTENT},
-                    command="python3 -c 'print(6*7)' && git status --short")
+        cli: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outside: Path) -> None:
+    denied = f"python3 -c \"open('{outside}/denied-ran.txt', 'w').write('no')\""
+    script = Script(files={"hello.txt": CONTENT}, commands=(GATE, denied))
     with running(script) as server:
-        result, _ = attempt("claude", server, "shell", tmp_path, monkeypatch)
+        result, _ = attempt(cli, server, "shell", tmp_path, monkeypatch, commands=(GATE,))
+    workspace = tmp_path / "ws"
+    assert (workspace / "gate-ran.txt").read_text() == "ok"  # the gate's command may run
+    assert not (outside / "denied-ran.txt").exists()
     assert result.failure is FailureKind.DENIED, (result.failure, result.reason)
-    assert "python3 -c 'print(6*7)'" in result.reason
+    assert denied in result.reason
 
 
-# Codex and aider have no turn limit (README, "Turn limits").
-@pytest.mark.parametrize("cli", ["claude", "qwen", "gemini", "opencode"])
+def test_aider_runs_no_shell_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # In its diff edit format aider collects the commands a model suggests; with
+    # --yes-always it still runs none (they need an explicit yes), and
+    # --no-suggest-shell-commands keeps it from asking for any.
+    script = Script(files={"hello.txt": CONTENT}, command="echo ran > shell-ran.txt")
+    with running(script) as server:
+        result, _ = attempt("aider", server, "shell", tmp_path, monkeypatch,
+                            settings={"extra_args": ["--edit-format", "diff"]}, commands=(GATE,))
+        replies = [json.dumps(call.body) for call in server.model_calls()]
+    assert result.ok, (result.failure, result.reason)
+    assert (tmp_path / "ws" / "hello.txt").read_text() == CONTENT
+    assert not (tmp_path / "ws" / "shell-ran.txt").exists()
+    assert replies and all("SEARCH/REPLACE" in body for body in replies)
+
+
+# Codex and aider have no turn limit of their own: wavefront counts their tool calls (Codex)
+# or model calls (aider) and stops them at the limit. aider makes another call when the
+# file it wrote has lint errors.
+TURN_SCRIPTS = {"aider": Script(files={"hello.py": "def broken(:\n"})}
+
+
+@pytest.mark.parametrize("cli", ["claude", "qwen", "gemini", "opencode", "codex", "aider"])
 def test_the_turn_limit_is_its_own_failure(cli: str, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     # Gemini CLI skips a settings file below a folder others may write to, as /tmp is: the
     # attempt's logs go under the home folder here, as a repository's usually are.
     logs = Path(tempfile.mkdtemp(prefix="wavefront-test-", dir=Path.home())) / "logs"
+    script = TURN_SCRIPTS.get(cli, Script(files={"hello.txt": CONTENT}))
     try:
-        with running(Script(files={"hello.txt": CONTENT})) as server:
+        with running(script) as server:
             result, _ = attempt(cli, server, "maxturns", tmp_path, monkeypatch, logs=logs,
                                 max_turns=1)
+            calls = server.model_calls()
     finally:
         shutil.rmtree(logs.parent, ignore_errors=True)
     assert result.failure is FailureKind.MAX_TURNS, (result.failure, result.reason)
+    if cli in ("codex", "aider"):
+        assert len(calls) == 1, [call.path for call in calls]  # stopped before a second
+        assert result.tokens_in in (0, 1200), result.tokens_in
 
 
 def test_a_rejected_key_stops_the_runner_and_the_run(tmp_path: Path, git_repo: Path) -> None:
