@@ -495,10 +495,14 @@ NOW = datetime(2026, 2, 5, 10, 30, tzinfo=UTC)
             "resets 7pm (America/Los_Angeles)",  # 19:00 PST = 03:00 UTC next day
             datetime(2026, 2, 6, 3, tzinfo=UTC).timestamp(),
         ),
+        # Codex, a usage limit; NOW is in that very minute: its end, not tomorrow.
+        ("You’ve hit your usage limit. ... or try again at {now} (UTC).",
+         NOW.replace(second=0, microsecond=0).timestamp() + 60),
         ("rate limited, try later", None),
     ],
 )
 def test_parse_reset_time(text: str, expected: float | None) -> None:
+    text = text.replace("{now}", NOW.strftime("%I:%M %p"))
     assert parse_reset_time(text, NOW) == (pytest.approx(expected) if expected else None)
 
 

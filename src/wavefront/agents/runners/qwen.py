@@ -51,6 +51,7 @@ from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.claude import parse_result_stream
 from wavefront.agents.runners.cliutil import CliRunner, one_of
 from wavefront.agents.runners.failures import Failure, classify_failure, parse_reset_time
+from wavefront.agents.runners.mcpwiring import SERVER_NAME
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 
@@ -137,6 +138,8 @@ class QwenRunner(CliRunner):
                 ("model", "generationConfig", "maxRetries"): 0,
                 ("privacy", "usageStatisticsEnabled"): False}
             allowed = [*shell_rules(request.commands), *request.permissions]
+            if request.mcp is not None:  # wavefront's own tools (`ask_human`)
+                allowed.append(f"mcp__{SERVER_NAME}")
             if self.approval_mode != "yolo" and allowed:
                 values[("permissions", "allow")] = allowed
             defaults = merged_settings(system_defaults_path(env), folder / "system-defaults.json",
