@@ -11,12 +11,15 @@ seconds of the server's first failing answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -345,3 +348,73 @@ def test_a_184_kb_prompt_reaches_the_model_whole(
     assert "Argument list too long" not in (result.reason or "")
     assert any(PROMPT_END in body for body in bodies), (result.failure, result.reason)
     assert result.ok, (result.failure, result.reason)
+
+
+class TunnelProxy:
+    """An HTTP proxy on 127.0.0.1 that tunnels (CONNECT) to 127.0.0.1 only, refuses every
+    other host, and records each host a client asked for."""
+
+    def __init__(self) -> None:
+        self.hosts: list[str] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self._listener.accept()
+                threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        with contextlib.suppress(OSError), client:
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 65536:
+                chunk = client.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            method, target = head.split(b" ", 2)[:2]
+            host, _, port = target.decode().removeprefix("http://").split("/")[0].partition(":")
+            self.hosts.append(host)
+            if method != b"CONNECT" or host != "127.0.0.1":
+                client.sendall(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n")
+                return
+            with socket.create_connection((host, int(port or 80))) as upstream:
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                pipe = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
+                pipe.start()
+                _pipe(client, upstream)
+                pipe.join(timeout=5)
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+        target.shutdown(socket.SHUT_WR)
+
+
+def test_qwen_sends_nothing_but_model_calls_to_the_model_service(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Qwen Code sends every request through HTTPS_PROXY, loopback included: a proxy that
+    # sees them all sees only the scripted server. Without `usageStatisticsEnabled: false`
+    # it would also ask for its usage statistics host (a *.rum.aliyuncs.com address).
+    proxy = TunnelProxy()
+    try:
+        for name in ("HTTPS_PROXY", "HTTP_PROXY"):
+            monkeypatch.setenv(name, proxy.url)
+        with running(Script(files={"hello.txt": CONTENT})) as server:
+            result, _ = attempt("qwen", server, "ok", tmp_path, monkeypatch)
+            paths = {call.path for call in server.requests}
+    finally:
+        proxy.close()
+    assert result.ok, (result.failure, result.reason)
+    assert proxy.hosts and set(proxy.hosts) == {"127.0.0.1"}, proxy.hosts
+    assert paths == {"/v1/chat/completions"}, paths
+    defaults = json.loads((tmp_path / "logs" / "1-attempt-1.qwen" / "system-defaults.json")
+                          .read_text())
+    assert defaults["privacy"] == {"usageStatisticsEnabled": False}
