@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,20 @@ def test_a_failing_setup_fails_the_attempt_with_its_output(
     assert "installing" in setup_logs(git_repo, result.run_id)["a"]
 
 
+# Writes its task's file, then waits until all three agents have started: a barrier, so
+# that the three demonstrably work side by side however slow the machine is.
+BARRIER_AGENT = """\
+import pathlib, sys, time
+task, barrier = sys.argv[1], pathlib.Path(sys.argv[2])
+pathlib.Path("src").mkdir(exist_ok=True)
+pathlib.Path("src", task + ".js").write_text(f"module.exports = {task[1:]};\\n")
+(barrier / task).write_text("")
+deadline = time.time() + 300
+while len(list(barrier.iterdir())) < 3:
+    if time.time() > deadline:
+        sys.exit("the other agents never started")
+    time.sleep(0.05)
+"""
 PACKAGE = {
     "name": "shelf",
     "version": "1.0.0",
@@ -141,12 +156,15 @@ def test_a_node_project_runs_three_tasks_each_with_its_own_env_and_ports(
     git(git_repo, "commit", "-q", "-m", "node project")
     (git_repo / ".env").write_text("API_URL=http://localhost\n")
     torn_down = tmp_path / "torn-down.txt"
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    agent = tmp_path / "agent.py"
+    agent.write_text(BARRIER_AGENT)
     write_backlog(
-        [
-            {"id": f"t{n}", "title": f"Task {n}",
-             "script": {"sleep": 1.0, "files": {f"src/t{n}.js": f"module.exports = {n};\n"}}}
-            for n in (1, 2, 3)
-        ],
+        [{"id": f"t{n}", "title": f"Task {n}"} for n in (1, 2, 3)],
+        defaults={"runner": "command", "retries": 0},
+        runners={"command": {"argv_template": [sys.executable, str(agent), "{task_id}",
+                                               str(barrier)], "prompt_via": "file"}},
         limits={"max_parallel": 3},
         gates=[{"kind": "command", "run": "npm test", "timeout": 120}],
         workspace={
