@@ -20,7 +20,13 @@ from conftest import WriteBacklog, git
 from wavefront.backlog.load import load_and_plan
 from wavefront.model import TaskStatus
 from wavefront.runs import RunOptions, RunResult, open_journal, start_run
-from wavefront.workspace.setup import WorkspaceSetup, files_to_copy, prepare_workspace
+from wavefront.workspace import setup as ports_state
+from wavefront.workspace.setup import (
+    WorkspaceSetup,
+    files_to_copy,
+    prepare_workspace,
+    release_ports,
+)
 
 
 def run(repo: Path, **options: Any) -> RunResult:
@@ -201,3 +207,18 @@ def test_a_node_project_runs_three_tasks_each_with_its_own_env_and_ports(
     assert git(git_repo, "show", f"{branch}:src/t2.js") == "module.exports = 2;\n"
     tracked = git(git_repo, "ls-tree", "-r", "--name-only", branch).split()
     assert ".env" not in tracked and not any(p.startswith("node_modules") for p in tracked)
+
+
+def test_a_workspace_takes_its_ports_when_its_variables_are_first_read(tmp_path: Path) -> None:
+    async def no_command(*args: Any) -> tuple[bool, str]:
+        raise AssertionError("no setup command was asked for")
+
+    prepared = asyncio.run(prepare_workspace(WorkspaceSetup(), tmp_path, tmp_path, "t",
+                                             tmp_path / "setup.log", no_command))
+    held = set(ports_state._held_ports)
+    variables = dict(prepared.env)  # what a process's environment is built from
+    port = int(variables["WAVEFRONT_PORT"])
+    assert set(ports_state._held_ports) - held == set(range(port, port + 10))
+    assert prepared.env["WAVEFRONT_PORT"] == str(port)  # the same block on every read
+    release_ports(prepared.env)
+    assert set(ports_state._held_ports) == held
