@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -43,7 +44,7 @@ from wavefront.agents.runners.failures import Failure, classify_failure, parse_r
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 
-__all__ = ["APPROVAL_MODES", "AUTH_TYPES", "QwenRunner", "system_defaults_path"]
+__all__ = ["APPROVAL_MODES", "AUTH_TYPES", "QwenRunner", "carry_session", "system_defaults_path"]
 
 APPROVAL_MODES = ("plan", "default", "auto-edit", "yolo")
 AUTH_TYPES = ("openai", "anthropic", "qwen-oauth", "gemini", "vertex-ai")
@@ -109,6 +110,9 @@ class QwenRunner(CliRunner):
             argv += ["--max-session-turns", str(request.max_turns)]
         if request.mcp is not None:
             argv += ["--mcp-config", request.mcp.mcp_servers_json()]
+        session = request.options.get("resume_session")
+        if session:  # continue the agent's own session (a fix round, an answer)
+            argv += ["--resume", str(session)]
         return argv + list(self.extra_args)
 
     def runtime_folder(self, request: AgentRequest) -> Path:
@@ -121,6 +125,9 @@ class QwenRunner(CliRunner):
         env = super().child_env(request)
         folder = self.runtime_folder(request)
         env.setdefault("QWEN_RUNTIME_DIR", str(folder))
+        session = request.options.get("resume_session")
+        if session:
+            carry_session(request.log_path.parent, folder, str(session))
         if "QWEN_CODE_SYSTEM_DEFAULTS_PATH" not in env:
             defaults = merged_settings(system_defaults_path(env), folder / "system-defaults.json",
                                        {("model", "generationConfig", "maxRetries"): 0},
@@ -156,6 +163,24 @@ class QwenRunner(CliRunner):
             return self.failed(outcome, failure)
         return parse_result_stream(self, outcome, request)
 
+
+
+def carry_session(logs: Path, folder: Path, session: str) -> None:
+    """Copy session `session`'s chat record from an earlier attempt's runtime folder (in
+    `logs`) into `folder`: `--resume` looks only in its own runtime folder, and each attempt
+    has its own so that its debug log starts empty for the retry watcher."""
+    name = f"{session}.jsonl"
+    if any(folder.glob(f"projects/*/chats/{name}")):
+        return
+    earlier = sorted((p for p in logs.glob(f"*.qwen/projects/*/chats/{name}")
+                      if not p.is_relative_to(folder)),
+                     key=lambda p: p.stat().st_mtime)
+    if not earlier:
+        return  # the CLI says the session is unknown, and the attempt fails with that
+    latest = earlier[-1]
+    target = folder / latest.relative_to(latest.parents[3])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(latest, target)
 
 
 def system_defaults_path(environ: Mapping[str, str] | None = None) -> Path:
