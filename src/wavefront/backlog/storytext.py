@@ -36,6 +36,7 @@ __all__ = ["DependencyRefs", "StoryFields", "dependency_refs", "parse_story", "s
 
 _STATUS_LABELS = frozenset({"status", "story status"})
 _AGENT_LABELS = frozenset({"agent", "assigned agent", "suggested agent", "assignee agent"})
+_BMAD_SECTIONS = frozenset({"dev notes", "dev agent record", "qa results"})
 _FILE_SECTION = re.compile(r"^(file list|files\b|deliverables\b)", re.I)
 _DELIVERABLES_SECTION = re.compile(r"^deliverables\b", re.I)
 _TITLE_PREFIX = re.compile(r"^(?:Story\s+)?\d+(?:[.\-]\d+)*[a-z]?\s*[:.\-–—]\s*(?P<rest>.+)$", re.I)
@@ -64,6 +65,9 @@ class StoryFields:
     agent: str | None = None
     epic_tag: str | None = None
     front_matter: dict[str, Any] = field(default_factory=dict)
+    # Written on BMAD's story template (its Dev Notes / Dev Agent Record / QA Results
+    # sections): its status words are BMAD's, where Approved means ready to start.
+    bmad_template: bool = False
 
 
 _Block = Block
@@ -116,6 +120,8 @@ def parse_story(text: str, path: Path) -> StoryFields:
         agent=_agent(doc),
         epic_tag=_epic_tag(doc),
         front_matter=front,
+        bmad_template=any(block.level == 2 and text.lower().strip(" :") in _BMAD_SECTIONS
+                          for _position, block, text in doc.headings),
     )
     return _apply_front_matter(fields, front) if front else fields
 
