@@ -190,6 +190,10 @@ def _medians(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {f"median_{k}": statistics.median(row[k] for row in rows) for k in keys}
 
 
+def _times(count: float) -> str:
+    return "once" if count == 1 else f"{count:.0f} times"
+
+
 def report(results: dict[str, Any]) -> str:
     batch, culprit, lock = results["batch"], results["culprit"], results["lock"]
     runs = len(batch["runs"])
@@ -198,11 +202,11 @@ def report(results: dict[str, Any]) -> str:
         f"merge queue (medians of {runs} run{'s' if runs != 1 else ''}, gate {gate:g} s):",
         f"  {batch['runs'][0]['tasks']} green tasks: integrated in "
         f"{batch['median_integration_s']:.1f} s = "
-        f"{batch['median_integration_in_gate_runs']:.2f} gate runs of wall time, "
-        f"{batch['median_gate_runs']:.0f} gate runs (target <= 3)",
+        f"{batch['median_integration_in_gate_runs']:.2f} gate runs of wall time (target "
+        f"<= 3); the gate ran {_times(batch['median_gate_runs'])}",
         f"  1 culprit of {culprit['runs'][0]['tasks']}: the others merged after "
-        f"{culprit['median_gate_runs']:.0f} gate runs "
-        f"({culprit['median_integration_in_gate_runs']:.2f} of wall time; target <= 7); "
+        f"the gate ran {_times(culprit['median_gate_runs'])} (target <= 7), "
+        f"{culprit['median_integration_in_gate_runs']:.2f} gate runs of wall time; "
         f"culprit sent back: {all(r['culprit_sent_back'] for r in culprit['runs'])}; "
         f"green at every commit: "
         f"{all(r['integration_green_at_every_commit'] for r in culprit['runs'])}",

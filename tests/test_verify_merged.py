@@ -252,3 +252,21 @@ def test_a_gate_only_for_the_merged_tree_is_not_run_on_the_branch(
         attempt = journal.attempts(result.run_id, "a")[-1]
         names = [g.gate for g in journal.gate_results(attempt.id)]
     assert names == ["merged check (merged tree)"]
+
+
+def test_tasks_finishing_together_share_one_check_of_the_merged_tree(
+        checked_repo: Path, write_backlog: WriteBacklog, tmp_path: Path) -> None:
+    runs = tmp_path / "gate-runs"
+    count = f"open({str(runs)!r}, 'a').write('ran\\n')"
+    gate = {"kind": "command", "run": [sys.executable, "-c", count], "on": "merged",
+            "timeout": 60}
+    write_backlog([{"id": f"t{n}", "title": f"task {n}",
+                    "script": {"files": {f"work/t{n}.txt": f"{n}\n"}}} for n in range(5)],
+                  limits={"max_parallel": 5}, verify="merged", gates=[gate])
+    result = run(checked_repo)
+    assert result.exit_code == 0 and result.counts == {"done": 5}
+    # The queue was idle when the first came: it waited for the other four, whose agents
+    # had finished, and checked all five merged together once.
+    assert runs.read_text().count("ran") == 1
+    with open_journal(checked_repo) as journal:
+        assert len(journal.events(result.run_id, kind="merge_candidate")) == 1

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from wavefront.cli.group import root_option, run_option, wavefront
+from wavefront.cli.group import wavefront
+from wavefront.cli.options import root_option, run_option
 
 __all__: list[str] = []
 

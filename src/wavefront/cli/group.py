@@ -1,44 +1,30 @@
-"""The `wavefront` command: parse, call the library, print, exit.
+"""The `wavefront` group: lazy commands, and wavefront's errors as one line and exit code 2.
 
 No logic lives here that a library user would miss: loading and planning is
-`wavefront.backlog.load.load_and_plan`, drawing is `wavefront.plan.render`. Any
-`WavefrontError` becomes one line `error: <message>` on stderr and exit code 2. A new command
-is a function with `@wavefront.command()` and the shared option decorators below, in a module
-that `wavefront.cli` imports.
+`wavefront.backlog.load.load_and_plan`, drawing is `wavefront.plan.render`. A new command is
+a function with `@wavefront.command()` and the shared option decorators of
+`wavefront.cli.options`, in a module that `wavefront.cli.COMMANDS` names.
+
+This module is all that `wavefront --help` imports besides click, so it imports nothing
+else at the top: not pathlib, not shutil, not even wavefront's own errors.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
 from wavefront import __version__
-from wavefront.errors import PlanError, WavefrontError
-from wavefront.words import plural
 
-if TYPE_CHECKING:
-    from wavefront.backlog.load import LoadedPlan
-    from wavefront.model import Task
-    from wavefront.plan.graph import Decision, Plan
+__all__ = ["wavefront"]
 
-__all__ = [
-    "backlog_options",
-    "load_and_plan_from_options",
-    "make_console",
-    "output_option",
-    "plan_options",
-    "root_option",
-    "run_option",
-    "wavefront",
-]
-
-F = TypeVar("F", bound=Callable[..., Any])
-# Refusals of a write that are the user's to fix (permissions, a read-only mount, a full disk).
+# Refusals of a write that are the user's to fix (permissions, a read-only mount, a full
+# disk).
 _REFUSED_WRITES = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC,
                              errno.EDQUOT})
 
@@ -73,6 +59,8 @@ class _Group(click.Group):
                 formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from wavefront.errors import WavefrontError
+
         try:
             return super().invoke(ctx)
         except WavefrontError as error:
@@ -87,7 +75,24 @@ class _Group(click.Group):
             ctx.exit(2)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def help_width() -> int:
+    """The width click would give its help: the terminal's (COLUMNS first), at most 80,
+    less 2, at least 50. Computed here because click's own way imports shutil (with bz2
+    and lzma), a tenth of what `wavefront --help` costs."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return max(min(columns, 80) - 2, 50)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
+                                           "terminal_width": help_width()})
 @click.version_option(__version__, "-V", "--version", prog_name="wavefront")
 def wavefront() -> None:
     """Run a software backlog through AI coding agents in parallel, each task in a git
@@ -98,235 +103,3 @@ def wavefront() -> None:
     directory, anything else a scope expression (1.3, 1.1-1.5, 'epic:auth', '1.*').
     With no path the backlog is discovered in the repository (-C).
     """
-
-
-# ------------------------------------------------------------------ shared options
-
-
-def root_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("-C", "--dir", "root", type=click.Path(file_okay=False, path_type=Path),
-                        default=Path("."), show_default="current directory",
-                        help="The git repository of the run.")(function)
-
-
-def run_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--run", "run_id", metavar="RUN",
-                        help="The run (default: the latest).")(function)
-
-
-def backlog_options(function: F) -> F:
-    """ARGS, -b/--backlog, --format and -C/--dir: where the backlog is and what to plan."""
-    decorators = [
-        click.argument("args", nargs=-1, metavar="[PATH|SCOPE]..."),
-        click.option(
-            "-b",
-            "--backlog",
-            "backlogs",
-            multiple=True,
-            type=click.Path(path_type=Path),
-            help="Backlog file or directory (repeatable); default: discovered in --dir.",
-        ),
-        click.option(
-            "--workflow",
-            type=click.Path(dir_okay=False, path_type=Path),
-            metavar="FILE",
-            help="Read FILE as a workflow (the same as -b FILE --format workflow).",
-        ),
-        click.option(
-            "--format",
-            "backlog_format",
-            metavar="NAME",
-            help="Read the backlog as this format instead of detecting it "
-            "(stories, bmad, speckit, taskjson, taskmaster, native).",
-        ),
-        click.option(
-            "-C",
-            "--dir",
-            "root",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("."),
-            show_default="current directory",
-            help="Repository root: where backlogs are discovered and relative paths start.",
-        ),
-    ]
-    for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
-
-
-def plan_options(function: F) -> F:
-    """Options that shape the graph: implied dependencies and the out-of-scope policy."""
-    decorators = [
-        click.option(
-            "--implicit-deps",
-            is_flag=True,
-            help="A story also depends on the previous story of its epic (1.3 on 1.2).",
-        ),
-        click.option(
-            "--foundation-deps",
-            is_flag=True,
-            help="Every story outside epic 0 also depends on the 0.x foundation stories.",
-        ),
-        click.option(
-            "--expand-scope",
-            is_flag=True,
-            help="Pull unfinished dependencies outside the scope into it (no question).",
-        ),
-        click.option(
-            "--skip-out-of-scope",
-            is_flag=True,
-            help="Skip tasks whose dependencies lie outside the scope (no question).",
-        ),
-    ]
-    for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
-
-
-def output_option(*choices: str) -> Callable[[F], F]:
-    return click.option(
-        "-o",
-        "--output",
-        type=click.Choice(choices),
-        default=choices[0],
-        show_default=True,
-        help="How to print the result.",
-    )
-
-
-def load_and_plan_from_options(
-    params: Mapping[str, Any],
-    *,
-    ask: bool = True,
-    integrated: bool = True,
-    sound_only: bool = False,
-    quiet: bool = False,
-) -> LoadedPlan:
-    """Run `wavefront.backlog.load.load_and_plan` with the shared options of a command;
-    `integrated` reads done work from the last run's integration branch too.
-
-    `sound_only` is for read-only questions: problems in the graph are printed as warnings
-    and the answer covers the tasks they do not touch. `quiet` leaves the printing to the
-    caller."""
-    from wavefront.backlog.load import load_and_plan
-    from wavefront.plan.graph import OutOfScope, PlanOptions
-
-    if params.get("expand_scope") and params.get("skip_out_of_scope"):
-        raise click.UsageError("--expand-scope and --skip-out-of-scope exclude each other")
-    policy: OutOfScope = "ask"
-    if params.get("expand_scope"):
-        policy = "expand"
-    elif params.get("skip_out_of_scope"):
-        policy = "skip"
-    options = PlanOptions(
-        implicit_dependencies=bool(params.get("implicit_deps")),
-        foundation_dependencies=bool(params.get("foundation_deps")),
-        out_of_scope=policy,
-    )
-    root: Path = params["root"]
-    paths, backlog_format = list(params["backlogs"]), params["backlog_format"]
-    if params.get("workflow") is not None:
-        if paths or (backlog_format not in (None, "workflow")):
-            raise click.UsageError("--workflow FILE is the whole backlog; drop -b/--format")
-        paths, backlog_format = [params["workflow"]], "workflow"
-    loaded = load_and_plan(
-        params["args"],
-        paths=paths,
-        root=root,
-        format=backlog_format,
-        options=options,
-        decide=_ask_out_of_scope if ask else _warn_out_of_scope,
-        sound_only=sound_only,
-        integrated=integrated,
-    )
-    everything_touched = {t.id for t in loaded.backlog.tasks} <= set(loaded.set_aside)
-    if loaded.problems and not quiet and everything_touched:
-        # Nothing is left to answer for: an error, naming the first problem.
-        more = len(loaded.problems) - 1
-        others = f" (and {plural(more, 'more problem')}; `wavefront validate` lists them)"
-        raise PlanError(f"{loaded.problems[0]}{others if more else ''}")
-    if quiet:
-        return loaded
-    if loaded.discovered:
-        click.echo(_files_read(loaded, root), err=True)
-    for problem in loaded.problems:
-        click.echo(f"warning: {problem}", err=True)
-    if loaded.problems:
-        left = len(loaded.set_aside)
-        click.echo(
-            f"warning: {plural(len(loaded.problems), 'problem')} in the backlog "
-            f"(`wavefront validate` lists them by file); answering without the "
-            f"{plural(left, 'task')} they touch",
-            err=True,
-        )
-    return loaded
-
-
-def _files_read(loaded: LoadedPlan, root: Path) -> str:
-    shown = []
-    for path in loaded.backlog.files or loaded.paths:
-        try:
-            shown.append(str(path.relative_to(root)))
-        except ValueError:
-            shown.append(str(path))
-    count = len(shown)
-    listed = ", ".join(shown[:4]) + (f", ... ({count} files)" if count > 4 else "")
-    formats = ", ".join(loaded.backlog.formats) or "backlog"
-    return f"read {formats}: {listed}"
-
-
-def _ask_out_of_scope(plan: Plan) -> Decision:
-    from wavefront.plan.graph import describe_out_of_scope
-
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        raise PlanError(_no_terminal_message(plan))
-    click.echo(describe_out_of_scope(plan), err=True)
-    click.echo("  1. expand the scope to include them\n  2. skip the tasks that need them\n"
-               "  3. cancel", err=True)
-    answer = click.prompt(
-        "Enter your choice (1-3, or expand / skip / cancel)",
-        type=click.Choice(["1", "2", "3", "expand", "skip", "cancel"]),
-        default="1",
-        show_choices=False,
-        err=True,
-    )
-    # The numbers are the story workflow's menu; the words say the same.
-    choice = {"1": "expand", "2": "skip", "3": "cancel"}.get(answer, answer)
-    if choice == "cancel":
-        raise click.Abort()
-    return "expand" if choice == "expand" else "skip"
-
-
-def _warn_out_of_scope(plan: Plan) -> Decision:
-    for task_id, missing in plan.out_of_scope.items():
-        click.echo(
-            f"warning: {task_id} depends on {', '.join(missing)}, outside the scope", err=True
-        )
-    return "expand"
-
-
-def _no_terminal_message(plan: Plan) -> str:
-    task_id, missing = next(iter(plan.out_of_scope.items()))
-    more = len(plan.out_of_scope) - 1
-    others = f" (and {more} more tasks)" if more else ""
-    return (
-        f"task {task_id} depends on {', '.join(missing)}, which is not in the scope{others}; "
-        "no terminal to ask: pass --expand-scope or --skip-out-of-scope"
-    )
-
-
-def agent_names(tasks: Sequence[Task], root: Path, loaded: LoadedPlan | None) -> dict[str, str]:
-    """Task id -> the agent it gets, as `wavefront.agents` assigns it."""
-    from wavefront.agents import assign_agent, load_profiles
-
-    profiles = load_profiles(root, loaded.backlog.config if loaded else None)
-    return {task.id: assign_agent(task, profiles).agent for task in tasks}
-
-
-def make_console(err: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=err, highlight=False, soft_wrap=False)
-
-
-# ------------------------------------------------------------------------ commands

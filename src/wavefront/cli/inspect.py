@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from wavefront.cli.group import root_option, run_option, wavefront
+from wavefront.cli.group import wavefront
+from wavefront.cli.options import root_option, run_option
 from wavefront.words import plural
 
 if TYPE_CHECKING:  # the journal is imported only when a command runs

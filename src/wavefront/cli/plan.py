@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from wavefront.cli.group import (
+from wavefront.cli.group import wavefront
+from wavefront.cli.options import (
     agent_names,
     backlog_options,
     load_and_plan_from_options,
     make_console,
     output_option,
     plan_options,
-    wavefront,
 )
 from wavefront.words import plural
 

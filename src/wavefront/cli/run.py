@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from wavefront.cli.group import (
+from wavefront.cli.group import wavefront
+from wavefront.cli.options import (
     backlog_options,
     load_and_plan_from_options,
     plan_options,
     root_option,
     run_option,
-    wavefront,
 )
 from wavefront.words import plural
 

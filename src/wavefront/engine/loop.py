@@ -316,7 +316,9 @@ class Engine:
         outcome = await self.flow.work(task_id, record, note)
         if outcome is WorkOutcome.READY_TO_MERGE:
             await self.flow.merge(task_id, record=record)
-        elif outcome is WorkOutcome.RETRY:
+            return
+        self.flow.not_merging(task_id)
+        if outcome is WorkOutcome.RETRY:
             current = self.journal.task(self.run_id, task_id)
             used = current.retries_used if current else 1
             self._not_before[task_id] = (

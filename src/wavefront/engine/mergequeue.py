@@ -37,6 +37,14 @@ __all__ = ["MergeQueue", "MergeResult", "WriteBack"]
 
 _T = TypeVar("_T")
 
+# With `verify: merged` each candidate costs a run of the gates, so a queue that was idle
+# first gathers what finishes with the first task: it waits while tasks whose agents are
+# done are on their way to it (committing, checking their own gates) or one more came in
+# the last GATHER_QUIET_S, at most GATHER_MAX_S. One candidate for all of them, not the
+# first alone and then the rest.
+GATHER_QUIET_S = 0.1
+GATHER_MAX_S = 1.0
+
 # Sets a task's status: (task id, status, reason).
 StatusSetter = Callable[[str, TaskStatus, str], None]
 # The backlog's write-back: (merged task, what to record, reader of the merged tree) -> the
@@ -89,12 +97,21 @@ class MergeQueue:
         self.verify_parallel = max(1, verify_parallel)
         self.batch_limit = max(1, batch_limit)
         self._waiting: list[_Waiting] = []
+        self._coming: set[str] = set()  # agents done, on their way here (see `expect`)
         self._worker: asyncio.Task[None] | None = None
         self._cleanups = _Background()
+
+    def expect(self, task_id: str) -> None:
+        """The task's agent has finished: it comes to merge unless its gates refuse it."""
+        self._coming.add(task_id)
+
+    def not_coming(self, task_id: str) -> None:
+        self._coming.discard(task_id)
 
     async def merge(self, record: TaskRecord) -> MergeResult:
         """Merge a task whose gates passed, with whatever else waits; on success its merge
         is journaled (the task is `done`) and its workspace removed."""
+        self._coming.discard(record.task_id)
         self.set_status(record.task_id, TaskStatus.MERGING, "in the merge queue")
         waiting = _Waiting(record, asyncio.get_running_loop().create_future())
         # A caller cancelled meanwhile (the run stops) never reads its result: marked as
@@ -110,6 +127,8 @@ class MergeQueue:
         return result
 
     async def _drain(self) -> None:
+        if self._verifies_merged(self._waiting[0].record):
+            await self._gather()
         while self._waiting:
             batch = self._next_batch()
             try:
@@ -125,6 +144,15 @@ class MergeQueue:
                 for waiting in batch:
                     if not waiting.result.done():
                         waiting.result.set_exception(exc)
+
+    async def _gather(self) -> None:
+        clock = asyncio.get_running_loop().time
+        deadline = clock() + GATHER_MAX_S
+        seen, quiet_until = len(self._waiting), clock() + GATHER_QUIET_S
+        while clock() < deadline and (self._coming or clock() < quiet_until):
+            await asyncio.sleep(GATHER_QUIET_S / 5)
+            if len(self._waiting) != seen:
+                seen, quiet_until = len(self._waiting), clock() + GATHER_QUIET_S
 
     def _next_batch(self) -> list[_Waiting]:
         """The oldest waiting task and every other one checked by the same merged-tree

@@ -97,6 +97,10 @@ class TaskFlow:
                     record: TaskRecord | None = None) -> None:
         await self.merges.merge(task_id, approval_note, record)
 
+    def not_merging(self, task_id: str) -> None:
+        """The task left `work` other than ready to merge: the queue stops waiting for it."""
+        self.merges.queue.not_coming(task_id)
+
     async def run_hooks(self, task_id: str) -> None:
         await self.merges.run_hooks(task_id)
 
@@ -143,6 +147,7 @@ class TaskFlow:
                 if over:
                     return self.state.failed(record, over, allow_retry=False)
                 if not agentless:
+                    self.merges.queue.not_coming(task_id)  # a new round: not on its way yet
                     attempt = self.state.start_attempt(record, handle, kind=AttemptKind.AGENT)
                     result = await self.rounds.run_agent(record, handle, attempt, round_ + fixes,
                                                    feedback, session)
@@ -158,6 +163,7 @@ class TaskFlow:
                         # before an answer came: wait for it the same way.
                         self.journal.finish_attempt(attempt.id, result)
                         return self._ask(record, asked, journaled=True)
+                    self.merges.queue.expect(task_id)
                     outcome = await self.rounds.after_agent(record, handle, attempt, result)
                     attempt = None
                     if outcome is not None:
