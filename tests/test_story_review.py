@@ -20,11 +20,18 @@ import pytest
 import yaml
 
 from conftest import git
+from wavefront.agents import load_profiles
 from wavefront.backlog import stories
+from wavefront.backlog.base import Backlog
 from wavefront.backlog.load import load_and_plan
 from wavefront.backlog.statuswords import story_status
-from wavefront.model import TaskStatus
+from wavefront.backlog.writeback import FORMAT_KEY
+from wavefront.config import parse_config
+from wavefront.model import GateSpec, SourceLocation, Task, TaskOptions, TaskStatus
 from wavefront.runs import RunOptions, open_journal, record_decision, resume_run, start_run
+from wavefront.runs.review import default_review
+from wavefront.runs.settings import run_settings
+from wavefront.yamlsource import parse_yaml
 
 STORY = ("# Story {id}: {title}\n\n## Status\n\n{status}\n\n{deps}"
          "## Acceptance Criteria\n\n- {id} works\n")
@@ -165,3 +172,53 @@ def test_a_story_that_says_approved_is_done_and_a_bmad_story_that_says_so_is_off
 ])
 def test_story_status_words(text: str, bmad: bool, expected: TaskStatus) -> None:
     assert story_status(text, bmad=bmad) is expected
+
+
+def story(task_id: str, format_name: str = "stories", **fields: Any) -> Task:
+    return Task(id=task_id, title=task_id, source=SourceLocation(Path(f"{task_id}.md")),
+                metadata={FORMAT_KEY: format_name}, **fields)
+
+
+def decided(config_text: str, assigned: list[tuple[Task, str]]) -> tuple[list[str], str | None]:
+    """Which gates the default review adds to each task (by its runner), and the note."""
+    config = parse_config(parse_yaml("version: 1\n" + config_text, Path("wavefront.yaml")))
+    backlog = Backlog(tasks=tuple(t for t, _ in assigned), files=(), formats=("stories",),
+                      config=config)
+    settings = run_settings(backlog, RunOptions(runner="script"))
+    review = default_review(config, [(t, "full-stack-engineer", r) for t, r in assigned],
+                            settings, load_profiles(None, config))
+    added = [",".join(g.kind for g in t.gates) for t in review.tasks]
+    return added, review.note
+
+
+DEFAULT_CASES = [
+    # (wavefront.yaml, [(task, its runner)], gates added to each, what the run says)
+    ("", [(story("1.1"), "claude"), (story("1.2"), "codex")], ["review", "review"], None),
+    ("", [(story("1.1"), "script"), (story("1.2"), "command")], ["", ""],
+     "review: off, no agent of this run can review (set review: human to ask a person, or "
+     "review: agent)"),
+    ("", [(story("1.1"), "claude"), (story("1.2"), "script")], ["review", ""],
+     "review: off for 1 story whose runner cannot review (1.2); set review: human to ask a "
+     "person, or review: agent"),
+    ("", [(story("a", "native"), "claude"), (story("b", "taskjson"), "claude")], ["", ""],
+     None),
+    ("", [(story("1.1", "bmad"), "gemini")], ["review"], None),
+    ("review: agent\n", [(story("a", "native"), "script")], ["review"], None),
+    ("review: human\n", [(story("1.1"), "script")], ["human"], None),
+    ("review: off\n", [(story("1.1"), "claude")], [""], None),
+    # The reviewer's own runner decides; a named runner is its kind.
+    ("agents: {code-reviewer: {runner: claude}}\n", [(story("1.1"), "script")], ["review"],
+     None),
+    ("runners: {mine: {kind: command, argv_template: [x]}}\n", [(story("1.1"), "mine")],
+     [""], "review: off, no agent of this run can review (set review: human to ask a "
+     "person, or review: agent)"),
+    # Already reviewed by its own gate, or no agent at all: nothing added.
+    ("", [(story("1.1", gates=(GateSpec("human", {}),)), "claude")], ["human"], None),
+    ("", [(story("1.1", options=TaskOptions(agentless=True)), "claude")], [""], None),
+]
+
+
+@pytest.mark.parametrize(("config", "assigned", "added", "note"), DEFAULT_CASES)
+def test_which_tasks_the_default_review_covers(config: str, assigned: list[tuple[Task, str]],
+                                               added: list[str], note: str | None) -> None:
+    assert decided(config, assigned) == (added, note)
