@@ -195,11 +195,9 @@ DEFAULT_CASES = [
     # (wavefront.yaml, [(task, its runner)], gates added to each, what the run says)
     ("", [(story("1.1"), "claude"), (story("1.2"), "codex")], ["review", "review"], None),
     ("", [(story("1.1"), "script"), (story("1.2"), "command")], ["", ""],
-     "review: off, no agent of this run can review (set review: human to ask a person, or "
-     "review: agent)"),
+     "review: off, no agent of this run can review (review: human asks a person)"),
     ("", [(story("1.1"), "claude"), (story("1.2"), "script")], ["review", ""],
-     "review: off for 1 story whose runner cannot review (1.2); set review: human to ask a "
-     "person, or review: agent"),
+     "review: off for 1 story no agent of this run can review: 1.2"),
     ("", [(story("a", "native"), "claude"), (story("b", "taskjson"), "claude")], ["", ""],
      None),
     ("", [(story("1.1", "bmad"), "gemini")], ["review"], None),
@@ -210,8 +208,7 @@ DEFAULT_CASES = [
     ("agents: {code-reviewer: {runner: claude}}\n", [(story("1.1"), "script")], ["review"],
      None),
     ("runners: {mine: {kind: command, argv_template: [x]}}\n", [(story("1.1"), "mine")],
-     [""], "review: off, no agent of this run can review (set review: human to ask a "
-     "person, or review: agent)"),
+     [""], "review: off, no agent of this run can review (review: human asks a person)"),
     # Already reviewed by its own gate, or no agent at all: nothing added.
     ("", [(story("1.1", gates=(GateSpec("human", {}),)), "claude")], ["human"], None),
     ("", [(story("1.1", options=TaskOptions(agentless=True)), "claude")], [""], None),

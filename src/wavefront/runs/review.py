@@ -84,12 +84,12 @@ def _can_review(reviewer: str, implementer_runner: str, settings: RunSettings,
 
 
 def _note(unable: Sequence[str], reviewed: int) -> str:
-    hint = "set review: human to ask a person, or review: agent"
+    """One line (within 80 columns for a few ids) on what is not reviewed, and why."""
     if not reviewed:
-        return f"review: off, no agent of this run can review ({hint})"
-    shown = ", ".join(unable[:5]) + (", ..." if len(unable) > 5 else "")
-    return (f"review: off for {plural(len(unable), 'story', 'stories')} whose runner "
-            f"cannot review ({shown}); {hint}")
+        return "review: off, no agent of this run can review (review: human asks a person)"
+    shown = ", ".join(unable[:3]) + (", ..." if len(unable) > 3 else "")
+    return (f"review: off for {plural(len(unable), 'story', 'stories')} no agent of this "
+            f"run can review: {shown}")
 
 
 def review_gates(review: DefaultReview, assigned: Sequence[tuple[Task, str, str]]
