@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -161,3 +162,31 @@ def test_processes_opening_a_new_journal_at_once_do_not_collide(tmp_path: Path) 
     assert [p.returncode for p in processes] == [0] * 6, errors
     with Journal.open(path) as journal:
         assert journal._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_group_commits_hold_one_pass_of_writes_until_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    seen: list[Event] = []
+    failures: list[BaseException] = []
+
+    def status_elsewhere() -> str:
+        with sqlite3.connect(path) as other:
+            return str(other.execute("SELECT status FROM tasks").fetchone()[0])
+
+    async def one_pass() -> tuple[str, str, int]:
+        with Journal.open(path) as journal:
+            new_run(journal)
+            journal.listeners.append(seen.append)
+            with journal.group_commits(asyncio.get_running_loop(), failures.append):
+                journal.set_status("r1", "1.2", TaskStatus.RUNNING, "dispatched")
+                journal.append_event("r1", "note", "1.2", text="two writes, one commit")
+                unseen = status_elsewhere()
+                heard = len(seen)
+                await journal.durable()  # what an action waits for
+                return unseen, status_elsewhere(), heard
+
+    unseen, committed, heard = asyncio.run(one_pass())
+    assert (unseen, committed) == ("pending", "running")
+    assert heard == 0  # listeners hear only committed events...
+    assert [e.kind for e in seen] == ["task_status", "note"]  # ...in the order written
+    assert failures == []

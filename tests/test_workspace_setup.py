@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,13 @@ from conftest import WriteBacklog, git
 from wavefront.backlog.load import load_and_plan
 from wavefront.model import TaskStatus
 from wavefront.runs import RunOptions, RunResult, open_journal, start_run
-from wavefront.workspace.setup import WorkspaceSetup, files_to_copy, prepare_workspace
+from wavefront.workspace import setup as ports_state
+from wavefront.workspace.setup import (
+    WorkspaceSetup,
+    files_to_copy,
+    prepare_workspace,
+    release_ports,
+)
 
 
 def run(repo: Path, **options: Any) -> RunResult:
@@ -100,6 +107,20 @@ def test_a_failing_setup_fails_the_attempt_with_its_output(
     assert "installing" in setup_logs(git_repo, result.run_id)["a"]
 
 
+# Writes its task's file, then waits until all three agents have started: a barrier, so
+# that the three demonstrably work side by side however slow the machine is.
+BARRIER_AGENT = """\
+import pathlib, sys, time
+task, barrier = sys.argv[1], pathlib.Path(sys.argv[2])
+pathlib.Path("src").mkdir(exist_ok=True)
+pathlib.Path("src", task + ".js").write_text(f"module.exports = {task[1:]};\\n")
+(barrier / task).write_text("")
+deadline = time.time() + 300
+while len(list(barrier.iterdir())) < 3:
+    if time.time() > deadline:
+        sys.exit("the other agents never started")
+    time.sleep(0.05)
+"""
 PACKAGE = {
     "name": "shelf",
     "version": "1.0.0",
@@ -141,12 +162,15 @@ def test_a_node_project_runs_three_tasks_each_with_its_own_env_and_ports(
     git(git_repo, "commit", "-q", "-m", "node project")
     (git_repo / ".env").write_text("API_URL=http://localhost\n")
     torn_down = tmp_path / "torn-down.txt"
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    agent = tmp_path / "agent.py"
+    agent.write_text(BARRIER_AGENT)
     write_backlog(
-        [
-            {"id": f"t{n}", "title": f"Task {n}",
-             "script": {"sleep": 1.0, "files": {f"src/t{n}.js": f"module.exports = {n};\n"}}}
-            for n in (1, 2, 3)
-        ],
+        [{"id": f"t{n}", "title": f"Task {n}"} for n in (1, 2, 3)],
+        defaults={"runner": "command", "retries": 0},
+        runners={"command": {"argv_template": [sys.executable, str(agent), "{task_id}",
+                                               str(barrier)], "prompt_via": "file"}},
         limits={"max_parallel": 3},
         gates=[{"kind": "command", "run": "npm test", "timeout": 120}],
         workspace={
@@ -183,3 +207,18 @@ def test_a_node_project_runs_three_tasks_each_with_its_own_env_and_ports(
     assert git(git_repo, "show", f"{branch}:src/t2.js") == "module.exports = 2;\n"
     tracked = git(git_repo, "ls-tree", "-r", "--name-only", branch).split()
     assert ".env" not in tracked and not any(p.startswith("node_modules") for p in tracked)
+
+
+def test_a_workspace_takes_its_ports_when_its_variables_are_first_read(tmp_path: Path) -> None:
+    async def no_command(*args: Any) -> tuple[bool, str]:
+        raise AssertionError("no setup command was asked for")
+
+    prepared = asyncio.run(prepare_workspace(WorkspaceSetup(), tmp_path, tmp_path, "t",
+                                             tmp_path / "setup.log", no_command))
+    held = set(ports_state._held_ports)
+    variables = dict(prepared.env)  # what a process's environment is built from
+    port = int(variables["WAVEFRONT_PORT"])
+    assert set(ports_state._held_ports) - held == set(range(port, port + 10))
+    assert prepared.env["WAVEFRONT_PORT"] == str(port)  # the same block on every read
+    release_ports(prepared.env)
+    assert set(ports_state._held_ports) == held

@@ -36,6 +36,7 @@ import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
 from wavefront.errors import ConfigError
+from wavefront.estimates import parse_estimate
 from wavefront.model import GateSpec, SourceLocation, Task, TaskOptions, TaskStatus
 from wavefront.yamlsource import YamlDocument, load_yaml, raise_validation_error
 
@@ -240,7 +241,9 @@ class TaskConfig(_Strict):
     context_files: TextList = []
     reference_files: TextList = []
     gates: list[GateConfig] = []
-    weight: Annotated[float, Field(gt=0)] = 1.0
+    weight: Annotated[float, Field(gt=0)] | None = None
+    # "3h", "2 days", 5 (points): the task's default weight (`plan.weights`).
+    estimate: float | None = None
     parallel: bool = True
     tags: TextList = []
     runner: str | None = None
@@ -253,6 +256,19 @@ class TaskConfig(_Strict):
     script: dict[str, Any] | None = None
     _line: int = PrivateAttr(default=0)
     _depends_line: int = PrivateAttr(default=0)
+
+    @pydantic.field_validator("estimate", mode="before")
+    @classmethod
+    def _estimate(cls, value: object) -> float | None:
+        if value is None:
+            return None
+        size = (parse_estimate(value) if isinstance(value, str)
+                else float(value) if isinstance(value, (int, float))
+                and not isinstance(value, bool) else None)
+        if size is None or size <= 0:
+            raise ValueError(f"expected a duration such as 3h or 2 days, or a number of "
+                             f"points, got {value!r}")
+        return size
 
 
 class WorkspaceConfig(_Strict):
@@ -377,7 +393,9 @@ def _build_task(item: TaskConfig, path: Path) -> Task:
         reference_files=tuple(item.reference_files),
         gates=tuple(gate.to_spec(path) for gate in item.gates),
         parallel=item.parallel,
-        weight=item.weight,
+        weight=item.weight or 1.0,
+        weight_source="given" if item.weight is not None else "unit",
+        estimate=item.estimate,
         tags=tuple(item.tags),
         options=options,
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 __all__ = [
     "AgentProfile",
@@ -23,7 +23,11 @@ __all__ = [
     "SourceLocation",
     "Task",
     "TaskStatus",
+    "WeightSource",
 ]
+
+# How a task's weight was found; see `wavefront.plan.weights`.
+WeightSource = Literal["given", "measured", "estimate", "median", "unit"]
 
 
 class TaskStatus(StrEnum):
@@ -198,6 +202,11 @@ class Task:
     gates: tuple[GateSpec, ...] = ()
     parallel: bool = True
     weight: float = 1.0
+    # How `weight` was found: "given" by the backlog, or set from what is known of the
+    # task's duration when the plan is made (see `plan.weights`); "unit" when nothing is.
+    weight_source: WeightSource = "unit"
+    # The backlog's size estimate: hours, or points when it gave no unit.
+    estimate: float | None = None
     tags: tuple[str, ...] = ()
     options: TaskOptions = TaskOptions()
     # What a loader keeps about the task beyond the fields above, for prompts and reports.

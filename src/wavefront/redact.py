@@ -13,9 +13,11 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
-__all__ = ["SECRET_NAME", "Redactor", "redact", "redact_data", "secret_values"]
+__all__ = ["SECRET_NAME", "Redactor", "redact", "redact_data", "redactor_for",
+           "secret_values"]
 
 # Names that hold credentials: a word of the name is one of these (or ends in one).
 SECRET_NAME = re.compile(
@@ -35,10 +37,14 @@ def secret_values(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return {
         name: value
         for name, value in env.items()
-        if name not in _NOT_SECRET
-        and SECRET_NAME.search(name)
-        and len(value.strip()) >= MIN_SECRET_LENGTH
+        if _is_secret_name(name) and len(value.strip()) >= MIN_SECRET_LENGTH
     }
+
+
+@lru_cache(maxsize=4096)
+def _is_secret_name(name: str) -> bool:
+    # Cached: the same few dozen names are asked about for every process an attempt starts.
+    return name not in _NOT_SECRET and SECRET_NAME.search(name) is not None
 
 
 class Redactor:
@@ -49,10 +55,12 @@ class Redactor:
     write itself.
     """
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, environ: Mapping[str, str] | None = None,
+                 secrets: Mapping[str, str] | None = None) -> None:
         names: dict[str, str] = {}
+        found = secret_values(environ) if secrets is None else secrets
         # The longest value first, so no secret is cut in half by a shorter one inside it.
-        for name, value in sorted(secret_values(environ).items(), key=lambda i: -len(i[1])):
+        for name, value in sorted(found.items(), key=lambda i: -len(i[1])):
             names.setdefault(value, name)
             # The same value as it appears inside a JSON string, where it is stored so.
             names.setdefault(json.dumps(value, ensure_ascii=False)[1:-1], name)
@@ -80,11 +88,22 @@ class Redactor:
         return data
 
 
+def redactor_for(environ: Mapping[str, str] | None = None) -> Redactor:
+    """The `Redactor` of `environ`'s secrets (default: this process's), compiled once for
+    each set of secrets: every process an attempt starts sees the same few."""
+    return _compiled(frozenset(secret_values(environ).items()))
+
+
+@lru_cache(maxsize=64)
+def _compiled(secrets: frozenset[tuple[str, str]]) -> Redactor:
+    return Redactor(secrets=dict(secrets))
+
+
 def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
     """`text` with every secret value of `environ` (default: this process's) replaced."""
-    return Redactor(environ).text(text)
+    return redactor_for(environ).text(text)
 
 
 def redact_data(data: Any, environ: Mapping[str, str] | None = None) -> Any:
     """`redact` over every string in a JSON-like structure (keys included)."""
-    return Redactor(environ).data(data)
+    return redactor_for(environ).data(data)

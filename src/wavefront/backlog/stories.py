@@ -379,6 +379,7 @@ def story_task(
         acceptance_criteria=fields.acceptance_criteria,
         deliverables=fields.deliverables,
         files=fields.files,
+        estimate=fields.estimate,
         tags=tags,
         metadata=extra,
     )

@@ -97,7 +97,8 @@ class AgentRounds:
             attempt_number=attempt.number)
         guard = state.workspaces.guard()
         before = await asyncio.to_thread(guard.snapshot) if guard is not None else None
-        keep_prompt(request.log_path, prompt)
+        # Making a file is a metadata write the disk takes its time over: off the loop.
+        await asyncio.to_thread(keep_prompt, request.log_path, prompt)
         result = await self._contained(lambda _: state.executor.run(job), request, task.id,
                                        attempt.id)
         if guard is not None and before is not None:
@@ -177,6 +178,7 @@ class AgentRounds:
         )
         known = state.executor.checked_gates(state.attempt_tag(attempt.id),
                                              attempt.head_commit)
+        await state.journal.durable()
         results = await check_gates(specs, context, known=known)
         for result in results:
             state.journal.record_gate(attempt.id, result)
@@ -233,7 +235,7 @@ class AgentRounds:
                      **({"script": record.task.options.script}
                         if record.task.options.script is not None else {})},
         )
-        keep_prompt(request.log_path, prompt)
+        await asyncio.to_thread(keep_prompt, request.log_path, prompt)
         result = await self._contained(state.pool.get(runner_name).run, request,
                                        record.task_id, attempt.id)
         state.journal.finish_attempt(attempt.id, result)
@@ -252,6 +254,7 @@ class AgentRounds:
                                        tag=tag, pgid=pgid)
 
         wrap = state.sandbox(request.workspace) if state.sandbox is not None else None
+        await state.journal.durable()  # the tag is on disk before any process has it
         with attempt_scope(tag, started, wrap):
             return await run(request)
 

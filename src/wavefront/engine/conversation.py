@@ -70,7 +70,8 @@ def answers(journal: Journal, run_id: str, task_id: str) -> list[str]:
     """Every question the task's agent asked with the answer it got, oldest first."""
     found: list[str] = []
     question: str | None = None
-    for event in journal.events(run_id, task_id=task_id):
+    for event in journal.events(run_id, task_id=task_id,
+                                kinds=(EventKind.QUESTION, EventKind.DECISION)):
         if event.kind == EventKind.QUESTION:
             question = str(event.data.get("question", ""))
         elif (event.kind == EventKind.DECISION and question is not None

@@ -50,12 +50,13 @@ class FlowState:
     settings: RunSettings
     logs_dir: Path
     # task id -> its workspace's variables, while the task holds its workspace
-    env: dict[str, dict[str, str]] = field(default_factory=dict)
+    env: dict[str, Mapping[str, str]] = field(default_factory=dict)
     # The OS sandbox for an agent in a workspace: a workspace's path -> a function that
     # turns an argv into the same command inside it (None: no sandbox).
     sandbox: Callable[[Path], Callable[[Sequence[str]], list[str]]] | None = None
     # Where agent attempts run: here, or on the workers of a cluster.
     executor: Executor = field(default_factory=LocalExecutor)
+    _run_tag: str | None = field(default=None, init=False, repr=False)
 
     def record(self, task_id: str) -> TaskRecord:
         record = self.journal.task(self.run_id, task_id)
@@ -96,7 +97,9 @@ class FlowState:
 
     def attempt_tag(self, attempt_id: int) -> str:
         """The tag every process of this attempt carries (see `wavefront.lifetime`)."""
-        return run_tag(self.run_id, self.journal.path) + str(attempt_id)
+        if self._run_tag is None:  # a path resolved and hashed: once per run
+            self._run_tag = run_tag(self.run_id, self.journal.path)
+        return self._run_tag + str(attempt_id)
 
     def log_path(self, task_id: str, number: int, suffix: str = "") -> Path:
         return self.logs_dir / safe_name(task_id) / f"attempt-{number}{suffix}.log"
@@ -117,4 +120,6 @@ class FlowState:
 
     async def off_loop(self, call: Callable[_P, _R], *args: _P.args,
                        **kwargs: _P.kwargs) -> _R:
+        # Write before act: what the journal says of the task is on disk first.
+        await self.journal.durable()
         return await call_backend(self.workspaces, call, *args, **kwargs)

@@ -93,32 +93,49 @@ class Engine:
     async def run(self) -> RunStop:
         self.journal.listeners.append(self._on_event)
         try:
-            self._load()
-            for task_id, status in self._status.items():
-                if status == TaskStatus.MERGING:  # merged or not before a crash: finish it
-                    self._start(task_id, self.flow.merge(task_id))
-            for task_id in self.flow.unhooked_done_tasks():
-                self._start(task_id, self.flow.run_hooks(task_id))
-            while True:
-                if self._fatal is not None:
-                    raise self._fatal
-                self._apply_changes()
-                self._apply_decisions()
-                if self._stopping is None:
-                    self._stopping = self._budget_exceeded()
-                if self._stopping is None:
-                    self._dispatch()
-                if not self._jobs:
-                    outcome = self._idle_outcome()
-                    if outcome is not None:
-                        return outcome
-                await self._sleep()
+            # One commit per pass of the loop, shared by every task's writes; each action
+            # waits for the commit of the state that announces it (`Journal.durable`).
+            with self.journal.group_commits(asyncio.get_running_loop(), self._journal_failed):
+                try:
+                    return await self._loop()
+                finally:
+                    for job in self._jobs.values():
+                        job.cancel()
+                    if self._jobs:
+                        await asyncio.gather(*self._jobs.values(), return_exceptions=True)
         finally:
             self.journal.listeners.remove(self._on_event)
-            for job in self._jobs.values():
-                job.cancel()
-            if self._jobs:
-                await asyncio.gather(*self._jobs.values(), return_exceptions=True)
+
+    async def _loop(self) -> RunStop:
+        self._load()
+        for task_id, status in self._status.items():
+            if status == TaskStatus.MERGING:  # merged or not before a crash: finish it
+                self._start(task_id, self.flow.merge(task_id))
+        for task_id in self.flow.unhooked_done_tasks():
+            self._start(task_id, self.flow.run_hooks(task_id))
+        while True:
+            if self._fatal is not None:
+                raise self._fatal
+            self._apply_changes()
+            self._apply_decisions()
+            if self._stopping is None:
+                self._stopping = self._budget_exceeded()
+            if self._stopping is None:
+                self._dispatch()
+            if not self._jobs:
+                if self.journal.pending:
+                    # Statuses written but not committed yet decide what comes next.
+                    await self.journal.durable()
+                    continue
+                outcome = self._idle_outcome()
+                if outcome is not None:
+                    return outcome
+            await self._sleep()
+
+    def _journal_failed(self, exc: BaseException) -> None:
+        if self._fatal is None:
+            self._fatal = exc
+        self._wake.set()
 
     # -- the cache -------------------------------------------------------------------
 
@@ -269,7 +286,8 @@ class Engine:
                 deferred.append(entry)
                 continue
             self.journal.set_status(self.run_id, task_id, TaskStatus.RUNNING, "dispatched")
-            self._apply_changes()
+            # Its event comes with the pass's commit; the slot is taken now.
+            self._apply_change(task_id, TaskStatus.RUNNING)
             holding.append(task_id)
             runners.append(record.runner)
             unmerged.append(record)

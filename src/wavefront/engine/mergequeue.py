@@ -194,13 +194,14 @@ class MergeQueue:
         def announce(old: str, new: str, merges: Sequence[tuple[str, str]]) -> None:
             # Write before act: the candidate is in the journal before the branch moves.
             tips.update((task_id, new) for task_id, _ in merges)
-            _on_loop(loop, _now(lambda: self.journal.append_event(
+            _on_loop(loop, self._journaled(lambda: self.journal.append_event(
                 self.run_id, EventKind.MERGE_CANDIDATE, None, old=old, new=new,
                 merges=[list(pair) for pair in merges])))
 
         items = [MergeItem(w.record.task_id, self._message(w.record),
                            self._checked_commit(w.record.task_id), self._edit(w))
                  for w in batch]
+        await self.journal.durable()
         outcomes = await call_backend(self.workspaces, self.workspaces.merge_batch, items,
                                       verify, announce, self.verify_parallel)
         merged = [(w, outcomes[w.record.task_id]) for w in batch
@@ -214,15 +215,22 @@ class MergeQueue:
                                                  for w, o in merged])
         if merged:
             # Outside the queue: the next batch does not wait for the removals.
-            cleaned = self._cleanups.add_task(call_backend(
+            cleaned = self._cleanups.add_task(self._journaled(lambda: None, call_backend(
                 self.workspaces, self.workspaces.discard_many,
-                [w.record.task_id for w, _ in merged]))
+                [w.record.task_id for w, _ in merged])))
             for waiting, _ in merged:
                 waiting.cleaned = cleaned
         for waiting in batch:
             outcome = outcomes[waiting.record.task_id]
             broken = failures.get(outcome.commit or "") if not outcome.verified else None
             waiting.result.set_result(MergeResult(outcome, broken))
+
+    async def _journaled(self, write: Callable[[], object],
+                         then: Awaitable[_T] | None = None) -> _T | None:
+        """`write` to the journal, wait for it to be on disk, then do `then`."""
+        write()
+        await self.journal.durable()
+        return await then if then is not None else None
 
     def _message(self, record: TaskRecord) -> str:
         return (f"Merge {record.task_id}: {record.task.title}\n\nwavefront-run: "
@@ -278,9 +286,7 @@ class MergeQueue:
     def _checked_commit(self, task_id: str) -> str | None:
         """The commit the task's gates last checked (and a person approved): the head of
         its latest attempt. None for a task with no agent, whose branch is its base."""
-        attempts = [a for a in self.journal.attempts(self.run_id, task_id)
-                    if a.kind != AttemptKind.REVIEW]
-        return attempts[-1].head_commit if attempts else None
+        return self.journal.last_head(self.run_id, task_id)
 
     def _completion(self, record: TaskRecord) -> Completion:
         attempts = self.journal.attempts(self.run_id, record.task_id)
@@ -318,6 +324,7 @@ class MergeQueue:
                                f"{'' if len(records) == 2 else 's'}" if len(records) > 1
                                else ""))
         name = f"{safe_name(top.task_id)}-merged-{commit[:12]}"
+        await self.journal.durable()
         handle = await call_backend(self.workspaces, self.workspaces.checkout_detached,
                                     commit, name)
         changed: list[str] = []
@@ -359,8 +366,6 @@ class _Background:
         return task
 
 
-async def _now(call: Callable[[], _T]) -> _T:
-    return call()
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop, coroutine: Awaitable[_T]) -> _T:

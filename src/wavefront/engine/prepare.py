@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from wavefront.agents.runners.process import run_process
@@ -16,7 +17,7 @@ __all__ = ["WorkspacePreparer"]
 
 
 async def _run_command(
-    command: str, cwd: Path, env: dict[str, str], log_path: Path, timeout_s: float
+    command: str, cwd: Path, env: Mapping[str, str], log_path: Path, timeout_s: float
 ) -> tuple[bool, str]:
     """A setup command contained like an agent: own process group, logged, killed on
     timeout. The workspace's variables come on top of the usual allow-listed ones."""

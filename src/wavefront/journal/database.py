@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wavefront.errors import JournalError
 from wavefront.journal.checkpoint import (
@@ -28,6 +28,7 @@ from wavefront.journal.checkpoint import (
     Checkpointer,
     enable_wal,
 )
+from wavefront.journal.groupcommit import Group
 from wavefront.journal.kinds import AttemptKind, EventKind
 from wavefront.journal.migrations import MIGRATIONS, SCHEMA_VERSION
 from wavefront.journal.records import (
@@ -50,7 +51,10 @@ from wavefront.model import (
     Task,
     TaskStatus,
 )
-from wavefront.redact import Redactor
+from wavefront.redact import redactor_for
+
+if TYPE_CHECKING:
+    from asyncio import AbstractEventLoop
 
 __all__ = [
     "AttemptRecord",
@@ -72,10 +76,12 @@ class Journal:
         # Reporters subscribe here; they see an event only once it is committed.
         self.listeners: list[Callable[[Event], None]] = []
         # Secret values never reach the file (see `redact`); compiled once per journal.
-        self._redactor = Redactor()
+        self._redactor = redactor_for()
         self._uncommitted: list[Event] = []
         self._checkpointer: Checkpointer | None = None
-        self._commits = 0
+        self._commits = 0  # writes committed (the checkpointer's cadence)
+        self._group: Group | None = None
+        self._broken: JournalError | None = None  # a lost group: no more writes
 
     @classmethod
     def open(cls, path: Path) -> Journal:
@@ -97,6 +103,8 @@ class Journal:
         return journal
 
     def close(self) -> None:
+        if self._group is not None:
+            self._end_group()
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
@@ -129,7 +137,43 @@ class Journal:
                 self._db.execute(f"PRAGMA user_version={version + 1}")
 
     @contextmanager
+    def group_commits(self, loop: AbstractEventLoop,
+                      on_failure: Callable[[BaseException], None]) -> Iterator[None]:
+        """While `loop` runs: the writes of one pass share one transaction, committed at
+        the start of the next (see `groupcommit`). Before acting on a state it wrote, a
+        caller awaits `durable()`. `on_failure` hears of a commit that failed."""
+        self._group = Group(loop, on_failure)
+        try:
+            yield
+        except BaseException:
+            self._end_group()
+            raise
+        self._end_group()
+        if self._broken is not None:
+            raise self._broken
+
+    async def durable(self) -> None:
+        """Return once everything written so far is committed (at once outside a group)."""
+        if self._broken is not None:
+            raise self._broken
+        if self._group is not None and self._db.in_transaction:
+            await self._group.wait()
+
+    @property
+    def pending(self) -> bool:
+        """Whether writes wait for their group's commit."""
+        return self._group is not None and self._db.in_transaction
+
+    def _end_group(self) -> None:
+        self._commit_group()
+        self._group = None
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self._group is not None:
+            with self._grouped() as db:
+                yield db
+            return
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -150,8 +194,78 @@ class Journal:
             self._uncommitted.clear()
             self._rollback()
             raise JournalError(self._cannot_write(exc)) from exc
-        self._commits += 1
-        if self._commits % CHECKPOINT_EVERY == 0:
+        self._committed(1)
+
+    @contextmanager
+    def _grouped(self) -> Iterator[sqlite3.Connection]:
+        """One write inside the pass's transaction, all or nothing (a savepoint)."""
+        group = self._group
+        assert group is not None
+        if self._broken is not None:
+            raise self._broken
+        try:
+            if not self._db.in_transaction:
+                self._db.execute("BEGIN IMMEDIATE")
+                group.loop.call_soon(self._commit_group)
+            self._db.execute("SAVEPOINT write")
+        except sqlite3.Error as exc:
+            raise self._lose_group(exc) from exc
+        mark = len(self._uncommitted)
+        try:
+            yield self._db
+        except BaseException as exc:
+            del self._uncommitted[mark:]
+            if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                raise self._lose_group(exc) from exc
+            try:
+                self._db.execute("ROLLBACK TO write")
+                self._db.execute("RELEASE write")
+            except sqlite3.Error as error:
+                raise self._lose_group(error) from exc
+            raise
+        try:
+            self._db.execute("RELEASE write")
+        except sqlite3.Error as exc:
+            raise self._lose_group(exc) from exc
+        group.writes += 1
+
+    def _commit_group(self) -> None:
+        group = self._group
+        if group is None:
+            return
+        if not self._db.in_transaction:
+            group.release(self._broken)
+            return
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            failure = self._lose_group(exc)
+            group.on_failure(failure)
+            return
+        writes, group.writes = group.writes, 0
+        try:
+            self._committed(writes)
+        except BaseException as exc:  # a listener's bug: the engine stops with it
+            group.release()
+            group.on_failure(exc)
+            return
+        group.release()
+
+    def _lose_group(self, exc: sqlite3.Error) -> JournalError:
+        """A write or the commit of a group failed: every write since the last commit is
+        gone, and the journal takes no more (the engine stops, `resume` goes on)."""
+        self._uncommitted.clear()
+        self._rollback()
+        self._broken = JournalError(self._cannot_write(exc))
+        if self._group is not None:
+            self._group.writes = 0
+            self._group.release(self._broken)
+        return self._broken
+
+    def _committed(self, writes: int) -> None:
+        before = self._commits
+        self._commits += writes
+        if self._commits // CHECKPOINT_EVERY != before // CHECKPOINT_EVERY:
             # Started only once a journal has written a fair amount: a short-lived one
             # (`approve`, `status`) never needs it.
             if self._checkpointer is None:
@@ -494,14 +608,25 @@ class Journal:
         tasks = ", ".join("?" for _ in task_ids)
         marks = ", ".join("?" for _ in kinds)
         rows = self._db.execute(
-            "SELECT a.task_id, a.text, a.changed_files, t.definition FROM attempts a"
+            # The title straight from the stored JSON: no task decoded for one field.
+            "SELECT a.task_id, a.text, a.changed_files,"
+            " json_extract(t.definition, '$.title') FROM attempts a"
             " JOIN tasks t ON t.run_id = a.run_id AND t.task_id = a.task_id"
             f" WHERE a.run_id = ? AND a.task_id IN ({tasks}) AND a.kind IN ({marks})"
             " AND a.ok = 1 ORDER BY a.id",
             (run_id, *task_ids, *kinds),
         ).fetchall()
-        return {row[0]: (task_from_json(row[3]).title, row[1], tuple(json.loads(row[2])))
+        return {row[0]: (str(row[3] or ""), row[1], tuple(json.loads(row[2])))
                 for row in rows}
+
+    def last_head(self, run_id: str, task_id: str) -> str | None:
+        """The head commit of the task's latest attempt other than a review (None: no
+        such attempt, or it has no commit), without reading whole attempts."""
+        row = self._db.execute(
+            "SELECT head_commit FROM attempts WHERE run_id = ? AND task_id = ?"
+            " AND kind != ? ORDER BY id DESC LIMIT 1", (run_id, task_id, AttemptKind.REVIEW),
+        ).fetchone()
+        return None if row is None else row[0]
 
     def attempt(self, attempt_id: int) -> AttemptRecord | None:
         row = self._db.execute("SELECT * FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
@@ -555,9 +680,10 @@ class Journal:
             return self._insert_event(run_id, kind, task_id, data)
 
     def events(self, run_id: str, since_id: int = 0, kind: str | None = None,
-               task_id: str | None = None) -> list[Event]:
-        """The run's events after `since_id`, oldest first; `kind` and `task_id` narrow
-        them (one task's events are read through their own index, not the run's)."""
+               task_id: str | None = None, kinds: Sequence[str] = ()) -> list[Event]:
+        """The run's events after `since_id`, oldest first; `kind` (or any of `kinds`) and
+        `task_id` narrow them (one task's events are read through their own index, not
+        the run's)."""
         query = "SELECT * FROM events WHERE run_id = ? AND id > ?"
         params: list[Any] = [run_id, since_id]
         if task_id is not None:
@@ -566,6 +692,9 @@ class Journal:
         if kind is not None:
             query += " AND kind = ?"
             params.append(kind)
+        if kinds:
+            query += f" AND kind IN ({', '.join('?' for _ in kinds)})"
+            params.extend(kinds)
         rows = self._db.execute(query + " ORDER BY id", params).fetchall()
         return [Event(id=row["id"], run_id=row["run_id"], at=row["at"], kind=row["kind"],
                       task_id=row["task_id"], data=json.loads(row["data"])) for row in rows]
@@ -590,6 +719,9 @@ class Journal:
 
     def take_decisions(self, run_id: str) -> list[tuple[str, str, str]]:
         """Unconsumed decisions as (task_id, decision, note), marking them consumed."""
+        query = "SELECT 1 FROM decisions WHERE run_id = ? AND consumed = 0 LIMIT 1"
+        if self._db.execute(query, (run_id,)).fetchone() is None:
+            return []  # asked on every wake-up while a task waits: no write for nothing
         with self._transaction() as db:
             rows = db.execute(
                 "SELECT id, task_id, decision, note FROM decisions"

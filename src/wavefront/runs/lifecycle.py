@@ -115,6 +115,7 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         journal.create_run(run_id, repo=repo.root, base_commit=base,
                            branch=workspaces.integration_branch, options=stored, tasks=rows)
         workspaces.create_integration_branch(base)
+        workspaces.pool.discard_interrupted()  # a reset an earlier process did not finish
         for task in plan.tasks:
             if task.status == TaskStatus.DONE and not options.include_done:
                 merged_on = task.metadata.get(INTEGRATED_FROM)
@@ -274,7 +275,7 @@ def cancel_run(root: Path, run_id: str | None, stop: Callable[[int], None],
 
 
 def clean(root: Path) -> list[Path]:
-    """Remove kept worktrees and task branches of runs that are not active."""
+    """Remove kept worktrees, task branches and released workspaces kept for reuse."""
     repo = GitRepo(root)
     state_dir = repo.root / STATE_DIR
     removed: list[Path] = []
@@ -282,6 +283,7 @@ def clean(root: Path) -> list[Path]:
         for run in journal.runs():
             workspaces = GitWorkspaces(repo, run.id, state_dir)
             removed.extend(workspaces.prune_stray(keep=()))
+            removed.extend(workspaces.pool.clear())  # shared by the runs: empty after one
             workspaces.delete_run_branches()
     return removed
 
@@ -293,7 +295,8 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
     settings = RunSettings.from_stored(run.options)
     flow = TaskFlow(
         journal, run_id, GitWorkspaces(repo, run_id, repo.root / STATE_DIR,
-                                       protected=settings.protected),
+                                       protected=settings.protected,
+                                       pool=settings.max_parallel + settings.verify_parallel),
         RunnerPool(settings.runner_settings), profiles, settings,
         repo.root / STATE_DIR / "logs" / run_id,
         hooks=_hooks(journal, run_id),

@@ -26,7 +26,7 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,7 @@ __all__ = [
     "PORT_BLOCK",
     "Prepared",
     "RunCommand",
+    "WorkspaceEnv",
     "WorkspaceSetup",
     "files_to_copy",
     "prepare_workspace",
@@ -47,7 +48,7 @@ _OUTPUT_SHOWN = 2000  # characters of a failed setup command's output put in the
 
 # How a setup or teardown command is run: (command, cwd, env, log path, timeout) -> (ok,
 # its output or why it failed). The engine passes its contained process runner.
-RunCommand = Callable[[str, Path, dict[str, str], Path, float], Awaitable[tuple[bool, str]]]
+RunCommand = Callable[[str, Path, Mapping[str, str], Path, float], Awaitable[tuple[bool, str]]]
 
 _held_ports: set[int] = set()
 _ports_lock = threading.Lock()
@@ -63,11 +64,43 @@ class WorkspaceSetup:
     timeout_s: float = 900.0
 
 
+class WorkspaceEnv(Mapping[str, str]):
+    """A workspace's variables. Its port block is found when a process first reads them:
+    finding ten free ports takes eleven sockets, and a task whose agent and gates start
+    no process (an in-process runner) never needs them."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
+        self._port: int | None = None
+
+    def _all(self) -> dict[str, str]:
+        if self._port is None:
+            self._port = _free_port_block()
+            self._values["WAVEFRONT_PORT"] = str(self._port)
+        return self._values
+
+    def __getitem__(self, key: str) -> str:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def release(self) -> None:
+        """Hand the port block back, if one was found."""
+        if self._port is not None:
+            _release_block(self._port)
+            self._port = None
+            self._values.pop("WAVEFRONT_PORT", None)
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A prepared workspace: the variables its processes get, and why setup failed."""
 
-    env: dict[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
     copied: tuple[str, ...] = ()
     failure: str | None = None
 
@@ -146,12 +179,19 @@ def _is_free(port: int) -> bool:
     return True
 
 
-def release_ports(env: dict[str, str]) -> None:
+def release_ports(env: Mapping[str, str]) -> None:
     """Hand a workspace's port block back."""
+    if isinstance(env, WorkspaceEnv):
+        env.release()
+        return
     start = env.get("WAVEFRONT_PORT")
     if start and start.isdigit():
-        with _ports_lock:
-            _held_ports.difference_update(range(int(start), int(start) + PORT_BLOCK))
+        _release_block(int(start))
+
+
+def _release_block(start: int) -> None:
+    with _ports_lock:
+        _held_ports.difference_update(range(start, start + PORT_BLOCK))
 
 
 async def prepare_workspace(
@@ -164,11 +204,7 @@ async def prepare_workspace(
 ) -> Prepared:
     """Give `workspace` its variables and copied files, then run the setup commands, with
     their output appended to `log_path`. A failing command is returned, not raised."""
-    env = {
-        "WAVEFRONT_TASK_ID": task_id,
-        "WAVEFRONT_WORKSPACE": str(workspace),
-        "WAVEFRONT_PORT": str(_free_port_block()),
-    }
+    env = WorkspaceEnv({"WAVEFRONT_TASK_ID": task_id, "WAVEFRONT_WORKSPACE": str(workspace)})
     copied = tuple(
         path for path in files_to_copy(checkout, spec.copy) if _copy(checkout, workspace, path)
     )
@@ -180,7 +216,8 @@ async def prepare_workspace(
 
 
 async def teardown_workspace(
-    spec: WorkspaceSetup, workspace: Path, env: dict[str, str], log_path: Path, run: RunCommand
+    spec: WorkspaceSetup, workspace: Path, env: Mapping[str, str], log_path: Path,
+    run: RunCommand
 ) -> None:
     """Run the teardown commands (each whatever the previous one did) and free the ports."""
     try:

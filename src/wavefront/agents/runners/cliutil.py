@@ -19,7 +19,7 @@ import json
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -166,6 +166,16 @@ class CliRunner(ABC):
         it; None to let it go on."""
         return None
 
+    def attempt_watch(self, request: AgentRequest
+                      ) -> Callable[[str, Sequence[str]], Failure | None]:
+        """The watcher of one attempt: `watch`, unless the runner keeps count of something
+        per attempt (the turns of a CLI with no turn limit of its own)."""
+        return self.watch
+
+    def partial_usage(self, outcome: ProcessOutcome) -> Usage | None:
+        """What a run that wavefront stopped had spent so far, when its output says."""
+        return None
+
     def side_logs(self, request: AgentRequest) -> Path | None:
         """A folder the CLI logs into besides its output, for `watch` to read too."""
         return None
@@ -217,11 +227,11 @@ class CliRunner(ABC):
         argv, stdin_text = self.prompt_on_stdin(self.build_argv(request), request)
         present = {p for p in self.internal_paths if (request.workspace / p).exists()}
         seen: list[Failure] = []
-
+        watch = self.attempt_watch(request)
         recent: list[str] = []
 
         def stop_on(line: str) -> bool:
-            found = self.watch(line, recent)
+            found = watch(line, recent)
             recent.append(line)
             del recent[:-20]
             if found is not None:
@@ -242,7 +252,7 @@ class CliRunner(ABC):
         finally:
             _remove_internal(request.workspace, self.internal_paths, present)
         if outcome.stopped and seen:
-            return self.failed(outcome, seen[0])
+            return self.failed(outcome, seen[0], self.partial_usage(outcome), request)
         if outcome.timed_out:
             return self.failed(
                 outcome,

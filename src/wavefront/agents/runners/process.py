@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from wavefront.agents.runners.spawn import Child, start
 from wavefront.lifetime import TAG_VARIABLE, current_scope, kill_tagged
-from wavefront.redact import Redactor
+from wavefront.redact import Redactor, redactor_for
 
 __all__ = ["BASE_ENV_NAMES", "ProcessOutcome", "SideLogs", "child_environment", "run_process"]
 
@@ -89,7 +90,6 @@ BASE_ENV_NAMES: tuple[str, ...] = (
 _DRAIN_S = 2.0
 _AFTER_KILL_DRAIN_S = 1.0
 _CHUNK = 65536
-_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ async def run_process(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     # Secrets of this process and those handed to the child (an API key in `env`).
-    redactor = Redactor({**os.environ, **(env or {})})
+    redactor = redactor_for({**os.environ, **(env or {})})
     scope = current_scope()
     child_env = child_environment(env)
     if scope is not None:
@@ -165,16 +165,9 @@ async def run_process(
 
         # Read from before the start: a line the child logs at once is a new line.
         followed = _side_logs(side_logs, watch)
-        stdin = asyncio.subprocess.DEVNULL if stdin_text is None else asyncio.subprocess.PIPE
-        spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
-            *launched,
-            cwd=cwd,
-            env=child_env,
-            stdin=stdin,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        ))
+        # Forked on a thread: the event loop goes on meanwhile (see `spawn`).
+        spawn = asyncio.ensure_future(start(launched, cwd=cwd, env=child_env,
+                                            stdin_pipe=stdin_text is not None))
         try:
             proc = await asyncio.shield(spawn)
         except OSError as exc:
@@ -196,7 +189,6 @@ async def run_process(
 
         out = _Capture(log, "", redactor, watch)
         err = _Capture(log, "[stderr] ", redactor, watch)
-        assert proc.stdout is not None and proc.stderr is not None
         tasks = [
             asyncio.create_task(_pump(proc.stdout, out)),
             asyncio.create_task(_pump(proc.stderr, err)),
@@ -206,9 +198,9 @@ async def run_process(
             tasks.append(asyncio.create_task(_feed(proc.stdin, stdin_text)))
         timed_out = stopped = False
         try:
-            # The leader's exit (not `proc.wait()`, see `_exited`), or a line the runner's
+            # The leader's exit (not its pipes closing, see `spawn`), or a line the runner's
             # watcher says means the CLI is stuck retrying.
-            exited = asyncio.ensure_future(_exited(proc))
+            exited = asyncio.ensure_future(proc.exited())
             asked = asyncio.ensure_future(stop_requested.wait())
             try:
                 await asyncio.wait({exited, asked}, timeout=timeout_s,
@@ -222,11 +214,11 @@ async def run_process(
                 await _stop_group(proc, kill_grace_s)
             await _finish_pipes(proc.pid, tasks)
             if scope is not None:
-                kill_tagged(scope.tag)
+                kill_tagged(scope.tag, since_pid=proc.pid)
         except asyncio.CancelledError:
             await _stop_group(proc, kill_grace_s)
             if scope is not None:
-                kill_tagged(scope.tag)
+                kill_tagged(scope.tag, since_pid=proc.pid)
             _end_log(log, out, err, "[cancelled: process group killed]")
             raise
         finally:
@@ -323,17 +315,6 @@ async def _feed(stdin: asyncio.StreamWriter | None, text: str) -> None:
         await stdin.wait_closed()
 
 
-async def _exited(proc: asyncio.subprocess.Process) -> int:
-    """The leader's exit status, as soon as it exits.
-
-    Not `proc.wait()`: before Python 3.12 that also waits for the pipes to close, which a
-    background child holding them (`sleep 1000 &`) would put off until the timeout.
-    """
-    while proc.returncode is None:
-        await asyncio.sleep(_POLL_S)
-    return proc.returncode
-
-
 async def _finish_pipes(pgid: int, tasks: list[asyncio.Task[None]]) -> None:
     """Wait for the pipes to close, then kill whatever the leader left in its group."""
     _, pending = await asyncio.wait(tasks, timeout=_DRAIN_S)
@@ -342,13 +323,13 @@ async def _finish_pipes(pgid: int, tasks: list[asyncio.Task[None]]) -> None:
         await asyncio.wait(pending, timeout=_AFTER_KILL_DRAIN_S)
 
 
-async def _stop_group(proc: asyncio.subprocess.Process, grace_s: float) -> None:
+async def _stop_group(proc: Child, grace_s: float) -> None:
     """SIGTERM the group, give the leader `grace_s` to go, then SIGKILL what is left."""
     _signal_group(proc.pid, signal.SIGTERM)
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(_exited(proc), max(grace_s, 0.0))
+        await asyncio.wait_for(proc.exited(), max(grace_s, 0.0))
     _signal_group(proc.pid, signal.SIGKILL)
-    await _exited(proc)
+    await proc.exited()
 
 
 def _signal_group(pgid: int, signum: signal.Signals) -> None:

@@ -146,8 +146,10 @@ class ScriptRunner:
         # One write at the end (opening a file is most of a no-op attempt's cost); a child
         # process the script started has logged its own lines above by then.
         report = f"{result.text.rstrip()}\n" if result.text else ""
-        _log(request, f"[script] task {request.task.id} role {role} attempt {attempt} "
-                      f"round {round_}\n{report}[script] finished: {outcome}")
+        # On a thread: the file is new, and making one blocks for a while on a busy disk.
+        await asyncio.to_thread(
+            _log, request, f"[script] task {request.task.id} role {role} attempt {attempt} "
+                           f"round {round_}\n{report}[script] finished: {outcome}")
         return _with(result, duration_s=duration, log_path=request.log_path)
 
 
