@@ -291,10 +291,14 @@ class GateResult:
 @dataclass(frozen=True)
 class Completion:
     """What the backlog is told about a merged task (its write-back): who did it, when,
-    the agent's summary and the review's findings. Times are seconds since the epoch."""
+    the agent's summary, the review's verdict and findings. Times are seconds since the epoch."""
 
     agent: str | None
     started_at: float | None
     completed_at: float
     summary: str = ""
     review: tuple[str, ...] = ()
+    # What the review concluded, in words ("" when no review ran), and whether a reviewer
+    # or a person approved the work (the story workflow's Approved).
+    verdict: str = ""
+    approved: bool = False

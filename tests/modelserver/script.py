@@ -32,6 +32,8 @@ WRITE_TOOLS = ("Write", "write", "write_file", "apply_patch")
 # result lists the revealed tools in a <functions> block.
 SEARCH_TOOLS = ("tool_search", "ToolSearch")
 _SEARCH_RESULT = "<functions>"
+# How wavefront's review gate starts the prompt it sends a reviewer.
+REVIEW_PROMPT = "# Review of task "
 SHELL_TOOLS = ("Bash", "bash", "run_shell_command", "exec_command", "shell")
 
 
@@ -75,18 +77,22 @@ class Reply:
 class Script:
     """What the model is told to do: files to write (relative path -> content), the shell
     command of the `shell` scenario (or its `commands`, one tool call each, in order), the
-    final text, and a question to ask first through an MCP tool named `ask_human`
-    (whatever prefix the CLI gives its MCP tools)."""
+    final text, a question to ask first through an MCP tool named `ask_human` (whatever
+    prefix the CLI gives its MCP tools), and a reviewer's answer."""
 
     files: Mapping[str, str] = field(default_factory=lambda: {"hello.txt": "hello\n"})
     command: str = "echo scripted > shell-ran.txt"
     final: str = "Done: the requested files are written."
     ask: str | None = None
     commands: tuple[str, ...] = ()
+    # What a reviewer is answered (a request holding wavefront's review prompt).
+    review: str = 'Looks right.\n```json\n{"verdict": "approve", "findings": []}\n```'
 
     def answer(self, conversation: Conversation, scenario: str) -> Reply:
         if not conversation.tools:
             return self._side_call(conversation)
+        if REVIEW_PROMPT in conversation.text:
+            return Reply(text=self.review)
         if TOOLS_WITHDRAWN in conversation.text:
             return Reply(text=self.final)
         steps: list[tuple[str, str, str]] = []  # (what, path or command, content)

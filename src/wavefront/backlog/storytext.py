@@ -37,6 +37,7 @@ __all__ = ["DependencyRefs", "StoryFields", "dependency_refs", "parse_story", "s
 
 _STATUS_LABELS = frozenset({"status", "story status"})
 _AGENT_LABELS = frozenset({"agent", "assigned agent", "suggested agent", "assignee agent"})
+_BMAD_SECTIONS = frozenset({"dev notes", "dev agent record", "qa results"})
 _ESTIMATE_LABELS = frozenset({"estimate", "estimated effort", "effort", "effort estimate",
                               "estimation", "estimated time", "time estimate", "story points",
                               "points", "estimated hours"})
@@ -69,6 +70,9 @@ class StoryFields:
     epic_tag: str | None = None
     estimate: float | None = None  # hours, or points (see `wavefront.estimates`)
     front_matter: dict[str, Any] = field(default_factory=dict)
+    # Written on BMAD's story template (its Dev Notes / Dev Agent Record / QA Results
+    # sections): its status words are BMAD's, where Approved means ready to start.
+    bmad_template: bool = False
 
 
 _Block = Block
@@ -122,6 +126,8 @@ def parse_story(text: str, path: Path) -> StoryFields:
         epic_tag=_epic_tag(doc),
         estimate=_estimate(doc),
         front_matter=front,
+        bmad_template=any(block.level == 2 and text.lower().strip(" :") in _BMAD_SECTIONS
+                          for _position, block, text in doc.headings),
     )
     return _apply_front_matter(fields, front) if front else fields
 

@@ -15,7 +15,7 @@ from wavefront.agents.runners.base import AgentRequest, Runner
 from wavefront.errors import ConfigError
 from wavefront.model import SourceLocation
 
-__all__ = ["REQUEST_SETTINGS", "RUNNERS", "AgentRequest", "Runner", "make_runner"]
+__all__ = ["NOT_AGENTS", "REQUEST_SETTINGS", "RUNNERS", "AgentRequest", "Runner", "make_runner"]
 
 # Settings a runner reads from each request rather than its constructor; with `kind` (which
 # runner a named entry is), the only keys besides the constructor's that a runner accepts.
@@ -46,6 +46,10 @@ class _Registry(Mapping[str, Callable[..., Runner]]):
     def __len__(self) -> int:
         return len(self._where)
 
+
+# Runners that run a program (the user's command, a script), not a model: nothing that
+# could review a change unless the user says so.
+NOT_AGENTS = frozenset({"command", "script"})
 
 # name -> factory called with the runner's settings as keyword arguments.
 RUNNERS: Mapping[str, Callable[..., Runner]] = _Registry({

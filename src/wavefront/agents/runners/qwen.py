@@ -42,6 +42,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -55,7 +56,8 @@ from wavefront.agents.runners.mcpwiring import SERVER_NAME
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
 
-__all__ = ["APPROVAL_MODES", "AUTH_TYPES", "QwenRunner", "shell_rules", "system_defaults_path"]
+__all__ = ["APPROVAL_MODES", "AUTH_TYPES", "QwenRunner", "carry_session", "shell_rules",
+           "system_defaults_path"]
 
 APPROVAL_MODES = ("plan", "default", "auto-edit", "yolo")
 AUTH_TYPES = ("openai", "anthropic", "qwen-oauth", "gemini", "vertex-ai")
@@ -121,6 +123,9 @@ class QwenRunner(CliRunner):
             argv += ["--max-session-turns", str(request.max_turns)]
         if request.mcp is not None:
             argv += ["--mcp-config", request.mcp.mcp_servers_json()]
+        session = request.options.get("resume_session")
+        if session:  # continue the agent's own session (a fix round, an answer)
+            argv += ["--resume", str(session)]
         return argv + list(self.extra_args)
 
     def runtime_folder(self, request: AgentRequest) -> Path:
@@ -133,6 +138,9 @@ class QwenRunner(CliRunner):
         env = super().child_env(request)
         folder = self.runtime_folder(request)
         env.setdefault("QWEN_RUNTIME_DIR", str(folder))
+        session = request.options.get("resume_session")
+        if session:
+            carry_session(request.log_path.parent, folder, str(session))
         if "QWEN_CODE_SYSTEM_DEFAULTS_PATH" not in env:
             values: dict[tuple[str, ...], object] = {
                 ("model", "generationConfig", "maxRetries"): 0,
@@ -221,6 +229,24 @@ def _split_outside_quotes(command: str) -> list[str]:
         index += 1
     parts.append(command[start:].strip())
     return [part for part in parts if part]
+
+
+def carry_session(logs: Path, folder: Path, session: str) -> None:
+    """Copy session `session`'s chat record from an earlier attempt's runtime folder (in
+    `logs`) into `folder`: `--resume` looks only in its own runtime folder, and each attempt
+    has its own so that its debug log starts empty for the retry watcher."""
+    name = f"{session}.jsonl"
+    if any(folder.glob(f"projects/*/chats/{name}")):
+        return
+    earlier = sorted((p for p in logs.glob(f"*.qwen/projects/*/chats/{name}")
+                      if not p.is_relative_to(folder)),
+                     key=lambda p: p.stat().st_mtime)
+    if not earlier:
+        return  # the CLI says the session is unknown, and the attempt fails with that
+    latest = earlier[-1]
+    target = folder / latest.relative_to(latest.parents[3])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(latest, target)
 
 
 def system_defaults_path(environ: Mapping[str, str] | None = None) -> Path:
