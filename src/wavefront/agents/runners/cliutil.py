@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.failures import Failure, classify_failure
@@ -33,6 +33,7 @@ __all__ = [
     "ARGV_PROMPT_LIMIT",
     "TEXT_LIMIT",
     "CliRunner",
+    "CliSettings",
     "Usage",
     "as_dict",
     "as_int",
@@ -71,6 +72,19 @@ def one_of(setting: str, value: str, allowed: Sequence[str]) -> str:
 # over 128 KiB (MAX_ARG_STRLEN) with "Argument list too long", and a story with its
 # dependencies' reports and a gate's output can be longer.
 ARGV_PROMPT_LIMIT = 96 * 1024
+
+
+class CliSettings(TypedDict, total=False):
+    """The settings every CLI runner takes (see `CliRunner`); a runner's constructor names
+    its own and passes these on as `**common`."""
+
+    executable: str | None
+    extra_args: Sequence[str]
+    env: Mapping[str, str] | None
+    model: str | None
+    base_url: str | None
+    api_key_env: str | None
+    check_version: bool
 
 
 class CliRunner(ABC):

@@ -41,13 +41,14 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wavefront.agents.pricing import estimate_cost
 from wavefront.agents.runners.attemptsettings import machine_settings_path, merged_settings
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     CliRunner,
+    CliSettings,
     Usage,
     as_dict,
     as_int,
@@ -59,6 +60,9 @@ from wavefront.agents.runners.cliutil import (
 from wavefront.agents.runners.failures import Failure, classify_failure
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["APPROVAL_MODES", "EXIT_CODES", "GeminiRunner"]
 
@@ -109,18 +113,10 @@ class GeminiRunner(CliRunner):
     def __init__(
         self,
         *,
-        executable: str | None = None,
-        extra_args: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
-        model: str | None = None,
-        base_url: str | None = None,
-        api_key_env: str | None = None,
-        check_version: bool = True,
         approval_mode: str = "auto_edit",
+        **common: Unpack[CliSettings],
     ) -> None:
-        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
-                         base_url=base_url, api_key_env=api_key_env,
-                         check_version=check_version)
+        super().__init__(**common)
         self.approval_mode = one_of("approval_mode", approval_mode, APPROVAL_MODES)
 
     def child_env(self, request: AgentRequest) -> dict[str, str]:

@@ -45,12 +45,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     CliRunner,
+    CliSettings,
     Usage,
     as_dict,
     as_int,
@@ -61,6 +62,9 @@ from wavefront.agents.runners.cliutil import (
 from wavefront.agents.runners.failures import Failure, classify_failure
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentProfile, AgentResult, FailureKind
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["SHELL_MODES", "OpenCodeRunner"]
 
@@ -101,18 +105,10 @@ class OpenCodeRunner(CliRunner):
     def __init__(
         self,
         *,
-        executable: str | None = None,
-        extra_args: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
-        model: str | None = None,
-        base_url: str | None = None,
-        api_key_env: str | None = None,
-        check_version: bool = True,
         shell: str = "gates",
+        **common: Unpack[CliSettings],
     ) -> None:
-        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
-                         base_url=base_url, api_key_env=api_key_env,
-                         check_version=check_version)
+        super().__init__(**common)
         self.shell = one_of("shell", shell, SHELL_MODES)
 
     def provider_problem(self, request: AgentRequest | None = None) -> str | None:

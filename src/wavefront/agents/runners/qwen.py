@@ -46,15 +46,19 @@ import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wavefront.agents.runners.attemptsettings import machine_settings_path, merged_settings
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.claude import parse_result_stream
-from wavefront.agents.runners.cliutil import CliRunner, one_of
+from wavefront.agents.runners.cliutil import CliRunner, CliSettings, one_of
 from wavefront.agents.runners.failures import Failure, classify_failure, parse_reset_time
 from wavefront.agents.runners.mcpwiring import SERVER_NAME
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["APPROVAL_MODES", "AUTH_TYPES", "QwenRunner", "carry_session", "shell_rules",
            "system_defaults_path"]
@@ -90,19 +94,11 @@ class QwenRunner(CliRunner):
     def __init__(
         self,
         *,
-        executable: str | None = None,
-        extra_args: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
-        model: str | None = None,
-        base_url: str | None = None,
-        api_key_env: str | None = None,
-        check_version: bool = True,
         approval_mode: str = "auto-edit",
         auth_type: str | None = None,
+        **common: Unpack[CliSettings],
     ) -> None:
-        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
-                         base_url=base_url, api_key_env=api_key_env,
-                         check_version=check_version)
+        super().__init__(**common)
         self.approval_mode = one_of("approval_mode", approval_mode, APPROVAL_MODES)
         self.auth_type = one_of("auth_type", auth_type, AUTH_TYPES) if auth_type else None
 
