@@ -96,13 +96,8 @@ class ClaudeRunner(CliRunner):
     package = "npm @anthropic-ai/claude-code"
     verified = True
 
-    def __init__(
-        self,
-        *,
-        permission_mode: str = "acceptEdits",
-        max_retries: int = 1,
-        **common: Unpack[CliSettings],
-    ) -> None:
+    def __init__(self, *, permission_mode: str = "acceptEdits", max_retries: int = 1,
+                 **common: Unpack[CliSettings]) -> None:
         super().__init__(**common)
         self.permission_mode = one_of("permission_mode", permission_mode, PERMISSION_MODES)
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:

@@ -109,12 +109,7 @@ class CodexRunner(CliRunner):
     package = "npm @openai/codex"
     verified = True
 
-    def __init__(
-        self,
-        *,
-        sandbox: str = "workspace-write",
-        **common: Unpack[CliSettings],
-    ) -> None:
+    def __init__(self, *, sandbox: str = "workspace-write", **common: Unpack[CliSettings]) -> None:
         super().__init__(**common)
         self.sandbox = one_of("sandbox", sandbox, SANDBOX_MODES)
 

@@ -45,12 +45,7 @@ class CursorRunner(CliRunner):
     auth_env = ("CURSOR_API_KEY",)
     auth_files = (".config/cursor/auth.json", ".cursor/cli-config.json")
 
-    def __init__(
-        self,
-        *,
-        force: bool = True,
-        **common: Unpack[CliSettings],
-    ) -> None:
+    def __init__(self, *, force: bool = True, **common: Unpack[CliSettings]) -> None:
         super().__init__(**common)
         if not isinstance(force, bool):
             raise ValueError(f"force must be true or false, got {force!r}")

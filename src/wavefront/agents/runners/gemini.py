@@ -110,12 +110,7 @@ class GeminiRunner(CliRunner):
     package = "npm @google/gemini-cli"
     verified = True
 
-    def __init__(
-        self,
-        *,
-        approval_mode: str = "auto_edit",
-        **common: Unpack[CliSettings],
-    ) -> None:
+    def __init__(self, *, approval_mode: str = "auto_edit", **common: Unpack[CliSettings]) -> None:
         super().__init__(**common)
         self.approval_mode = one_of("approval_mode", approval_mode, APPROVAL_MODES)
 

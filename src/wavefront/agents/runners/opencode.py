@@ -102,12 +102,7 @@ class OpenCodeRunner(CliRunner):
     package = "npm opencode-ai"
     verified = True
 
-    def __init__(
-        self,
-        *,
-        shell: str = "gates",
-        **common: Unpack[CliSettings],
-    ) -> None:
+    def __init__(self, *, shell: str = "gates", **common: Unpack[CliSettings]) -> None:
         super().__init__(**common)
         self.shell = one_of("shell", shell, SHELL_MODES)
 

@@ -91,13 +91,8 @@ class QwenRunner(CliRunner):
     package = "npm @qwen-code/qwen-code"
     verified = True
 
-    def __init__(
-        self,
-        *,
-        approval_mode: str = "auto-edit",
-        auth_type: str | None = None,
-        **common: Unpack[CliSettings],
-    ) -> None:
+    def __init__(self, *, approval_mode: str = "auto-edit", auth_type: str | None = None,
+                 **common: Unpack[CliSettings]) -> None:
         super().__init__(**common)
         self.approval_mode = one_of("approval_mode", approval_mode, APPROVAL_MODES)
         self.auth_type = one_of("auth_type", auth_type, AUTH_TYPES) if auth_type else None
