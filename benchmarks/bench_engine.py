@@ -10,8 +10,10 @@ Sections, each run in a fresh interpreter so its peak RSS is its own:
   8 slots, script runner sleeping, no git. Reported as makespan / lower bound, where the
   lower bound is max(critical path, total work / slots), next to the simulated
   barrier-per-wave, first-come and critical-path-first schedules of the same graph.
-  Twice: with the durations as the tasks' weights (what the engine's priority sees when
-  estimates are good) and with unit weights (wavefront's default: graph shape only).
+  Four times: with the durations as the tasks' weights (an oracle); with them as each
+  task's `estimate`, weighted by wavefront's own planning (`plan.weights`); with an
+  estimate for every other task only (the rest get the median); and with unit weights
+  (the graph's shape only, what a backlog without estimates gets).
 - noop: 2,000 no-op tasks through the full engine (task flow, script runner, journal on).
 - git: 200 tasks with real worktrees, commits and merges, per task next to the summed
   time of the git processes the run started and a bare replay of the git a task needs.
@@ -37,8 +39,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from dags import generate, simulate_all  # noqa: E402
-from wavefront_driver import bare_git_per_task, run_engine, run_engine_git  # noqa: E402
+from dags import generate, list_schedule, simulate_all  # noqa: E402
+from wavefront_driver import (  # noqa: E402
+    bare_git_per_task,
+    build_tasks,
+    run_engine,
+    run_engine_git,
+)
 
 SLOTS = 8
 MEAN_S = 0.05
@@ -77,7 +84,15 @@ def section_makespan(size: dict[str, int], workdir: Path) -> dict[str, Any]:
             "work_over_slots_s": dag.total_work / SLOTS,
             "simulated": simulate_all(dag, SLOTS),
         }
-        for priority in ("durations", "unit"):
+        # What each priority alone achieves, without the engine's overhead (no load on
+        # the machine changes it).
+        row["simulated_priority"] = {
+            priority: list_schedule(dag, SLOTS, "critical-path", levels={
+                task.id: level for task, _a, _r, level, _w in build_tasks(dag, "sleep", priority)
+            }) / bound
+            for priority in ("durations", "estimates", "half-estimates", "unit")
+        }
+        for priority in ("durations", "estimates", "half-estimates", "unit"):
             result = run_engine(
                 dag, workdir / f"m{seed}-{priority}", slots=SLOTS, kind="sleep", priority=priority
             )
@@ -171,17 +186,22 @@ def report(results: dict[str, Any]) -> str:
             f"{section['mean_duration_s'] * 1e3:.0f} ms; target <= {TARGET_RATIO}):"
         )
         lines.append(
-            "  seed  bound   engine(weights)  engine(unit)  sim barrier  "
-            "sim first-come  sim cp-first"
+            "  seed  bound   engine(weights)  (estimates)  (half)  engine(unit)  "
+            "sim barrier  sim first-come  sim cp-first"
         )
         for run in section["runs"]:
             sim = run["simulated"]
             lines.append(
                 f"  {run['seed']:>4}  {run['lower_bound_s']:5.2f}s  "
-                f"{run['engine_durations_ratio']:15.3f}  {run['engine_unit_ratio']:12.3f}  "
+                f"{run['engine_durations_ratio']:15.3f}  {run['engine_estimates_ratio']:11.3f}  "
+                f"{run['engine_half-estimates_ratio']:6.3f}  {run['engine_unit_ratio']:12.3f}  "
                 f"{sim['barrier_per_wave']:11.3f}  {sim['first_come']:14.3f}  "
                 f"{sim['critical_path_first']:12.3f}"
             )
+        lines.append("  simulated with each priority (no engine overhead):")
+        for run in section["runs"]:
+            lines.append(f"  {run['seed']:>4}  " + "  ".join(
+                f"{name} {ratio:.3f}" for name, ratio in run["simulated_priority"].items()))
     if "noop" in results:
         noop = results["noop"]
         lines.append(

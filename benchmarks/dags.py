@@ -169,10 +169,14 @@ def chain(durations: Sequence[float]) -> Dag:
     return Dag(ids, deps, dict(zip(ids, durations, strict=True)))
 
 
-def list_schedule(dag: Dag, slots: int, order: ScheduleOrder = "first-come") -> float:
-    """Makespan of greedy list scheduling with no overhead: a free slot takes a ready task."""
+def list_schedule(dag: Dag, slots: int, order: ScheduleOrder = "first-come",
+                  levels: Mapping[str, float] | None = None) -> float:
+    """Makespan of greedy list scheduling with no overhead: a free slot takes a ready task.
+
+    `levels` replaces the true bottom levels as the critical-path order's priorities (to
+    see what priorities from estimates would achieve)."""
     position = {task_id: index for index, task_id in enumerate(dag.ids)}
-    levels = dag.bottom_levels
+    levels = dag.bottom_levels if levels is None else levels
     key: Callable[[str, float], tuple[float, int]]
     if order == "first-come":
 

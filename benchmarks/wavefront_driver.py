@@ -23,6 +23,8 @@ from wavefront.engine.settings import RunSettings
 from wavefront.engine.taskflow import TaskFlow
 from wavefront.journal.database import Journal
 from wavefront.model import SourceLocation, Task, TaskOptions, TaskStatus
+from wavefront.plan.graph import Plan
+from wavefront.plan.weights import default_weights
 from wavefront.workspace import attempt_repo
 from wavefront.workspace import git as git_module
 from wavefront.workspace.base import PlainWorkspaces
@@ -42,8 +44,11 @@ __all__ = [
 # command: the command runner starts a real child (`true`) per task.
 TaskKind = Literal["sleep", "noop", "command", "git"]
 # What the engine is told about each task's length: the true durations (an oracle, like a
-# well-estimated `weight`), unit weights (only the graph's shape), or nothing at all.
-Priority = Literal["durations", "unit", "none"]
+# well-estimated `weight`), unit weights (only the graph's shape), or nothing at all;
+# `estimates`: each task's duration as its `estimate`, weighted and planned by wavefront
+# itself (`plan.weights`, `Plan.build`); `half-estimates`: every other task has one, the
+# rest get the median.
+Priority = Literal["durations", "unit", "none", "estimates", "half-estimates"]
 
 SOURCE = SourceLocation(Path("benchmark"), 1)
 
@@ -62,6 +67,13 @@ def build_tasks(
     """Journal rows (task, agent, runner, priority, wave) for `dag`."""
     if priority == "durations":
         levels = dag.bottom_levels
+    elif priority in ("estimates", "half-estimates"):
+        every = 1 if priority == "estimates" else 2
+        estimated = [Task(id=task_id, title=task_id, source=SOURCE,
+                          dependencies=dag.deps[task_id],
+                          estimate=dag.durations[task_id] if index % every == 0 else None)
+                     for index, task_id in enumerate(dag.ids)]
+        levels = dict(Plan.build(default_weights(estimated, {})).priority)
     elif priority == "unit":
         levels = dag.with_durations({t: 1.0 for t in dag.ids}).bottom_levels
     else:

@@ -175,6 +175,12 @@ def test_bench_engine_smoke_output_shape() -> None:
     makespan = result["makespan"]["runs"][0]
     assert makespan["engine_durations_ratio"] > 0 and makespan["engine_unit_ratio"] > 0
     assert set(makespan["simulated"]) == {"barrier_per_wave", "first_come", "critical_path_first"}
+    assert makespan["engine_estimates_ratio"] > 0
+    assert makespan["engine_half-estimates_ratio"] > 0
+    simulated = makespan["simulated_priority"]
+    assert set(simulated) == {"durations", "estimates", "half-estimates", "unit"}
+    # Every duration given as an estimate: wavefront's planning orders as the truth does.
+    assert simulated["estimates"] == simulated["durations"]
     assert result["noop"]["done"] == result["noop"]["tasks"] > 0
     assert result["noop"]["us_per_task"] > 0
     git = result["git"]
@@ -230,3 +236,13 @@ def test_merge_queue_benchmark_smoke() -> None:
     assert culprit["merged"] == 3 and culprit["culprit_sent_back"]
     assert culprit["integration_green_at_every_commit"]
     assert lock["done"] == 4 and lock["git_calls_per_task"] > 0
+
+
+def test_bench_workspace_times_each_way() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_workspace.py"), "--files", "20", "--runs", "1"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    for way in ("git worktree add", "git clone --shared", "init + alternates (new)",
+                "released one reset (reuse)"):
+        assert way in done.stdout

@@ -82,9 +82,12 @@ def user_side(repo: Path) -> dict[str, str]:
                         *repo.glob(".env*"), repo / "README.md"]):
         if path.is_file():
             digests[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    # wavefront's own folder: git lists it as ignored (despite the pathspec) once it holds a
+    # repository, as it does while released workspaces are kept for reuse.
+    status = [line for line in git(repo, "status", "--porcelain", "--ignored", "--",
+                                   ":!.wavefront").splitlines() if line != "!! .wavefront/"]
     return {"refs": "\n".join(refs), "stash": git(repo, "stash", "list"),
-            "status": git(repo, "status", "--porcelain", "--ignored", "--", ":!.wavefront"),
-            "files": repr(digests)}
+            "status": "\n".join(status), "files": repr(digests)}
 
 
 def wait_for_file(path: Path, process: WavefrontProcess, timeout: float = 60.0) -> None:

@@ -34,7 +34,8 @@ from chaos.invariants import check_invariants
 from components import need
 from raycluster import RAY_AVAILABLE, LocalCluster
 
-pytestmark = pytest.mark.slow
+# One cluster for the module (see `cluster`): its tests share one process of the suite.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,17 @@ seconds of the server's first failing answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -152,6 +156,8 @@ def test_codex_home_in_the_temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 FAILURES = [("auth401", FailureKind.AUTH), ("ratelimit429", FailureKind.RATE_LIMITED),
             ("error500", FailureKind.ERROR)]
 CASES = [(cli, scenario, kind) for cli in REAL_CLIS for scenario, kind in FAILURES]
+# A subscription's usage limit: Codex gives up at once and says when to try again.
+CASES.append(("codex", "usagelimit429", FailureKind.RATE_LIMITED))
 
 
 @pytest.mark.parametrize("cli,scenario,kind", CASES, ids=[f"{c}-{s}" for c, s, _ in CASES])
@@ -163,10 +169,12 @@ def test_a_failing_model_service_is_classified_in_seconds(
     assert not result.ok
     assert result.failure is kind, (result.failure, result.reason)
     assert after_s < CLASSIFIED_WITHIN_S, f"{cli} took {after_s:.0f}s: {result.reason}"
-    if kind is FailureKind.RATE_LIMITED and cli != "codex":
-        # Each passes on the server's retry-after (30 s) as the reset time; Codex says only
-        # "exceeded retry limit, last status: 429".
+    if kind is FailureKind.RATE_LIMITED and (cli, scenario) != ("codex", "ratelimit429"):
+        # Each passes on the server's retry-after (30 s) as the reset time, Codex its usage
+        # limit's "try again at 3:32 PM"; of a request rate limit Codex says only
+        # "exceeded retry limit, last status: 429", whatever headers came with it.
         assert result.retry_at is not None and result.retry_at > time.time()
+        assert result.retry_at < time.time() + 120
 
 
 @pytest.mark.parametrize("cli", REAL_CLIS)
@@ -238,31 +246,72 @@ def test_claude_may_run_the_gate_command_it_is_told_to_run(
     assert git(git_repo, "show", f"{run.branch}:gate-ran.txt") == "ok"
 
 
+@pytest.fixture
+def outside(tmp_path: Path) -> Iterator[Path]:
+    """A folder outside the attempt's workspace and the temporary folders (which Codex's
+    sandbox lets the agent write to): under the home folder, as a user's other files are."""
+    folder = Path(tempfile.mkdtemp(prefix="wavefront-test-", dir=Path.home()))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+# Claude Code, Gemini CLI, Qwen Code and opencode deny the agent any command but the gates';
+# Codex's sandbox lets it run any, and refuses a write outside the worktree.
+@pytest.mark.parametrize("cli", ["claude", "gemini", "qwen", "opencode", "codex"])
 def test_a_denied_shell_command_fails_the_attempt(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Not one of the gates' commands, so acceptEdits denies it in headless mode.
-    script = Script(files={"hello.txt": CONTENT},
-                    command="python3 -c 'print(6*7)' && git status --short")
+        cli: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outside: Path) -> None:
+    denied = f"python3 -c \"open('{outside}/denied-ran.txt', 'w').write('no')\""
+    script = Script(files={"hello.txt": CONTENT}, commands=(GATE, denied))
     with running(script) as server:
-        result, _ = attempt("claude", server, "shell", tmp_path, monkeypatch)
+        result, _ = attempt(cli, server, "shell", tmp_path, monkeypatch, commands=(GATE,))
+    workspace = tmp_path / "ws"
+    assert (workspace / "gate-ran.txt").read_text() == "ok"  # the gate's command may run
+    assert not (outside / "denied-ran.txt").exists()
     assert result.failure is FailureKind.DENIED, (result.failure, result.reason)
-    assert "python3 -c 'print(6*7)'" in result.reason
+    assert denied in result.reason
 
 
-# Codex and aider have no turn limit (README, "Turn limits").
-@pytest.mark.parametrize("cli", ["claude", "qwen", "gemini", "opencode"])
+def test_aider_runs_no_shell_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # In its diff edit format aider collects the commands a model suggests; with
+    # --yes-always it still runs none (they need an explicit yes), and
+    # --no-suggest-shell-commands keeps it from asking for any.
+    script = Script(files={"hello.txt": CONTENT}, command="echo ran > shell-ran.txt")
+    with running(script) as server:
+        result, _ = attempt("aider", server, "shell", tmp_path, monkeypatch,
+                            settings={"extra_args": ["--edit-format", "diff"]}, commands=(GATE,))
+        replies = [json.dumps(call.body) for call in server.model_calls()]
+    assert result.ok, (result.failure, result.reason)
+    assert (tmp_path / "ws" / "hello.txt").read_text() == CONTENT
+    assert not (tmp_path / "ws" / "shell-ran.txt").exists()
+    assert replies and all("SEARCH/REPLACE" in body for body in replies)
+
+
+# Codex and aider have no turn limit of their own: wavefront counts their tool calls (Codex)
+# or model calls (aider) and stops them at the limit. aider makes another call when the
+# file it wrote has lint errors.
+TURN_SCRIPTS = {"aider": Script(files={"hello.py": "def broken(:\n"})}
+
+
+@pytest.mark.parametrize("cli", ["claude", "qwen", "gemini", "opencode", "codex", "aider"])
 def test_the_turn_limit_is_its_own_failure(cli: str, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     # Gemini CLI skips a settings file below a folder others may write to, as /tmp is: the
     # attempt's logs go under the home folder here, as a repository's usually are.
     logs = Path(tempfile.mkdtemp(prefix="wavefront-test-", dir=Path.home())) / "logs"
+    script = TURN_SCRIPTS.get(cli, Script(files={"hello.txt": CONTENT}))
     try:
-        with running(Script(files={"hello.txt": CONTENT})) as server:
+        with running(script) as server:
             result, _ = attempt(cli, server, "maxturns", tmp_path, monkeypatch, logs=logs,
                                 max_turns=1)
+            calls = server.model_calls()
     finally:
         shutil.rmtree(logs.parent, ignore_errors=True)
     assert result.failure is FailureKind.MAX_TURNS, (result.failure, result.reason)
+    if cli in ("codex", "aider"):
+        assert len(calls) == 1, [call.path for call in calls]  # stopped before a second
+        # aider reported its call before it was stopped; Codex reports a turn's tokens
+        # only when the turn ends.
+        assert result.tokens_in == (1200 if cli == "aider" else 0), result.tokens_in
 
 
 def test_a_rejected_key_stops_the_runner_and_the_run(tmp_path: Path, git_repo: Path) -> None:
@@ -301,3 +350,73 @@ def test_a_184_kb_prompt_reaches_the_model_whole(
     assert "Argument list too long" not in (result.reason or "")
     assert any(PROMPT_END in body for body in bodies), (result.failure, result.reason)
     assert result.ok, (result.failure, result.reason)
+
+
+class TunnelProxy:
+    """An HTTP proxy on 127.0.0.1 that tunnels (CONNECT) to 127.0.0.1 only, refuses every
+    other host, and records each host a client asked for."""
+
+    def __init__(self) -> None:
+        self.hosts: list[str] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self._listener.accept()
+                threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        with contextlib.suppress(OSError), client:
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 65536:
+                chunk = client.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            method, target = head.split(b" ", 2)[:2]
+            host, _, port = target.decode().removeprefix("http://").split("/")[0].partition(":")
+            self.hosts.append(host)
+            if method != b"CONNECT" or host != "127.0.0.1":
+                client.sendall(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n")
+                return
+            with socket.create_connection((host, int(port or 80))) as upstream:
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                pipe = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
+                pipe.start()
+                _pipe(client, upstream)
+                pipe.join(timeout=5)
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+        target.shutdown(socket.SHUT_WR)
+
+
+def test_qwen_sends_nothing_but_model_calls_to_the_model_service(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Qwen Code sends every request through HTTPS_PROXY, loopback included: a proxy that
+    # sees them all sees only the scripted server. Without `usageStatisticsEnabled: false`
+    # it would also ask for its usage statistics host (a *.rum.aliyuncs.com address).
+    proxy = TunnelProxy()
+    try:
+        for name in ("HTTPS_PROXY", "HTTP_PROXY"):
+            monkeypatch.setenv(name, proxy.url)
+        with running(Script(files={"hello.txt": CONTENT})) as server:
+            result, _ = attempt("qwen", server, "ok", tmp_path, monkeypatch)
+            paths = {call.path for call in server.requests}
+    finally:
+        proxy.close()
+    assert result.ok, (result.failure, result.reason)
+    assert proxy.hosts and set(proxy.hosts) == {"127.0.0.1"}, proxy.hosts
+    assert paths == {"/v1/chat/completions"}, paths
+    defaults = json.loads((tmp_path / "logs" / "1-attempt-1.qwen" / "system-defaults.json")
+                          .read_text())
+    assert defaults["privacy"] == {"usageStatisticsEnabled": False}

@@ -39,7 +39,7 @@ def write_config(repo: Path, cli: str, settings: dict[str, Any], marker: Path) -
     git(repo, "commit", "-q", "-m", "backlog")
 
 
-@pytest.mark.parametrize("cli", ["codex", "gemini"])
+@pytest.mark.parametrize("cli", ["codex", "gemini", "qwen"])
 def test_a_fix_round_continues_the_cli_session(cli: str, tmp_path: Path,
                                                git_repo: Path) -> None:
     executable = cli_or_skip(cli)

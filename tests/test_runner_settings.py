@@ -4,6 +4,7 @@ keep what the user and the machine had; and a CLI's side log is read as it grows
 from __future__ import annotations
 
 import json
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.gemini import GeminiRunner
 from wavefront.agents.runners.opencode import OpenCodeRunner
 from wavefront.agents.runners.process import SideLogs
-from wavefront.agents.runners.qwen import QwenRunner
+from wavefront.agents.runners.qwen import QwenRunner, shell_rules
 from wavefront.model import FailureKind, SourceLocation, Task
 
 
@@ -71,6 +72,50 @@ def test_qwen_gets_a_runtime_folder_and_defaults_of_its_own(tmp_path: Path) -> N
     assert "QWEN_CODE_SYSTEM_DEFAULTS_PATH" not in runner.child_env(request(tmp_path))
 
 
+def test_qwen_defaults_turn_usage_statistics_off_and_allow_the_gates_commands(
+        tmp_path: Path) -> None:
+    machine = tmp_path / "etc" / "system-defaults.json"
+    machine.parent.mkdir()
+    machine.write_text(json.dumps({"permissions": {"allow": ["run_shell_command(ls)"]}}))
+    runner = QwenRunner(env={"QWEN_CODE_SYSTEM_SETTINGS_PATH": str(machine.parent / "s.json")})
+    gated = replace(request(tmp_path), commands=("pytest -q && ruff check src",))
+    written = json.loads(Path(runner.child_env(gated)["QWEN_CODE_SYSTEM_DEFAULTS_PATH"])
+                         .read_text())
+    assert written["privacy"] == {"usageStatisticsEnabled": False}
+    # The machine's rules stay; each part of a gate's command is a rule of its own.
+    assert written["permissions"] == {"allow": ["run_shell_command(ls)",
+                                                "run_shell_command(pytest -q)",
+                                                "run_shell_command(ruff check src)"]}
+    anything = QwenRunner(approval_mode="yolo", env=runner.env).child_env(gated)
+    assert json.loads(Path(anything["QWEN_CODE_SYSTEM_DEFAULTS_PATH"]).read_text())[
+        "permissions"] == {"allow": ["run_shell_command(ls)"]}
+
+
+@pytest.mark.parametrize("command,rules", [
+    ("pytest -q", ["run_shell_command(pytest -q)"]),
+    # Qwen Code compares a command without the shell's quotes and leading assignments.
+    ("CI=1 python3 -c \"print('a, b')\"", ["run_shell_command(python3 -c print('a, b'))"]),
+    ("make lint; make test | tee out", ["run_shell_command(make lint)",
+                                        "run_shell_command(make test)",
+                                        "run_shell_command(tee out)"]),
+    ("echo 'a && b'", ["run_shell_command(echo a && b)"]),
+])
+def test_qwen_shell_rules(command: str, rules: list[str]) -> None:
+    assert shell_rules([command]) == rules
+
+
+def test_gemini_policy_file_allows_the_gates_commands(tmp_path: Path) -> None:
+    gated = replace(request(tmp_path), commands=("pytest -q", "python3 -c \"print('ok')\""))
+    argv = GeminiRunner().build_argv(gated)
+    policy = Path(argv[argv.index("--policy") + 1])
+    assert policy.parent == tmp_path / "logs"
+    rule = tomllib.loads(policy.read_text())["rule"]
+    assert rule == [{"toolName": "run_shell_command", "decision": "allow", "priority": 500,
+                     "commandPrefix": ["pytest -q", "python3 -c \"print('ok')\""]}]
+    assert "--policy" not in GeminiRunner(approval_mode="yolo").build_argv(gated)
+    assert "--policy" not in GeminiRunner().build_argv(request(tmp_path))
+
+
 def test_gemini_turn_limit_is_added_to_the_machine_settings(tmp_path: Path) -> None:
     machine = tmp_path / "machine.json"
     machine.write_text(json.dumps({"model": {"maxSessionTurns": 100, "name": "pro"}}))
@@ -121,9 +166,22 @@ def test_opencode_turn_limit_joins_the_users_inline_config(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     mine = {"model": "anthropic/claude-sonnet-4-5", "agent": {"build": {"temperature": 0.1}}}
     monkeypatch.setenv("OPENCODE_CONFIG_CONTENT", json.dumps(mine))
-    env = OpenCodeRunner().child_env(replace(request(tmp_path), max_turns=4))
+    env = OpenCodeRunner(shell="any").child_env(replace(request(tmp_path), max_turns=4))
     assert json.loads(env["OPENCODE_CONFIG_CONTENT"]) == {
         "model": "anthropic/claude-sonnet-4-5",
         "agent": {"build": {"temperature": 0.1, "steps": 4}}}
-    unlimited = OpenCodeRunner().child_env(request(tmp_path))
+    unlimited = OpenCodeRunner(shell="any").child_env(request(tmp_path))
     assert json.loads(unlimited["OPENCODE_CONFIG_CONTENT"]) == mine
+
+
+def test_opencode_denies_shell_commands_but_the_gates_in_the_users_inline_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mine = {"model": "anthropic/claude-sonnet-4-5", "permission": {"edit": "allow"}}
+    monkeypatch.setenv("OPENCODE_CONFIG_CONTENT", json.dumps(mine))
+    gated = replace(request(tmp_path), commands=("pytest -q",))
+    config = json.loads(OpenCodeRunner().child_env(gated)["OPENCODE_CONFIG_CONTENT"])
+    assert config["permission"] == {
+        "edit": "allow",
+        "bash": {"*": "deny", "pytest -q": "allow", "pytest -q *": "allow"}}
+    # The last matching rule wins in opencode: the denial of everything comes first.
+    assert next(iter(config["permission"]["bash"])) == "*"

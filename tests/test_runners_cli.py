@@ -421,7 +421,7 @@ def test_gemini_and_cursor_send_their_headless_flags(tmp_path: Path) -> None:
     assert run(make_runner(GeminiRunner, tmp_path), request).ok
     argv = sent_argv(tmp_path)
     assert argv[:4] == ["-p", request.prompt, "--output-format", "json"]
-    assert argv[argv.index("--approval-mode") + 1] == "yolo"
+    assert argv[argv.index("--approval-mode") + 1] == "auto_edit"
     assert run(make_runner(CursorRunner, tmp_path), make_request(tmp_path, "success")).ok
     assert sent_argv(tmp_path) == ["-p", "--output-format", "json", "--force", request.prompt]
 
@@ -495,10 +495,14 @@ NOW = datetime(2026, 2, 5, 10, 30, tzinfo=UTC)
             "resets 7pm (America/Los_Angeles)",  # 19:00 PST = 03:00 UTC next day
             datetime(2026, 2, 6, 3, tzinfo=UTC).timestamp(),
         ),
+        # Codex, a usage limit; NOW is in that very minute: its end, not tomorrow.
+        ("You’ve hit your usage limit. ... or try again at {now} (UTC).",
+         NOW.replace(second=0, microsecond=0).timestamp() + 60),
         ("rate limited, try later", None),
     ],
 )
 def test_parse_reset_time(text: str, expected: float | None) -> None:
+    text = text.replace("{now}", NOW.strftime("%I:%M %p"))
     assert parse_reset_time(text, NOW) == (pytest.approx(expected) if expected else None)
 
 

@@ -16,7 +16,7 @@ agents: {reviewer: {profile: code-reviewer, model: opus}}
 gates: [{kind: command, run: "pytest -q", timeout: 600}]
 verify: merged                   # merged | branch | none (default: merged if a command gate is set)
 verify_parallel: 1               # merged-tree checks of one batch run side by side
-review: {max_rounds: 2, on_limit: needs-human}
+review: {mode: auto, max_rounds: 2, on_limit: needs-human}   # or review: off | agent | human
 tasks:
   - id: api
     title: Build the API
@@ -36,6 +36,7 @@ import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
 from wavefront.errors import ConfigError
+from wavefront.estimates import parse_estimate
 from wavefront.model import GateSpec, SourceLocation, Task, TaskOptions, TaskStatus
 from wavefront.yamlsource import YamlDocument, load_yaml, raise_validation_error
 
@@ -46,6 +47,7 @@ __all__ = [
     "GateConfig",
     "Limits",
     "ProjectConfig",
+    "ReviewMode",
     "ReviewPolicy",
     "TaskConfig",
     "load_config",
@@ -167,9 +169,32 @@ class Limits(_Strict):
     max_cost_usd: Annotated[float, Field(gt=0)] | None = None
 
 
-class ReviewPolicy(_Strict):
-    """How a review loop ends: after `max_rounds` change requests, ask a person or accept."""
+ReviewMode = Literal["auto", "agent", "human", "off"]
 
+
+def _review_shorthand(value: Any) -> Any:
+    """`review: off` (which YAML reads as false, `on` as true) or `review: human` stands
+    for `{mode: ...}`."""
+    if isinstance(value, bool):
+        return {"mode": "agent" if value else "off"}
+    if isinstance(value, str):
+        return {"mode": value.strip().lower()}
+    return value
+
+
+class ReviewPolicy(_Strict):
+    """Who reviews each story once its agent is done, and how a review loop ends.
+
+    `mode`: `auto` (the default) has an agent review every story of a story backlog
+    (markdown stories, BMAD) when the run has an agent that can review, and says once that
+    it does not when only `command`/`script` runners run; `agent` has every task reviewed
+    by an agent whatever its runner; `human` has a person review every task; `off` adds
+    no review (gates written in the file still apply). `agents` are the reviewers
+    (default `code-reviewer`). After `max_rounds` change requests, ask a person or accept.
+    """
+
+    mode: ReviewMode = "auto"
+    agents: TextList = []
     max_rounds: Annotated[int, Field(ge=0)] = 2
     on_limit: Literal["needs-human", "accept"] = "needs-human"
 
@@ -216,7 +241,9 @@ class TaskConfig(_Strict):
     context_files: TextList = []
     reference_files: TextList = []
     gates: list[GateConfig] = []
-    weight: Annotated[float, Field(gt=0)] = 1.0
+    weight: Annotated[float, Field(gt=0)] | None = None
+    # "3h", "2 days", 5 (points): the task's default weight (`plan.weights`).
+    estimate: float | None = None
     parallel: bool = True
     tags: TextList = []
     runner: str | None = None
@@ -229,6 +256,19 @@ class TaskConfig(_Strict):
     script: dict[str, Any] | None = None
     _line: int = PrivateAttr(default=0)
     _depends_line: int = PrivateAttr(default=0)
+
+    @pydantic.field_validator("estimate", mode="before")
+    @classmethod
+    def _estimate(cls, value: object) -> float | None:
+        if value is None:
+            return None
+        size = (parse_estimate(value) if isinstance(value, str)
+                else float(value) if isinstance(value, (int, float))
+                and not isinstance(value, bool) else None)
+        if size is None or size <= 0:
+            raise ValueError(f"expected a duration such as 3h or 2 days, or a number of "
+                             f"points, got {value!r}")
+        return size
 
 
 class WorkspaceConfig(_Strict):
@@ -254,7 +294,8 @@ class ProjectConfig(_Strict):
     verify: Literal["merged", "branch", "none"] | None = None
     # How many candidates of a batch the merge queue checks at once (`verify: merged`).
     verify_parallel: int = Field(default=1, ge=1, le=16)
-    review: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    review: Annotated[ReviewPolicy, BeforeValidator(_review_shorthand)] = Field(
+        default_factory=ReviewPolicy)
     workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
     # Merged work is recorded in the backlog files (on the integration branch only).
     writeback: bool = True
@@ -275,6 +316,7 @@ class ProjectConfig(_Strict):
     _source: Path | None = PrivateAttr(default=None)
     # runner name -> its line under `runners:`; "" -> the line of `defaults.runner`
     _runner_lines: dict[str, int] = PrivateAttr(default_factory=dict)
+    _review_line: int = PrivateAttr(default=1)
 
     @property
     def source(self) -> Path | None:
@@ -297,6 +339,11 @@ class ProjectConfig(_Strict):
         if self.verify is not None:
             return self.verify
         return "merged" if any(g.kind == "command" for g in self.gates) else "branch"
+
+    @property
+    def review_source(self) -> SourceLocation | None:
+        """Where `review:` is written (the file's first line when it is not)."""
+        return SourceLocation(self._source, self._review_line) if self._source else None
 
     def runner_line(self, name: str) -> int:
         """The line where runner `name` is configured, else where it is chosen (1)."""
@@ -346,7 +393,9 @@ def _build_task(item: TaskConfig, path: Path) -> Task:
         reference_files=tuple(item.reference_files),
         gates=tuple(gate.to_spec(path) for gate in item.gates),
         parallel=item.parallel,
-        weight=item.weight,
+        weight=item.weight or 1.0,
+        weight_source="given" if item.weight is not None else "unit",
+        estimate=item.estimate,
         tags=tuple(item.tags),
         options=options,
     )
@@ -417,6 +466,7 @@ def _is_number(value: Any) -> bool:
 
 def _remember_lines(config: ProjectConfig, doc: YamlDocument) -> None:
     config._source = doc.path
+    config._review_line = doc.line_of("review")
     for name in config.runners:
         config._runner_lines[name] = doc.line_of("runners", name)
     if config.defaults.runner:

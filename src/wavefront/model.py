@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 __all__ = [
     "AgentProfile",
@@ -23,7 +23,11 @@ __all__ = [
     "SourceLocation",
     "Task",
     "TaskStatus",
+    "WeightSource",
 ]
+
+# How a task's weight was found; see `wavefront.plan.weights`.
+WeightSource = Literal["given", "measured", "estimate", "median", "unit"]
 
 
 class TaskStatus(StrEnum):
@@ -198,6 +202,11 @@ class Task:
     gates: tuple[GateSpec, ...] = ()
     parallel: bool = True
     weight: float = 1.0
+    # How `weight` was found: "given" by the backlog, or set from what is known of the
+    # task's duration when the plan is made (see `plan.weights`); "unit" when nothing is.
+    weight_source: WeightSource = "unit"
+    # The backlog's size estimate: hours, or points when it gave no unit.
+    estimate: float | None = None
     tags: tuple[str, ...] = ()
     options: TaskOptions = TaskOptions()
     # What a loader keeps about the task beyond the fields above, for prompts and reports.
@@ -282,10 +291,14 @@ class GateResult:
 @dataclass(frozen=True)
 class Completion:
     """What the backlog is told about a merged task (its write-back): who did it, when,
-    the agent's summary and the review's findings. Times are seconds since the epoch."""
+    the agent's summary, the review's verdict and findings. Times are seconds since the epoch."""
 
     agent: str | None
     started_at: float | None
     completed_at: float
     summary: str = ""
     review: tuple[str, ...] = ()
+    # What the review concluded, in words ("" when no review ran), and whether a reviewer
+    # or a person approved the work (the story workflow's Approved).
+    verdict: str = ""
+    approved: bool = False

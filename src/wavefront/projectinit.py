@@ -127,6 +127,10 @@ def render_config(found: Detected) -> str:
     else:
         lines += ["# gates:", "#   - {kind: command, run: make test}", ""]
     lines += [
+        "# Who reviews each story once its agent is done: auto (an agent, when the run has",
+        "# one that can review), agent (every task), human (a person approves each), off.",
+        "# review: auto",
+        "",
         "# What each new workspace needs before its agent starts (it holds only what git",
         "# tracks): git-ignored files to copy from your checkout, and setup commands.",
         "# workspace:",

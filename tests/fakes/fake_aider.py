@@ -36,6 +36,7 @@ def main() -> None:
         "show-release-notes",
         "gitignore",
         "detect-urls",
+        "suggest-shell-commands",
         "show-model-warnings",
         "git",
         "analytics",

@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("-y", "--yolo", action="store_true")
     parser.add_argument("-s", "--sandbox", action="store_true")
     parser.add_argument("--allowed-tools", nargs="+")
+    parser.add_argument("--policy", action="append")
     parser.add_argument("--include-directories", nargs="+")
     parser.add_argument("-d", "--debug", action="store_true")
     parser.add_argument("-r", "--resume")

@@ -91,14 +91,16 @@ def chat_conversation(body: dict[str, Any]) -> Conversation:
 
 
 def is_aider(conversation: Conversation) -> bool:
-    """aider offers no tools and asks for whole files in a *file listing*."""
-    return not conversation.tools and "file listing" in conversation.text
+    """aider offers no tools and asks for whole files in a *file listing* (or for
+    SEARCH/REPLACE blocks)."""
+    return not conversation.tools and ("file listing" in conversation.text
+                                       or "SEARCH/REPLACE" in conversation.text)
 
 
 def respond_chat(handler: BaseHTTPRequestHandler, body: dict[str, Any], reply: Reply,
-                 script: Script, conversation: Conversation) -> None:
+                 script: Script, conversation: Conversation, scenario: str = "ok") -> None:
     if is_aider(conversation):
-        reply = Reply(text=script.whole_file_reply())
+        reply = Reply(text=script.aider_reply(conversation, scenario))
     chat_id = "chatcmpl-" + secrets.token_hex(8)
     model = body.get("model") or "scripted"
     message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}

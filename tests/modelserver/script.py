@@ -32,6 +32,8 @@ WRITE_TOOLS = ("Write", "write", "write_file", "apply_patch")
 # result lists the revealed tools in a <functions> block.
 SEARCH_TOOLS = ("tool_search", "ToolSearch")
 _SEARCH_RESULT = "<functions>"
+# How wavefront's review gate starts the prompt it sends a reviewer.
+REVIEW_PROMPT = "# Review of task "
 SHELL_TOOLS = ("Bash", "bash", "run_shell_command", "exec_command", "shell")
 
 
@@ -74,24 +76,30 @@ class Reply:
 @dataclass(frozen=True)
 class Script:
     """What the model is told to do: files to write (relative path -> content), the shell
-    command of the `shell` scenario, the final text, and a question to ask first through
-    an MCP tool named `ask_human` (whatever prefix the CLI gives its MCP tools)."""
+    command of the `shell` scenario (or its `commands`, one tool call each, in order), the
+    final text, a question to ask first through an MCP tool named `ask_human` (whatever
+    prefix the CLI gives its MCP tools), and a reviewer's answer."""
 
     files: Mapping[str, str] = field(default_factory=lambda: {"hello.txt": "hello\n"})
     command: str = "echo scripted > shell-ran.txt"
     final: str = "Done: the requested files are written."
     ask: str | None = None
+    commands: tuple[str, ...] = ()
+    # What a reviewer is answered (a request holding wavefront's review prompt).
+    review: str = 'Looks right.\n```json\n{"verdict": "approve", "findings": []}\n```'
 
     def answer(self, conversation: Conversation, scenario: str) -> Reply:
         if not conversation.tools:
             return self._side_call(conversation)
+        if REVIEW_PROMPT in conversation.text:
+            return Reply(text=self.review)
         if TOOLS_WITHDRAWN in conversation.text:
             return Reply(text=self.final)
         steps: list[tuple[str, str, str]] = []  # (what, path or command, content)
         if self.ask is not None:
             steps.append(("ask", self.ask, ""))
         if scenario == "shell":
-            steps.append(("shell", self.command, ""))
+            steps += [("shell", command, "") for command in self.commands or (self.command,)]
         steps += [("write", path, content) for path, content in self.files.items()]
         index = conversation.tool_results
         if self.ask is not None and _find(conversation, SEARCH_TOOLS) and \
@@ -108,9 +116,17 @@ class Script:
             return _shell_call(conversation, target) or Reply(text=self.final)
         return _write_call(conversation, target, content) or Reply(text=self.final)
 
-    def whole_file_reply(self) -> str:
-        """aider's "whole" edit format: each file's name, then its content fenced."""
-        blocks = [f"{path}\n```\n{content}```\n" for path, content in self.files.items()]
+    def aider_reply(self, conversation: Conversation, scenario: str) -> str:
+        """aider's answer in the edit format its prompt asks for: each file's name, then
+        its content fenced ("whole") or a SEARCH/REPLACE block that creates it ("diff");
+        in `shell`, the commands in a bash block, as aider asks a model to suggest them."""
+        if "SEARCH/REPLACE" in conversation.text:
+            blocks = [f"{path}\n```\n<<<<<<< SEARCH\n=======\n{content}>>>>>>> REPLACE\n```\n"
+                      for path, content in self.files.items()]
+        else:
+            blocks = [f"{path}\n```\n{content}```\n" for path, content in self.files.items()]
+        if scenario == "shell":
+            blocks.append("```bash\n" + "\n".join(self.commands or (self.command,)) + "\n```\n")
         return "\n".join(blocks) + "\n" + self.final
 
     def _side_call(self, conversation: Conversation) -> Reply:

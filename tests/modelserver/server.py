@@ -184,7 +184,7 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             elif family == "chat":
                 conversation = openai.chat_conversation(body)
                 openai.respond_chat(self, body, script.answer(conversation, scenario),
-                                    script, conversation)
+                                    script, conversation, scenario)
             else:
                 conversation = gemini.conversation(body)
                 model = path.split("/models/")[-1].split(":")[0]

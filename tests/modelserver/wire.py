@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -14,6 +15,11 @@ FAILURES: dict[str, tuple[int, dict[str, str]]] = {
     "auth401": (401, {}),
     "ratelimit429": (429, {"retry-after": "30"}),
     "ratelimit429-bare": (429, {}),
+    # A subscription's usage limit, as OpenAI's service answers Codex: when it resets is in
+    # the body and in Codex's own rate-limit headers.
+    "usagelimit429": (429, {"retry-after": "30", "x-codex-primary-used-percent": "100",
+                            "x-codex-primary-window-minutes": "300",
+                            "x-codex-primary-reset-after-seconds": "30"}),
     "overloaded529": (529, {}),
     "error500": (500, {}),
 }
@@ -108,4 +114,8 @@ def send_failure(handler: BaseHTTPRequestHandler, scenario: str, family: str) ->
                  529: "server_error"}
         body = {"error": {"message": message, "type": kinds[status], "code": codes[status],
                           "param": None}}
+        if scenario == "usagelimit429":
+            body = {"error": {"type": "usage_limit_reached", "message": "The usage limit has "
+                              "been reached", "plan_type": "plus",
+                              "resets_at": int(time.time()) + 30, "resets_in_seconds": 30}}
     send_json(handler, status, body, headers)

@@ -153,6 +153,7 @@ def load(path: Path) -> Backlog:
             status_text=entry.status,
             extra_tags=(tag,) if tag else (),
             metadata=metadata,
+            bmad=True,
         )
         if story_file is not None and fields.dependencies is not None:
             # Declared in the story file: point errors there, not at the yaml key.

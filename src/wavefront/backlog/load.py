@@ -21,6 +21,7 @@ from wavefront.plan.graph import (
 )
 from wavefront.plan.problems import Problem, find_problems, sound_tasks
 from wavefront.plan.scope import split_arguments
+from wavefront.plan.weights import default_weights
 
 __all__ = ["LoadedPlan", "load_and_plan"]
 
@@ -90,6 +91,7 @@ def load_and_plan(
         _refuse_outside(backlog.tasks, base)
     problems = find_problems(backlog.tasks) if sound_only else []
     tasks = sound_tasks(backlog.tasks, problems) if problems else backlog.tasks
+    tasks = default_weights(tasks, _measured_durations(base))
     kept = {task.id for task in tasks}
     plan = Plan.build(tasks, scope, options)
     if plan.unresolved:
@@ -105,6 +107,18 @@ def load_and_plan(
         problems=tuple(problems),
         set_aside=tuple(dict.fromkeys(t.id for t in backlog.tasks if t.id not in kept)),
     )
+
+
+def _measured_durations(root: Path) -> dict[str, float]:
+    """How long each task's earlier successful attempts took, from the journal of the
+    runs in `root` (none before the first run)."""
+    journal = root / ".wavefront" / "journal.db"
+    if not journal.is_file():
+        return {}
+    # Imported here: most commands run where no run exists yet.
+    from wavefront.journal.durations import measured_durations
+
+    return measured_durations(journal)
 
 
 def _settings_only(backlog: Backlog) -> bool:

@@ -14,13 +14,29 @@ from pathlib import Path
 from wavefront.errors import BacklogError
 from wavefront.model import TaskStatus
 
-__all__ = ["read_status"]
+__all__ = ["BMAD_WORDS", "read_status", "story_status"]
+
+# The metadata key that marks a story whose status words are BMAD's (see `story_status`).
+BMAD_WORDS = "bmad_words"
 
 # Words that mean "not started" (TaskStatus.from_text reads unknown words as pending too,
 # so these are what tells a real synonym from a typo).
 _NOT_STARTED = frozenset(
     {"todo", "to do", "to-do", "not started", "not-started", "open", "new", "backlog", "draft"}
 )
+
+
+def story_status(text: str | None, *, bmad: bool) -> TaskStatus:
+    """A story's status: `Approved` is the story workflow's last state (reviewed, done),
+    while BMAD says it of a story approved for development (not started)."""
+    status = TaskStatus.from_text(text)
+    if bmad or status is not TaskStatus.PENDING or not text:
+        return status
+    words = " ".join("".join(ch if ch.isalnum() else " " for ch in text.lower()).split())
+    if (words == "approved" or words.startswith("approved ")) and not words.startswith(
+            ("approved for", "approved to start")):
+        return TaskStatus.DONE
+    return status
 
 
 def read_status(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wavefront.backlog.base import Backlog, each_readable
+from wavefront.backlog.statuswords import BMAD_WORDS, story_status
 from wavefront.backlog.storytext import (
     DependencyRefs,
     StoryFields,
@@ -28,7 +29,7 @@ from wavefront.backlog.storytext import (
     slugify,
 )
 from wavefront.errors import BacklogError
-from wavefront.model import SourceLocation, Task, TaskStatus
+from wavefront.model import SourceLocation, Task
 
 __all__ = [
     "DESCRIPTION",
@@ -68,7 +69,7 @@ _STORY_HEADING = re.compile(
 
 
 # Status words repeat across thousands of stories; the mapping is pure, so remember it.
-_status = functools.lru_cache(maxsize=256)(TaskStatus.from_text)
+_status = functools.lru_cache(maxsize=512)(story_status)
 
 
 def matches(path: Path) -> bool:
@@ -343,9 +344,11 @@ def story_task(
     status_text: str | None = None,
     extra_tags: tuple[str, ...] = (),
     metadata: Mapping[str, Any] | None = None,
+    bmad: bool = False,
 ) -> tuple[Task, tuple[str, ...]]:
     """Build the `Task` for a parsed story; `status_text` overrides what the story says
-    (a sprint-status file is the tracker of record). Returns the task and notes."""
+    (a sprint-status file is the tracker of record). `bmad` (or a story written on BMAD's
+    template) reads the status in BMAD's words. Returns the task and notes."""
     dependencies: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     dependencies_source = None
@@ -359,6 +362,9 @@ def story_task(
         extra["epic_dependencies"] = fields.dependencies.epics
     if status_text is not None and fields.status_text is not None:
         extra["story_status_text"] = fields.status_text
+    bmad = bmad or fields.bmad_template
+    if bmad:
+        extra[BMAD_WORDS] = True
     task = Task(
         id=task_id,
         title=fields.title or slug_title or f"Story {task_id}",
@@ -366,13 +372,14 @@ def story_task(
         body=body,
         dependencies=dependencies,
         dependencies_source=dependencies_source,
-        status=_status(raw_status),
+        status=_status(raw_status, bmad=bmad),
         status_text=raw_status,
         epic=epic,
         agent=fields.agent,
         acceptance_criteria=fields.acceptance_criteria,
         deliverables=fields.deliverables,
         files=fields.files,
+        estimate=fields.estimate,
         tags=tags,
         metadata=extra,
     )

@@ -30,12 +30,17 @@ from wavefront.backlog.storyrefs import (
     section_refs,
 )
 from wavefront.errors import BacklogError
+from wavefront.estimates import parse_estimate
 from wavefront.yamlsource import parse_yaml
 
 __all__ = ["DependencyRefs", "StoryFields", "dependency_refs", "parse_story", "slugify"]
 
 _STATUS_LABELS = frozenset({"status", "story status"})
 _AGENT_LABELS = frozenset({"agent", "assigned agent", "suggested agent", "assignee agent"})
+_BMAD_SECTIONS = frozenset({"dev notes", "dev agent record", "qa results"})
+_ESTIMATE_LABELS = frozenset({"estimate", "estimated effort", "effort", "effort estimate",
+                              "estimation", "estimated time", "time estimate", "story points",
+                              "points", "estimated hours"})
 _FILE_SECTION = re.compile(r"^(file list|files\b|deliverables\b)", re.I)
 _DELIVERABLES_SECTION = re.compile(r"^deliverables\b", re.I)
 _TITLE_PREFIX = re.compile(r"^(?:Story\s+)?\d+(?:[.\-]\d+)*[a-z]?\s*[:.\-–—]\s*(?P<rest>.+)$", re.I)
@@ -63,7 +68,11 @@ class StoryFields:
     deliverables: tuple[str, ...] = ()
     agent: str | None = None
     epic_tag: str | None = None
+    estimate: float | None = None  # hours, or points (see `wavefront.estimates`)
     front_matter: dict[str, Any] = field(default_factory=dict)
+    # Written on BMAD's story template (its Dev Notes / Dev Agent Record / QA Results
+    # sections): its status words are BMAD's, where Approved means ready to start.
+    bmad_template: bool = False
 
 
 _Block = Block
@@ -115,7 +124,10 @@ def parse_story(text: str, path: Path) -> StoryFields:
         deliverables=_files(doc, _DELIVERABLES_SECTION),
         agent=_agent(doc),
         epic_tag=_epic_tag(doc),
+        estimate=_estimate(doc),
         front_matter=front,
+        bmad_template=any(block.level == 2 and text.lower().strip(" :") in _BMAD_SECTIONS
+                          for _position, block, text in doc.headings),
     )
     return _apply_front_matter(fields, front) if front else fields
 
@@ -342,6 +354,17 @@ def _agent(doc: _Doc) -> str | None:
     return None
 
 
+def _estimate(doc: _Doc) -> float | None:
+    """The first `**Estimate:** 3h`-like label line (Effort, Story Points, ...) that holds a
+    size: "4 sessions (14-18 hours)" is 16 hours, "5" is 5 points."""
+    for _line, label, value in doc.labels:
+        if label in _ESTIMATE_LABELS and value:
+            size = parse_estimate(plain(value))
+            if size is not None:
+                return size
+    return None
+
+
 def _epic_tag(doc: _Doc) -> str | None:
     """`**Epic:** 4 - End-to-End Testing` -> `end-to-end-testing` (scope `epic:<slug>`)."""
     for _line, label, value in doc.labels:
@@ -387,6 +410,8 @@ def _apply_front_matter(fields: StoryFields, front: dict[str, Any]) -> StoryFiel
         changes["status_text"] = str(front["status"])
     if isinstance(front.get("agent"), str) and front["agent"].strip():
         changes["agent"] = front["agent"].strip()
+    if front.get("estimate") is not None:
+        changes["estimate"] = parse_estimate(str(front["estimate"])) or fields.estimate
     if front.get("epic") is not None:
         changes["epic_tag"] = slugify(str(front["epic"])) or fields.epic_tag
     raw = front.get("dependencies", front.get("depends_on"))

@@ -18,8 +18,10 @@ A dependency that names no task is kept as written, so the plan reports it with 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -203,7 +205,60 @@ def _load_block(doc: JsonDocument, prefix: tuple[Key, ...], tag: str | None, not
         raise_json_validation_error(block, exc, _TagBlock)
     notes = [note]
     units = _units(doc, prefix, tag, tasks, notes)
+    report = _complexity_report(doc.path, tag)
+    if report is not None:
+        units = _with_complexity(units, _complexity_scores(report, notes))
     return Backlog(tasks=tuple(units), files=(doc.path,), formats=(NAME,), notes=tuple(notes))
+
+
+def _complexity_report(path: Path, tag: str | None) -> Path | None:
+    """The complexity report `task-master analyze-complexity` wrote for this tag, if any:
+    `.taskmaster/reports/task-complexity-report[_<tag>].json` (`scripts/` in old projects)."""
+    name = ("task-complexity-report.json" if tag in (None, "master")
+            else f"task-complexity-report_{tag}.json")
+    folder = path.resolve().parent.parent  # .taskmaster/ (or the project, for tasks/)
+    project = folder.parent if folder.name == ".taskmaster" else folder
+    for candidate in (project / ".taskmaster" / "reports" / name, project / "scripts" / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _complexity_scores(report: Path, notes: list[str]) -> dict[str, float]:
+    """Task id -> its `complexityScore` (1-10) in the report; unreadable entries are noted
+    and left out, since the report only refines the plan."""
+    try:
+        data = json.loads(report.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        notes.append(f"{report}: complexity report not read ({exc})")
+        return {}
+    entries = data.get("complexityAnalysis") if isinstance(data, dict) else None
+    scores: dict[str, float] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        task_id, score = entry.get("taskId"), entry.get("complexityScore")
+        if isinstance(score, (int, float)) and not isinstance(score, bool) and score > 0:
+            scores[str(task_id)] = float(score)
+    notes.append(f"{report}: complexity scores of {len(scores)} tasks read as estimates")
+    return scores
+
+
+def _with_complexity(units: list[Task], scores: dict[str, float]) -> list[Task]:
+    """Each unit's estimate from its task's score; a task's subtasks share its score."""
+    parts: dict[str, int] = {}
+    for unit in units:
+        parent = unit.metadata.get("parent_id")
+        if parent is not None:
+            parts[str(parent)] = parts.get(str(parent), 0) + 1
+    estimated = []
+    for unit in units:
+        parent = unit.metadata.get("parent_id")
+        owner = str(parent) if parent is not None else unit.id
+        score = scores.get(owner)
+        estimated.append(unit if score is None
+                         else replace(unit, estimate=score / parts.get(owner, 1)))
+    return estimated
 
 
 def _subdocument(doc: JsonDocument, prefix: tuple[Key, ...]) -> JsonDocument:

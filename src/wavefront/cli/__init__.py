@@ -23,8 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         ("approve", "decide", "Approve a task waiting for a person; works while the run goes on."),
         ("cancel", "run", "Stop the active run (as Ctrl-C would) and mark its unfinished tasks "
          "cancelled."),
-        ("clean", "run", "Remove the kept worktrees and task branches of runs (integration "
-         "branches stay)."),
+        ("clean", "run", "Remove the kept worktrees, those kept for reuse and the task "
+         "branches of runs (integration branches stay)."),
         ("complete", "decide", "Mark subtask SEQ of task JSON feature FEATURE completed, with "
          "SUMMARY (in .tmp/tasks/FEATURE/, in your working tree)."),
         ("demo", "run", "Run the bundled example project end to end with scripted agents (no "

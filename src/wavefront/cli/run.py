@@ -235,7 +235,8 @@ def cancel(run_id: str | None, root: Path) -> None:
 @wavefront.command()
 @root_option
 def clean(root: Path) -> None:
-    """Remove the kept worktrees and task branches of runs (integration branches stay)."""
+    """Remove the kept worktrees, those kept for reuse and the task branches of runs
+    (integration branches stay)."""
     from wavefront.runs import clean as clean_runs
 
     removed = clean_runs(root)

@@ -213,11 +213,12 @@ class AgentRounds:
 
     async def _review(self, record: TaskRecord, handle: WorkspaceHandle, agent: str,
                       prompt: str, round_: int) -> AgentResult:
-        """Run a reviewer agent in the task's worktree; its cost is journaled too."""
+        """Run a reviewer agent in the task's worktree, through its profile's runner or
+        else the implementer's; its cost is journaled too."""
         state = self.state
         profile = state.profiles.get(agent)
         runner_name = (profile.runner if profile and profile.runner
-                       else state.settings.default_runner)
+                       else state.runner_name(record))
         state.status(record.task_id, TaskStatus.REVIEWING, f"review by {agent}")
         attempt = state.journal.start_attempt(
             state.run_id, record.task_id, kind=AttemptKind.REVIEW, runner=runner_name,

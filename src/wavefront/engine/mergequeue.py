@@ -26,6 +26,7 @@ from wavefront.engine.prepare import WorkspacePreparer
 from wavefront.errors import WavefrontError
 from wavefront.gates.base import GateContext
 from wavefront.gates.registry import check_gates, effective_gates
+from wavefront.gates.review import is_approval
 from wavefront.journal.database import Journal, TaskRecord
 from wavefront.journal.kinds import AGENT_WORK, AttemptKind, EventKind
 from wavefront.model import Completion, GateResult, GateSpec, Task, TaskStatus
@@ -292,12 +293,19 @@ class MergeQueue:
         attempts = self.journal.attempts(self.run_id, record.task_id)
         work = [a for a in attempts if a.kind in AGENT_WORK]
         texts = [a.text for a in work if a.ok]
-        findings = [finding for a in work for g in self.journal.gate_results(a.id)
-                    if g.findings and g.gate.startswith("review") for finding in g.findings]
+        reviews = [[g for g in self.journal.gate_results(a.id) if g.gate.startswith("review")]
+                   for a in work]
+        findings = [finding for results in reviews for g in results for finding in g.findings]
+        # The last round that was reviewed (a conflict round after it is not reviewed).
+        verdict, approved = _verdict(next((r for r in reversed(reviews) if r), []),
+                                     sum(1 for results in reviews if results))
+        if self.journal.events(self.run_id, kind=EventKind.APPROVED, task_id=record.task_id):
+            verdict = "approved by a person" + (f" (the review: {verdict})" if verdict else "")
+            approved = True
         return Completion(agent=record.agent, started_at=work[0].started_at if work else None,
                           completed_at=time.time(),
                           summary=parse_summary(texts[-1]) if texts else "",
-                          review=tuple(findings))
+                          review=tuple(findings), verdict=verdict, approved=approved)
 
     def _verifies_merged(self, record: TaskRecord) -> bool:
         """`verify: merged` and a command gate to run: check the merged tree first."""
@@ -372,3 +380,13 @@ def _on_loop(loop: asyncio.AbstractEventLoop, coroutine: Awaitable[_T]) -> _T:
 def _mark_read(future: asyncio.Future[MergeResult]) -> None:
     if not future.cancelled():
         future.exception()
+
+
+def _verdict(last: Sequence[GateResult], rounds: int) -> tuple[str, bool]:
+    """The last round's review results in words, and whether every reviewer approved."""
+    if not last:
+        return "", False
+    said = "; ".join(f"{g.summary} ({g.gate.removeprefix('review: ')})" for g in last)
+    if rounds > 1:
+        said += f", after {rounds} rounds"
+    return said, all(is_approval(g) for g in last)

@@ -7,12 +7,11 @@ with one reason, instead of failing every task that would use it.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from wavefront.agents.runners import RUNNERS, make_runner
+from wavefront.agents.runners import RUNNERS, make_runner, runner_parameters
 from wavefront.agents.runners.base import Runner
 
 __all__ = ["RunnerPool"]
@@ -56,7 +55,7 @@ class RunnerPool:
         settings = dict(self._settings.get(name, {}))
         kind = str(settings.pop("kind", name))
         factory = RUNNERS.get(kind)
-        accepted = set(inspect.signature(factory).parameters) if factory else set(settings)
+        accepted = set(runner_parameters(factory)) if factory else set(settings)
         constructor = {k: v for k, v in settings.items() if k in accepted}
         per_request = {k: v for k, v in settings.items() if k not in accepted}
         return kind, constructor, per_request

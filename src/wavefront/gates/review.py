@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_REVIEWER",
     "ReviewGate",
     "Verdict",
+    "is_approval",
     "parse_verdict",
     "review_problem",
     "review_prompt",
@@ -315,6 +316,12 @@ class ReviewGate:
             tuple(wanted + notes),
             action=GateAction.REVISE,
         )
+
+
+def is_approval(result: GateResult) -> bool:
+    """A review gate's result that approved the change (not one accepted at its limit
+    with findings still open)."""
+    return result.passed and result.summary.startswith("approved")
 
 
 def review_problem(options: Mapping[str, Any], profiles: Mapping[str, AgentProfile]) -> str | None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from wavefront.model import Task
 from wavefront.plan.graph import Plan
+from wavefront.plan.weights import weight_summary
 from wavefront.words import plural
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def plan_as_data(plan: Plan, agents: Agents | None = None) -> dict[str, Any]:
                 "dependencies": list(plan.dependencies[task.id]),
                 "priority": plan.priority[task.id],
                 "weight": task.weight,
+                "weight_source": task.weight_source,
                 "status": task.status.value,
                 "agent": agents.get(task.id, task.agent),
                 "parallel": task.parallel,
@@ -129,6 +131,9 @@ def plan_table(plan: Plan, agents: Agents | None = None, max_rows: int = 0) -> R
         f"{plural(len(plan.tasks), 'task')} in {plural(len(plan.waves), 'wave')}; "
         f"max parallelism {plan.max_parallelism}; done already {len(plan.done_in_files)}",
     ]
+    weights = weight_summary(plan.tasks)
+    if weights:
+        lines.insert(1, weights)
     if compact:
         lines.append(
             f"one row per wave ({plural(len(plan.tasks), 'task')}); -o json lists every task"

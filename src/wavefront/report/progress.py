@@ -79,6 +79,10 @@ class _RunView:
         self._growing: set[str] = set()
         self._add_new_rows()
         self.cost = 0.0
+        run = journal.get_run(run_id)
+        # What the run decided for the user at its start (a review it does not apply).
+        notes = run.options.get("notes") if run is not None else None
+        self.notes = [str(note) for note in notes] if isinstance(notes, list) else []
 
     def _add_new_rows(self) -> None:
         for r in self.journal.tasks(self.run_id):
@@ -135,6 +139,8 @@ class LiveProgress:
         self.view.apply(event)
 
     def __enter__(self) -> LiveProgress:
+        for note in self.view.notes:
+            self.console.print(note, highlight=False, markup=False)
         self._live.__enter__()
         return self
 
@@ -221,6 +227,8 @@ class LineProgress:
         self._write(f"{stamp} {row.task_id:<12} {row.status.value:<11}{reason}")
 
     def __enter__(self) -> LineProgress:
+        for note in self.view.notes:
+            self._write(note)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -30,13 +30,14 @@ from wavefront.engine.pool import RunnerPool
 from wavefront.engine.settings import RunSettings
 from wavefront.engine.taskflow import DoneHook, TaskFlow
 from wavefront.errors import WavefrontError
-from wavefront.gates.validate import validate_plan_gates
+from wavefront.gates.validate import validate_gate_specs, validate_plan_gates
 from wavefront.journal.database import Journal, RunRecord
 from wavefront.journal.kinds import EventKind
 from wavefront.lifetime import kill_tagged, run_tag
 from wavefront.model import AgentProfile, TaskStatus
 from wavefront.plan.graph import Plan
 from wavefront.report.livefiles import LiveFiles
+from wavefront.runs.review import default_review, review_gates
 from wavefront.runs.settings import (
     RunOptions,
     agent_and_runner,
@@ -86,11 +87,15 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
             _check_mcp_extra(config)
         settings = run_settings(backlog, options)
         run_id = options.run_id or new_run_id()
-        rows = []
+        assigned = []
         for task in plan.tasks:
             agent, runner = agent_and_runner(task, profiles, config, settings)
-            rows.append((replace(task, dependencies=plan.dependencies[task.id]), agent,
-                         runner, plan.priority[task.id], plan.wave_of[task.id]))
+            assigned.append((replace(task, dependencies=plan.dependencies[task.id]), agent,
+                             runner))
+        review = default_review(config, assigned, settings, profiles)
+        validate_gate_specs(review_gates(review, assigned), profiles=profiles, root=repo.root)
+        rows = [(task, agent, runner, plan.priority[task.id], plan.wave_of[task.id])
+                for task, (_task, agent, runner) in zip(review.tasks, assigned, strict=True)]
         # Before the journal records anything: a runner that cannot be built would fail
         # every task it was given, one by one.
         check_configured_runners(config, (row[2] for row in rows), options.runner_settings)
@@ -105,10 +110,12 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
             raise WavefrontError(f"branch {workspaces.integration_branch} exists; pick "
                                  "another run id or delete that branch")
         stored = {"settings": settings.to_json(),
-                  "config": str(config.source) if config and config.source else None}
+                  "config": str(config.source) if config and config.source else None,
+                  "notes": [review.note] if review.note else []}
         journal.create_run(run_id, repo=repo.root, base_commit=base,
                            branch=workspaces.integration_branch, options=stored, tasks=rows)
         workspaces.create_integration_branch(base)
+        workspaces.pool.discard_interrupted()  # a reset an earlier process did not finish
         for task in plan.tasks:
             if task.status == TaskStatus.DONE and not options.include_done:
                 merged_on = task.metadata.get(INTEGRATED_FROM)
@@ -199,6 +206,7 @@ def preview_prompt(root: Path, backlog: Backlog, plan: Plan, task_id: str,
     configured = config.defaults.runner if config else None
     settings = run_settings(backlog, RunOptions(runner=runner or configured or "script"))
     agent, chosen = agent_and_runner(task, profiles, config, settings)
+    (task,) = default_review(config, [(task, agent, chosen)], settings, profiles).tasks
     return agent_prompt(task, profiles.get(agent), RunnerPool(settings.runner_settings).get(chosen),
                         gates=settings.gates_for(task, agent), ask_tool=settings.mcp)
 
@@ -267,7 +275,7 @@ def cancel_run(root: Path, run_id: str | None, stop: Callable[[int], None],
 
 
 def clean(root: Path) -> list[Path]:
-    """Remove kept worktrees and task branches of runs that are not active."""
+    """Remove kept worktrees, task branches and released workspaces kept for reuse."""
     repo = GitRepo(root)
     state_dir = repo.root / STATE_DIR
     removed: list[Path] = []
@@ -275,6 +283,7 @@ def clean(root: Path) -> list[Path]:
         for run in journal.runs():
             workspaces = GitWorkspaces(repo, run.id, state_dir)
             removed.extend(workspaces.prune_stray(keep=()))
+            removed.extend(workspaces.pool.clear())  # shared by the runs: empty after one
             workspaces.delete_run_branches()
     return removed
 
@@ -286,7 +295,8 @@ def _drive(journal: Journal, repo: GitRepo, run_id: str,
     settings = RunSettings.from_stored(run.options)
     flow = TaskFlow(
         journal, run_id, GitWorkspaces(repo, run_id, repo.root / STATE_DIR,
-                                       protected=settings.protected),
+                                       protected=settings.protected,
+                                       pool=settings.max_parallel + settings.verify_parallel),
         RunnerPool(settings.runner_settings), profiles, settings,
         repo.root / STATE_DIR / "logs" / run_id,
         hooks=_hooks(journal, run_id),

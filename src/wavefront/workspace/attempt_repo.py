@@ -11,6 +11,10 @@ comes back as commits, fetched into the user's repository under wavefront's own 
 Before wavefront runs git there again (to commit, diff or fetch the result), `reclaim`
 puts back the git directory's config, alternates and hooks as wavefront wrote them, and
 refuses a `.git` that was swapped for a link into another repository.
+
+A released repository can be made into a new attempt's with `reset_attempt_repo`: its git
+directory is emptied but for the index (git's record of what each checked-out file was),
+so the checkout of the new base writes only the files that differ.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from pathlib import Path
 from wavefront.errors import WorkspaceError
 from wavefront.workspace.git import GitRepo, run_git
 
-__all__ = ["create_attempt_repo", "fetch_result", "is_attempt_repo", "reclaim"]
+__all__ = ["create_attempt_repo", "fetch_result", "is_attempt_repo", "reclaim",
+           "reset_attempt_repo"]
 
 # The whole config of an attempt repository. Written by us (not kept from `git init`) so
 # that `reclaim` can restore it byte for byte without remembering anything.
@@ -68,18 +73,7 @@ def reclaim(source: GitRepo, path: Path) -> None:
     are removed; a `.git`, or an entry in it, that is a symbolic link is refused, since
     wavefront's next git call there would then act on whatever it points to.
     """
-    git_dir = path / ".git"
-    if git_dir.is_symlink() or not git_dir.is_dir():
-        raise WorkspaceError(
-            f"the workspace's .git at {git_dir} was replaced (it is no longer the directory "
-            "wavefront made); nothing of this attempt is used"
-        )
-    linked = sorted(entry.name for entry in git_dir.iterdir() if entry.is_symlink())
-    if linked:
-        raise WorkspaceError(
-            f"the workspace's git directory {git_dir} holds symbolic links "
-            f"({', '.join(linked)}); nothing of this attempt is used"
-        )
+    git_dir = _checked_git_dir(path)
     for name in _REDIRECTS:
         _unlink(git_dir / name)
     sha256 = _object_format(source) == "sha256"
@@ -90,6 +84,59 @@ def reclaim(source: GitRepo, path: Path) -> None:
     hooks = git_dir / "hooks"
     if hooks.exists():
         shutil.rmtree(hooks)
+
+
+def reset_attempt_repo(source: GitRepo, path: Path, commit: str, branch: str | None) -> None:
+    """Make the used attempt repository at `path` what `create_attempt_repo` would make.
+
+    Everything the last attempt left goes: refs and branches, tags, stash, reflogs,
+    objects of its own, hooks, config, info/exclude, an unfinished merge or rebase; then
+    the files are checked out at `commit` and whatever else is in the tree (untracked,
+    ignored, nested repositories) is removed. Raises `WorkspaceError` when any step fails:
+    the repository must then be thrown away, never handed out.
+    """
+    try:
+        git_dir = _checked_git_dir(path)
+        for entry in git_dir.iterdir():
+            if entry.name != "index":
+                _unlink(entry)
+        for folder in ("refs/heads", "refs/tags", "objects/info"):
+            (git_dir / folder).mkdir(parents=True)
+        # Detached at the new base: the branch the checkout makes is then the only ref.
+        (git_dir / "HEAD").write_text(commit + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise WorkspaceError(f"cannot reset the workspace at {path}: {exc}") from exc
+    reclaim(source, path)
+    _trust_the_index(path)
+    where = ["-B", branch] if branch else ["--detach"]
+    run_git(path, "checkout", "--quiet", "--force", *where, commit, "--")
+    run_git(path, "clean", "--quiet", "-ffdx")
+
+
+def _trust_the_index(path: Path) -> None:
+    """Clear the index flags that make git skip a file's check (`git ls-files -v` shows
+    "assume unchanged" in lowercase, "skip worktree" as S): either would hide the last
+    agent's edit of that file. An index git cannot read is dropped.
+
+    Without the index every file is written again (slow, but right).
+    """
+    index = path / ".git" / "index"
+    if not index.exists():
+        return
+    listed = run_git(path, "ls-files", "-v", "-z", check=False)
+    if listed.returncode != 0:
+        _unlink(index)
+        return
+    entries = [entry for entry in listed.stdout.split("\0") if entry]
+    # git takes one of these flags per call: the second would be ignored.
+    for option, flagged in (
+        ("--no-assume-unchanged", [e[2:] for e in entries if e[0].islower()]),
+        ("--no-skip-worktree", [e[2:] for e in entries if e[0] in "Ss"]),
+    ):
+        if flagged and run_git(path, "update-index", option, "-z", "--stdin",
+                               input="\0".join(flagged) + "\0", check=False).returncode:
+            _unlink(index)
+            return
 
 
 def fetch_result(source: GitRepo, path: Path, ref: str, commit: str | None = None) -> str:
@@ -127,6 +174,23 @@ def _object_format(source: GitRepo) -> str:
         found = source.run("rev-parse", "--show-object-format", check=False).strip()
         _formats[source.git_dir] = found if found in ("sha1", "sha256") else "sha1"
     return _formats[source.git_dir]
+
+
+def _checked_git_dir(path: Path) -> Path:
+    """The workspace's git directory; refused when it, or an entry in it, is a link."""
+    git_dir = path / ".git"
+    if path.is_symlink() or git_dir.is_symlink() or not git_dir.is_dir():
+        raise WorkspaceError(
+            f"the workspace's .git at {git_dir} was replaced (it is no longer the directory "
+            "wavefront made); nothing of this attempt is used"
+        )
+    linked = sorted(entry.name for entry in git_dir.iterdir() if entry.is_symlink())
+    if linked:
+        raise WorkspaceError(
+            f"the workspace's git directory {git_dir} holds symbolic links "
+            f"({', '.join(linked)}); nothing of this attempt is used"
+        )
+    return git_dir
 
 
 def _rewrite(target: Path, text: str) -> None:

@@ -3,7 +3,9 @@
 The user's checkout, index, HEAD and branches are never touched. A run owns the integration
 branch `wavefront/<run>`; each task works in a repository of its own under
 `<state_dir>/worktrees/<run>/<name>` (see `attempt_repo`), and its result is fetched back
-into branch `wavefront-tasks/<run>/<name>` of the user's repository. (Task branches cannot
+into branch `wavefront-tasks/<run>/<name>` of the user's repository. A merged task's
+repository is not deleted but kept in `<state_dir>/pool` (see `pool`) and reset for the
+next attempt, which then pays only for the files that differ. (Task branches cannot
 live under `wavefront/<run>/` as the design first said: git refuses a ref `a/b/c` while a
 ref `a/b` exists.) Merges never check anything out: `git merge-tree --write-tree` computes
 the tree, `git commit-tree` makes the commit and `git update-ref` publishes it only if the
@@ -24,11 +26,13 @@ from wavefront.workspace.attempt_repo import (
     fetch_result,
     is_attempt_repo,
     reclaim,
+    reset_attempt_repo,
 )
 from wavefront.workspace.base import WorkspaceHandle
 from wavefront.workspace.git import GitRepo, safe_name, split_z
 from wavefront.workspace.guard import DEFAULT_PROTECTED, CheckoutGuard
 from wavefront.workspace.merging import GitMerging
+from wavefront.workspace.pool import WorkspacePool
 
 __all__ = ["GitRepo", "GitWorkspaces", "safe_name"]
 
@@ -37,7 +41,8 @@ _BASE_FILE = "wavefront-base"  # in a workspace's git dir; removed with the work
 # Written there when wavefront merges the integration branch in (a conflict round): only
 # then can the task's own change start past its base.
 _MERGED_IN_FILE = "wavefront-merged-in"
-
+# Released repositories kept for reuse when the caller does not say how many it runs at once.
+DEFAULT_POOL = 4
 
 
 class GitWorkspaces(GitMerging):
@@ -47,7 +52,8 @@ class GitWorkspaces(GitMerging):
     blocking = True
 
     def __init__(self, repo: GitRepo, run_id: str, state_dir: Path | None = None,
-                 protected: Sequence[str] = DEFAULT_PROTECTED) -> None:
+                 protected: Sequence[str] = DEFAULT_PROTECTED, pool: int = DEFAULT_POOL
+                 ) -> None:
         if not run_id or safe_name(run_id) != run_id:
             raise WorkspaceError(
                 f"run id {run_id!r} cannot name a branch; use letters, digits, '.', '_' "
@@ -62,6 +68,9 @@ class GitWorkspaces(GitMerging):
         self.integration_branch = f"wavefront/{run_id}"
         self._tasks_dir = self.state_dir / "worktrees" / run_id
         self._verify_dir = self.state_dir / "verify" / run_id
+        # Shared by the runs of this repository (one runs at a time): what a workspace is
+        # reset to does not depend on the run.
+        self.pool = WorkspacePool(self.state_dir / "pool", pool)
         # Creating and removing workspaces and task branches, one thread at a time.
         self._admin_lock = threading.RLock()
         # Where wavefront last put the integration branch: it moves only by our merges.
@@ -154,14 +163,40 @@ class GitWorkspaces(GitMerging):
             # A first attempt has no branch yet: creating it (old value empty) is the test,
             # and only a branch left from before is discarded the slower way.
             self._delivered.pop(path, None)
-            self._remove_path(path)
+            self._release(path)  # an earlier attempt's, replaced: a retry was asked for
             created = self.repo.run_result("update-ref", f"refs/heads/{branch}", base, "")
             if created.returncode != 0:
                 self._discard_task(path, branch)
                 self.repo.run("update-ref", f"refs/heads/{branch}", base, "")
+        self._make(path, base, branch)
+        return WorkspaceHandle(task_id, path, branch, base)
+
+    def _make(self, path: Path, base: str, branch: str | None) -> None:
+        """A workspace at `path` checked out at `base`: a pooled one reset, or a new one."""
+        reused = self.pool.take()
+        if reused is not None:
+            try:
+                reset_attempt_repo(self.repo, reused, base, branch)
+                self._write_base(reused, base)
+                # Only a repository reset to the end is put where an attempt looks for it.
+                path.parent.mkdir(parents=True, exist_ok=True)
+                reused.rename(path)
+                return
+            except (WorkspaceError, OSError):
+                with self._admin_lock:
+                    self._remove_path(reused)  # never handed out half reset
+                    self._remove_path(path)
         create_attempt_repo(self.repo, path, base, branch)
         self._write_base(path, base)
-        return WorkspaceHandle(task_id, path, branch, base)
+
+    def _release(self, path: Path) -> None:
+        """Put a finished-with workspace in the pool, or remove it when the pool is full."""
+        self._delivered.pop(path, None)
+        # As in `_remove_path`: the parent resolved, the path itself never followed.
+        where = path.absolute().parent.resolve() / path.name
+        if (where.is_symlink() or not where.is_relative_to(self.state_dir)
+                or not self.pool.put(where)):
+            self._remove_path(path)
 
     def open(self, task_id: str) -> WorkspaceHandle | None:
         """The task's existing workspace (for conflict and review rounds), or None."""
@@ -310,13 +345,19 @@ class GitWorkspaces(GitMerging):
         self._exclude_state_dir()
         with self._admin_lock:
             self._remove_path(path)
-        create_attempt_repo(self.repo, path, resolved, None)
+        self._make(path, resolved, None)
         return WorkspaceHandle(name, path, None, resolved)
 
     def remove(self, handle: WorkspaceHandle, delete_branch: bool = False) -> None:
-        """Remove the worktree (and optionally its branch); quiet if already gone."""
+        """Remove the worktree (and optionally its branch); quiet if already gone.
+
+        A merged-tree check's workspace goes to the pool: nothing in it is kept for anyone.
+        """
         with self._admin_lock:
-            self._remove_path(handle.path)
+            if handle.path.parent == self._verify_dir:
+                self._release(handle.path)
+            else:
+                self._remove_path(handle.path)
             if delete_branch and handle.branch:
                 self._delete_branch(handle.branch)
 
@@ -326,10 +367,11 @@ class GitWorkspaces(GitMerging):
             self._discard_task(self._task_path(task_id), self.task_branch(task_id))
 
     def discard_many(self, task_ids: Collection[str]) -> None:
-        """Remove merged tasks' workspaces, and their branches in one `update-ref`."""
+        """Release merged tasks' workspaces to the pool, and delete their branches in one
+        `update-ref`."""
         with self._admin_lock:
             for task_id in task_ids:
-                self._remove_path(self._task_path(task_id))
+                self._release(self._task_path(task_id))
             script = "".join(f"delete refs/heads/{self.task_branch(task_id)}\n"
                              for task_id in task_ids)
             if script:
@@ -354,6 +396,7 @@ class GitWorkspaces(GitMerging):
         wanted = {self._task_path(task_id) for task_id in keep}
         removed: list[Path] = []
         with self._admin_lock:
+            removed.extend(self.pool.discard_interrupted())
             candidates: set[Path] = set()
             for folder in (self._tasks_dir, self._verify_dir):
                 if folder.is_dir():

@@ -7,6 +7,7 @@ its name and the settings the user wrote for it (`wavefront.yaml` or an agent pr
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from wavefront.agents.runners.base import AgentRequest, Runner
 from wavefront.errors import ConfigError
 from wavefront.model import SourceLocation
 
-__all__ = ["REQUEST_SETTINGS", "RUNNERS", "AgentRequest", "Runner", "make_runner"]
+__all__ = ["NOT_AGENTS", "REQUEST_SETTINGS", "RUNNERS", "AgentRequest", "Runner", "make_runner",
+           "runner_parameters"]
 
 # Settings a runner reads from each request rather than its constructor; with `kind` (which
 # runner a named entry is), the only keys besides the constructor's that a runner accepts.
@@ -47,6 +49,10 @@ class _Registry(Mapping[str, Callable[..., Runner]]):
         return len(self._where)
 
 
+# Runners that run a program (the user's command, a script), not a model: nothing that
+# could review a change unless the user says so.
+NOT_AGENTS = frozenset({"command", "script"})
+
 # name -> factory called with the runner's settings as keyword arguments.
 RUNNERS: Mapping[str, Callable[..., Runner]] = _Registry({
     "command": "command:CommandRunner",
@@ -60,6 +66,25 @@ RUNNERS: Mapping[str, Callable[..., Runner]] = _Registry({
     "cursor": "cursor:CursorRunner",
     "goose": "goose:GooseRunner",
 })
+
+
+def runner_parameters(factory: Callable[..., Runner]) -> dict[str, inspect.Parameter]:
+    """The keyword settings `factory` takes: its own parameters and, where it passes the
+    rest on to its base class (`**common`), the base class's, and so on up."""
+    found: dict[str, inspect.Parameter] = {}
+    owners = inspect.getmro(factory) if isinstance(factory, type) else (factory,)
+    for owner in owners:
+        if isinstance(owner, type) and "__init__" not in vars(owner):
+            continue
+        passes_on = False
+        for parameter in inspect.signature(owner).parameters.values():
+            if parameter.kind is parameter.VAR_KEYWORD:
+                passes_on = True
+            elif parameter.kind is not parameter.VAR_POSITIONAL:
+                found.setdefault(parameter.name, parameter)
+        if not passes_on:
+            break
+    return found
 
 
 def make_runner(

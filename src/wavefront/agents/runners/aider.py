@@ -27,13 +27,24 @@ OpenAI-compatible server) becomes `OPENAI_API_BASE`, the key named by `api_key_e
 retries a failed model call for minutes; it is stopped at its first retry notice. The
 client inside it would wait out a rate limit's `retry-after` twice before that, silently:
 the attempt's model settings file turns the client's own retries off (`attemptsettings`).
+
+Shell commands: aider runs none of its own accord. A command the model suggests (in the
+diff edit formats) needs an explicit yes, which `--yes-always` never gives (aider answers
+"n"), and `--no-suggest-shell-commands` keeps it from asking the model for any: the agent
+cannot run a shell command, the gates' commands included (wavefront runs those itself).
+
+aider has no turn limit (it makes up to 4 model calls per message: one, then up to 3
+"reflections" on lint errors or edits it could not apply), so wavefront keeps one: each
+`Tokens:` line is a model call, and after the task's `max_turns`-th the process group is
+stopped as `max_turns` when aider starts a reflection (`# Fix any errors below`) or, at
+the latest, when it reports one more call.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from wavefront.agents.runners.attemptsettings import write_model_settings
@@ -61,6 +72,7 @@ FIXED_FLAGS = (
     "--no-analytics",
     "--no-gitignore",
     "--no-detect-urls",
+    "--no-suggest-shell-commands",
 )
 
 _COUNT = r"(\d+(?:\.\d+)?k?)"
@@ -82,6 +94,8 @@ _ERROR = re.compile(
 
 
 _LITELLM_ERROR = re.compile(r"^litellm\.\w+(?:Error|Exception|Timeout)\b")
+# What aider prints as it starts another model call on its own (a reflection).
+_REFLECTING = ("# Fix any errors below",)
 
 
 class AiderRunner(CliRunner):
@@ -143,6 +157,28 @@ class AiderRunner(CliRunner):
         text = "\n".join(earlier[errors[-1]:])
         first = earlier[errors[-1]].strip()
         return classify_failure(text) or Failure(FailureKind.ERROR, f"aider: {first[:280]}")
+
+    def attempt_watch(self, request: AgentRequest
+                      ) -> Callable[[str, Sequence[str]], Failure | None]:
+        limit = request.max_turns
+        if not limit:
+            return self.watch
+        replies = 0
+
+        def watch(line: str, earlier: Sequence[str]) -> Failure | None:
+            nonlocal replies
+            if _TOKENS.match(line):
+                replies += 1
+            if replies > limit or (replies == limit and line.startswith(_REFLECTING)):
+                return Failure(FailureKind.MAX_TURNS,
+                               f"aider reached the turn limit ({limit}): wavefront stopped "
+                               f"it after {replies} model call{'s' if replies != 1 else ''}")
+            return self.watch(line, earlier)
+
+        return watch
+
+    def partial_usage(self, outcome: ProcessOutcome) -> Usage | None:
+        return parse_usage_lines(outcome.stdout)
 
     async def run(self, request: AgentRequest) -> AgentResult:
         problem = self.login_problem(request)

@@ -44,7 +44,8 @@ def merged_settings(source: Path, target: Path, values: Mapping[tuple[str, ...],
                     override: bool) -> Path | None:
     """Write `source`'s settings with `values` (key path -> value) set to `target`.
 
-    With `override` false a value the machine already sets is kept. None, and nothing
+    With `override` false a value the machine already sets is kept; a list the machine
+    sets gets the values' items it lacks, whatever `override`. None, and nothing
     written, when `source` exists but is not a JSON object (comments, say) or a key path
     runs into something that is not an object: not ours to rewrite.
     """
@@ -64,7 +65,11 @@ def merged_settings(source: Path, target: Path, values: Mapping[tuple[str, ...],
             if not isinstance(child, dict):
                 return None
             node = child
-        if override or path[-1] not in node:
+        present = node.get(path[-1])
+        if isinstance(present, list) and isinstance(value, list):
+            # A list is a set of rules: the machine's are kept and ours added.
+            node[path[-1]] = [*present, *(item for item in value if item not in present)]
+        elif override or path[-1] not in node:
             node[path[-1]] = value
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")

@@ -36,11 +36,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     CliRunner,
+    CliSettings,
     Usage,
     as_int,
     iter_json_lines,
@@ -49,6 +50,9 @@ from wavefront.agents.runners.cliutil import (
 from wavefront.agents.runners.failures import Failure, classify_failure, parse_reset_time
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentProfile, AgentResult, FailureKind
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["PERMISSION_MODES", "ClaudeRunner", "api_retry_failure", "parse_result_stream"]
 
@@ -92,22 +96,9 @@ class ClaudeRunner(CliRunner):
     package = "npm @anthropic-ai/claude-code"
     verified = True
 
-    def __init__(
-        self,
-        *,
-        executable: str | None = None,
-        extra_args: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
-        model: str | None = None,
-        base_url: str | None = None,
-        api_key_env: str | None = None,
-        check_version: bool = True,
-        permission_mode: str = "acceptEdits",
-        max_retries: int = 1,
-    ) -> None:
-        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
-                         base_url=base_url, api_key_env=api_key_env,
-                         check_version=check_version)
+    def __init__(self, *, permission_mode: str = "acceptEdits", max_retries: int = 1,
+                 **common: Unpack[CliSettings]) -> None:
+        super().__init__(**common)
         self.permission_mode = one_of("permission_mode", permission_mode, PERMISSION_MODES)
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ValueError(f"max_retries must be a whole number >= 0, got {max_retries!r}")

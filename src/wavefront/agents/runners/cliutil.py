@@ -19,10 +19,10 @@ import json
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.failures import Failure, classify_failure
@@ -33,6 +33,7 @@ __all__ = [
     "ARGV_PROMPT_LIMIT",
     "TEXT_LIMIT",
     "CliRunner",
+    "CliSettings",
     "Usage",
     "as_dict",
     "as_int",
@@ -71,6 +72,19 @@ def one_of(setting: str, value: str, allowed: Sequence[str]) -> str:
 # over 128 KiB (MAX_ARG_STRLEN) with "Argument list too long", and a story with its
 # dependencies' reports and a gate's output can be longer.
 ARGV_PROMPT_LIMIT = 96 * 1024
+
+
+class CliSettings(TypedDict, total=False):
+    """The settings every CLI runner takes (see `CliRunner`); a runner's constructor names
+    its own and passes these on as `**common`."""
+
+    executable: str | None
+    extra_args: Sequence[str]
+    env: Mapping[str, str] | None
+    model: str | None
+    base_url: str | None
+    api_key_env: str | None
+    check_version: bool
 
 
 class CliRunner(ABC):
@@ -166,6 +180,16 @@ class CliRunner(ABC):
         it; None to let it go on."""
         return None
 
+    def attempt_watch(self, request: AgentRequest
+                      ) -> Callable[[str, Sequence[str]], Failure | None]:
+        """The watcher of one attempt: `watch`, unless the runner keeps count of something
+        per attempt (the turns of a CLI with no turn limit of its own)."""
+        return self.watch
+
+    def partial_usage(self, outcome: ProcessOutcome) -> Usage | None:
+        """What a run that wavefront stopped had spent so far, when its output says."""
+        return None
+
     def side_logs(self, request: AgentRequest) -> Path | None:
         """A folder the CLI logs into besides its output, for `watch` to read too."""
         return None
@@ -217,11 +241,11 @@ class CliRunner(ABC):
         argv, stdin_text = self.prompt_on_stdin(self.build_argv(request), request)
         present = {p for p in self.internal_paths if (request.workspace / p).exists()}
         seen: list[Failure] = []
-
+        watch = self.attempt_watch(request)
         recent: list[str] = []
 
         def stop_on(line: str) -> bool:
-            found = self.watch(line, recent)
+            found = watch(line, recent)
             recent.append(line)
             del recent[:-20]
             if found is not None:
@@ -242,7 +266,7 @@ class CliRunner(ABC):
         finally:
             _remove_internal(request.workspace, self.internal_paths, present)
         if outcome.stopped and seen:
-            return self.failed(outcome, seen[0])
+            return self.failed(outcome, seen[0], self.partial_usage(outcome), request)
         if outcome.timed_out:
             return self.failed(
                 outcome,

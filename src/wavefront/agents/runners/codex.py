@@ -29,6 +29,18 @@ or `read-only` sandbox fails ("Failed to write file") while the turn still ends 
 So a Codex home there is refused before the run (`sandbox_problem`), and a turn whose
 file changes all failed is a `denied` attempt that says why.
 
+Shell commands: the sandbox is Codex's permission, and it cannot be narrowed to the gates'
+commands (its `.rules` files match command prefixes to forbid, and live in its home): in
+`workspace-write` any command runs, but may write only in the worktree and the temporary
+folders. A command the sandbox refused ("Read-only file system", or a `declined` item)
+fails the attempt as `denied`, naming the command, as a command Claude Code was refused
+does.
+
+Codex has no turn limit, so wavefront keeps one: each tool call of the JSON stream
+(`item.started` of a command, a file change, an MCP or web search call) ends a model call
+that wants another, and at the task's `max_turns`-th the process group is stopped
+(`max_turns`).
+
 Codex reports tokens but no cost, so the cost is estimated from `agents.pricing` when the
 model is known. Codex has no persona flag: the role text stays in the prompt. The sandbox
 (`sandbox` setting, default workspace-write) is the permission: it lets the agent run the
@@ -39,23 +51,32 @@ THREAD_ID PROMPT`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     CliRunner,
+    CliSettings,
     Usage,
+    as_dict,
     as_int,
+    as_str,
     iter_json_lines,
     one_of,
 )
 from wavefront.agents.runners.failures import Failure, classify_failure, parse_reset_time
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["PROVIDER", "SANDBOX_MODES", "CodexRunner", "codex_home", "configured_env_keys"]
 
@@ -65,6 +86,11 @@ PROVIDER = "wavefront"  # the name of the custom provider made from the runner s
 _RECONNECTING = re.compile(r"^Reconnecting\.\.\.", re.IGNORECASE)
 # What Codex prints on stderr when it could not link its sandbox helper.
 _NO_HELPER = "could not create PATH aliases"
+# The items of a tool call: each ends a model call whose answer wants another.
+TOOL_ITEMS = frozenset({"command_execution", "file_change", "mcp_tool_call", "web_search",
+                        "collab_tool_call", "dynamic_tool_call"})
+# What a command says when the sandbox refused its write outside the worktree.
+_SANDBOX_REFUSED = "Read-only file system"
 
 
 class CodexRunner(CliRunner):
@@ -83,21 +109,8 @@ class CodexRunner(CliRunner):
     package = "npm @openai/codex"
     verified = True
 
-    def __init__(
-        self,
-        *,
-        executable: str | None = None,
-        extra_args: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
-        model: str | None = None,
-        base_url: str | None = None,
-        api_key_env: str | None = None,
-        check_version: bool = True,
-        sandbox: str = "workspace-write",
-    ) -> None:
-        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
-                         base_url=base_url, api_key_env=api_key_env,
-                         check_version=check_version)
+    def __init__(self, *, sandbox: str = "workspace-write", **common: Unpack[CliSettings]) -> None:
+        super().__init__(**common)
         self.sandbox = one_of("sandbox", sandbox, SANDBOX_MODES)
 
     def build_argv(self, request: AgentRequest) -> list[str]:
@@ -169,6 +182,28 @@ class CodexRunner(CliRunner):
                 return found
         return None
 
+    def attempt_watch(self, request: AgentRequest
+                      ) -> Callable[[str, Sequence[str]], Failure | None]:
+        limit = request.max_turns
+        if not limit:
+            return self.watch
+        calls: set[str] = set()
+
+        def watch(line: str, earlier: Sequence[str]) -> Failure | None:
+            if '"item.' in line:
+                for event in iter_json_lines(line):
+                    item = as_dict(event.get("item"))
+                    if str(event.get("type")).startswith("item.") and \
+                            item.get("type") in TOOL_ITEMS:
+                        calls.add(as_str(item.get("id")) or str(len(calls)))
+                if len(calls) >= limit:
+                    return Failure(FailureKind.MAX_TURNS,
+                                   f"codex reached the turn limit ({limit}): wavefront "
+                                   f"stopped it at tool call {len(calls)}")
+            return self.watch(line, earlier)
+
+        return watch
+
     def parse(self, outcome: ProcessOutcome, request: AgentRequest) -> AgentResult:
         thread_id: str | None = None
         message = ""
@@ -177,6 +212,7 @@ class CodexRunner(CliRunner):
         errors: list[str] = []  # top-level errors: retries, or the reason of a failure
         tokens_in = tokens_out = cached = 0
         writes = {"completed": 0, "failed": 0}  # file_change items by status
+        refused: list[str] = []  # commands the sandbox refused
         for event in iter_json_lines(outcome.stdout):
             kind = event.get("type")
             if kind == "thread.started" and isinstance(event.get("thread_id"), str):
@@ -188,6 +224,9 @@ class CodexRunner(CliRunner):
                 elif isinstance(item, dict) and item.get("type") == "file_change":
                     status = str(item.get("status"))
                     writes[status] = writes.get(status, 0) + 1
+                elif isinstance(item, dict) and item.get("type") == "command_execution" \
+                        and _sandbox_refused(item):
+                    refused.append(_command(item))
             elif kind == "turn.completed":
                 completed = True
                 usage = event.get("usage")
@@ -215,7 +254,33 @@ class CodexRunner(CliRunner):
         if writes["failed"] and not writes["completed"]:
             return self.failed(outcome, _writes_refused(writes["failed"], outcome), usage,
                                request, text=message, session_id=thread_id)
+        if refused:
+            failure = Failure(FailureKind.DENIED, "codex's sandbox refused: "
+                              + ", ".join(refused)[:280])
+            return self.failed(outcome, failure, usage, request, text=message,
+                               session_id=thread_id)
         return self.succeeded(outcome, message, usage, request, session_id=thread_id)
+
+
+def _sandbox_refused(item: Mapping[str, object]) -> bool:
+    """A command the approval policy declined, or one that failed on a write the sandbox
+    refused."""
+    status = item.get("status")
+    output = as_str(item.get("aggregated_output"))
+    return status == "declined" or (status == "failed" and _SANDBOX_REFUSED in output)
+
+
+def _command(item: Mapping[str, object]) -> str:
+    """The command of an item as the agent gave it: Codex wraps it in `bash -lc '...'`."""
+    command = item.get("command")
+    text = as_str(command) or (json.dumps(command) if command else "a command")
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        return text
+    if len(words) == 3 and words[0].endswith("sh") and words[1] in ("-lc", "-c"):
+        return words[2]
+    return text
 
 
 def _writes_refused(count: int, outcome: ProcessOutcome) -> Failure:

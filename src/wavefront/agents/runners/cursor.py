@@ -14,11 +14,12 @@ stays in the prompt. Authentication: `CURSOR_API_KEY` or a prior `cursor-agent l
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     CliRunner,
+    CliSettings,
     Usage,
     as_dict,
     as_int,
@@ -28,6 +29,9 @@ from wavefront.agents.runners.cliutil import (
 from wavefront.agents.runners.failures import Failure, classify_failure
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["CursorRunner"]
 
@@ -41,21 +45,8 @@ class CursorRunner(CliRunner):
     auth_env = ("CURSOR_API_KEY",)
     auth_files = (".config/cursor/auth.json", ".cursor/cli-config.json")
 
-    def __init__(
-        self,
-        *,
-        executable: str | None = None,
-        extra_args: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
-        model: str | None = None,
-        base_url: str | None = None,
-        api_key_env: str | None = None,
-        check_version: bool = True,
-        force: bool = True,
-    ) -> None:
-        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
-                         base_url=base_url, api_key_env=api_key_env,
-                         check_version=check_version)
+    def __init__(self, *, force: bool = True, **common: Unpack[CliSettings]) -> None:
+        super().__init__(**common)
         if not isinstance(force, bool):
             raise ValueError(f"force must be true or false, got {force!r}")
         self.force = force

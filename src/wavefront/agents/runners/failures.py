@@ -146,6 +146,10 @@ def _next_clock_time(match: re.Match[str], now: datetime) -> float | None:
             return None
         if candidate < local_now - timedelta(days=180):
             candidate = candidate.replace(year=candidate.year + 1)
-    elif candidate <= local_now:
+    elif candidate <= local_now - timedelta(minutes=1):
         candidate += timedelta(days=1)
+    elif candidate <= local_now:
+        # The minute named is this one (a clock time has no seconds): its end, not
+        # tomorrow, and not a moment already past.
+        candidate += timedelta(minutes=1)
     return candidate.timestamp()

@@ -23,25 +23,34 @@ the CLI's exit 53 is `max_turns`.
 Gemini CLI has no flag to add to the system prompt (GEMINI_SYSTEM_MD replaces it whole),
 so the role text stays in the prompt. With `mcp: true`, wavefront's server is added to the
 settings of such a home of its own (the user's settings copied, their other files linked),
-as the CLI reads MCP servers only from settings files. Tool approval: `approval_mode`
-setting, default `yolo`: in headless mode anything that would ask is denied, and the agent
-works in a disposable worktree.
+as the CLI reads MCP servers only from settings files.
+
+Tool approval: `approval_mode`, default `auto_edit`, as Claude Code's `acceptEdits`: file
+edits are approved, and headless Gemini CLI denies whatever would ask. The gates' commands
+are allowed by a policy file beside the attempt's log (`--policy`, one `commandPrefix`
+rule), so the agent may run the tests it is told to run; any other shell command is
+"denied by policy", which fails the attempt as `denied`. Gemini CLI's output does not
+name the command: it is read from the session file the CLI keeps in its home. With
+`approval_mode: yolo` the agent may run anything.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wavefront.agents.pricing import estimate_cost
 from wavefront.agents.runners.attemptsettings import machine_settings_path, merged_settings
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     CliRunner,
+    CliSettings,
     Usage,
+    as_dict,
     as_int,
     as_str,
     last_json_object,
@@ -51,6 +60,9 @@ from wavefront.agents.runners.cliutil import (
 from wavefront.agents.runners.failures import Failure, classify_failure
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentResult, FailureKind
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["APPROVAL_MODES", "EXIT_CODES", "GeminiRunner"]
 
@@ -98,27 +110,14 @@ class GeminiRunner(CliRunner):
     package = "npm @google/gemini-cli"
     verified = True
 
-    def __init__(
-        self,
-        *,
-        executable: str | None = None,
-        extra_args: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
-        model: str | None = None,
-        base_url: str | None = None,
-        api_key_env: str | None = None,
-        check_version: bool = True,
-        approval_mode: str = "yolo",
-    ) -> None:
-        super().__init__(executable=executable, extra_args=extra_args, env=env, model=model,
-                         base_url=base_url, api_key_env=api_key_env,
-                         check_version=check_version)
+    def __init__(self, *, approval_mode: str = "auto_edit", **common: Unpack[CliSettings]) -> None:
+        super().__init__(**common)
         self.approval_mode = one_of("approval_mode", approval_mode, APPROVAL_MODES)
 
     def child_env(self, request: AgentRequest) -> dict[str, str]:
         env = {"GEMINI_CLI_TRUST_WORKSPACE": "true", **super().child_env(request)}
-        api_key_auth = bool(self.base_url) and "GEMINI_CLI_HOME" not in env
-        if api_key_auth or request.mcp is not None:
+        if self._own_home(request):
+            api_key_auth = bool(self.base_url) and "GEMINI_CLI_HOME" not in env
             user_home = Path(env.get("GEMINI_CLI_HOME") or Path.home())
             home = _attempt_home(request, None if api_key_auth else user_home)
             env["GEMINI_CLI_HOME"] = str(home)
@@ -134,6 +133,19 @@ class GeminiRunner(CliRunner):
                 env["GEMINI_CLI_SYSTEM_SETTINGS_PATH"] = str(limited)
         return env
 
+    def _own_home(self, request: AgentRequest) -> bool:
+        """Whether the attempt gets a home of its own (`_attempt_home`)."""
+        configured = {**os.environ, **self.env, **request.env}
+        return (bool(self.base_url) and "GEMINI_CLI_HOME" not in configured) or \
+            request.mcp is not None
+
+    def cli_home(self, request: AgentRequest) -> Path:
+        """The home Gemini CLI keeps its state in for this attempt (sessions included)."""
+        if self._own_home(request):
+            return request.log_path.parent / "gemini-home"
+        configured = {**os.environ, **self.env, **request.env}
+        return Path(configured.get("GEMINI_CLI_HOME") or Path.home())
+
     def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
         text = plain(line).strip()
         if not _ATTEMPT_FAILED.match(text):
@@ -148,6 +160,8 @@ class GeminiRunner(CliRunner):
     def build_argv(self, request: AgentRequest) -> list[str]:
         argv = [self.executable, "-p", request.prompt, "--output-format", "json"]
         argv += ["--approval-mode", self.approval_mode]
+        if self.approval_mode != "yolo" and request.commands:
+            argv += ["--policy", str(_gate_policy(request))]
         model = self.model_for(request)
         if model:
             argv += ["--model", model]
@@ -171,6 +185,11 @@ class GeminiRunner(CliRunner):
         if not response.strip():
             failure = Failure(FailureKind.BAD_OUTPUT, "gemini returned an empty response")
             return self.failed(outcome, failure, usage, session_id=session_id)
+        if _POLICY_DENIAL in outcome.stderr:
+            denied = _denied_commands(self.cli_home(request), session_id)
+            named = ", ".join(f"run_shell_command({c})" for c in denied) or "a shell command"
+            failure = Failure(FailureKind.DENIED, f"gemini was not allowed to run: {named}"[:300])
+            return self.failed(outcome, failure, usage, text=response, session_id=session_id)
         return self.succeeded(outcome, response, usage, request, session_id=session_id)
 
     def _exit_code_failure(self, outcome: ProcessOutcome) -> Failure:
@@ -207,6 +226,51 @@ def _attempt_home(request: AgentRequest, user_home: Path | None) -> Path:
                                   **request.mcp.gemini_servers()}
     (own / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
     return home
+
+
+# What Gemini CLI prints on stderr for a tool call its policy refused.
+_POLICY_DENIAL = "Tool execution denied by policy"
+
+
+def _gate_policy(request: AgentRequest) -> Path:
+    """A policy file, beside the attempt's log, that allows the gates' commands."""
+    prefixes = ", ".join(json.dumps(command) for command in request.commands)
+    path = request.log_path.with_suffix(".gemini-policy.toml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # TOML's basic strings take JSON's escapes.
+    path.write_text(f'[[rule]]\ntoolName = "run_shell_command"\ncommandPrefix = [{prefixes}]\n'
+                    'decision = "allow"\npriority = 500\n', encoding="utf-8")
+    return path
+
+
+def _denied_commands(home: Path, session_id: str | None) -> list[str]:
+    """The shell commands the policy refused in session `session_id`, read from the
+    session file Gemini CLI keeps (`~/.gemini/tmp/<project>/chats/session-*-<id>.jsonl`);
+    empty when it cannot be read."""
+    if not session_id:
+        return []
+    commands: list[str] = []
+    for path in (home / ".gemini" / "tmp").glob(f"*/chats/session-*{session_id[:8]}.jsonl"):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            for call in _tool_calls(line):
+                command = as_str(as_dict(call.get("args")).get("command"))
+                if _POLICY_DENIAL in json.dumps(call.get("result")) and command and \
+                        command not in commands:
+                    commands.append(command)
+    return commands
+
+
+def _tool_calls(line: str) -> list[dict[str, Any]]:
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return []
+    calls = entry.get("toolCalls") if isinstance(entry, dict) else None
+    return [call for call in calls if isinstance(call, dict)] if isinstance(calls, list) else []
 
 
 def _read_json(path: Path) -> dict[str, Any]:

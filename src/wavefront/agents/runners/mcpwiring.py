@@ -38,9 +38,10 @@ class McpServer:
         return json.dumps({"mcpServers": {SERVER_NAME: entry}})
 
     def gemini_servers(self) -> dict[str, Any]:
-        """Gemini CLI's `mcpServers` settings entry; its `timeout` is in milliseconds."""
+        """Gemini CLI's `mcpServers` settings entry; its `timeout` is in milliseconds.
+        Trusted: its tools need no approval, which headless `auto_edit` would deny."""
         return {SERVER_NAME: {"command": self.command, "args": list(self.args),
-                              "timeout": int(self.tool_timeout_s * 1000)}}
+                              "timeout": int(self.tool_timeout_s * 1000), "trust": True}}
 
     def opencode_servers(self) -> dict[str, Any]:
         """OpenCode's `mcp` configuration entry: a local server is one argument list; its

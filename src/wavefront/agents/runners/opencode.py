@@ -31,6 +31,13 @@ a forced one. A cost of 0 that
 opencode reports for a model it has no price for is not a cost: it becomes unknown (or
 an estimate from the tokens). With `mcp: true` wavefront's server is added to the `mcp`
 entry of that inline configuration, with a tool timeout longer than `ask_human` waits.
+
+Shell commands (`shell` setting, default `gates`): the inline configuration's `permission`
+denies the `bash` tool every command but the gates' own (each allowed as it is and with
+more arguments), as Claude Code's `acceptEdits` does. opencode answers a refused call with
+"a rule which prevents you from using this specific tool call" in the tool's error; the
+attempt then fails as `denied`, naming the command. `shell: any` leaves opencode's own
+permissions alone.
 """
 
 from __future__ import annotations
@@ -39,21 +46,31 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
     CliRunner,
+    CliSettings,
     Usage,
     as_dict,
     as_int,
+    as_str,
     iter_json_lines,
+    one_of,
 )
 from wavefront.agents.runners.failures import Failure, classify_failure
 from wavefront.agents.runners.process import ProcessOutcome
 from wavefront.model import AgentProfile, AgentResult, FailureKind
 
-__all__ = ["OpenCodeRunner"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["SHELL_MODES", "OpenCodeRunner"]
+
+SHELL_MODES = ("gates", "any")
+# What opencode answers a tool call its permission rules refused.
+_REFUSED = "rule which prevents you from using this specific tool call"
 
 
 class OpenCodeRunner(CliRunner):
@@ -85,6 +102,10 @@ class OpenCodeRunner(CliRunner):
     package = "npm opencode-ai"
     verified = True
 
+    def __init__(self, *, shell: str = "gates", **common: Unpack[CliSettings]) -> None:
+        super().__init__(**common)
+        self.shell = one_of("shell", shell, SHELL_MODES)
+
     def provider_problem(self, request: AgentRequest | None = None) -> str | None:
         """Why opencode would fall back to its own hosted service, or None."""
         model = self.model_for(request) if request is not None else self.default_model
@@ -115,6 +136,9 @@ class OpenCodeRunner(CliRunner):
         if request.mcp is not None:
             env["OPENCODE_CONFIG_CONTENT"] = _with_mcp(env.get("OPENCODE_CONFIG_CONTENT"),
                                                        request.mcp.opencode_servers())
+        if self.shell == "gates":
+            env["OPENCODE_CONFIG_CONTENT"] = _with_shell_rules(
+                env.get("OPENCODE_CONFIG_CONTENT"), request.commands)
         if request.max_turns:
             env["OPENCODE_CONFIG_CONTENT"] = _with_steps(
                 env.get("OPENCODE_CONFIG_CONTENT"), self._agent(request), request.max_turns)
@@ -172,6 +196,7 @@ class OpenCodeRunner(CliRunner):
         tokens_in = tokens_out = cached = 0
         cost: float | None = None
         steps = 0
+        refused: list[str] = []
         for event in iter_json_lines(outcome.stdout):
             if isinstance(event.get("sessionID"), str):
                 session_id = event["sessionID"]
@@ -182,6 +207,12 @@ class OpenCodeRunner(CliRunner):
                 texts.setdefault(last_message, []).append(part["text"])
             elif kind == "step_start":
                 steps += 1
+            elif kind == "tool_use":
+                state = as_dict(part.get("state"))
+                if _REFUSED in as_str(state.get("error")):
+                    given = as_dict(state.get("input"))
+                    detail = as_str(given.get("command")) or as_str(given.get("filePath"))
+                    refused.append(f"{part.get('tool') or 'a tool'}({detail})")
             elif kind == "step_finish":
                 tokens = as_dict(part.get("tokens"))
                 cache = as_dict(tokens.get("cache"))
@@ -204,6 +235,11 @@ class OpenCodeRunner(CliRunner):
         if not text.strip():
             failure = self.exit_failure(outcome, "no text from the agent")
             return self.failed(outcome, failure, usage, request, session_id=session_id)
+        if refused:
+            failure = Failure(FailureKind.DENIED,
+                              f"opencode was not allowed to run: {', '.join(refused)}"[:300])
+            return self.failed(outcome, failure, usage, request, text=text,
+                               session_id=session_id)
         if request.max_turns and steps >= request.max_turns:
             failure = Failure(FailureKind.MAX_TURNS, f"opencode reached its step limit "
                               f"({request.max_turns}): its last step could use no tool")
@@ -234,6 +270,26 @@ def _with_mcp(content: str | None, servers: dict[str, Any]) -> str:
         config = {}
     mcp = config.get("mcp")
     config["mcp"] = {**(mcp if isinstance(mcp, dict) else {}), **servers}
+    return json.dumps(config)
+
+
+def _with_shell_rules(content: str | None, commands: Sequence[str]) -> str:
+    """The inline config `content` with the `bash` tool denied every command but
+    `commands` (the last matching rule wins in opencode: the denial comes first)."""
+    try:
+        config = json.loads(content) if content else {}
+    except ValueError:
+        return content or ""
+    if not isinstance(config, dict):
+        return content or ""
+    rules: dict[str, str] = {"*": "deny"}
+    for command in commands:
+        rules[command] = rules[f"{command} *"] = "allow"
+    permission = config.get("permission")
+    if isinstance(permission, str):
+        permission = {"*": permission}  # one action for every tool, as opencode reads it
+    config["permission"] = {**(permission if isinstance(permission, dict) else {}),
+                            "bash": rules}
     return json.dumps(config)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from wavefront.agents.runners import REQUEST_SETTINGS, RUNNERS, make_runner
+from wavefront.agents.runners import REQUEST_SETTINGS, RUNNERS, make_runner, runner_parameters
 from wavefront.config import ProjectConfig
 from wavefront.errors import ConfigError
 from wavefront.model import SourceLocation
@@ -34,11 +34,7 @@ def check_runner_settings(
     if factory is None:
         known = ", ".join(sorted(RUNNERS))
         raise ConfigError(path, line, f"unknown runner {kind!r} (known: {known})")
-    parameters = {
-        p.name: p
-        for p in inspect.signature(factory).parameters.values()
-        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "name"
-    }
+    parameters = {n: p for n, p in runner_parameters(factory).items() if n != "name"}
     required = [n for n, p in parameters.items() if p.default is inspect.Parameter.empty]
     accepted = [*parameters, *sorted(REQUEST_SETTINGS.get(kind, ()))]
     expected = ", ".join(f"{n} (required)" if n in required else n for n in accepted) or "none"

@@ -1,5 +1,5 @@
 """Write-back for BMAD: the story's key in `sprint-status.yaml` becomes `done`, and the
-story file's `Status:` line too, when there is one."""
+story file's `Status:` line too, when there is one (with the review's results appended)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def write(task: Task, completion: Completion, read: Callable[[str], str | None],
         text = read(path)
         if text is not None:
             updated = stories.set_status(text, DONE)
+            if completion.verdict or completion.review:
+                updated = stories.append_review(updated, completion)
             if updated != text:
                 changes[path] = updated
     target = relative(Path(status_file)) if status_file else path

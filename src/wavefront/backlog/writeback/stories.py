@@ -1,5 +1,7 @@
-"""Write-back for markdown stories: the status line says Done, and the review's results
-are appended, as the story workflow asks."""
+"""Write-back for markdown stories: the status line says Approved when the review passed
+(the story workflow's last state), Done when no review ran or the story is in BMAD's words
+(where Approved means ready to start), and the review's results are appended, as the story
+workflow asks."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from wavefront.backlog.statuswords import BMAD_WORDS
 from wavefront.errors import BacklogError
 from wavefront.model import Completion, Task
 
-__all__ = ["DONE", "set_status", "write"]
+__all__ = ["APPROVED", "DONE", "append_review", "set_status", "write"]
 
 DONE = "Done"
+APPROVED = "Approved"
 
 # `**Status**: x`, `**Status:** x`, `Status: x` (BMAD stories) on a line of their own.
 _LABEL = re.compile(r"^(?P<lead>[ \t]*(?:\*\*)?(?:story )?status(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*)"
@@ -31,9 +35,10 @@ def write(task: Task, completion: Completion, read: Callable[[str], str | None],
     if text is None:
         raise BacklogError(Path(path), None, "the story file is gone from the integration "
                            "branch; its status was not written back")
-    updated = set_status(text, DONE)
-    if completion.review:
-        updated = updated.rstrip("\n") + "\n\n" + _review_section(completion) + "\n"
+    reviewed = completion.approved and not task.metadata.get(BMAD_WORDS)
+    updated = set_status(text, APPROVED if reviewed else DONE)
+    if completion.verdict or completion.review:
+        updated = append_review(updated, completion)
     return {path: updated} if updated != text else {}
 
 
@@ -55,8 +60,11 @@ def set_status(text: str, status: str) -> str:
     return "\n".join([*lines[:at], "", f"**Status**: {status}", *lines[at:]])
 
 
-def _review_section(completion: Completion) -> str:
+def append_review(text: str, completion: Completion) -> str:
+    """`text` with a section of the review's verdict and findings at its end."""
     when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(completion.completed_at))
     lines = [f"## Review results ({when} UTC)", ""]
+    if completion.verdict:
+        lines += [f"**Verdict**: {completion.verdict}", ""]
     lines += [f"- {item}" for item in completion.review]
-    return "\n".join(lines)
+    return text.rstrip("\n") + "\n\n" + "\n".join(lines).rstrip("\n") + "\n"
