@@ -34,11 +34,13 @@ from chaos.invariants import check_invariants
 from components import need
 from raycluster import RAY_AVAILABLE, LocalCluster
 
-# One cluster for the module (see `cluster`): its tests share one process of the suite.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
+pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
+# One cluster for each process of the suite that runs these tests, for the whole session:
+# the suite's processes take tests one by one from every file, and a module's fixtures
+# would end (and the cluster be made again) whenever another module's test came between.
+@pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     need(RAY_AVAILABLE, "Ray is not installed: pip install -e '.[ray]'")
     started = LocalCluster(tmp_path_factory.mktemp("ray-workers"))
