@@ -45,7 +45,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from wavefront.agents.runners.base import AgentRequest
@@ -276,37 +276,43 @@ def _with_mcp(content: str | None, servers: dict[str, Any]) -> str:
 def _with_shell_rules(content: str | None, commands: Sequence[str]) -> str:
     """The inline config `content` with the `bash` tool denied every command but
     `commands` (the last matching rule wins in opencode: the denial comes first)."""
-    try:
-        config = json.loads(content) if content else {}
-    except ValueError:
-        return content or ""
-    if not isinstance(config, dict):
-        return content or ""
     rules: dict[str, str] = {"*": "deny"}
     for command in commands:
         rules[command] = rules[f"{command} *"] = "allow"
-    permission = config.get("permission")
-    if isinstance(permission, str):
-        permission = {"*": permission}  # one action for every tool, as opencode reads it
-    config["permission"] = {**(permission if isinstance(permission, dict) else {}),
-                            "bash": rules}
-    return json.dumps(config)
+
+    def edit(config: dict[str, Any]) -> None:
+        permission = config.get("permission")
+        if isinstance(permission, str):
+            permission = {"*": permission}  # one action for every tool, as opencode reads it
+        config["permission"] = {**(permission if isinstance(permission, dict) else {}),
+                                "bash": rules}
+
+    return _edited(content, edit)
 
 
 def _with_steps(content: str | None, agent: str, steps: int) -> str:
-    """The inline config `content` with `agent`'s step limit set (a `content` that is no
-    JSON object is left to opencode, which refuses it)."""
+    """The inline config `content` with `agent`'s step limit set."""
+
+    def edit(config: dict[str, Any]) -> None:
+        agents = config.setdefault("agent", {})
+        if isinstance(agents, dict):
+            settings = agents.setdefault(agent, {})
+            if isinstance(settings, dict):
+                settings["steps"] = steps
+
+    return _edited(content, edit)
+
+
+def _edited(content: str | None, edit: Callable[[dict[str, Any]], None]) -> str:
+    """The inline config `content` changed by `edit`; a `content` that is no JSON object
+    is left to opencode, which refuses it."""
     try:
         config = json.loads(content) if content else {}
     except ValueError:
         return content or ""
     if not isinstance(config, dict):
         return content or ""
-    agents = config.setdefault("agent", {})
-    if isinstance(agents, dict):
-        settings = agents.setdefault(agent, {})
-        if isinstance(settings, dict):
-            settings["steps"] = steps
+    edit(config)
     return json.dumps(config)
 
 
