@@ -33,6 +33,7 @@ from wavefront.backlog.jsonsource import JsonDocument, Key, load_json, raise_jso
 from wavefront.backlog.statuswords import read_status
 from wavefront.errors import BacklogError
 from wavefront.model import SourceLocation, Task, TaskStatus
+from wavefront.words import plural
 
 __all__ = ["DESCRIPTION", "NAME", "discover", "load", "load_tag", "matches", "next_order_key",
            "tag_names"]
@@ -240,7 +241,8 @@ def _complexity_scores(report: Path, notes: list[str]) -> dict[str, float]:
         task_id, score = entry.get("taskId"), entry.get("complexityScore")
         if isinstance(score, (int, float)) and not isinstance(score, bool) and score > 0:
             scores[str(task_id)] = float(score)
-    notes.append(f"{report}: complexity scores of {len(scores)} tasks read as estimates")
+    notes.append(f"{report}: complexity scores of {plural(len(scores), 'task')} read as "
+                 "estimates")
     return scores
 
 
