@@ -24,16 +24,12 @@ pytestmark = pytest.mark.usefixtures("isolated_git_config")
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    (root / "README.md").write_text("hello\n")
-    (root / "kept.txt").write_text("as committed\n")
-    (root / ".gitignore").write_text("*.log\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "initial")
-    return GitRepo(root)
+def repo(git_repo: Path) -> GitRepo:
+    (git_repo / "kept.txt").write_text("as committed\n")
+    (git_repo / ".gitignore").write_text("*.log\n")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "a kept file, ignored logs")
+    return GitRepo(git_repo)
 
 
 @pytest.fixture
