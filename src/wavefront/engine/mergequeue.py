@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from wavefront.agents.prompt import parse_summary
 from wavefront.engine.prepare import WorkspacePreparer
@@ -364,6 +364,9 @@ class _Background:
         task = asyncio.ensure_future(wrapped())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # Its callers await it and get its error; when they were cancelled (the run is
+        # stopping, say on a full disk) it is marked read, so asyncio prints no warning.
+        task.add_done_callback(_mark_read)
         return task
 
 
@@ -377,7 +380,7 @@ def _on_loop(loop: asyncio.AbstractEventLoop, coroutine: Awaitable[_T]) -> _T:
     return asyncio.run_coroutine_threadsafe(wrapped(), loop).result()
 
 
-def _mark_read(future: asyncio.Future[MergeResult]) -> None:
+def _mark_read(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
 
