@@ -21,6 +21,7 @@ from wavefront.journal.database import Journal, TaskRecord
 from wavefront.journal.kinds import AGENT_WORK, AttemptKind, EventKind
 from wavefront.model import FailureKind, GateResult, Task, TaskStatus
 from wavefront.redact import redact
+from wavefront.words import plural
 from wavefront.workspace.base import WorkspaceHandle, Workspaces
 
 __all__ = ["DoneContext", "DoneHook", "MergeRounds"]
@@ -161,7 +162,7 @@ class MergeRounds:
         handle = await state.off_loop(state.workspaces.open, task_id)
         failure = f"the merged tree fails gate {broken.gate}: {broken.summary}"
         if tried >= limit or handle is None:
-            rounds = f" (after {tried} fix round{'s' if tried != 1 else ''})" if tried else ""
+            rounds = f" (after {plural(tried, 'fix round')})" if tried else ""
             state.status(task_id, TaskStatus.CONFLICT,
                          f"{failure}{rounds}; not merged, the integration branch is "
                          "unchanged" + (f"; worktree kept at {handle.path}" if handle else ""))

@@ -44,7 +44,7 @@ from wavefront.model import (
     TaskOptions,
     TaskStatus,
 )
-from wavefront.words import shell_words
+from wavefront.words import plural, shell_words
 from wavefront.workspace.base import Workspaces
 from wavefront.workspace.git import safe_name
 from wavefront.workspace.setup import Prepared, WorkspaceSetup
@@ -197,7 +197,7 @@ class TaskFlow:
                     return self._phase_fix(record, verdict, failure, fix_limit)
                 if fixes >= fix_limit:
                     if fixes:
-                        failure += f" (after {fixes} fix round{'s' if fixes > 1 else ''})"
+                        failure += f" (after {plural(fixes, 'fix round')})"
                     return self.state.failed(record, failure)
                 fixes += 1
                 feedback = Note("What failed in your last attempt",
@@ -233,7 +233,7 @@ class TaskFlow:
                 if r.task.options.fixes_gate == task_id]
         if len(made) >= limit:
             if made:
-                failure += f" (after {len(made)} fix task{'s' if len(made) > 1 else ''})"
+                failure += f" (after {plural(len(made), 'fix task')})"
             return self.state.failed(record, failure)
         producers = [r for r in (self.journal.task(self.run_id, dep)
                                  for dep in record.task.dependencies) if r is not None]

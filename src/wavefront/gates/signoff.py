@@ -17,6 +17,7 @@ from typing import Any
 
 from wavefront.gates.base import GateContext, existing, strings
 from wavefront.model import GateResult
+from wavefront.words import plural
 
 __all__ = ["SignoffGate", "read_verdict"]
 
@@ -87,11 +88,9 @@ class SignoffGate:
                          for _, line, ok in (*verdicts, *stops) if not ok]
         if findings:
             return GateResult(self.name, False,
-                              f"{len(findings)} sign-off problem"
-                              f"{'s' if len(findings) != 1 else ''}: {findings[0]}",
+                              f"{plural(len(findings), 'sign-off problem')}: {findings[0]}",
                               "\n".join(findings), findings=tuple(findings))
-        return GateResult(self.name, True, f"{read} report{'s' if read != 1 else ''} "
-                                           "signed off with PASS")
+        return GateResult(self.name, True, f"{plural(read, 'report')} signed off with PASS")
 
 
 def _refusals(path: Path, workspace: Path) -> list[str]:
