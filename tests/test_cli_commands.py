@@ -98,3 +98,24 @@ def test_help_on_a_narrow_terminal_is_rendered_by_click() -> None:
     assert imported_click
     assert page == helppage.render(58) != helppage.render()
     assert max(len(line) for line in page.splitlines()) <= 60
+
+
+HELP_ONLY = "from wavefront.cli import main; main(['--help'])"
+
+
+def test_help_to_a_reader_that_has_gone_ends_without_a_traceback() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe now fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-c", HELP_ONLY], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "COLUMNS": "80"})
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, "")
+
+
+def test_help_with_stdout_closed_ends_quietly() -> None:
+    done = subprocess.run(["sh", "-c", '"$0" -c "$1" >&-', sys.executable, HELP_ONLY],
+                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"})
+    assert (done.returncode, done.stderr) == (0, "")

@@ -9,6 +9,7 @@ page (`helppage`) without importing click at all.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from wavefront.cli.commands import COMMANDS
@@ -16,6 +17,7 @@ from wavefront.cli.commands import COMMANDS
 TYPE_CHECKING = False  # typing itself is a tenth of the help page's cost
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import NoReturn
 
     from wavefront.cli.group import wavefront
 
@@ -32,11 +34,25 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         page = stored_page()
         if page is not None:
-            sys.stdout.write(page)
-            sys.exit(0)
+            _print_and_exit(page)
     from wavefront.cli.group import wavefront
 
     wavefront.main(args=args, prog_name="wavefront")
+
+
+def _print_and_exit(page: str) -> NoReturn:
+    """Print `page` and exit 0, as click would: quietly when there is no stdout, exit 1
+    without a traceback when its reader has gone (`wavefront --help | true`)."""
+    if sys.stdout is None:
+        sys.exit(0)
+    try:
+        sys.stdout.write(page)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Later writes (the interpreter's own flush at exit) go nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    sys.exit(0)
 
 
 def __getattr__(name: str) -> object:
