@@ -260,10 +260,9 @@ def outside(tmp_path: Path) -> Iterator[Path]:
 @pytest.mark.parametrize("cli", ["claude", "gemini", "qwen", "opencode", "codex"])
 def test_a_denied_shell_command_fails_the_attempt(
         cli: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outside: Path) -> None:
-    # It takes a moment first: Codex leaves a command that ends at once out of its JSON
-    # stream, and then wavefront cannot see the refusal (README, "Shell commands").
-    denied = (f"python3 -c \"import time; time.sleep(1); "
-              f"open('{outside}/denied-ran.txt', 'w').write('no')\"")
+    # A command that fails at once: Codex leaves it out of its JSON stream, and its
+    # runner finds the refusal in the session's rollout file.
+    denied = f"python3 -c \"open('{outside}/denied-ran.txt', 'w').write('no')\""
     script = Script(files={"hello.txt": CONTENT}, commands=(GATE, denied))
     with running(script) as server:
         result, _ = attempt(cli, server, "shell", tmp_path, monkeypatch, commands=(GATE,))
