@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 import time
 from datetime import UTC, datetime
@@ -601,3 +602,35 @@ def test_codex_rollout_names_the_refused_command(later_turn: bool, expected: lis
     assert rollout_refusals(tmp_path, thread) == expected
     assert rollout_refusals(tmp_path, "01a232cc-0000-0000-0000-000000000000") == []
     assert rollout_refusals(tmp_path, "*") == []  # not a thread id: no glob of it
+
+
+# --- opencode: a model service that refuses the connection ---------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("proxied", [False, True], ids=["direct", "through-a-proxy"])
+def test_opencode_is_not_started_for_a_service_that_refuses(
+        proxied: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # opencode takes seconds to start before its first model call: nothing listening at
+    # base_url is an error at once. Behind a proxy the refusal says nothing (opencode's
+    # requests go to the proxy), so opencode runs and says for itself.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy",
+                 "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    if proxied:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
+    runner = make_runner(OpenCodeRunner, tmp_path, model="scripted",
+                         base_url=f"http://127.0.0.1:{_closed_port()}/v1")
+    result = run(runner, make_request(tmp_path, "success"))
+    if proxied:
+        assert result.ok, (result.failure, result.reason)
+        return
+    assert result.failure is FailureKind.ERROR, (result.failure, result.reason)
+    assert "nothing listens at http://127.0.0.1:" in result.reason
+    assert not (tmp_path / "argv.json").exists()  # opencode was not started
+    assert "opencode not started" in result.log_path.read_text()

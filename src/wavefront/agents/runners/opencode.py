@@ -24,7 +24,10 @@ Models fetches, auto-update and sharing are turned off for the child. opencode r
 failed model call (a rate limit, a server error) for minutes and says nothing in its JSON
 stream, so it runs with `--print-logs --log-level ERROR` and is stopped at the first
 `stream error` of the main agent, or at a step that ended with no finish reason and no
-token (an answer broken off: it would ask again for ever). A task's `max_turns` is the
+token (an answer broken off: it would ask again for ever). Its first model call comes
+only after a start-up of 10 seconds (25 on a busy machine), so a `base_url` that refuses
+the connection is an `error` before opencode is started (unless a proxy variable sends
+its requests elsewhere). A task's `max_turns` is the
 agent's `steps` (in the inline config): at the last step opencode withdraws the tools and
 tells the model to answer, so an attempt that reached it is `max_turns`, its last answer
 a forced one. A cost of 0 that
@@ -42,11 +45,14 @@ permissions alone.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
@@ -168,6 +174,16 @@ class OpenCodeRunner(CliRunner):
         if problem is not None:
             return AgentResult(ok=False, failure=FailureKind.AUTH, reason=problem,
                                log_path=request.log_path)
+        # opencode takes 10 s (25 s on a busy machine) to start before its first model
+        # call: a service that refuses the connection now is an error without that wait.
+        if self.base_url and await _refused(self.base_url):
+            reason = (f"opencode cannot reach the model service: nothing listens at "
+                      f"{self.base_url} (connection refused)")
+            request.log_path.parent.mkdir(parents=True, exist_ok=True)
+            request.log_path.write_text(f"[opencode not started: {reason}]\n",
+                                        encoding="utf-8")
+            return AgentResult(ok=False, failure=FailureKind.ERROR, reason=reason,
+                               log_path=request.log_path)
         return await super().run(request)
 
     def passes_persona(self, profile: AgentProfile | None) -> bool:
@@ -246,6 +262,36 @@ class OpenCodeRunner(CliRunner):
             return self.failed(outcome, failure, usage, request, text=text,
                                session_id=session_id)
         return self.succeeded(outcome, text, usage, request, session_id=session_id)
+
+
+# How long a connection to the model service may take to be refused or accepted; one
+# that takes longer is left to opencode.
+_CONNECT_TIMEOUT_S = 2.0
+
+
+async def _refused(base_url: str) -> bool:
+    """Whether nothing listens at `base_url`'s host and port: the connection was refused
+    on the spot. False when it was accepted, when it could not be told in a moment, and
+    when a proxy variable sends opencode's requests elsewhere."""
+    from urllib.request import getproxies, proxy_bypass  # only when an attempt starts
+
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    proxies = getproxies()
+    if not host or ((parts.scheme in proxies or "all" in proxies) and not proxy_bypass(host)):
+        return False
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port),
+                                           _CONNECT_TIMEOUT_S)
+    except ConnectionRefusedError:
+        return True
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return False
 
 
 def _broken_step(line: str) -> Failure | None:
