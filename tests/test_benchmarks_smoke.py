@@ -246,3 +246,11 @@ def test_bench_workspace_times_each_way() -> None:
     for way in ("git worktree add", "git clone --shared", "init + alternates (new)",
                 "released one reset (reuse)"):
         assert way in done.stdout
+
+
+def test_bench_startup_times_each_command() -> None:
+    result = _run("bench_startup.py", "--rounds", "1", "--json")
+    assert set(result) == {"bare python", "import click", "wavefront --help",
+                           "wavefront --help, 60 columns"}
+    assert all(figures["median_ms"] >= figures["fastest_ms"] > 0
+               for figures in result.values())

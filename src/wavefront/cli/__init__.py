@@ -1,74 +1,48 @@
 """The `wavefront` command: a thin layer that parses, calls the library, prints and exits.
 
-`group` holds the click group, the shared options and the error-to-exit-code rule; each other
-module holds one family of commands and registers them on the group when imported. Which
-module holds which command is listed below, so that a command's module is imported only when
-it runs and `wavefront --help` stays fast (a test keeps this list true).
+`group` holds the click group and the error-to-exit-code rule, `options` the options
+commands share; each other module holds one family of commands and registers them on the
+group when imported. `commands.COMMANDS` says which module holds which command, so that a
+command's module is imported only when it runs, and `wavefront --help` prints its stored
+page (`helppage`) without importing click at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
 
-from wavefront.cli.group import wavefront
+from wavefront.cli.commands import COMMANDS
+
+TYPE_CHECKING = False  # typing itself is a tenth of the help page's cost
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from wavefront.cli.group import wavefront
 
 __all__ = ["COMMANDS", "main", "wavefront"]
 
-# command -> (its module, the first paragraph of its help, for the command list of --help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    name: (f"wavefront.cli.{module}", text) for name, module, text in (
-        ("agents", "plan", "List the agent profiles, and which agent each task gets and why."),
-        ("answer", "decide", "Answer the question a task's agent asked; it goes on with your "
-         "answer."),
-        ("approve", "decide", "Approve a task waiting for a person; works while the run goes on."),
-        ("cancel", "run", "Stop the active run (as Ctrl-C would) and mark its unfinished tasks "
-         "cancelled."),
-        ("clean", "run", "Remove the kept worktrees, those kept for reuse and the task "
-         "branches of runs (integration branches stay)."),
-        ("complete", "decide", "Mark subtask SEQ of task JSON feature FEATURE completed, with "
-         "SUMMARY (in .tmp/tasks/FEATURE/, in your working tree)."),
-        ("demo", "run", "Run the bundled example project end to end with scripted agents (no "
-         "model needed): stories in parallel workspaces, a test gate, a review round, the "
-         "merge queue."),
-        ("doctor", "run", "Which agent CLIs are installed, their versions, whether they look "
-         "authenticated, and which runner uses each; with --executor ray, the cluster's "
-         "nodes instead: their resources and which agent CLIs each node has."),
-        ("init", "workflow", "Write a wavefront.yaml for this repository: the backlogs found, "
-         "the agent CLI installed, a test gate guessed from the project, each with a comment."),
-        ("log", "inspect", "Print the agent log of a task's attempt (and with --gates, its setup "
-         "and gate logs)."),
-        ("mcp", "mcp", "Serve wavefront's backlog, runs and decisions as MCP tools (needs "
-         "wavefront[mcp])."),
-        ("next", "plan", "Show the tasks ready to start, the one to start next first."),
-        ("parallel", "plan", "Show every task that could start now, side by side."),
-        ("plan", "plan", "Show the plan: waves, agents, dependencies, critical path and "
-         "parallelism."),
-        ("prompt", "run", "Print the exact prompt task ID would get, before any money is "
-         "spent."),
-        ("reject", "decide", "Reject a task waiting for a person: its agent gets your --note as a "
-         "change request, or with --fail the task fails."),
-        ("report", "run", "Write report.md for a run: per task status, agent, attempts, gates, "
-         "review findings, deviations, cost and time, plus the run's totals."),
-        ("resume", "run", "Continue a run after Ctrl-C, a crash or a reboot (default: the "
-         "latest run)."),
-        ("retry", "run", "Run failed, conflicting or blocked tasks again and release the tasks "
-         "they blocked."),
-        ("run", "run", "Run the backlog (or the scope in ARGS) through agents, each in a "
-         "repository of its own."),
-        ("runs", "inspect", "List the runs recorded in this repository, newest first."),
-        ("serve", "web", "Show the repository's runs live in a browser: the task graph, each "
-         "agent's log, diffs, gates, cost, and a queue of what waits for you (approve, "
-         "reject, retry)."),
-        ("show", "inspect", "What a task is and where it stands: state, attempts, gates, "
-         "files, worktree."),
-        ("status", "inspect", "Each task's state, reason, attempts and cost in a run."),
-        ("validate", "plan", "Check the backlog: duplicate ids, missing dependencies, cycles, "
-         "scope, statuses."),
-    )
-}
-wavefront.lazy = COMMANDS
+_HELP = (["--help"], ["-h"])
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script `wavefront`."""
-    wavefront.main(args=list(argv) if argv is not None else None, prog_name="wavefront")
+    args = list(argv) if argv is not None else None
+    if (args if args is not None else sys.argv[1:]) in _HELP:
+        from wavefront.cli.helppage import stored_page
+
+        page = stored_page()
+        if page is not None:
+            sys.stdout.write(page)
+            sys.exit(0)
+    from wavefront.cli.group import wavefront
+
+    wavefront.main(args=args, prog_name="wavefront")
+
+
+def __getattr__(name: str) -> object:
+    # The group is imported with click, on first use: `wavefront --help` needs neither.
+    if name == "wavefront":
+        from wavefront.cli.group import wavefront
+
+        return wavefront
+    raise AttributeError(f"module 'wavefront.cli' has no attribute {name!r}")

@@ -5,21 +5,22 @@ No logic lives here that a library user would miss: loading and planning is
 a function with `@wavefront.command()` and the shared option decorators of
 `wavefront.cli.options`, in a module that `wavefront.cli.COMMANDS` names.
 
-This module is all that `wavefront --help` imports besides click, so it imports nothing
-else at the top: not pathlib, not shutil, not even wavefront's own errors.
+Help at a width other than the stored page's (`wavefront.cli.helppage`) imports this
+module and click, so it imports nothing else at the top: not pathlib, not shutil, not
+even wavefront's own errors.
 """
 
 from __future__ import annotations
 
 import errno
-import os
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 import click
 
 from wavefront import __version__
+from wavefront.cli.commands import COMMANDS
+from wavefront.cli.width import help_width
 
 __all__ = ["wavefront"]
 
@@ -34,7 +35,7 @@ class _Group(click.Group):
     a command's module only when that command runs (so `--help` imports none of them)."""
 
     # command name -> (module that registers it, its one-line help for `--help`)
-    lazy: Mapping[str, tuple[str, str]] = {}
+    lazy: Mapping[str, tuple[str, str]] = COMMANDS
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *self.lazy})
@@ -73,22 +74,6 @@ class _Group(click.Group):
                 raise
             click.echo(f"error: cannot write {error.filename}: {error.strerror}", err=True)
             ctx.exit(2)
-
-
-def help_width() -> int:
-    """The width click would give its help: the terminal's (COLUMNS first), at most 80,
-    less 2, at least 50. Computed here because click's own way imports shutil (with bz2
-    and lzma), a tenth of what `wavefront --help` costs."""
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 80
-    return max(min(columns, 80) - 2, 50)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
