@@ -89,6 +89,7 @@ SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 PROVIDER = "wavefront"  # the name of the custom provider made from the runner settings
 
 _RECONNECTING = re.compile(r"^Reconnecting\.\.\.", re.IGNORECASE)
+_RETRY_NOTICE = re.compile(r"^Reconnecting\.\.\. \d+/\d+ \((.*)\)$", re.IGNORECASE)
 # What Codex prints on stderr when it could not link its sandbox helper.
 _NO_HELPER = "could not create PATH aliases"
 # The items of a tool call: each ends a model call whose answer wants another.
@@ -184,7 +185,10 @@ class CodexRunner(CliRunner):
                                                   + message[:200])
             found = classify_failure(message)
             if found is not None:
-                return found
+                # What Codex would retry, without the retry count: wavefront stopped it.
+                retried = _RETRY_NOTICE.match(found.reason)
+                reason = retried.group(1) if retried else found.reason
+                return Failure(found.kind, f"codex: {reason}"[:300], found.retry_at)
         return None
 
     def attempt_watch(self, request: AgentRequest
