@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import subprocess
 import sys
@@ -42,7 +43,9 @@ TASK = Task(
     parallel=False,
     weight=2.5,
     tags=("auth",),
-    options=TaskOptions(script={"files": {"x.py": "1"}}),
+    backlog_format="stories",
+    options=TaskOptions(script={"files": {"x.py": "1"}}, fixes_gate="1.1"),
+    metadata={"story_file": "docs/stories/1.2.md"},
 )
 
 
@@ -60,6 +63,19 @@ def new_run(journal: Journal, run_id: str = "r1") -> None:
 def test_a_task_survives_the_round_trip_through_json() -> None:
     assert task_from_json(task_to_json(TASK)) == TASK
     assert task_from_json(task_to_json(TASK)).options == TASK.options
+    assert task_from_json(task_to_json(TASK)).metadata == TASK.metadata
+
+
+def test_a_task_of_an_earlier_journal_gets_its_format_and_fix_typed() -> None:
+    # Journals written before these were typed kept them among the metadata.
+    stored = json.loads(task_to_json(TASK))
+    del stored["backlog_format"]
+    stored["options"].pop("fixes_gate")
+    stored["metadata"] = {**stored["metadata"], "backlog_format": "stories",
+                          "fixes_gate": "1.1"}
+    again = task_from_json(json.dumps(stored))
+    assert (again.backlog_format, again.options, again.metadata) == (
+        TASK.backlog_format, TASK.options, TASK.metadata)
 
 
 def test_status_changes_are_events_seen_after_commit(tmp_path: Path) -> None:

@@ -25,7 +25,6 @@ from wavefront.backlog import stories
 from wavefront.backlog.base import Backlog
 from wavefront.backlog.load import load_and_plan
 from wavefront.backlog.statuswords import story_status
-from wavefront.backlog.writeback import FORMAT_KEY
 from wavefront.config import parse_config
 from wavefront.model import GateSpec, SourceLocation, Task, TaskOptions, TaskStatus
 from wavefront.runs import RunOptions, open_journal, record_decision, resume_run, start_run
@@ -176,7 +175,7 @@ def test_story_status_words(text: str, bmad: bool, expected: TaskStatus) -> None
 
 def story(task_id: str, format_name: str = "stories", **fields: Any) -> Task:
     return Task(id=task_id, title=task_id, source=SourceLocation(Path(f"{task_id}.md")),
-                metadata={FORMAT_KEY: format_name}, **fields)
+                backlog_format=format_name, **fields)
 
 
 def decided(config_text: str, assigned: list[tuple[Task, str]]) -> tuple[list[str], str | None]:

@@ -113,7 +113,9 @@ class GateSpec:
 class TaskOptions:
     """Per-task settings that the engine and the task flow read; backlogs and workflows set
     them. Everything a task does differently from the run's defaults is here, typed: what
-    else a loader keeps about a task (`Task.metadata`) is description, never behaviour.
+    else a loader keeps about a task (`Task.metadata`) is description for prompts and
+    reports, and its own format's write-back: never behaviour of the engine, the gates or
+    the run.
     """
 
     runner: str | None = None
@@ -136,6 +138,8 @@ class TaskOptions:
     grows_at_run_time: bool = False
     # The workflow's own data for its done-hook (step, kind, labels, branch, loop, fan-out).
     workflow: Mapping[str, Any] | None = None
+    # A fix task made after a phase gate refused: the id of that gate's task.
+    fixes_gate: str | None = None
 
     # The names by which backlog files and workflow templates spell these settings.
     KEYS: ClassVar[Mapping[str, str]] = MappingProxyType({
@@ -145,6 +149,7 @@ class TaskOptions:
         "agentless": "agentless", "allow_no_changes": "allow_no_changes",
         "concurrency": "concurrency", "script": "script",
         "grows_at_run_time": "grows_at_run_time", "workflow": "workflow",
+        "fixes_gate": "fixes_gate",
     })
 
     @classmethod
@@ -187,6 +192,9 @@ class Task:
     id: str
     title: str
     source: SourceLocation
+    # The backlog format it was read from (a `backlog.FORMATS` name): which write-back
+    # it gets, and whether it is a story (reviewed by default).
+    backlog_format: str | None = None
     body: str = ""
     dependencies: tuple[str, ...] = ()
     dependencies_source: SourceLocation | None = None
@@ -209,7 +217,8 @@ class Task:
     estimate: float | None = None
     tags: tuple[str, ...] = ()
     options: TaskOptions = TaskOptions()
-    # What a loader keeps about the task beyond the fields above, for prompts and reports.
+    # What a loader keeps about the task beyond the fields above, for prompts, reports
+    # and its own format's write-back.
     metadata: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -131,10 +131,8 @@ def _nul_line(path: Path) -> int | None:
 
 def _tagged(backlog: Backlog, name: str) -> Backlog:
     """Each task marked with the format it came from, for the write-back after its merge."""
-    from wavefront.backlog.writeback import FORMAT_KEY
-
     return replace(backlog, tasks=tuple(
-        replace(task, metadata={**task.metadata, FORMAT_KEY: name}) for task in backlog.tasks))
+        replace(task, backlog_format=name) for task in backlog.tasks))
 
 
 def _with_includes(backlog: Backlog, path: Path) -> Backlog:

@@ -41,6 +41,7 @@ from wavefront.model import (
     GateAction,
     GateResult,
     Task,
+    TaskOptions,
     TaskStatus,
 )
 from wavefront.words import shell_words
@@ -49,10 +50,6 @@ from wavefront.workspace.git import safe_name
 from wavefront.workspace.setup import Prepared, WorkspaceSetup
 
 __all__ = ["DoneContext", "DoneHook", "Note", "TaskFlow", "WorkOutcome"]
-
-# Task metadata of a fix task: the phase gate whose refusal it fixes.
-_FIXES = "fixes_gate"
-
 
 class TaskFlow:
     def __init__(
@@ -233,7 +230,7 @@ class TaskFlow:
         that produced it, and the gate checks again after that task is merged."""
         task_id = record.task_id
         made = [r for r in self.journal.tasks(self.run_id)
-                if r.task.metadata.get(_FIXES) == task_id]
+                if r.task.options.fixes_gate == task_id]
         if len(made) >= limit:
             if made:
                 failure += f" (after {len(made)} fix task{'s' if len(made) > 1 else ''})"
@@ -253,7 +250,7 @@ class TaskFlow:
             body=phase_fix_request(verdict, task_id, [r.task_id for r in producers],
                                    len(made) + 1, limit),
             files=tuple(dict.fromkeys(f for r in producers for f in r.task.files)),
-            metadata={_FIXES: task_id})
+            options=TaskOptions(fixes_gate=task_id))
         self.journal.add_tasks(
             self.run_id, [(fix, agent, runner, record.priority, record.wave)],
             reason=f"{failure}: fix task for {task_id}",

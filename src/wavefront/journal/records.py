@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -141,9 +141,16 @@ def task_from_json(text: str) -> Task:
         elif isinstance(value, list):
             value = tuple(value)
         kwargs[item.name] = value
-    if "options" not in data and kwargs.get("metadata"):
-        # Journals written before typed options kept them among the metadata.
-        kwargs["options"], kwargs["metadata"] = TaskOptions.split(kwargs["metadata"])
+    metadata = dict(kwargs.get("metadata") or {})
+    # Journals written before these were typed kept them among the metadata.
+    if "options" not in data and metadata:
+        kwargs["options"], metadata = TaskOptions.split(metadata)
+    elif "fixes_gate" in metadata:
+        kwargs["options"] = replace(kwargs["options"], fixes_gate=metadata.pop("fixes_gate"))
+    if "backlog_format" not in data and "backlog_format" in metadata:
+        kwargs["backlog_format"] = metadata.pop("backlog_format")
+    if "metadata" in kwargs:
+        kwargs["metadata"] = metadata
     return Task(**kwargs)
 
 

@@ -71,7 +71,7 @@ class LiveFiles:
 
 def _features(records: Sequence[TaskRecord]) -> set[str]:
     return {str(r.task.metadata["feature"]) for r in records
-            if r.task.metadata.get("backlog_format") == "taskjson"
+            if r.task.backlog_format == "taskjson"
             and r.task.metadata.get("feature")}
 
 

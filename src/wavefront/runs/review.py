@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from wavefront.agents.runners import NOT_AGENTS
-from wavefront.backlog.writeback import FORMAT_KEY
 from wavefront.config import ProjectConfig, ReviewPolicy
 from wavefront.engine.settings import RunSettings
 from wavefront.gates.review import DEFAULT_REVIEWER
@@ -54,7 +53,7 @@ def default_review(config: ProjectConfig | None, assigned: Sequence[tuple[Task, 
     added = 0
     for index, (task, agent, runner) in enumerate(assigned):
         if task.options.agentless or (
-                not explicit and task.metadata.get(FORMAT_KEY) not in STORY_FORMATS):
+                not explicit and task.backlog_format not in STORY_FORMATS):
             continue
         if any(spec.kind in _REVIEWING_KINDS for spec in settings.gates_for(task, agent)):
             continue

@@ -118,7 +118,7 @@ def _template(workflow: Workflow, step: Step, runners: dict[str, dict[str, Any]]
             options["max_rounds"] = step.max_rounds
         gates.append({"kind": "review", "options": options})
     # The step's task options, spelled as `TaskOptions.KEYS` (the template is JSON-ready).
-    metadata: dict[str, Any] = {
+    task_options: dict[str, Any] = {
         key: value for key, value in (
             ("runner", step.runner), ("model", step.model), ("timeout", step.timeout),
             ("retries", step.retries), ("max_turns", step.max_turns), ("script", step.script))
@@ -133,7 +133,7 @@ def _template(workflow: Workflow, step: Step, runners: dict[str, dict[str, Any]]
         gates.append({"kind": "command", "options": {"run": validator.run,
                                                      "name": "validator"}})
         # A command validator's loop is the task's retries: at most max_rounds tries.
-        metadata.setdefault("retries", (validator.max_rounds or 1) - 1)
+        task_options.setdefault("retries", (validator.max_rounds or 1) - 1)
     prompt = step.prompt.strip()
     info: dict[str, Any] = {"step": step.id, "kind": _kind(step)}
     if step.deviations_from:
@@ -141,16 +141,16 @@ def _template(workflow: Workflow, step: Step, runners: dict[str, dict[str, Any]]
     if step.analyzer is not None:
         labels = list(step.analyzer.labels)
         info["labels"] = labels
-        metadata["allow_no_changes"] = True
+        task_options["allow_no_changes"] = True
         if step.analyzer.run is not None:
             name = command_runner_name(step.id)
             runners[name] = {"kind": "command", "argv_template": step.analyzer.run,
                              "prompt_via": "stdin"}
-            metadata["runner"] = name
+            task_options["runner"] = name
         prompt = "\n\n".join(p for p in (prompt, ANSWER_INSTRUCTIONS.format(
             labels=", ".join(labels))) if p)
     if step.allow_no_changes:
-        metadata["allow_no_changes"] = True
+        task_options["allow_no_changes"] = True
     if step.branch is not None:
         info["branch"] = {"analyzer": step.branch[0], "label": step.branch[1]}
     if step.loop is not None:
@@ -159,8 +159,8 @@ def _template(workflow: Workflow, step: Step, runners: dict[str, dict[str, Any]]
     if step.for_each is not None and step.max_concurrent is not None:
         concurrency.append([step.id, step.max_concurrent])
     if concurrency:
-        metadata["concurrency"] = concurrency
-    metadata["workflow"] = info
+        task_options["concurrency"] = concurrency
+    task_options["workflow"] = info
     return {
         "step": step.id,
         "title": step.title or _title(step),
@@ -171,7 +171,7 @@ def _template(workflow: Workflow, step: Step, runners: dict[str, dict[str, Any]]
         "files": list(step.files),
         "acceptance_criteria": list(step.acceptance_criteria),
         "gates": gates,
-        "options": metadata,
+        "options": task_options,
         "keep_dependencies": bool(step.for_each.keep_dependencies) if step.for_each else True,
     }
 
@@ -214,15 +214,15 @@ def _item_title(template_title: str, item: Item) -> str:
 
 def _step_task(step: Step, template: Mapping[str, Any], deps: tuple[str, ...],
                source: SourceLocation) -> Task:
-    metadata = template_options(template)
+    task_options = template_options(template)
     title = template["title"]
     body = template["prompt"]
     if step.sync:
-        metadata["agentless"] = True
+        task_options["agentless"] = True
     if step.for_each is not None:  # grows at run time: a placeholder holds the template
         kind = "stories" if step.for_each.stories else "subtasks"
-        metadata.update(agentless=True, grows_at_run_time=True)
-        metadata["workflow"] = {**metadata["workflow"], "expand": {
+        task_options.update(agentless=True, grows_at_run_time=True)
+        task_options["workflow"] = {**task_options["workflow"], "expand": {
             "kind": kind, "path": step.for_each.source_path, "template": dict(template),
             **({"order_from": step.for_each.order_from} if step.for_each.order_from
                else {})}}
@@ -245,7 +245,7 @@ def _step_task(step: Step, template: Mapping[str, Any], deps: tuple[str, ...],
         else (),
         context_files=tuple(template["inputs"]),
         gates=() if step.for_each is not None else _gates(template, source),
-        options=TaskOptions.split(metadata)[0],
+        options=TaskOptions.split(task_options)[0],
     )
 
 
@@ -274,8 +274,8 @@ def item_task(template: Mapping[str, Any], item: Item, deps: Sequence[str],
     step_id = template["step"]
     own_deps = [f"{step_id}:{dep}" for dep in item.dependencies
                 if template.get("keep_dependencies", True) and dep in sibling_ids]
-    metadata = template_options(template)
-    metadata["workflow"] = {**metadata["workflow"], "kind": "fan_out_item", "item": item.id,
+    task_options = template_options(template)
+    task_options["workflow"] = {**task_options["workflow"], "kind": "fan_out_item", "item": item.id,
                             **({"grown_from": grown_from} if grown_from else {})}
     outputs = tuple(_fill(o, item) for o in template["outputs"])
     deliverables = tuple(dict.fromkeys([*item.deliverables, *outputs]))
@@ -300,6 +300,6 @@ def item_task(template: Mapping[str, Any], item: Item, deps: Sequence[str],
         files=tuple(dict.fromkeys([*template["files"], *deliverables])),
         context_files=tuple(dict.fromkeys(reading)),
         gates=_gates(template, source),
-        options=TaskOptions.split(metadata)[0],
+        options=TaskOptions.split(task_options)[0],
     )
 

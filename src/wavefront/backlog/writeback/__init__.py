@@ -16,10 +16,7 @@ from pathlib import Path
 from wavefront.backlog.writeback import bmad, speckit, stories, taskjson, taskmaster
 from wavefront.model import Completion, Task
 
-__all__ = ["FORMAT_KEY", "WRITERS", "Reader", "Writer", "write_back"]
-
-# The metadata key under which `load_backlog` records the format a task came from.
-FORMAT_KEY = "backlog_format"
+__all__ = ["WRITERS", "Reader", "Writer", "write_back"]
 
 Reader = Callable[[str], str | None]
 Writer = Callable[[Task, Completion, Reader, Callable[[Path], str]], dict[str, str]]
@@ -36,7 +33,7 @@ WRITERS: Mapping[str, Writer] = {
 def write_back(task: Task, completion: Completion, read: Reader, root: Path) -> dict[str, str]:
     """The backlog files to change for merged `task` (paths relative to `root`); empty for
     a format that records nothing (wavefront.yaml, workflows) or a file outside `root`."""
-    writer = WRITERS.get(str(task.metadata.get(FORMAT_KEY, "")))
+    writer = WRITERS.get(task.backlog_format or "")
     base = root.resolve()
     if writer is None or not task.source.path.resolve().is_relative_to(base):
         return {}
