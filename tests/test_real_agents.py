@@ -260,10 +260,9 @@ def outside(tmp_path: Path) -> Iterator[Path]:
 @pytest.mark.parametrize("cli", ["claude", "gemini", "qwen", "opencode", "codex"])
 def test_a_denied_shell_command_fails_the_attempt(
         cli: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outside: Path) -> None:
-    # It takes a moment first: Codex leaves a command that ends at once out of its JSON
-    # stream, and then wavefront cannot see the refusal (README, "Shell commands").
-    denied = (f"python3 -c \"import time; time.sleep(1); "
-              f"open('{outside}/denied-ran.txt', 'w').write('no')\"")
+    # A command that fails at once: Codex leaves it out of its JSON stream, and its
+    # runner finds the refusal in the session's rollout file.
+    denied = f"python3 -c \"open('{outside}/denied-ran.txt', 'w').write('no')\""
     script = Script(files={"hello.txt": CONTENT}, commands=(GATE, denied))
     with running(script) as server:
         result, _ = attempt(cli, server, "shell", tmp_path, monkeypatch, commands=(GATE,))
@@ -317,17 +316,21 @@ def test_the_turn_limit_is_its_own_failure(cli: str, tmp_path: Path,
         assert result.tokens_in == (1200 if cli == "aider" else 0), result.tokens_in
 
 
-def test_a_rejected_key_stops_the_runner_and_the_run(tmp_path: Path, git_repo: Path) -> None:
-    executable = cli_or_skip("claude")
+@pytest.mark.parametrize("cli", REAL_CLIS)
+def test_a_rejected_key_stops_the_runner_and_the_run(cli: str, tmp_path: Path,
+                                                     git_repo: Path) -> None:
+    executable = cli_or_skip(cli)
     with running() as server:
-        write_config(git_repo, "claude", settings_for("claude", server.base("auth401"),
-                                                      executable))
+        write_config(git_repo, cli, settings_for(cli, server.base("auth401"), executable))
         started = time.time()
         done = wavefront_run(git_repo, child_env(tmp_path / "home"))
         calls = server.model_calls()
     assert done.returncode == 3, done.stdout + done.stderr  # stopped, resumable
     assert "not authenticated" in done.stdout + done.stderr
-    assert len(calls) <= 3  # no retry storm: the CLI was stopped at the first refusal
+    # No retry storm: the CLI was stopped at its first refusal. Claude Code, Gemini CLI
+    # and opencode make a side call (a title, a model router) beside the first one,
+    # which is refused too: not a retry.
+    assert len(calls) <= 3, [call.path for call in calls]
     assert time.time() - started < 60
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 import time
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from wavefront.agents.runners.aider import FIXED_FLAGS, AiderRunner
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.claude import ClaudeRunner
 from wavefront.agents.runners.cliutil import CliRunner
-from wavefront.agents.runners.codex import CodexRunner
+from wavefront.agents.runners.codex import CodexRunner, rollout_refusals
 from wavefront.agents.runners.cursor import CursorRunner
 from wavefront.agents.runners.failures import classify_failure, parse_reset_time
 from wavefront.agents.runners.gemini import GeminiRunner
@@ -565,3 +566,71 @@ def test_registry_builds_cli_runners_from_settings() -> None:
         build("claude", {"permission_mode": "always"})
     with pytest.raises(ConfigError, match="colour"):
         build("codex", {"colour": "blue"})
+
+
+# --- Codex's session rollout: the commands its JSON stream leaves out ----------------
+
+ROLLOUT = DATA / "codex" / "real-denied.rollout.jsonl"
+DENIED = "python3 -c \"open('/home/user/outside/denied-ran.txt', 'w').write('no')\""
+
+
+def _later_turn(turn: str) -> str:
+    """A resumed thread's next turn, as Codex appends it: it ran one command that passed."""
+    call = json.dumps({"cmd": "ls"})
+    records = [
+        {"type": "event_msg", "payload": {"type": "task_started", "turn_id": turn}},
+        {"type": "response_item", "payload": {"type": "function_call", "name": "exec_command",
+                                              "arguments": call, "call_id": "call_ls"}},
+        {"type": "response_item", "payload": {
+            "type": "function_call_output", "call_id": "call_ls",
+            "output": "Process exited with code 0\nOutput:\nhello.txt\n"}},
+    ]
+    return "".join(json.dumps(record) + "\n" for record in records)
+
+
+@pytest.mark.parametrize(("later_turn", "expected"), [
+    (False, [DENIED]),  # the command that failed at once, read from the file
+    (True, []),  # a fix round's turn: the first round's refusal was that round's
+], ids=["one-turn", "resumed"])
+def test_codex_rollout_names_the_refused_command(later_turn: bool, expected: list[str],
+                                                 tmp_path: Path) -> None:
+    thread = "01a232cc-4bf3-70e0-9a78-c43bd687cbb6"
+    day = tmp_path / "sessions" / "2026" / "12" / "01"
+    day.mkdir(parents=True)
+    text = ROLLOUT.read_text() + (_later_turn("turn-2") if later_turn else "")
+    (day / f"rollout-2026-12-01T18-09-39-{thread}.jsonl").write_text(text)
+    assert rollout_refusals(tmp_path, thread) == expected
+    assert rollout_refusals(tmp_path, "01a232cc-0000-0000-0000-000000000000") == []
+    assert rollout_refusals(tmp_path, "*") == []  # not a thread id: no glob of it
+
+
+# --- opencode: a model service that refuses the connection ---------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("proxied", [False, True], ids=["direct", "through-a-proxy"])
+def test_opencode_is_not_started_for_a_service_that_refuses(
+        proxied: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # opencode takes seconds to start before its first model call: nothing listening at
+    # base_url is an error at once. Behind a proxy the refusal says nothing (opencode's
+    # requests go to the proxy), so opencode runs and says for itself.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy",
+                 "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    if proxied:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
+    runner = make_runner(OpenCodeRunner, tmp_path, model="scripted",
+                         base_url=f"http://127.0.0.1:{_closed_port()}/v1")
+    result = run(runner, make_request(tmp_path, "success"))
+    if proxied:
+        assert result.ok, (result.failure, result.reason)
+        return
+    assert result.failure is FailureKind.ERROR, (result.failure, result.reason)
+    assert "nothing listens at http://127.0.0.1:" in result.reason
+    assert not (tmp_path / "argv.json").exists()  # opencode was not started
+    assert "opencode not started" in result.log_path.read_text()

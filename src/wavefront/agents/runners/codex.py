@@ -34,7 +34,11 @@ commands (its `.rules` files match command prefixes to forbid, and live in its h
 `workspace-write` any command runs, but may write only in the worktree and the temporary
 folders. A command the sandbox refused ("Read-only file system", or a `declined` item)
 fails the attempt as `denied`, naming the command, as a command Claude Code was refused
-does.
+does. The JSON stream leaves out a command that ends at once (one the sandbox stopped at
+its first write, say), so the refusals are also read, after the process ended, from the
+session's rollout file: `sessions/YYYY/MM/DD/rollout-*-<thread id>.jsonl` in the home
+the child used, holding each function call and its output. Only the turn the attempt
+started counts there: a resumed thread's file holds the earlier rounds too.
 
 Codex has no turn limit, so wavefront keeps one: each tool call of the JSON stream
 (`item.started` of a command, a file change, an MCP or web search call) ends a model call
@@ -78,12 +82,14 @@ from wavefront.model import AgentResult, FailureKind
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["PROVIDER", "SANDBOX_MODES", "CodexRunner", "codex_home", "configured_env_keys"]
+__all__ = ["PROVIDER", "SANDBOX_MODES", "CodexRunner", "codex_home", "configured_env_keys",
+           "rollout_refusals"]
 
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 PROVIDER = "wavefront"  # the name of the custom provider made from the runner settings
 
 _RECONNECTING = re.compile(r"^Reconnecting\.\.\.", re.IGNORECASE)
+_RETRY_NOTICE = re.compile(r"^Reconnecting\.\.\. \d+/\d+ \((.*)\)$", re.IGNORECASE)
 # What Codex prints on stderr when it could not link its sandbox helper.
 _NO_HELPER = "could not create PATH aliases"
 # The items of a tool call: each ends a model call whose answer wants another.
@@ -179,7 +185,10 @@ class CodexRunner(CliRunner):
                                                   + message[:200])
             found = classify_failure(message)
             if found is not None:
-                return found
+                # What Codex would retry, without the retry count: wavefront stopped it.
+                retried = _RETRY_NOTICE.match(found.reason)
+                reason = retried.group(1) if retried else found.reason
+                return Failure(found.kind, f"codex: {reason}"[:300], found.retry_at)
         return None
 
     def attempt_watch(self, request: AgentRequest
@@ -254,6 +263,10 @@ class CodexRunner(CliRunner):
         if writes["failed"] and not writes["completed"]:
             return self.failed(outcome, _writes_refused(writes["failed"], outcome), usage,
                                request, text=message, session_id=thread_id)
+        if thread_id:
+            home = codex_home({**os.environ, **self.child_env(request)})
+            refused += [command for command in rollout_refusals(home, thread_id)
+                        if command not in refused]
         if refused:
             failure = Failure(FailureKind.DENIED, "codex's sandbox refused: "
                               + ", ".join(refused)[:280])
@@ -278,9 +291,81 @@ def _command(item: Mapping[str, object]) -> str:
         words = shlex.split(text)
     except ValueError:
         return text
-    if len(words) == 3 and words[0].endswith("sh") and words[1] in ("-lc", "-c"):
-        return words[2]
-    return text
+    return _unwrapped(words) or text
+
+
+def _unwrapped(words: Sequence[object]) -> str | None:
+    """The script of `[bash, -lc, script]`, None for any other argv."""
+    if len(words) == 3 and str(words[0]).endswith("sh") and words[1] in ("-lc", "-c"):
+        return str(words[2])
+    return None
+
+
+# The exit status in a function call's output: "Process exited with code 1" (the
+# exec_command tool), "Exit code: 1" (apply_patch and older shells).
+_EXIT_STATUS = re.compile(r"(?:Process exited with code|Exit code:)\s*(-?\d+)")
+# Only a name of this shape goes into a glob pattern (Codex's thread ids are UUIDs).
+_THREAD_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{7,63}")
+
+
+def rollout_refusals(home: Path, thread_id: str) -> list[str]:
+    """The shell commands of thread `thread_id`'s last turn whose write the sandbox
+    refused, read from its rollout file in Codex's `home`; empty when there is none."""
+    if not _THREAD_ID.fullmatch(thread_id):
+        return []
+    files = sorted((home / "sessions").glob(f"*/*/*/rollout-*-{thread_id}.jsonl"))
+    try:
+        text = files[-1].read_text(encoding="utf-8", errors="replace") if files else ""
+    except OSError:
+        return []
+    commands: dict[str, str] = {}  # call_id -> the command the agent gave
+    refused: list[str] = []
+    for record in iter_json_lines(text):
+        payload = as_dict(record.get("payload"))
+        kind = payload.get("type")
+        if record.get("type") == "event_msg" and kind == "task_started":
+            commands.clear()  # a new turn: what came before was an earlier round's
+            refused.clear()
+        elif record.get("type") != "response_item":
+            continue
+        elif kind in ("function_call", "local_shell_call"):
+            command = _call_command(payload)
+            if command:
+                commands[as_str(payload.get("call_id"))] = command
+        elif kind == "function_call_output":
+            command = commands.get(as_str(payload.get("call_id")))
+            if command and _write_refused(payload.get("output")) and command not in refused:
+                refused.append(command)
+    return refused
+
+
+def _call_command(payload: Mapping[str, object]) -> str | None:
+    """The shell command of a rollout's tool call: `exec_command`'s `cmd`, a shell tool's
+    `command` (text or argv), a `local_shell_call`'s `action.command`; None for others."""
+    if payload.get("type") == "local_shell_call":
+        command: object = as_dict(payload.get("action")).get("command")
+    else:
+        try:
+            arguments = as_dict(json.loads(as_str(payload.get("arguments"))))
+        except ValueError:
+            return None
+        command = arguments.get("cmd") or arguments.get("command")
+    if isinstance(command, list) and command:
+        return _unwrapped(command) or shlex.join(str(word) for word in command)
+    return as_str(command) or None
+
+
+def _write_refused(output: object) -> bool:
+    """Whether a function call's output is a write the sandbox refused: the refusal's
+    text, and an exit status that is not 0 (none named counts as a failure)."""
+    if isinstance(output, list):  # content items
+        text = "\n".join(as_str(as_dict(part).get("text")) for part in output)
+    else:
+        text = as_str(output) or as_str(as_dict(output).get("content"))
+    if _SANDBOX_REFUSED not in text:
+        return False
+    status = _EXIT_STATUS.search(text)
+    return status is None or int(status.group(1)) != 0
 
 
 def _writes_refused(count: int, outcome: ProcessOutcome) -> Failure:

@@ -23,8 +23,13 @@ own `OPENCODE_CONFIG`. Otherwise the attempt is refused without starting opencod
 Models fetches, auto-update and sharing are turned off for the child. opencode retries a
 failed model call (a rate limit, a server error) for minutes and says nothing in its JSON
 stream, so it runs with `--print-logs --log-level ERROR` and is stopped at the first
-`stream error` of the main agent, or at a step that ended with no finish reason and no
-token (an answer broken off: it would ask again for ever). A task's `max_turns` is the
+`stream error` of the main agent (or of the title side call, when that is a key refused
+by wavefront's own provider: seconds before the main call is refused it too), or at a
+step that ended with no finish reason and no token (an answer broken off: it would ask
+again for ever). Its first model call comes
+only after a start-up of 10 seconds (25 on a busy machine), so a `base_url` that refuses
+the connection is an `error` before opencode is started (unless a proxy variable sends
+its requests elsewhere). A task's `max_turns` is the
 agent's `steps` (in the inline config): at the last step opencode withdraws the tools and
 tells the model to answer, so an attempt that reached it is `max_turns`, its last answer
 a forced one. A cost of 0 that
@@ -42,11 +47,14 @@ permissions alone.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from wavefront.agents.runners.base import AgentRequest
 from wavefront.agents.runners.cliutil import (
@@ -66,9 +74,10 @@ from wavefront.model import AgentProfile, AgentResult, FailureKind
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["SHELL_MODES", "OpenCodeRunner"]
+__all__ = ["PROVIDER", "SHELL_MODES", "OpenCodeRunner"]
 
 SHELL_MODES = ("gates", "any")
+PROVIDER = "wavefront"  # the provider the inline config makes of `base_url`
 # What opencode answers a tool call its permission rules refused.
 _REFUSED = "rule which prevents you from using this specific tool call"
 
@@ -128,10 +137,10 @@ class OpenCodeRunner(CliRunner):
             if self.api_key_env:
                 options["apiKey"] = "{env:" + self.api_key_env + "}"
             model = self.model_for(request) or ""
-            config = {"provider": {"wavefront": {
-                "npm": "@ai-sdk/openai-compatible", "name": "wavefront", "options": options,
+            config = {"provider": {PROVIDER: {
+                "npm": "@ai-sdk/openai-compatible", "name": PROVIDER, "options": options,
                 "models": {model: {"name": model}}}},
-                "model": f"wavefront/{model}", "autoupdate": False, "share": "disabled"}
+                "model": f"{PROVIDER}/{model}", "autoupdate": False, "share": "disabled"}
             env["OPENCODE_CONFIG_CONTENT"] = json.dumps(config)
         if request.mcp is not None:
             env["OPENCODE_CONFIG_CONTENT"] = _with_mcp(env.get("OPENCODE_CONFIG_CONTENT"),
@@ -153,12 +162,21 @@ class OpenCodeRunner(CliRunner):
     def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
         if '"step_finish"' in line and '"reason":"unknown"' in line:
             return _broken_step(line)
-        # `small=true` is the title side call, whose failure opencode shrugs off.
-        if 'message="stream error"' not in line or "small=false" not in line:
+        if 'message="stream error"' not in line:
+            return None
+        # `small=true` is the title side call, whose failure opencode shrugs off; but a
+        # key that wavefront's own provider refused there is refused to the main call
+        # too, which comes seconds later.
+        title = "small=false" not in line
+        if title and not (self.base_url and f"providerID={PROVIDER}" in line):
             return None
         match = re.search(r'error\.error="([^"]*)"', line)
         detail = match.group(1) if match else "the model call failed"
         found = classify_failure(detail)
+        if title:
+            if found is None or found.kind is not FailureKind.AUTH:
+                return None
+            return Failure(FailureKind.AUTH, f"opencode: {detail}"[:300])
         if found is not None:
             return Failure(found.kind, f"opencode: {detail}"[:300], found.retry_at)
         return Failure(FailureKind.ERROR, f"opencode: {detail}"[:300])
@@ -167,6 +185,16 @@ class OpenCodeRunner(CliRunner):
         problem = self.provider_problem(request)
         if problem is not None:
             return AgentResult(ok=False, failure=FailureKind.AUTH, reason=problem,
+                               log_path=request.log_path)
+        # opencode takes 10 s (25 s on a busy machine) to start before its first model
+        # call: a service that refuses the connection now is an error without that wait.
+        if self.base_url and await _refused(self.base_url):
+            reason = (f"opencode cannot reach the model service: nothing listens at "
+                      f"{self.base_url} (connection refused)")
+            request.log_path.parent.mkdir(parents=True, exist_ok=True)
+            request.log_path.write_text(f"[opencode not started: {reason}]\n",
+                                        encoding="utf-8")
+            return AgentResult(ok=False, failure=FailureKind.ERROR, reason=reason,
                                log_path=request.log_path)
         return await super().run(request)
 
@@ -180,7 +208,7 @@ class OpenCodeRunner(CliRunner):
                 "--log-level", "ERROR"]
         model = self.model_for(request)
         if model:
-            argv += ["--model", f"wavefront/{model}" if self.base_url else model]
+            argv += ["--model", f"{PROVIDER}/{model}" if self.base_url else model]
         if request.profile is not None and self.passes_persona(request.profile):
             argv += ["--agent", self._agent(request)]
         session = request.options.get("resume_session")
@@ -246,6 +274,36 @@ class OpenCodeRunner(CliRunner):
             return self.failed(outcome, failure, usage, request, text=text,
                                session_id=session_id)
         return self.succeeded(outcome, text, usage, request, session_id=session_id)
+
+
+# How long a connection to the model service may take to be refused or accepted; one
+# that takes longer is left to opencode.
+_CONNECT_TIMEOUT_S = 2.0
+
+
+async def _refused(base_url: str) -> bool:
+    """Whether nothing listens at `base_url`'s host and port: the connection was refused
+    on the spot. False when it was accepted, when it could not be told in a moment, and
+    when a proxy variable sends opencode's requests elsewhere."""
+    from urllib.request import getproxies, proxy_bypass  # only when an attempt starts
+
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    proxies = getproxies()
+    if not host or ((parts.scheme in proxies or "all" in proxies) and not proxy_bypass(host)):
+        return False
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port),
+                                           _CONNECT_TIMEOUT_S)
+    except ConnectionRefusedError:
+        return True
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return False
 
 
 def _broken_step(line: str) -> Failure | None:
