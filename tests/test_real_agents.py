@@ -169,6 +169,8 @@ def test_a_failing_model_service_is_classified_in_seconds(
     assert not result.ok
     assert result.failure is kind, (result.failure, result.reason)
     assert after_s < CLASSIFIED_WITHIN_S, f"{cli} took {after_s:.0f}s: {result.reason}"
+    # The reason names the CLI and reads as words, not the service's JSON body.
+    assert result.reason.startswith(cli) and '{"error"' not in result.reason, result.reason
     if kind is FailureKind.RATE_LIMITED and (cli, scenario) != ("codex", "ratelimit429"):
         # Each passes on the server's retry-after (30 s) as the reset time, Codex its usage
         # limit's "try again at 3:32 PM"; of a request rate limit Codex says only

@@ -30,7 +30,7 @@ from wavefront.agents.runners.claude import ClaudeRunner
 from wavefront.agents.runners.cliutil import CliRunner
 from wavefront.agents.runners.codex import CodexRunner, rollout_refusals
 from wavefront.agents.runners.cursor import CursorRunner
-from wavefront.agents.runners.failures import classify_failure, parse_reset_time
+from wavefront.agents.runners.failures import classify_failure, parse_reset_time, readable
 from wavefront.agents.runners.gemini import GeminiRunner
 from wavefront.agents.runners.goose import GooseRunner
 from wavefront.agents.runners.opencode import OpenCodeRunner
@@ -521,6 +521,25 @@ def test_parse_reset_time(text: str, expected: float | None) -> None:
 def test_classify_failure(text: str, kind: FailureKind | None) -> None:
     found = classify_failure(text, NOW)
     assert (found.kind if found else None) is kind
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        # Gemini CLI's refused key, as the real CLI printed it.
+        ('Error 401 {"error":{"code":401,"message":"Incorrect API key provided: x.",'
+         '"status":"UNAUTHENTICATED"}}', "Error 401 Incorrect API key provided: x. "
+         "(UNAUTHENTICATED)"),
+        ('_ApiError: {"error": {"message": "overloaded", "type": "overloaded_error"}} then',
+         "_ApiError: overloaded (overloaded_error) then"),
+        ('{"error": "plain words"}', "plain words"),
+        # Not an error body, or not JSON: left as it is.
+        ('{"error": 3} and {"error": {"code": 1', '{"error": 3} and {"error": {"code": 1'),
+        ("no body at all", "no body at all"),
+    ],
+)
+def test_a_json_error_body_reads_as_its_message(text: str, said: str) -> None:
+    assert readable(text) == said
 
 
 @pytest.mark.parametrize(

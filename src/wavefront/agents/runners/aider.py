@@ -143,8 +143,9 @@ class AiderRunner(CliRunner):
                 "set the runner's model, or one of " + ", ".join(self.auth_env[:3]))
 
     def child_env(self, request: AgentRequest) -> dict[str, str]:
-        # Unbuffered, so its retry notices arrive as it prints them, not minutes later.
-        return {"PYTHONUNBUFFERED": "1", **super().child_env(request)}
+        # Unbuffered, so its retry notices arrive as it prints them, not minutes later; as
+        # wide as a line may be, so that an error is one line and not cut at 80 columns.
+        return {"PYTHONUNBUFFERED": "1", "COLUMNS": "4096", **super().child_env(request)}
 
     def watch(self, line: str, earlier: Sequence[str]) -> Failure | None:
         # aider retries a failed model call itself, with growing waits, for minutes: when it

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypedDict
 
 from wavefront.agents.runners.base import AgentRequest
-from wavefront.agents.runners.failures import Failure, classify_failure
+from wavefront.agents.runners.failures import Failure, classify_failure, readable
 from wavefront.agents.runners.process import ProcessOutcome, run_process
 from wavefront.model import AgentProfile, AgentResult, FailureKind
 
@@ -298,9 +298,14 @@ class CliRunner(ABC):
         if usage is not None and request is not None:
             usage = self.with_estimated_cost(usage, request)
         result = _result(outcome, usage, ok=False, **more)
-        return replace(
-            result, failure=failure.kind, reason=failure.reason, retry_at=failure.retry_at
-        )
+        return replace(result, failure=failure.kind, reason=self.said(failure.reason),
+                       retry_at=failure.retry_at)
+
+    def said(self, reason: str) -> str:
+        """`reason` as a person reads it: a JSON error body as its message, and the CLI
+        that said it named first."""
+        text = readable(reason)
+        return text if text.startswith(self.name) else f"{self.name}: {text}"
 
     def succeeded(
         self, outcome: ProcessOutcome, text: str, usage: Usage, request: AgentRequest, **more: Any

@@ -8,6 +8,7 @@ they spend their retries.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wavefront.model import FailureKind
 
-__all__ = ["Failure", "classify_failure", "parse_reset_time"]
+__all__ = ["Failure", "classify_failure", "parse_reset_time", "readable"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,35 @@ class Failure:
     kind: FailureKind
     reason: str
     retry_at: float | None = None
+
+
+# Where a model service's JSON error body starts in a CLI's message.
+_JSON_ERROR = re.compile(r'\{\s*"error"\s*:')
+
+
+def readable(text: str) -> str:
+    """`text` with each JSON error body it quotes (`{"error": {"code": 401, "message":
+    ..., "status": ...}}`, as the model services send) replaced by its message and its
+    status, which is what a person needs of it."""
+    parts: list[str] = []
+    at = 0
+    for found in _JSON_ERROR.finditer(text):
+        if found.start() < at:
+            continue
+        try:
+            body, end = json.JSONDecoder().raw_decode(text, found.start())
+        except ValueError:
+            continue
+        error = body.get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+        if not isinstance(message, str) or not message.strip():
+            continue
+        status = error.get("status") or error.get("type") if isinstance(error, dict) else None
+        parts += [text[at:found.start()], message.strip()]
+        if isinstance(status, str) and status:
+            parts.append(f" ({status})")
+        at = end
+    return "".join(parts) + text[at:] if parts else text
 
 
 _RATE_LIMIT = re.compile(
