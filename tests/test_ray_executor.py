@@ -80,6 +80,11 @@ def test_the_demo_runs_on_the_cluster_and_its_tests_pass_on_the_branch(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Done: 10" in done.stdout
     run_id = _run_id(demo)
+    # The run said at its start what its workers do not get: the sandbox chosen here.
+    settings = json.loads(journal_rows(demo, "SELECT options FROM runs WHERE id = ?",
+                                       run_id)[0]["options"])["settings"]
+    said = "sandbox applies to agents on this machine only" in done.stdout
+    assert said is (settings["sandbox"] != "none"), done.stdout[:2000]
     assert _merged_once(demo, run_id) == sorted(
         ["0.1", "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "3.1", "3.2"])
     checkout = tmp_path / "check"

@@ -42,6 +42,7 @@ from wavefront.runs.settings import (
     RunOptions,
     agent_and_runner,
     chosen_sandbox,
+    cluster_notes,
     executor_settings,
     run_settings,
     stored_config,
@@ -111,7 +112,8 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
                                  "another run id or delete that branch")
         stored = {"settings": settings.to_json(),
                   "config": str(config.source) if config and config.source else None,
-                  "notes": [review.note] if review.note else []}
+                  "notes": [*([review.note] if review.note else []),
+                            *cluster_notes(settings)]}
         journal.create_run(run_id, repo=repo.root, base_commit=base,
                            branch=workspaces.integration_branch, options=stored, tasks=rows)
         workspaces.create_integration_branch(base)
@@ -171,15 +173,8 @@ def resume_run(root: Path, run_id: str | None = None,
             return RunResult(run.id, run.branch, RunStop("finished", "nothing to resume"),
                              counts)
         profiles = load_profiles(repo.root, stored_config(run))
-        if budget_usd is not None:
-            settings = RunSettings.from_stored(run.options).model_copy(
-                update={"budget_usd": budget_usd})
-            journal.update_run_options(run.id, {"settings": settings.to_json()})
-        if executor is not None:
-            settings = RunSettings.from_stored(run.options).model_copy(
-                update=executor_settings(executor, ray_address))
-            _executor(settings)  # reachable before anything changes
-            journal.update_run_options(run.id, {"settings": settings.to_json()})
+        if budget_usd is not None or executor is not None:
+            _resume_with(journal, run, budget_usd, executor, ray_address)
         workspaces = GitWorkspaces(repo, run.id, state_dir)
         # A run killed between its journal entry and its branch has no branch yet.
         workspaces.create_integration_branch(run.base_commit)
@@ -189,6 +184,27 @@ def resume_run(root: Path, run_id: str | None = None,
                        RunSettings.from_stored(resolve_run(journal, run.id).options))
         journal.set_run_state(run.id, "running", resumed=True)
         return _drive(journal, repo, run.id, profiles, reporter)
+
+
+def _resume_with(journal: Journal, run: RunRecord, budget_usd: float | None,
+                 executor: str | None, ray_address: str | None) -> None:
+    """Store the settings `resume` was given: a budget, another executor (checked
+    reachable before anything changes, and the run's notes said again for it)."""
+    before = RunSettings.from_stored(run.options)
+    update: dict[str, object] = {}
+    if budget_usd is not None:
+        update["budget_usd"] = budget_usd
+    if executor is not None:
+        update.update(executor_settings(executor, ray_address))
+    settings = before.model_copy(update=update)
+    changes: dict[str, object] = {"settings": settings.to_json()}
+    if executor is not None:
+        _executor(settings)
+        old = cluster_notes(before)
+        notes = run.options.get("notes")
+        kept = [n for n in notes if n not in old] if isinstance(notes, list) else []
+        changes["notes"] = [*kept, *cluster_notes(settings)]
+    journal.update_run_options(run.id, changes)
 
 
 def preview_prompt(root: Path, backlog: Backlog, plan: Plan, task_id: str,

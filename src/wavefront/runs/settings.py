@@ -24,6 +24,7 @@ __all__ = [
     "agent_and_runner",
     "agent_gates",
     "chosen_sandbox",
+    "cluster_notes",
     "run_settings",
     "stored_config",
 ]
@@ -139,6 +140,24 @@ def executor_settings(executor: str, address: str | None) -> dict[str, Any]:
         raise WavefrontError("--executor ray needs the cluster's head: --address HOST:PORT "
                              "(or RAY_ADDRESS)")
     return {"executor": "ray", "ray_address": address}
+
+
+def cluster_notes(settings: RunSettings) -> list[str]:
+    """What the run's settings ask for that agents on a cluster's workers do not get, one
+    line each, for the run to say at its start."""
+    if settings.executor == "local":
+        return []
+    notes = []
+    if settings.mcp:
+        notes.append("mcp: true applies to agents on this machine only: agents on the "
+                     "cluster get no MCP server, so they cannot ask a person")
+    if settings.sandbox != "none":
+        notes.append(f"the {settings.sandbox} sandbox applies to agents on this machine "
+                     "only: agents on the cluster's workers run without it")
+    if settings.copy_files:
+        notes.append("workspace copy: files reach workspaces on this machine only, not "
+                     "those on the cluster's workers (their setup commands do run)")
+    return notes
 
 
 def stored_config(run: RunRecord) -> ProjectConfig | None:
