@@ -128,8 +128,11 @@ def test_missing_authentication_stops_that_runner_once(
     assert {r.status for r in records} == {TaskStatus.PENDING}
 
 
+# `resume` given an executor as well keeps the larger budget.
+@pytest.mark.parametrize("executor", [None, "local"])
 def test_a_budget_stops_dispatch_and_the_run_resumes_with_a_larger_one(
-        tmp_path: Path, git_repo: Path, write_backlog: WriteBacklog) -> None:
+        executor: str | None, tmp_path: Path, git_repo: Path,
+        write_backlog: WriteBacklog) -> None:
     write_backlog([task(str(n)) for n in range(4)], defaults={"runner": "claude"},
                   runners=runner_settings(tmp_path, "claude", FAKE_SCENARIO="success",
                                           FAKE_WRITES=json.dumps({"{dir}.txt": "x\n"})),
@@ -137,6 +140,6 @@ def test_a_budget_stops_dispatch_and_the_run_resumes_with_a_larger_one(
     result = run(git_repo, budget_usd=0.2)  # 0.0873 a task: a third would pass 0.2
     assert result.exit_code == 3 and result.stop.state == "budget"
     assert result.counts == {"done": 2, "pending": 2}
-    resumed = resume_run(git_repo, budget_usd=1.0)
+    resumed = resume_run(git_repo, budget_usd=1.0, executor=executor)
     assert resumed.exit_code == 0
     assert resumed.counts == {"done": 4}
