@@ -217,7 +217,7 @@ def test_failures_are_classified(
 # real CLIs (the real-CLI tests check the same, slower).
 RECORDED_KINDS = {"success": None, "auth": FailureKind.AUTH,
                   "rate_limit": FailureKind.RATE_LIMITED, "error": FailureKind.ERROR,
-                  "max_turns": FailureKind.MAX_TURNS}
+                  "max_turns": FailureKind.MAX_TURNS, "denied": FailureKind.DENIED}
 RECORDED = [(cls, scenario) for cls in ALL for scenario in RECORDED_KINDS
             if (DATA / RUNNERS[cls] / f"real-{scenario}.exit").exists()]
 
@@ -235,6 +235,9 @@ def test_recorded_real_outputs_are_read_as_the_real_cli(
     assert result.ok is (kind is None)
     if kind is None:
         assert result.tokens_in > 0 and result.tokens_in % 1200 == 0  # as the server counts
+    if kind is FailureKind.DENIED and cls is not GeminiRunner:
+        # Gemini CLI names the command only in its session file, which a replay lacks.
+        assert "/work/denied-ran.txt" in result.reason, result.reason
 
 
 def test_every_cli_with_a_real_program_has_recorded_outputs() -> None:

@@ -1,6 +1,7 @@
 """Record what the real agent CLIs print into the fakes' data, from the scripted server.
 
-    python tests/fakes/record.py [CLI ...]     (default: every CLI that has a fake)
+    python tests/fakes/record.py [CLI ...] [--only SCENARIO,...]
+                                       (default: every CLI that has a fake, every scenario)
 
 Each real CLI (scripts/setup.d/30-agent-clis.sh installs them) is run as its runner runs
 it (the runner's argv and environment, its watcher stopping a hopeless retry) against
@@ -39,9 +40,13 @@ from wavefront.model import SourceLocation, Task  # noqa: E402
 DATA = TESTS / "data" / "cli_outputs"
 # fake scenario -> the server's scenario (and the task's turn limit, for max_turns).
 SCENARIOS = {"success": "ok", "auth": "auth401", "rate_limit": "ratelimit429",
-             "error": "error500", "max_turns": "maxturns"}
+             "error": "error500", "max_turns": "maxturns", "denied": "shell"}
 RECORDED = ("claude", "codex", "gemini", "opencode", "aider")
 TURN_LIMITED = ("claude", "gemini", "opencode")  # the fakes whose CLI has a turn limit
+# The fakes whose CLI is denied a command in its output (Codex's sandbox refusal is in its
+# session file, aider runs none): the agent runs the gate's command, then one outside it.
+DENYING = ("claude", "gemini", "opencode")
+GATE = "python3 -c \"open('gate-ran.txt', 'w').write('ok')\""
 TIMEOUT_S = 180.0
 
 
@@ -56,14 +61,18 @@ async def record(cli: str, scenario: str, root: Path) -> tuple[str, str, str]:
     subprocess.run(["git", "init", "-q", str(workspace)], check=True)
     task = Task(id="1", title="Write the greeting", files=("hello.txt",),
                 source=SourceLocation(Path("wavefront.yaml"), 1))
-    with running(Script(files={"hello.txt": "hello from the agent\n"})) as server:
+    denied = f"python3 -c \"open('{root}/denied-ran.txt', 'w').write('no')\""
+    commands = (GATE, denied) if scenario == "denied" else ()
+    with running(Script(files={"hello.txt": "hello from the agent\n"},
+                        commands=commands)) as server:
         runner = make_runner(cli, settings_for(cli, server.base(SCENARIOS[scenario]),
                                                executable))
         assert isinstance(runner, CliRunner)
         request = AgentRequest(task=task, prompt="Create hello.txt containing 'hello from "
                                "the agent'.", workspace=workspace,
                                log_path=root / "logs" / "attempt-1.log", timeout_s=TIMEOUT_S,
-                               max_turns=1 if scenario == "max_turns" else None)
+                               max_turns=1 if scenario == "max_turns" else None,
+                               commands=commands[:1])
         recent: list[str] = []
 
         def stop_on(line: str) -> bool:
@@ -94,6 +103,14 @@ def _fixer(root: Path, port: str) -> Callable[[str], str]:
 
 
 def main(argv: list[str]) -> int:
+    only = set(SCENARIOS)
+    if "--only" in argv:
+        at = argv.index("--only")
+        only = set(argv[at + 1].split(",")) if at + 1 < len(argv) else set()
+        argv = argv[:at] + argv[at + 2:]
+        if not only or only - set(SCENARIOS):
+            print(f"--only takes scenarios among {', '.join(SCENARIOS)}", file=sys.stderr)
+            return 2
     clis = argv or list(RECORDED)
     unknown = [cli for cli in clis if cli not in RECORDED]
     if unknown:
@@ -102,8 +119,8 @@ def main(argv: list[str]) -> int:
         return 2
     base = Path.home()  # the runs' homes come and go; their folders are made here
     for cli in clis:
-        for scenario in SCENARIOS:
-            if scenario == "max_turns" and cli not in TURN_LIMITED:
+        for scenario in (s for s in SCENARIOS if s in only):
+            if cli not in {"max_turns": TURN_LIMITED, "denied": DENYING}.get(scenario, RECORDED):
                 continue
             with tempfile.TemporaryDirectory(prefix="wavefront-record-",
                                              dir=base) as folder:
