@@ -16,10 +16,9 @@ def test_a_run_on_this_machine_says_nothing() -> None:
 def test_a_run_on_a_cluster_names_each_setting_its_workers_do_not_get() -> None:
     notes = cluster_notes(RunSettings(**ON_A_CLUSTER, mcp=True, sandbox="bwrap",
                                       copy_files=(".env",)))
-    assert len(notes) == 3
+    assert len(notes) == 2
     assert notes[0].startswith("mcp: true applies to agents on this machine only")
-    assert notes[1].startswith("the bwrap sandbox applies to agents on this machine only")
-    assert notes[2].startswith("workspace copy: files reach workspaces on this machine only")
+    assert notes[1].startswith("workspace copy: files reach workspaces on this machine only")
     assert all(len(note) <= 160 for note in notes)
 
 

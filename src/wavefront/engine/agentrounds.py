@@ -36,6 +36,7 @@ from wavefront.journal.kinds import AGENT_WORK, AttemptKind, EventKind
 from wavefront.lifetime import attempt_scope
 from wavefront.model import AgentResult, FailureKind, GateResult, Task, TaskStatus
 from wavefront.workspace.base import WorkspaceHandle
+from wavefront.workspace.sandbox import SandboxChoice
 
 __all__ = ["AgentRounds", "commit_message"]
 
@@ -94,7 +95,9 @@ class AgentRounds:
             gates=tuple(spec for spec in effective_gates(state.gate_specs(record), task,
                                                          stage="branch")
                         if spec.kind == "command"),
-            attempt_number=attempt.number)
+            attempt_number=attempt.number,
+            sandbox=SandboxChoice(state.settings.sandbox, state.settings.sandbox_network,
+                                  state.settings.sandbox_required))
         guard = state.workspaces.guard()
         before = await asyncio.to_thread(guard.snapshot) if guard is not None else None
         keep_prompt(request.log_path, prompt)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from wavefront.agents.runners.base import AgentRequest, Runner
 from wavefront.model import AgentResult, GateResult, GateSpec
+from wavefront.workspace.sandbox import SandboxChoice
 
 __all__ = ["AttemptJob", "Executor", "LocalExecutor"]
 
@@ -49,6 +50,9 @@ class AttemptJob:
     # their logs as the task flow would.
     gates: tuple[GateSpec, ...] = ()
     attempt_number: int = 1
+    # The run's sandbox, for an executor whose agents run elsewhere: the local one puts
+    # them in it through the attempt's scope.
+    sandbox: SandboxChoice = field(default_factory=SandboxChoice)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -55,6 +55,9 @@ class RunSettings(BaseModel):
     # but the workspace read-only (`bwrap`, with or without network).
     sandbox: Literal["none", "checkout", "bwrap"] = "none"
     sandbox_network: bool = True
+    # Asked for by name (not the default, not `auto`): a machine where bubblewrap cannot
+    # run then refuses the attempt instead of running the agent without the sandbox.
+    sandbox_required: bool = False
     # Ignored files of the user's checkout that the guard watches (`protected:`).
     protected: tuple[str, ...] = (".env*",)
     poll_s: float = 0.5

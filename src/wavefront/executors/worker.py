@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,8 @@ from wavefront.model import AgentResult, FailureKind, GateResult, GateSpec
 from wavefront.workspace.attempt_repo import reclaim
 from wavefront.workspace.bundles import WorkerCache, bundle_of
 from wavefront.workspace.git import GitRepo, run_git, safe_name
+from wavefront.workspace.sandbox import SandboxChoice, bwrap_wrapper, checkout_wrapper
+from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 
 __all__ = ["WORKER_DIR_VARIABLE", "WorkerJob", "WorkerResult", "run_here", "worker_root"]
 
@@ -57,6 +59,7 @@ class WorkerJob:
     worker_dir: str | None = None
     gates: tuple[GateSpec, ...] = ()  # command gates, checked here on the attempt's commit
     attempt_number: int = 1
+    sandbox: SandboxChoice = field(default_factory=SandboxChoice)  # the run's, applied here
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,8 @@ def run_here(job: WorkerJob, get: Callable[[Any], bytes], node: str) -> WorkerRe
         # The workspace's variables name the coordinator's folder; here it is this one.
         env = {key: value.replace(away, here) for key, value in job.request.env.items()}
         request = replace(job.request, workspace=path, log_path=log_path, env=env, mcp=None)
-        result = _setup(job.setup, path, env) or _agent(job, request)
+        result = _setup(job.setup, path, env) or _agent(
+            job, request, cache.repository(job.repo_key), node)
         head, bundle = None, None
         gates: dict[str, GateResult] = {}
         gate_logs: dict[str, bytes] = {}
@@ -129,13 +133,29 @@ def _setup(commands: tuple[str, ...], path: Path, env: Mapping[str, str]) -> Age
     return None
 
 
-def _agent(job: WorkerJob, request: AgentRequest) -> AgentResult:
+def _agent(job: WorkerJob, request: AgentRequest, clone: Path, node: str) -> AgentResult:
     runner = make_runner(job.runner_kind, job.runner_settings)
     keep_prompt(request.log_path, request.prompt)
+    wrap: Callable[[Sequence[str]], list[str]] | None = None
+    if job.sandbox.mode != "none":
+        missing = sandbox_unavailable()
+        if missing is not None and job.sandbox.required:
+            return AgentResult(ok=False, failure=FailureKind.ERROR,
+                               reason=f"the {job.sandbox.mode} sandbox cannot run on worker "
+                                      f"node {node[:12]}: {missing}")
+        if missing is not None:
+            with request.log_path.open("a", encoding="utf-8") as log:
+                log.write(f"[no {job.sandbox.mode} sandbox on this node: {missing}]\n")
+        elif job.sandbox.mode == "bwrap":
+            wrap = bwrap_wrapper(request.workspace, job.sandbox.network)
+        else:
+            # This node's clone stands for the user's repository: read-only to the agent,
+            # as the objects every workspace here borrows.
+            wrap = checkout_wrapper(clone, clone / ".git", request.workspace)
 
     async def run() -> AgentResult:
         # The agent's processes carry the attempt's tag here as on the coordinator.
-        with attempt_scope(job.attempt_tag, lambda pgid: None):
+        with attempt_scope(job.attempt_tag, lambda pgid: None, wrap):
             return await runner.run(request)
 
     return asyncio.run(run())

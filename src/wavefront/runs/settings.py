@@ -100,6 +100,8 @@ def run_settings(backlog: Backlog, options: RunOptions) -> RunSettings:
         copy_files=tuple(config.workspace.copy_files) if config else (),
         teardown=tuple(config.workspace.teardown) if config else (),
         sandbox=_sandbox(chosen_sandbox(backlog, options)),
+        sandbox_required=(options.sandbox or (config.sandbox if config else None))
+        not in (None, "auto"),
         sandbox_network=options.sandbox_network if options.sandbox_network is not None
         else (config.sandbox_network if config else True),
         protected=tuple(config.protected) if config else (".env*",),
@@ -151,9 +153,6 @@ def cluster_notes(settings: RunSettings) -> list[str]:
     if settings.mcp:
         notes.append("mcp: true applies to agents on this machine only: agents on the "
                      "cluster get no MCP server, so they cannot ask a person")
-    if settings.sandbox != "none":
-        notes.append(f"the {settings.sandbox} sandbox applies to agents on this machine "
-                     "only: agents on the cluster's workers run without it")
     if settings.copy_files:
         notes.append("workspace copy: files reach workspaces on this machine only, not "
                      "those on the cluster's workers (their setup commands do run)")

@@ -17,12 +17,25 @@ import functools
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SANDBOXES", "bwrap_wrapper", "checkout_wrapper", "resolve", "unavailable"]
+__all__ = ["SANDBOXES", "SandboxChoice", "bwrap_wrapper", "checkout_wrapper", "resolve",
+           "unavailable"]
 
 SANDBOXES = ("none", "checkout", "bwrap")
 _INSTALL = "install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`)"
+
+
+@dataclass(frozen=True)
+class SandboxChoice:
+    """A run's sandbox as another machine applies it: which one, with network or not, and
+    whether the user asked for it by name (then a machine where bubblewrap cannot run
+    refuses the attempt; otherwise its agent runs there without the sandbox)."""
+
+    mode: str = "none"
+    network: bool = True
+    required: bool = False
 
 
 def resolve(chosen: str | None, works: bool) -> str:
