@@ -13,14 +13,14 @@ def test_a_run_on_this_machine_says_nothing() -> None:
                                      copy_files=(".env",))) == []
 
 
-def test_a_run_on_a_cluster_names_each_setting_its_workers_do_not_get() -> None:
+def test_a_run_on_a_cluster_says_its_workers_get_no_mcp_server() -> None:
     notes = cluster_notes(RunSettings(**ON_A_CLUSTER, mcp=True, sandbox="bwrap",
                                       copy_files=(".env",)))
-    assert len(notes) == 2
-    assert notes[0].startswith("mcp: true applies to agents on this machine only")
-    assert notes[1].startswith("workspace copy: files reach workspaces on this machine only")
-    assert all(len(note) <= 160 for note in notes)
+    assert notes == ["mcp: true applies to agents on this machine only: agents on the "
+                     "cluster get no MCP server, so they cannot ask a person"]
 
 
-def test_a_cluster_run_without_those_settings_says_nothing() -> None:
-    assert cluster_notes(RunSettings(**ON_A_CLUSTER)) == []
+def test_a_cluster_run_without_an_mcp_server_says_nothing() -> None:
+    # The sandbox and the copied files reach the workers.
+    assert cluster_notes(RunSettings(**ON_A_CLUSTER, sandbox="checkout",
+                                     copy_files=(".env",))) == []

@@ -155,22 +155,29 @@ def test_the_coordinator_killed_mid_run_resumes_on_the_cluster_exactly_once(
     assert settings["executor"] == "ray"
 
 
-def test_the_sandbox_holds_the_agents_on_the_workers(cluster: LocalCluster,
-                                                     tmp_path: Path) -> None:
+def test_the_workers_agents_get_the_runs_sandbox_and_copied_files(
+        cluster: LocalCluster, tmp_path: Path) -> None:
     need(sandbox_unavailable() is None, f"{sandbox_unavailable()}")
     repo = make_repo(tmp_path / "repo")
+    (repo / ".gitignore").write_text(".env\n")
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-qm", "ignore .env")
+    (repo / ".env").write_text("SECRET=on the coordinator\n")
     outside = tmp_path / "outside.txt"
     # The nodes offer the `script` resource: this `script` runner is a shell agent that
-    # does its work, then tries to write outside its workspace.
-    agent = f"echo mine > mine.txt; echo escaped > {outside} || echo refused > refused.txt"
+    # reads the copied file, then tries to write outside its workspace.
+    agent = f"cat .env > seen.txt; echo escaped > {outside} || echo refused > refused.txt"
     write_backlog(repo, [{"id": "boxed", "title": "boxed"}], runners={"script": {
-        "kind": "command", "argv_template": ["sh", "-c", agent, "agent"]}})
+        "kind": "command", "argv_template": ["sh", "-c", agent, "agent"]}},
+        workspace={"copy": [".env"]})
     done = run_cli(repo, "run", "--no-progress", "--executor", "ray", "--address",
                    cluster.address, "--sandbox", "bwrap", timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not outside.exists()
-    tree = git(repo, "ls-tree", "-r", "--name-only", f"wavefront/{_run_id(repo)}").split()
-    assert "mine.txt" in tree and "refused.txt" in tree
+    branch = f"wavefront/{_run_id(repo)}"
+    tree = git(repo, "ls-tree", "-r", "--name-only", branch).split()
+    assert "refused.txt" in tree and ".env" not in tree
+    assert git(repo, "show", f"{branch}:seen.txt") == "SECRET=on the coordinator\n"
 
 
 def test_an_unreachable_cluster_is_one_line_and_exit_2(tmp_path: Path) -> None:

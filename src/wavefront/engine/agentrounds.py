@@ -37,6 +37,7 @@ from wavefront.lifetime import attempt_scope
 from wavefront.model import AgentResult, FailureKind, GateResult, Task, TaskStatus
 from wavefront.workspace.base import WorkspaceHandle
 from wavefront.workspace.sandbox import SandboxChoice
+from wavefront.workspace.setup import copied_contents
 
 __all__ = ["AgentRounds", "commit_message"]
 
@@ -97,7 +98,9 @@ class AgentRounds:
                         if spec.kind == "command"),
             attempt_number=attempt.number,
             sandbox=SandboxChoice(state.settings.sandbox, state.settings.sandbox_network,
-                                  state.settings.sandbox_required))
+                                  state.settings.sandbox_required),
+            copied=copied_contents(handle.path, state.copied.get(task.id, ()))
+            if state.executor.remote else {})
         guard = state.workspaces.guard()
         before = await asyncio.to_thread(guard.snapshot) if guard is not None else None
         keep_prompt(request.log_path, prompt)

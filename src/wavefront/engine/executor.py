@@ -53,6 +53,9 @@ class AttemptJob:
     # The run's sandbox, for an executor whose agents run elsewhere: the local one puts
     # them in it through the attempt's scope.
     sandbox: SandboxChoice = field(default_factory=SandboxChoice)
+    # The files copied into the workspace from the user's checkout (`workspace: copy`),
+    # by path, for an executor whose workspaces are elsewhere: the checkout is here.
+    copied: Mapping[str, bytes] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

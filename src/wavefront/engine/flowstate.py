@@ -51,6 +51,8 @@ class FlowState:
     logs_dir: Path
     # task id -> its workspace's variables, while the task holds its workspace
     env: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    # task id -> the files copied into its workspace from the user's checkout, likewise
+    copied: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The OS sandbox for an agent in a workspace: a workspace's path -> a function that
     # turns an argv into the same command inside it (None: no sandbox).
     sandbox: Callable[[Path], Callable[[Sequence[str]], list[str]]] | None = None

@@ -131,6 +131,7 @@ class TaskFlow:
             session = last_session(self.journal, self.run_id, task_id) if note else None
             prepared = await self.preparer.prepare(task_id, safe_name(task_id), handle.path)
             self.state.env[task_id] = prepared.env
+            self.state.copied[task_id] = prepared.copied
             if prepared.failure is not None:
                 return self.state.failed(record, prepared.failure)
             round_ = 1
@@ -223,6 +224,7 @@ class TaskFlow:
             if prepared is not None and handle is not None:
                 await self.preparer.teardown(safe_name(task_id), handle.path, prepared)
                 self.state.env.pop(task_id, None)
+                self.state.copied.pop(task_id, None)
 
     def _phase_fix(self, record: TaskRecord, verdict: GateResult, failure: str,
                    limit: int) -> WorkOutcome:

@@ -118,7 +118,8 @@ class RayExecutor:
             runner_kind=job.runner_kind, runner_settings=dict(job.runner_settings),
             request=job.request, commit_message=job.commit_message,
             attempt_tag=job.attempt_tag, setup=job.setup, worker_dir=self.worker_dir,
-            gates=job.gates, attempt_number=job.attempt_number, sandbox=job.sandbox)
+            gates=job.gates, attempt_number=job.attempt_number, sandbox=job.sandbox,
+            copied=dict(job.copied))
 
     def _receive(self, job: AttemptJob, done: WorkerResult) -> None:
         log = job.request.log_path

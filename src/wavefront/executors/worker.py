@@ -60,6 +60,7 @@ class WorkerJob:
     gates: tuple[GateSpec, ...] = ()  # command gates, checked here on the attempt's commit
     attempt_number: int = 1
     sandbox: SandboxChoice = field(default_factory=SandboxChoice)  # the run's, applied here
+    copied: Mapping[str, bytes] = field(default_factory=dict)  # from the user's checkout
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def run_here(job: WorkerJob, get: Callable[[Any], bytes], node: str) -> WorkerRe
         # The workspace's variables name the coordinator's folder; here it is this one.
         env = {key: value.replace(away, here) for key, value in job.request.env.items()}
         request = replace(job.request, workspace=path, log_path=log_path, env=env, mcp=None)
+        _write_copied(job.copied, path)
         result = _setup(job.setup, path, env) or _agent(
             job, request, cache.repository(job.repo_key), node)
         head, bundle = None, None
@@ -117,6 +119,17 @@ def run_here(job: WorkerJob, get: Callable[[Any], bytes], node: str) -> WorkerRe
         shutil.rmtree(gate_dir, ignore_errors=True)
         for leftover in log_path.parent.glob(f"{name}.*"):
             leftover.unlink(missing_ok=True)
+
+
+def _write_copied(copied: Mapping[str, bytes], workspace: Path) -> None:
+    """Put the files the coordinator copied from the user's checkout into `workspace`, as
+    its own workspace has them (ignored by git there too)."""
+    for name, data in copied.items():
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            continue  # the coordinator sends paths inside the checkout only
+        target = workspace / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
 
 
 def _setup(commands: tuple[str, ...], path: Path, env: Mapping[str, str]) -> AgentResult | None:

@@ -147,16 +147,10 @@ def executor_settings(executor: str, address: str | None) -> dict[str, Any]:
 def cluster_notes(settings: RunSettings) -> list[str]:
     """What the run's settings ask for that agents on a cluster's workers do not get, one
     line each, for the run to say at its start."""
-    if settings.executor == "local":
+    if settings.executor == "local" or not settings.mcp:
         return []
-    notes = []
-    if settings.mcp:
-        notes.append("mcp: true applies to agents on this machine only: agents on the "
-                     "cluster get no MCP server, so they cannot ask a person")
-    if settings.copy_files:
-        notes.append("workspace copy: files reach workspaces on this machine only, not "
-                     "those on the cluster's workers (their setup commands do run)")
-    return notes
+    return ["mcp: true applies to agents on this machine only: agents on the cluster get "
+            "no MCP server, so they cannot ask a person"]
 
 
 def stored_config(run: RunRecord) -> ProjectConfig | None:

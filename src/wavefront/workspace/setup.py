@@ -36,6 +36,7 @@ __all__ = [
     "RunCommand",
     "WorkspaceEnv",
     "WorkspaceSetup",
+    "copied_contents",
     "files_to_copy",
     "prepare_workspace",
     "release_ports",
@@ -139,6 +140,19 @@ def _matches(path: str, patterns: Sequence[str]) -> bool:
         if fnmatch.fnmatchcase(path, bare) or ("/" not in bare and fnmatch.fnmatchcase(name, bare)):
             return True
     return False
+
+
+def copied_contents(workspace: Path, copied: Sequence[str]) -> dict[str, bytes]:
+    """The regular files among `copied` (the paths `prepare_workspace` copied, folders
+    walked) with their bytes, by path, for a workspace made on another machine."""
+    contents: dict[str, bytes] = {}
+    for relative in copied:
+        top = workspace / relative
+        files = [top] if not top.is_dir() else sorted(p for p in top.rglob("*"))
+        for path in files:
+            if path.is_file() and not path.is_symlink():
+                contents[path.relative_to(workspace).as_posix()] = path.read_bytes()
+    return contents
 
 
 def _copy(checkout: Path, workspace: Path, relative: str) -> bool:
