@@ -7,6 +7,7 @@ subprocess, its agents (the script runner) in Ray tasks on the workers.
   other node without spending a retry, nothing is merged twice, and the surviving node
   keeps no workspace;
 - the coordinator SIGKILLed mid-run, then `resume --executor ray`: done exactly once;
+- an agent on a worker in the run's sandbox, with the workspace's copied files;
 - placement by runner resource, a worker's rate limit pausing the runner, doctor.
 """
 
