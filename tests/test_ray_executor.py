@@ -181,6 +181,23 @@ def test_the_workers_agents_get_the_runs_sandbox_and_copied_files(
     assert git(repo, "show", f"{branch}:seen.txt") == "SECRET=on the coordinator\n"
 
 
+def test_the_checkout_sandbox_keeps_the_users_repository_from_agents_on_workers(
+        cluster: LocalCluster, tmp_path: Path) -> None:
+    need(sandbox_unavailable() is None, f"{sandbox_unavailable()}")
+    repo = make_repo(tmp_path / "repo")
+    # The cluster's workers are on this machine, where the user's repository is.
+    agent = (f"echo mine > mine.txt; echo hacked >> {repo}/README.md"
+             " || echo refused > refused.txt")
+    write_backlog(repo, [{"id": "boxed", "title": "boxed"}], runners={"script": {
+        "kind": "command", "argv_template": ["sh", "-c", agent, "agent"]}})
+    done = run_cli(repo, "run", "--no-progress", "--executor", "ray", "--address",
+                   cluster.address, "--sandbox", "checkout", timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (repo / "README.md").read_text() == "hello\n"
+    tree = git(repo, "ls-tree", "-r", "--name-only", f"wavefront/{_run_id(repo)}").split()
+    assert "mine.txt" in tree and "refused.txt" in tree
+
+
 def test_an_unreachable_cluster_is_one_line_and_exit_2(tmp_path: Path) -> None:
     need(RAY_AVAILABLE, "Ray is not installed: pip install -e '.[ray]'")
     repo = make_repo(tmp_path / "repo")

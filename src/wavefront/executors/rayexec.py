@@ -119,7 +119,8 @@ class RayExecutor:
             request=job.request, commit_message=job.commit_message,
             attempt_tag=job.attempt_tag, setup=job.setup, worker_dir=self.worker_dir,
             gates=job.gates, attempt_number=job.attempt_number, sandbox=job.sandbox,
-            copied=dict(job.copied))
+            copied=dict(job.copied),
+            checkout=str(job.repo_root) if job.repo_root is not None else None)
 
     def _receive(self, job: AttemptJob, done: WorkerResult) -> None:
         log = job.request.log_path

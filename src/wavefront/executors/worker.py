@@ -61,6 +61,7 @@ class WorkerJob:
     attempt_number: int = 1
     sandbox: SandboxChoice = field(default_factory=SandboxChoice)  # the run's, applied here
     copied: Mapping[str, bytes] = field(default_factory=dict)  # from the user's checkout
+    checkout: str | None = None  # the user's repository, on the coordinator's machine
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,11 @@ def _agent(job: WorkerJob, request: AgentRequest, clone: Path, node: str) -> Age
             wrap = bwrap_wrapper(request.workspace, job.sandbox.network)
         else:
             # This node's clone stands for the user's repository: read-only to the agent,
-            # as the objects every workspace here borrows.
-            wrap = checkout_wrapper(clone, clone / ".git", request.workspace)
+            # as the objects every workspace here borrows; and on the coordinator's own
+            # machine the user's repository is too.
+            mine = Path(job.checkout) if job.checkout else None
+            read_only = [clone, *([mine] if mine is not None and mine.is_dir() else [])]
+            wrap = checkout_wrapper(read_only, request.workspace)
 
     async def run() -> AgentResult:
         # The agent's processes carry the attempt's tag here as on the coordinator.

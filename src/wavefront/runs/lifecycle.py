@@ -338,7 +338,7 @@ def _sandbox_for(repo: GitRepo, settings: RunSettings
         network = settings.sandbox_network
         return lambda workspace: bwrap_wrapper(workspace, network)
     if settings.sandbox == "checkout":
-        wrapper = checkout_wrapper(repo.root, repo.git_dir, repo.root / STATE_DIR)
+        wrapper = checkout_wrapper((repo.root, repo.git_dir), repo.root / STATE_DIR)
         return lambda workspace: wrapper
     return None
 

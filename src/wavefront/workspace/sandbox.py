@@ -69,14 +69,15 @@ def _tried(program: str) -> str | None:
     return None
 
 
-def checkout_wrapper(repo_root: Path, git_dir: Path, state_dir: Path
+def checkout_wrapper(read_only: Sequence[Path], writable: Path
                      ) -> Callable[[Sequence[str]], list[str]]:
-    """A function that runs an agent's argv with the user's repository (and its git
-    directory, wherever it is) read-only, and wavefront's state directory writable."""
+    """A function that runs an agent's argv with the folders `read_only` (the user's
+    repository and its git directory, wherever it is) read-only, and `writable` (where
+    wavefront keeps its state, with the workspaces) writable even inside them."""
     prefix = ["bwrap", "--dev-bind", "/", "/"]
-    for place in dict.fromkeys((repo_root.resolve(), git_dir.resolve())):
+    for place in dict.fromkeys(folder.resolve() for folder in read_only):
         prefix += ["--ro-bind", str(place), str(place)]
-    state = state_dir.resolve()
+    state = writable.resolve()
     prefix += ["--bind", str(state), str(state)]
     # No --chdir: bubblewrap starts in the directory it was started in, the workspace.
     return lambda argv: [*prefix, "--", *argv]
