@@ -150,25 +150,15 @@ def _setup(commands: tuple[str, ...], path: Path, env: Mapping[str, str]) -> Age
 def _agent(job: WorkerJob, request: AgentRequest, clone: Path, node: str) -> AgentResult:
     runner = make_runner(job.runner_kind, job.runner_settings)
     keep_prompt(request.log_path, request.prompt)
-    wrap: Callable[[Sequence[str]], list[str]] | None = None
-    if job.sandbox.mode != "none":
-        missing = sandbox_unavailable()
-        if missing is not None and job.sandbox.required:
-            return AgentResult(ok=False, failure=FailureKind.ERROR,
-                               reason=f"the {job.sandbox.mode} sandbox cannot run on worker "
-                                      f"node {node[:12]}: {missing}")
-        if missing is not None:
-            with request.log_path.open("a", encoding="utf-8") as log:
-                log.write(f"[no {job.sandbox.mode} sandbox on this node: {missing}]\n")
-        elif job.sandbox.mode == "bwrap":
-            wrap = bwrap_wrapper(request.workspace, job.sandbox.network)
-        else:
-            # This node's clone stands for the user's repository: read-only to the agent,
-            # as the objects every workspace here borrows; and on the coordinator's own
-            # machine the user's repository is too.
-            mine = Path(job.checkout) if job.checkout else None
-            read_only = [clone, *([mine] if mine is not None and mine.is_dir() else [])]
-            wrap = checkout_wrapper(read_only, request.workspace)
+    missing = sandbox_unavailable() if job.sandbox.mode != "none" else None
+    if missing is not None and job.sandbox.required:
+        return AgentResult(ok=False, failure=FailureKind.ERROR,
+                           reason=f"the {job.sandbox.mode} sandbox cannot run on worker node "
+                                  f"{node[:12]}: {missing}")
+    if missing is not None:  # the default sandbox, where bubblewrap works: not here
+        with request.log_path.open("a", encoding="utf-8") as log:
+            log.write(f"[no {job.sandbox.mode} sandbox on this node: {missing}]\n")
+    wrap = _sandbox_wrapper(job, request.workspace, clone) if missing is None else None
 
     async def run() -> AgentResult:
         # The agent's processes carry the attempt's tag here as on the coordinator.
@@ -176,6 +166,21 @@ def _agent(job: WorkerJob, request: AgentRequest, clone: Path, node: str) -> Age
             return await runner.run(request)
 
     return asyncio.run(run())
+
+
+def _sandbox_wrapper(job: WorkerJob, workspace: Path, clone: Path
+                     ) -> Callable[[Sequence[str]], list[str]] | None:
+    """How the agent is put in the run's sandbox on this node (None: the run has none)."""
+    if job.sandbox.mode == "bwrap":
+        return bwrap_wrapper(workspace, job.sandbox.network)
+    if job.sandbox.mode != "checkout":
+        return None
+    # This node's clone stands for the user's repository: read-only to the agent, as the
+    # objects every workspace here borrows; on the coordinator's machine the user's
+    # repository is too.
+    checkout = Path(job.checkout) if job.checkout else None
+    return checkout_wrapper([clone, *([checkout] if checkout and checkout.is_dir() else [])],
+                            workspace)
 
 
 def _gates(job: WorkerJob, request: AgentRequest, head: str, gate_dir: Path, node: str
