@@ -51,6 +51,7 @@ from wavefront.workspace.setup import Prepared, WorkspaceSetup
 
 __all__ = ["DoneContext", "DoneHook", "Note", "TaskFlow", "WorkOutcome"]
 
+
 class TaskFlow:
     def __init__(
         self,

@@ -30,6 +30,7 @@ class Failure:
 
 # Where a model service's JSON error body starts in a CLI's message.
 _JSON_ERROR = re.compile(r'\{\s*"error"\s*:')
+_DECODER = json.JSONDecoder()
 
 
 def readable(text: str) -> str:
@@ -42,14 +43,14 @@ def readable(text: str) -> str:
         if found.start() < at:
             continue
         try:
-            body, end = json.JSONDecoder().raw_decode(text, found.start())
+            body, end = _DECODER.raw_decode(text, found.start())
         except ValueError:
             continue
         error = body.get("error")
         message = error.get("message") if isinstance(error, dict) else error
         if not isinstance(message, str) or not message.strip():
             continue
-        status = error.get("status") or error.get("type") if isinstance(error, dict) else None
+        status = (error.get("status") or error.get("type")) if isinstance(error, dict) else None
         parts += [text[at:found.start()], message.strip()]
         if isinstance(status, str) and status:
             parts.append(f" ({status})")
