@@ -33,6 +33,8 @@ from chaos.harness import (
 from chaos.invariants import check_invariants
 from components import need
 from wavefront.lifetime import kill_tagged, run_tag, tagged_processes
+from wavefront.workspace.git import GitRepo
+from wavefront.workspace.guard import DEFAULT_PROTECTED, CheckoutGuard
 from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
 
 # Most tests here show what the guard detects without a sandbox; the last ones what the
@@ -527,6 +529,19 @@ def test_the_protected_ignored_files_are_set_in_wavefront_yaml(repo: Path) -> No
     assert finished.returncode == 1, finished.stdout + finished.stderr
     status, why = statuses(repo)["thief"]
     assert status == "failed" and "secrets/app.key" in why, why
+
+
+def test_the_guard_finds_protected_files_in_every_folder_but_wavefronts_own(
+        repo: Path) -> None:
+    # A workspace being removed is a plain folder for a moment; git stopped with "Invalid
+    # path" when one went while it walked the state folder, and failed an attempt.
+    for folder in ("src/deep", "we[i]rd*?", ".wavefront/pool/0a1b.resetting"):
+        (repo / folder).mkdir(parents=True)
+        (repo / folder / ".env").write_text("secret\n")
+    (repo / ".env.local").write_text("secret\n")
+    found = CheckoutGuard(GitRepo(repo), DEFAULT_PROTECTED).snapshot().entries
+    ignored = sorted(path for path, (record, *_) in found.items() if record == "ignored")
+    assert ignored == [".env", ".env.local", "src/deep/.env", "we[i]rd*?/.env"]
 
 
 def test_doctor_says_whether_the_sandbox_works_and_is_used(repo: Path) -> None:

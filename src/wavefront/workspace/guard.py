@@ -25,6 +25,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ _SHOWN = 5
 DEFAULT_PROTECTED = (".env*",)
 # Files of the git directory whose change would act on the user's next git command.
 _GIT_FILES = ("config", "info/attributes", "logs/refs/stash")
+# Top-level folders the search for protected files leaves out: git's own, and wavefront's.
+_NOT_WALKED = frozenset({".git", ".wavefront"})
+_GLOB_SPECIAL = re.compile(r"[\\*?\[]")
 
 
 @dataclass(frozen=True)
@@ -96,9 +100,8 @@ class CheckoutGuard:
         """The ignored files that match the protected patterns, anywhere in the checkout."""
         if not self.protected:
             return []
-        specs = [f":(glob)**/{pattern}" for pattern in self.protected]
         out = self.repo.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard",
-                            "--", *specs)
+                            "--", *_pathspecs(self.repo.root, self.protected))
         # git also names nested repositories (wavefront's own workspaces) as `dir/`.
         return [path for path in split_z(out) if not path.endswith("/")
                 and any(_protects(pattern, path) for pattern in self.protected)]
@@ -139,6 +142,19 @@ class CheckoutGuard:
             f"{self.repo.root} while it ran (if you made that change yourself, "
             "`wavefront retry` runs the task again)"
         )
+
+
+def _pathspecs(root: Path, patterns: Sequence[str]) -> list[str]:
+    """Pathspecs for `patterns` at the top and under each top-level folder but `.git` and
+    wavefront's state folder. git skips a folder no pathspec can match, so it never walks
+    the pool of workspaces, whose folders are renamed and removed while it reads (and git
+    stops with "Invalid path" when one goes)."""
+    specs = [f":(glob){pattern}" for pattern in patterns]
+    for entry in os.scandir(root):
+        if entry.name not in _NOT_WALKED and entry.is_dir(follow_symlinks=False):
+            folder = _GLOB_SPECIAL.sub(r"\\\g<0>", entry.name)
+            specs += [f":(glob){folder}/**/{pattern}" for pattern in patterns]
+    return specs
 
 
 def _protects(pattern: str, path: str) -> bool:
