@@ -25,7 +25,10 @@ from pathlib import Path
 
 from wavefront.errors import WorkspaceError
 
-__all__ = ["MIN_GIT_VERSION", "GitRepo", "TreeMerge", "run_git", "safe_name", "split_z"]
+__all__ = [
+    "MIN_GIT_VERSION", "GitRepo", "TreeMerge", "run_git", "safe_name", "split_z",
+    "user_entries",
+]
 
 # `git merge-tree --write-tree` (merges without a checkout) arrived in git 2.38.
 MIN_GIT_VERSION = (2, 38)
@@ -87,6 +90,8 @@ _EXECUTING_ENV_PREFIXES = ("GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_CON
                            "GIT_CONFIG_VALUE_", "GIT_EXTERNAL_DIFF", "GIT_SSH", "GIT_ASKPASS",
                            "GIT_PROXY_COMMAND")
 
+# Top-level folders of a checkout that hold none of the user's files.
+_NOT_USER_FILES = frozenset({".git", ".wavefront"})
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME = 60
 
@@ -125,6 +130,15 @@ class TreeMerge:
     clean: bool
     conflicts: tuple[str, ...]
     notes: tuple[str, ...]
+
+
+def user_entries(root: Path) -> list[os.DirEntry[str]]:
+    """The top-level entries of a checkout but git's folder and wavefront's state folder.
+
+    A search of ignored files limited to these (as pathspecs) never walks wavefront's pool
+    of workspaces: git skips a folder no pathspec can match, and a pool folder removed
+    while git reads it makes git stop with "Invalid path"."""
+    return [entry for entry in os.scandir(root) if entry.name not in _NOT_USER_FILES]
 
 
 def _git_env() -> dict[str, str]:

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from wavefront.workspace.git import GitRepo, split_z
+from wavefront.workspace.git import GitRepo, split_z, user_entries
 
 __all__ = ["DEFAULT_PROTECTED", "CheckoutGuard", "CheckoutState"]
 
@@ -42,8 +42,6 @@ _SHOWN = 5
 DEFAULT_PROTECTED = (".env*",)
 # Files of the git directory whose change would act on the user's next git command.
 _GIT_FILES = ("config", "info/attributes", "logs/refs/stash")
-# Top-level folders the search for protected files leaves out: git's own, and wavefront's.
-_NOT_WALKED = frozenset({".git", ".wavefront"})
 _GLOB_SPECIAL = re.compile(r"[\\*?\[]")
 
 
@@ -145,13 +143,10 @@ class CheckoutGuard:
 
 
 def _pathspecs(root: Path, patterns: Sequence[str]) -> list[str]:
-    """Pathspecs for `patterns` at the top and under each top-level folder but `.git` and
-    wavefront's state folder. git skips a folder no pathspec can match, so it never walks
-    the pool of workspaces, whose folders are renamed and removed while it reads (and git
-    stops with "Invalid path" when one goes)."""
+    """Pathspecs for `patterns` at the top and in each of the user's top-level folders."""
     specs = [f":(glob){pattern}" for pattern in patterns]
-    for entry in os.scandir(root):
-        if entry.name not in _NOT_WALKED and entry.is_dir(follow_symlinks=False):
+    for entry in user_entries(root):
+        if entry.is_dir(follow_symlinks=False):
             folder = _GLOB_SPECIAL.sub(r"\\\g<0>", entry.name)
             specs += [f":(glob){folder}/**/{pattern}" for pattern in patterns]
     return specs

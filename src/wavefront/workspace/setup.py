@@ -30,6 +30,8 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wavefront.workspace.git import user_entries
+
 __all__ = [
     "PORT_BLOCK",
     "Prepared",
@@ -112,15 +114,18 @@ def files_to_copy(checkout: Path, patterns: Sequence[str]) -> list[str]:
     wanted = [*patterns, *_include_lines(checkout)]
     if not wanted:
         return []
+    entries = [f":(literal){entry.name}" for entry in user_entries(checkout)]
+    if not entries:
+        return []
     listed = subprocess.run(
         ["git", "-C", str(checkout), "ls-files", "-z", "--others", "--ignored",
-         "--exclude-standard", "--directory", "--no-empty-directory"],
+         "--exclude-standard", "--directory", "--no-empty-directory", "--", *entries],
         capture_output=True, check=False,
     )
     found: list[str] = []
     for raw in listed.stdout.decode("utf-8", "surrogateescape").split("\0"):
         path = raw.rstrip("/")
-        if path and path != ".wavefront" and _matches(path, wanted):
+        if path and _matches(path, wanted):
             found.append(path)
     return sorted(found)
 
