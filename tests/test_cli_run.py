@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from conftest import WriteBacklog, git
+from wavefront.agents.runners import RUNNERS
 
 
 def wavefront(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -82,6 +83,16 @@ def test_no_runner_chosen_is_a_clear_error(git_repo: Path) -> None:
     done = wavefront(git_repo, "run", "--no-progress")
     assert done.returncode == 2
     assert "no runner chosen" in done.stderr
+    assert all(name in done.stderr for name in RUNNERS), done.stderr
+
+
+def test_the_runner_option_names_every_runner() -> None:
+    helped = subprocess.run([sys.executable, "-m", "wavefront", "run", "--help"],
+                            capture_output=True, text=True, timeout=60, check=True)
+    text = " ".join(helped.stdout.split())
+    named = re.search(r"--runner NAME Runner for tasks that do not name one: ([^(]*)", text)
+    assert named is not None, text
+    assert set(re.split(r", | or ", named.group(1).strip())) == set(RUNNERS)
 
 
 def test_resume_without_a_run_is_a_clear_error(git_repo: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import pytest
 
 from components import need
 from conftest import WriteBacklog
+from wavefront.agents.runners import RUNNERS
 
 HAVE_MCP = importlib.util.find_spec("mcp") is not None
 TASKS = [
@@ -102,6 +104,10 @@ def test_each_tier_lists_its_tools_with_schemas_descriptions_and_annotations(
     assert everything["cancel_run"].annotations.destructiveHint is True
     assert everything["get_task"].inputSchema["required"] == ["task_id"]
     assert everything["answer"].inputSchema["required"] == ["task_id", "text"]
+    runner = everything["start_run"].inputSchema["properties"]["runner"]["description"]
+    named = re.search(r"name none: ([^(]*)", runner)
+    assert named is not None, runner
+    assert set(re.split(r", | or ", named.group(1).strip())) == set(RUNNERS)
 
 
 def test_planning_tools_say_what_the_cli_says(git_repo: Path, write_backlog: WriteBacklog

@@ -104,7 +104,8 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, int]:
 @plan_options
 @click.option("--runner", metavar="NAME",
               help="Runner for tasks that do not name one: claude, codex, gemini, opencode, "
-                   "aider, cursor, goose, command or script (default: wavefront.yaml).")
+                   "aider, qwen, cursor, goose, command or script (default: "
+                   "wavefront.yaml).")
 @click.option("-j", "--max-parallel", type=click.IntRange(min=1), metavar="N",
               help="Agents at work at once (default: wavefront.yaml limits, else 4, "
                    "or the number of CPU cores when fewer).")

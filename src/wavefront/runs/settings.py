@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from wavefront.agents import assign_agent
+from wavefront.agents.runners import NOT_AGENTS, RUNNERS
 from wavefront.backlog.base import Backlog
 from wavefront.config import ProjectConfig, load_config
 from wavefront.engine.settings import RunSettings
@@ -71,9 +72,9 @@ def run_settings(backlog: Backlog, options: RunOptions) -> RunSettings:
         runner_settings.setdefault(name, {}).update(extra)
     default_runner = options.runner or (defaults.runner if defaults else None)
     if default_runner is None:
-        raise WavefrontError(
-            "no runner chosen: pass --runner (claude, codex, gemini, opencode, aider, cursor, "
-            "goose, command, script) or set defaults.runner in wavefront.yaml")
+        agents_first = sorted(RUNNERS, key=lambda name: name in NOT_AGENTS)
+        raise WavefrontError(f"no runner chosen: pass --runner ({', '.join(agents_first)}) "
+                             "or set defaults.runner in wavefront.yaml")
     review = config.review if config else None
     settings = RunSettings(
         max_parallel=options.max_parallel or (limits.max_parallel if limits else None)
