@@ -173,6 +173,22 @@ def test_state_json_current_tag_chooses_tag(tmp_path: Path) -> None:
     assert info.value.line == 2
 
 
+def test_notes_name_the_state_and_report_files_as_the_backlog_is_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path, TAGGED)
+    (tmp_path / ".taskmaster" / "state.json").write_text(json.dumps({"currentTag": "master"}))
+    (tmp_path / ".taskmaster" / "reports").mkdir()
+    (tmp_path / ".taskmaster" / "reports" / "task-complexity-report.json").write_text(
+        json.dumps({"complexityAnalysis": [{"taskId": 1, "complexityScore": 3}]}))
+    monkeypatch.chdir(tmp_path)
+    notes = taskmaster.load(Path(".taskmaster/tasks/tasks.json")).notes
+    assert notes == (
+        ".taskmaster/tasks/tasks.json: read tag 'master' (currentTag in .taskmaster/state.json)",
+        ".taskmaster/reports/task-complexity-report.json: complexity scores of 1 task read as "
+        "estimates",
+    )
+
+
 def test_only_tag_is_used_without_master(tmp_path: Path) -> None:
     path = _write(tmp_path, {"solo": TAGGED["feature-x"]})
     assert len(taskmaster.load(path).tasks) == 2

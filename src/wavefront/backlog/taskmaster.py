@@ -19,6 +19,7 @@ A dependency that names no task is kept as written, so the plan reports it with 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -194,8 +195,13 @@ def _state_file(path: Path) -> Path | None:
     project = path.resolve().parent.parent
     for candidate in (project / "state.json", project / ".taskmaster" / "state.json"):
         if candidate.is_file() and candidate.parent.name == ".taskmaster":
-            return candidate
+            return _as_named(path, candidate)
     return None
+
+
+def _as_named(backlog: Path, found: Path) -> Path:
+    """`found` relative when the backlog's path is, so notes name files as the user does."""
+    return found if backlog.is_absolute() else Path(os.path.relpath(found))
 
 
 def _load_block(doc: JsonDocument, prefix: tuple[Key, ...], tag: str | None, note: str) -> Backlog:
@@ -221,7 +227,7 @@ def _complexity_report(path: Path, tag: str | None) -> Path | None:
     project = folder.parent if folder.name == ".taskmaster" else folder
     for candidate in (project / ".taskmaster" / "reports" / name, project / "scripts" / name):
         if candidate.is_file():
-            return candidate
+            return _as_named(path, candidate)
     return None
 
 
