@@ -16,7 +16,8 @@ from wavefront.plan.weights import weight_summary
 from wavefront.words import plural
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.table import Table
 
 __all__ = [
     "OUTPUTS",
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 Agents = Mapping[str, str]
+_UNBOUNDED = 1 << 20  # columns: enough to measure any table at its own width
 
 
 def plan_as_data(plan: Plan, agents: Agents | None = None) -> dict[str, Any]:
@@ -154,8 +156,11 @@ def _task_table(plan: Plan, agents: Agents) -> RenderableType:
 
     critical = set(plan.critical_path)
     table = Table(title="Plan")
-    for column in ("wave", "id", "title", "agent", "depends on"):
-        table.add_column(column, overflow="fold")
+    table.add_column("wave", justify="right")
+    table.add_column("id", overflow="fold")
+    table.add_column("title", overflow="fold", ratio=3)
+    table.add_column("agent", overflow="fold")
+    table.add_column("depends on", overflow="fold", ratio=1, min_width=10)
     for number, wave in enumerate(plan.waves):
         for position, task_id in enumerate(wave):
             task = plan.by_id[task_id]
@@ -169,7 +174,24 @@ def _task_table(plan: Plan, agents: Agents) -> RenderableType:
                 ", ".join(plan.dependencies[task_id]) or "-",
                 end_section=position == len(wave) - 1,
             )
-    return table
+    return _Fitted(table)
+
+
+class _Fitted:
+    """A table at its own width where that fits; otherwise as wide as the console, the
+    room shared by the columns' ratios. (Rich narrows an overfull table's columns evenly,
+    which folds ids and agent names mid-word while the titles have room to wrap.)"""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.measure import Measurement
+
+        unbounded = options.update_width(_UNBOUNDED)
+        wanted = Measurement.get(console, unbounded, self.table).maximum
+        self.table.expand = wanted > options.max_width
+        yield self.table
 
 
 def _wave_table(plan: Plan, shown: int = 12) -> RenderableType:
