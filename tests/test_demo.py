@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,11 @@ def test_the_demo_merges_every_story_and_its_tests_pass_on_the_branch(tmp_path: 
     demo = tmp_path / "demo"
     done = subprocess.run([sys.executable, "-m", "wavefront", "demo", "--dir", str(demo),
                            "--no-progress"], capture_output=True, text=True, timeout=600,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "80"})
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Done: 10" in done.stdout
+    summary = done.stdout[done.stdout.index("Run complete"):].splitlines()
+    assert summary[1] == "Total tasks: 10   ✅ Done: 10   ❌ Failed: 0"  # no counts of 0 more
+    assert all(len(line) <= 80 for line in summary if str(demo) not in line), summary
     assert f"wavefront status -C {demo}" in done.stdout  # next steps work from where we are
     branch = next(line.split()[-1] for line in git(demo, "branch", "--list", "wavefront/*")
                   .splitlines())

@@ -141,12 +141,14 @@ def render_summary(summary: RunSummary) -> RenderableType:
     else:
         title = "❌ Run finished with problems"
     parts: list[RenderableType] = [Text(title, style="bold")]
-    parts.append(Text(
-        f"Total tasks: {total}   ✅ Done: {done}   ❌ Failed: {len(failed)}   "
-        f"⊘ Blocked: {len(blocked)}   ? Waiting: {len(waiting)}   "
-        f"↷ Skipped: {counts.get(TaskStatus.SKIPPED, 0)}   · Not run: {len(pending)}"))
-    parts.append(Text(f"Branch: {summary.run.branch}   Time: {summary.elapsed_s:.1f}s   "
-                      f"Cost: {_money(summary)}"))
+    # The rarer counts only when there are any, so the line fits 80 columns.
+    rarer = {"⊘ Blocked": len(blocked), "? Waiting": len(waiting),
+             "↷ Skipped": counts.get(TaskStatus.SKIPPED, 0), "· Not run": len(pending)}
+    parts.append(Text("   ".join(
+        [f"Total tasks: {total}", f"✅ Done: {done}", f"❌ Failed: {len(failed)}",
+         *(f"{label}: {count}" for label, count in rarer.items() if count)])))
+    parts.append(Text(f"Branch: {summary.run.branch}   Time: {summary.elapsed_s:.1f}s"))
+    parts.append(Text(f"Cost: {_money(summary)}"))
     if failed:
         parts.append(Text("\nFailed:", style="bold red"))
         parts.extend(Text(f"  - {line.task_id}: {line.title} ({line.status.value}: "
@@ -182,8 +184,8 @@ def _next_steps(summary: RunSummary, failed: list[TaskLine], blocked: list[TaskL
                      f"`wavefront reject{at} --note ... {chosen}`")
     if pending or waiting or (failed and not blocked):
         steps.append(f"Continue the run: `wavefront resume{at}`")
-    steps.append(f"Review the work: `git{at} log --graph {summary.run.branch}`; "
-                 f"per-task details: `wavefront status{at}`")
+    steps.append(f"Review the work: `git{at} log --graph {summary.run.branch}`")
+    steps.append(f"Per-task details: `wavefront status{at}`")
     return [f"{n}. {text}" for n, text in enumerate(steps, 1)]
 
 
