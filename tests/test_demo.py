@@ -42,3 +42,7 @@ def test_the_demo_merges_every_story_and_its_tests_pass_on_the_branch(tmp_path: 
     assert status.returncode == 0, status.stderr
     report = (tmp_path / "report.md").read_text()
     assert "changes requested" in report
+    shown = subprocess.run([sys.executable, "-m", "wavefront", "show", "2.2", "-C", str(demo)],
+                           capture_output=True, text=True, timeout=120, check=True)
+    assert "\n2 attempts and 2 reviews:\n" in shown.stdout
+    assert "changes requested (1 finding, round 1)" in shown.stdout

@@ -161,7 +161,7 @@ def test_the_demo_run_report(tmp_path: Path) -> None:
         assert f"\n### {story}: " in report
     assert len(gate_lines(report)) == len(recorded)
     assert [line for line in gate_lines(report) if line.startswith("- ❌")] == [
-        "- ❌ review: code-reviewer: changes requested (1 finding(s), round 1)"
+        "- ❌ review: code-reviewer: changes requested (1 finding, round 1)"
     ]
     story = report.split("### 2.2: ", 1)[1].split("\n### ", 1)[0]
     assert "#### Attempt 2 (agent)" in story and "AC 3-5 are not met" in story

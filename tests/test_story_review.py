@@ -104,7 +104,7 @@ def test_review_agent_reviews_every_story_and_the_story_says_approved(
     assert sorted(review_attempts(git_repo)) == ["1.1", "1.2"]
     text = git(git_repo, "show", f"{branch_of(git_repo)}:{FIRST}")
     assert "## Status\n\nApproved\n" in text
-    assert "**Verdict**: approved with 1 minor finding(s) (code-reviewer)\n" in text
+    assert "**Verdict**: approved with 1 minor finding (code-reviewer)\n" in text
     assert "- [minor] one.txt: say more\n" in text
     # Approved is the story workflow's last state: nothing is offered or run again.
     after = wavefront(git_repo, "next")

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wavefront.words import plural
+
 from .harness import (
     JournalWatch,
     WavefrontProcess,
@@ -288,7 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     phases = ", ".join(f"{phase} {n}" for phase, n in sorted(stats.by_phase.items()))
     print(
-        f"kills survived: {stats.kills} in {stats.rounds} round(s) of {args.tasks} tasks, "
+        f"kills survived: {stats.kills} in {plural(stats.rounds, 'round')} of "
+        f"{plural(args.tasks, 'task')}, "
         f"{stats.commands} wavefront processes, {elapsed:.0f}s ({phases})"
     )
     for violation in stats.violations:

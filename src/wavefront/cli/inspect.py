@@ -65,6 +65,7 @@ def runs(root: Path) -> None:
 def show(task_id: str, root: Path, run_id: str | None) -> None:
     """What a task is and where it stands: state, attempts, gates, files, worktree."""
     from wavefront.errors import WavefrontError
+    from wavefront.journal.kinds import AttemptKind
     from wavefront.runs import open_journal, resolve_run
 
     with open_journal(root, create=False) as journal:
@@ -87,7 +88,9 @@ def show(task_id: str, root: Path, run_id: str | None) -> None:
     if record.merge_commit:
         lines.append(f"  merged as  {record.merge_commit[:12]} on {run.branch}")
     lines.append(f"  run        {run.id}")
-    lines.append(f"{plural(len(attempts), 'attempt')}:")
+    reviews = sum(attempt.kind == AttemptKind.REVIEW for attempt in attempts)
+    counted = plural(len(attempts) - reviews, "attempt")
+    lines.append(f"{counted} and {plural(reviews, 'review')}:" if reviews else f"{counted}:")
     for attempt in attempts:
         cost = f", ${attempt.cost_usd:.2f}" if attempt.cost_usd else ""
         lines.append(f"  {attempt.number} {attempt.kind:<8} {attempt.state:<9} "

@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 
 from wavefront.gates.base import GateContext, existing, strings
 from wavefront.model import GateResult
+from wavefront.words import plural
 
 __all__ = ["DEFAULT_MARKERS", "ContractGate", "empty_sections"]
 
@@ -92,11 +93,12 @@ class ContractGate:
             return GateResult(
                 self.name,
                 False,
-                f"{len(findings)} placeholder(s) or gap(s) in {', '.join(wanted)}",
+                f"{plural(len(findings), 'placeholder or gap', 'placeholders or gaps')} in "
+                f"{', '.join(wanted)}",
                 "\n".join(findings[:200]),
                 tuple(findings[:200]),
             )
-        return GateResult(self.name, True, f"{checked} document(s) complete")
+        return GateResult(self.name, True, f"{plural(checked, 'document')} complete")
 
     def problems(self, text: str, path: str = "") -> list[tuple[int, str]]:
         """(line, problem) for every placeholder and, in markdown, every empty section."""

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from wavefront.gates.base import GateContext
 from wavefront.model import AgentProfile, AgentResult, GateAction, GateResult, Task
+from wavefront.words import plural
 
 __all__ = [
     "DEFAULT_REVIEWER",
@@ -288,22 +289,24 @@ class ReviewGate:
                 tuple(wanted + notes),
             )
         if not wanted:
-            summary = "approved" + (f" with {len(notes)} minor finding(s)" if notes else "")
+            summary = "approved" + (f" with {plural(len(notes), 'minor finding')}"
+                                    if notes else "")
             return GateResult(self.name, True, summary, "\n".join(notes), tuple(notes))
-        summary = f"changes requested ({len(wanted)} finding(s), round {round_})"
+        summary = f"changes requested ({plural(len(wanted), 'finding')}, round {round_})"
         if self.max_rounds is not None and round_ >= self.max_rounds:
             if self.on_limit == "accept":
                 return GateResult(
                     self.name,
                     True,
-                    f"accepted with {len(wanted)} open finding(s) after {round_} round(s)",
+                    f"accepted with {plural(len(wanted), 'open finding')} after "
+                    f"{plural(round_, 'round')}",
                     "\n".join(wanted),
                     tuple(wanted + notes),
                 )
             return GateResult(
                 self.name,
                 False,
-                f"review not approved after {round_} round(s)",
+                f"review not approved after {plural(round_, 'round')}",
                 "\n".join(wanted),
                 tuple(wanted + notes),
                 action=GateAction.WAIT,
