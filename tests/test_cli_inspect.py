@@ -26,7 +26,8 @@ def test_runs_and_show_describe_what_happened(git_repo: Path, write_backlog: Wri
     listed = wavefront(git_repo, "runs")
     assert listed.returncode == 0
     (line,) = listed.stdout.splitlines()
-    assert "finished" in line and "1/2 done" in line and "wavefront/" in line
+    assert "finished" in line and "1/2 done" in line and len(line) <= 80
+    assert "each run's work is on the branch wavefront/<run>" in listed.stderr
 
     shown = wavefront(git_repo, "show", "1.1")
     assert shown.returncode == 0, shown.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -50,6 +51,12 @@ def test_run_status_log_and_state_files(git_repo: Path, write_backlog: WriteBack
 
     branch = data["run"]["branch"]
     assert git(git_repo, "show", f"{branch}:two.txt") == "2\n"
+    table = subprocess.run([sys.executable, "-m", "wavefront", "status", "-C", str(git_repo)],
+                           capture_output=True, text=True, timeout=120, check=True,
+                           env={**os.environ, "COLUMNS": "80"}).stdout.splitlines()
+    assert table[0] == f"run {data['run']['id']} (finished) → {branch}"
+    assert all(len(line) <= 80 for line in table), table
+    assert any("1.3" in line and "failed" in line and "agent error" in line for line in table)
 
     not_waiting = wavefront(git_repo, "approve", "1.1", "--note", "fine")
     assert not_waiting.returncode == 2

@@ -39,6 +39,7 @@ def runs(root: Path) -> None:
     from wavefront.runs import STATE_DIR, open_journal
 
     rows = []
+    on_branches = False
     if not (root / STATE_DIR / "journal.db").is_file():  # nothing to list, nothing to make
         click.echo("no runs yet in this repository (`wavefront run` starts one)", err=True)
         return
@@ -48,14 +49,17 @@ def runs(root: Path) -> None:
             done = sum(1 for t in tasks if t.status.value == "done")
             took = (run.finished_at or time.time()) - run.created_at
             rows.append((run.id, run.state, _when(run.created_at), _duration(took),
-                         f"{done}/{len(tasks)} done", run.branch))
+                         f"{done}/{len(tasks)} done"))
+            on_branches = on_branches or bool(run.branch)
     if not rows:
         click.echo("no runs yet in this repository (`wavefront run` starts one)", err=True)
         return
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        click.echo("  ".join([*cells, row[5]]).rstrip())
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+                   .rstrip())
+    if on_branches:  # said once rather than on each line, which it would take past 80
+        click.echo("each run's work is on the branch wavefront/<run>", err=True)
 
 
 @wavefront.command()

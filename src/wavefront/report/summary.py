@@ -192,8 +192,10 @@ def _next_steps(summary: RunSummary, failed: list[TaskLine], blocked: list[TaskL
 def render_status(summary: RunSummary, width: int = 120) -> RenderableType:
     """Each task on one line in `width` columns: a long reason ends in "…" (`wavefront show
     ID` has it whole), and below 100 columns the agent column gives its room to it."""
-    table = Table(title=f"run {summary.run.id} ({summary.run.state}) → {summary.run.branch}",
-                  title_justify="left")
+    # The heading is a line of its own: as the table's title it would wrap at the table's
+    # width, which a run of short reasons makes narrow.
+    heading = Text(f"run {summary.run.id} ({summary.run.state}) → {summary.run.branch}")
+    table = Table()
     names = ["task", "status", "agent", "attempts", "cost", "reason"]
     if width < 100:
         names.remove("agent")
@@ -209,4 +211,4 @@ def render_status(summary: RunSummary, width: int = 120) -> RenderableType:
                  "attempts": str(line.attempts), "cost": cost, "reason": line.reason}
         table.add_row(*(cells[name] for name in names))
     totals = Text(f"Total cost: {_money(summary)}")
-    return Group(table, totals)
+    return Group(heading, table, totals)
