@@ -7,7 +7,7 @@ functions serve a plan with or without agent assignment.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from wavefront.model import Task
@@ -30,6 +30,7 @@ __all__ = [
 
 Agents = Mapping[str, str]
 _UNBOUNDED = 1 << 20  # columns: enough to measure any table at its own width
+_NARROWEST_WRAPPING = 16  # columns the wrapping column needs for the kept widths to pay
 
 
 def plan_as_data(plan: Plan, agents: Agents | None = None) -> dict[str, Any]:
@@ -156,41 +157,64 @@ def _task_table(plan: Plan, agents: Agents) -> RenderableType:
 
     critical = set(plan.critical_path)
     table = Table(title="Plan")
-    table.add_column("wave", justify="right")
-    table.add_column("id", overflow="fold")
-    table.add_column("title", overflow="fold", ratio=3)
-    table.add_column("agent", overflow="fold")
-    table.add_column("depends on", overflow="fold", ratio=1, min_width=10)
+    for name in ("wave", "id", "title", "agent", "depends on"):
+        table.add_column(name, overflow="fold", justify="right" if name == "wave" else "left")
+    ids: list[str] = []
+    names: list[str] = []
+    needed: list[str] = []
     for number, wave in enumerate(plan.waves):
         for position, task_id in enumerate(wave):
             task = plan.by_id[task_id]
             marker = "*" if task_id in critical else ""
-            grows = " ⟳" if _grows(task) else ""
+            shown_id = task_id + marker + (" ⟳" if _grows(task) else "")
+            agent = agents.get(task_id, task.agent or "")
+            ids.append(shown_id)
+            names.append(agent)
+            needed.extend(plan.dependencies[task_id])
             table.add_row(
                 str(number) if position == 0 else "",
-                Text(task_id + marker + grows, style="bold" if marker else ""),
+                Text(shown_id, style="bold" if marker else ""),
                 task.title,
-                agents.get(task_id, task.agent or ""),
+                agent,
                 ", ".join(plan.dependencies[task_id]) or "-",
                 end_section=position == len(wave) - 1,
             )
-    return _Fitted(table)
+    # Widths kept when the table must narrow: a whole id (and a dependency's, with its
+    # comma) and a whole agent name, up to a point; the title wraps in what is left.
+    kept = {1: min(_widest(ids), 16), 3: min(_widest(names), 24),
+            4: max(len("depends on"), min(_widest(needed) + 1, 17))}
+    return _Fitted(table, wrapping=2, kept=kept)
+
+
+def _widest(texts: Sequence[str]) -> int:
+    return max((len(text) for text in texts), default=0)
 
 
 class _Fitted:
-    """A table at its own width where that fits; otherwise as wide as the console, the
-    room shared by the columns' ratios. (Rich narrows an overfull table's columns evenly,
-    which folds ids and agent names mid-word while the titles have room to wrap.)"""
+    """A table at its own width where that fits. Otherwise as wide as the console, with
+    the `kept` columns (index -> width) at their widths and the `wrapping` one given the
+    rest: rich alone narrows an overfull table's columns evenly, which folds ids and
+    agent names mid-word while the titles have room to wrap."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, wrapping: int, kept: Mapping[int, int]) -> None:
         self.table = table
+        self.wrapping = wrapping
+        self.kept = kept
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.measure import Measurement
 
         unbounded = options.update_width(_UNBOUNDED)
         wanted = Measurement.get(console, unbounded, self.table).maximum
-        self.table.expand = wanted > options.max_width
+        columns = self.table.columns
+        # Each column's padding and the border left of it, and the border on the right.
+        frame = 3 * len(columns) + 1
+        left = options.max_width - frame - sum(self.kept.values())
+        fitted = wanted > options.max_width and left >= _NARROWEST_WRAPPING
+        self.table.expand = fitted
+        for index, column in enumerate(columns):
+            column.width = self.kept.get(index) if fitted else None
+        columns[self.wrapping].ratio = 1 if fitted else None
         yield self.table
 
 
