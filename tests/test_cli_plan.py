@@ -535,7 +535,8 @@ def test_bmad_sub_stories_are_distinct_tasks(tmp_path: Path) -> None:
     assert result.stdout.startswith("ok: 3 tasks in 3 files")
 
 
-def test_next_lists_the_ready_tasks_with_the_one_to_start_first(repo: Path) -> None:
+def test_next_lists_the_ready_tasks_with_the_one_to_start_first(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # 1.1 is done: 1.2, 2.1 and 2.2 are ready; 1.2 heads the longest remaining path
     as_json = run("next", "-C", repo, "-o", "json")
     assert as_json.exit_code == 0
@@ -546,6 +547,12 @@ def test_next_lists_the_ready_tasks_with_the_one_to_start_first(repo: Path) -> N
     table = run("next", "-C", repo)
     assert "1.2 (next)" in table.stdout and "2.2" in table.stdout
     assert run("next", "-C", repo, "-o", "id").stdout == "1.2\n"
+    monkeypatch.chdir(repo)  # files named from where the user is
+    narrow = CliRunner().invoke(wavefront, ["next"], env={"COLUMNS": "80"})
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
+    for row in rows:  # the id, the agent and the file each whole, on a line
+        assert row["id"] in narrow.stdout and row["agent"] in narrow.stdout
+        assert Path(row["source"]).relative_to(repo).as_posix() in narrow.stdout, row
 
 
 def test_validate_lists_every_unreadable_file_of_every_backlog(tmp_path: Path) -> None:

@@ -225,6 +225,20 @@ def test_next_offers_nothing_merged_and_a_second_run_redoes_nothing(
                                                                  "wavefront/wb")
 
 
+def test_a_task_done_before_the_run_and_opened_again_since_is_not_merged_work(
+        git_repo: Path) -> None:
+    done_before = STORY.format(id="1.1", title="First", deps="").replace("Not Started", "Done")
+    write(git_repo, {"docs/stories/1.1.first.md": done_before,
+                     "docs/stories/1.2.second.md": STORY.format(id="1.2", title="Second",
+                                                                deps="")})
+    assert run(git_repo, "docs/stories").exit_code == 0  # 1.2 merged, 1.1 skipped
+    write(git_repo, {"docs/stories/1.1.first.md": STORY.format(id="1.1", title="First",
+                                                               deps="")})  # opened again
+    loaded = load_and_plan([git_repo / "docs/stories"], root=git_repo, integrated=True)
+    by_id = {task.id: task.status.value for task in loaded.backlog.tasks}
+    assert by_id == {"1.1": "pending", "1.2": "done"}
+
+
 def wavefront_cli(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "wavefront", *args, "-C", str(repo)],
                           capture_output=True, text=True, timeout=120,

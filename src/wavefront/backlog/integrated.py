@@ -39,20 +39,42 @@ def latest_branch(repo: GitRepo) -> str | None:
 
 def with_integrated_status(backlog: Backlog, given: Sequence[Path], root: Path,
                            format: str | None) -> Backlog:
-    """`backlog` with the tasks that the latest integration branch marks done set done.
+    """`backlog` with the tasks that wavefront's runs marked done on the latest
+    integration branch set done.
 
-    The backlog files are copied as the branch has them into a scratch directory and read
-    by the same loader; anything that cannot be read so leaves the backlog as it is.
+    A task counts when the branch's backlog files say it is done and those of the commit
+    where the branch left the user's history do not: one done there was done before
+    wavefront's runs, and the user may have opened it again since. Each version of the
+    files is copied into a scratch directory and read by the same loader; anything that
+    cannot be read so leaves the backlog as it is.
     """
-    from wavefront.backlog import load_backlog
-
     try:
         repo = GitRepo(root)
+        branch = latest_branch(repo)
+        if branch is None:
+            return backlog
+        tip = f"refs/heads/{branch}"
+        on_branch = _done_at(repo, tip, backlog, given, format)
+        fork = repo.merge_base("HEAD", tip)
     except WavefrontError:
         return backlog
-    branch = latest_branch(repo)
-    if branch is None:
+    if not on_branch:
         return backlog
+    done_before = _done_at(repo, fork, backlog, given, format) if fork else None
+    done = on_branch - (done_before or set())
+    return replace(backlog, tasks=tuple(
+        replace(task, status=TaskStatus.DONE, status_text=f"done on {branch}",
+                metadata={**task.metadata, INTEGRATED_FROM: branch})
+        if task.id in done and task.status != TaskStatus.DONE else task
+        for task in backlog.tasks))
+
+
+def _done_at(repo: GitRepo, commit: str, backlog: Backlog, given: Sequence[Path],
+             format: str | None) -> set[str] | None:
+    """The ids of the tasks that the backlog files say are done as `commit` has them, or
+    None when they cannot be read there."""
+    from wavefront.backlog import load_backlog
+
     top = repo.root
     try:
         with tempfile.TemporaryDirectory(prefix="wavefront-integrated-") as scratch:
@@ -62,7 +84,7 @@ def with_integrated_status(backlog: Backlog, given: Sequence[Path], root: Path,
                 if not resolved.is_relative_to(top):
                     continue
                 relative = resolved.relative_to(top).as_posix()
-                text = repo.read_text(f"refs/heads/{branch}", relative)
+                text = repo.read_text(commit, relative)
                 if text is not None:
                     target = base / relative
                     target.parent.mkdir(parents=True, exist_ok=True)
@@ -70,13 +92,8 @@ def with_integrated_status(backlog: Backlog, given: Sequence[Path], root: Path,
             moved = [base / p.resolve().relative_to(top) for p in given
                      if p.resolve().is_relative_to(top)]
             if len(moved) != len(given) or not all(p.exists() for p in moved):
-                return backlog
+                return None
             there = load_backlog(moved, format=format)
     except WavefrontError:
-        return backlog  # the branch's files do not load: keep what the checkout says
-    done = {task.id for task in there.tasks if task.status == TaskStatus.DONE}
-    return replace(backlog, tasks=tuple(
-        replace(task, status=TaskStatus.DONE, status_text=f"done on {branch}",
-                metadata={**task.metadata, INTEGRATED_FROM: branch})
-        if task.id in done and task.status != TaskStatus.DONE else task
-        for task in backlog.tasks))
+        return None  # the files do not load there: keep what the checkout says
+    return {task.id for task in there.tasks if task.status == TaskStatus.DONE}

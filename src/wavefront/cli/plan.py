@@ -299,19 +299,26 @@ def _print_tasks(loaded: LoadedPlan, task_ids: Sequence[str], output: str, root:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     from rich.table import Table
+    from rich.text import Text
 
+    from wavefront.plan.render import Fitted, widest
+
+    # In the order to start them (`-o json` has each one's priority, a length of path).
+    headers = ("id", "title and file", "agent")
     table = Table()
-    for column in ("id", "title", "agent", "priority", "file"):
-        table.add_column(column, overflow="fold")
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    cells: dict[int, list[str]] = {0: [], 2: []}  # column -> its texts
     for index, task in enumerate(tasks):
-        table.add_row(
-            f"{task.id} (next)" if first_marked and index == 0 else task.id,
-            task.title,
-            agents.get(task.id, ""),
-            f"{plan.priority[task.id]:g}",
-            str(task.source),
-        )
-    make_console().print(table)
+        cells[0].append(f"{task.id} (next)" if first_marked and index == 0 else task.id)
+        cells[2].append(agents.get(task.id, ""))
+        where = Text(task.title)
+        where.append(f"\n{task.source}", style="dim")  # a line of its own: a path wraps badly
+        table.add_row(cells[0][-1], where, cells[2][-1])
+    # Ids and agent names stay whole; the title wraps.
+    kept = {column: min(widest([headers[column], *texts]), 24)
+            for column, texts in cells.items()}
+    make_console().print(Fitted(table, wrapping={1: 1}, kept=kept))
 
 
 @wavefront.command()

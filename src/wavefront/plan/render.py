@@ -21,16 +21,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OUTPUTS",
+    "Fitted",
     "plan_as_data",
     "plan_table",
     "plan_to_dot",
     "plan_to_json",
     "plan_to_mermaid",
+    "widest",
 ]
 
 Agents = Mapping[str, str]
 _UNBOUNDED = 1 << 20  # columns: enough to measure any table at its own width
-_NARROWEST_WRAPPING = 16  # columns the wrapping column needs for the kept widths to pay
+_NARROWEST_WRAPPING = 12  # columns each wrapping column needs for the kept widths to pay
 
 
 def plan_as_data(plan: Plan, agents: Agents | None = None) -> dict[str, Any]:
@@ -181,22 +183,24 @@ def _task_table(plan: Plan, agents: Agents) -> RenderableType:
             )
     # Widths kept when the table must narrow: a whole id (and a dependency's, with its
     # comma) and a whole agent name, up to a point; the title wraps in what is left.
-    kept = {1: min(_widest(ids), 16), 3: min(_widest(names), 24),
-            4: max(len("depends on"), min(_widest(needed) + 1, 17))}
-    return _Fitted(table, wrapping=2, kept=kept)
+    kept = {1: min(widest(["id", *ids]), 16), 3: min(widest(["agent", *names]), 24),
+            4: max(len("depends on"), min(widest(needed) + 1, 17))}
+    return Fitted(table, wrapping={2: 1}, kept=kept)
 
 
-def _widest(texts: Sequence[str]) -> int:
+def widest(texts: Sequence[str]) -> int:
+    """The length of the longest of `texts` (0 for none)."""
     return max((len(text) for text in texts), default=0)
 
 
-class _Fitted:
+class Fitted:
     """A table at its own width where that fits. Otherwise as wide as the console, with
-    the `kept` columns (index -> width) at their widths and the `wrapping` one given the
-    rest: rich alone narrows an overfull table's columns evenly, which folds ids and
-    agent names mid-word while the titles have room to wrap."""
+    the `kept` columns (index -> width) at their widths and the `wrapping` ones (index ->
+    ratio) sharing the rest: rich alone narrows an overfull table's columns evenly, which
+    folds ids and agent names mid-word while the titles have room to wrap."""
 
-    def __init__(self, table: Table, wrapping: int, kept: Mapping[int, int]) -> None:
+    def __init__(self, table: Table, wrapping: Mapping[int, int],
+                 kept: Mapping[int, int]) -> None:
         self.table = table
         self.wrapping = wrapping
         self.kept = kept
@@ -210,11 +214,12 @@ class _Fitted:
         # Each column's padding and the border left of it, and the border on the right.
         frame = 3 * len(columns) + 1
         left = options.max_width - frame - sum(self.kept.values())
-        fitted = wanted > options.max_width and left >= _NARROWEST_WRAPPING
+        fitted = wanted > options.max_width and left >= _NARROWEST_WRAPPING * len(
+            self.wrapping)
         self.table.expand = fitted
         for index, column in enumerate(columns):
             column.width = self.kept.get(index) if fitted else None
-        columns[self.wrapping].ratio = 1 if fitted else None
+            column.ratio = self.wrapping.get(index) if fitted else None
         yield self.table
 
 

@@ -297,6 +297,13 @@ class GitRepo:
             )
         return commit
 
+    def merge_base(self, first: str, second: str) -> str | None:
+        """The best common ancestor of two commits, or None when they share no history."""
+        done = self.run_result("merge-base", "--end-of-options", first, second)
+        if done.returncode != 0:
+            return None
+        return done.stdout.strip() or None
+
     def is_ancestor(self, commit: str, of: str) -> bool:
         """Whether `commit` is reachable from `of` (a commit is its own ancestor)."""
         # Full ids need no lookup: merge-base itself fails on one that names no commit.
