@@ -58,21 +58,22 @@ def with_integrated_status(backlog: Backlog, given: Sequence[Path], root: Path,
         fork = repo.merge_base("HEAD", tip)
     except WavefrontError:
         return backlog
-    if not on_branch:
+    done = on_branch - {task.id for task in backlog.tasks if task.status == TaskStatus.DONE}
+    if done and fork:  # only then is the second read of the files worth it
+        done -= _done_at(repo, fork, backlog, given, format)
+    if not done:
         return backlog
-    done_before = _done_at(repo, fork, backlog, given, format) if fork else None
-    done = on_branch - (done_before or set())
     return replace(backlog, tasks=tuple(
         replace(task, status=TaskStatus.DONE, status_text=f"done on {branch}",
                 metadata={**task.metadata, INTEGRATED_FROM: branch})
-        if task.id in done and task.status != TaskStatus.DONE else task
+        if task.id in done else task
         for task in backlog.tasks))
 
 
 def _done_at(repo: GitRepo, commit: str, backlog: Backlog, given: Sequence[Path],
-             format: str | None) -> set[str] | None:
-    """The ids of the tasks that the backlog files say are done as `commit` has them, or
-    None when they cannot be read there."""
+             format: str | None) -> set[str]:
+    """The ids of the tasks that the backlog files say are done as `commit` has them
+    (none when they cannot be read there)."""
     from wavefront.backlog import load_backlog
 
     top = repo.root
@@ -92,8 +93,8 @@ def _done_at(repo: GitRepo, commit: str, backlog: Backlog, given: Sequence[Path]
             moved = [base / p.resolve().relative_to(top) for p in given
                      if p.resolve().is_relative_to(top)]
             if len(moved) != len(given) or not all(p.exists() for p in moved):
-                return None
+                return set()
             there = load_backlog(moved, format=format)
     except WavefrontError:
-        return None  # the files do not load there: keep what the checkout says
+        return set()  # the files do not load there: keep what the checkout says
     return {task.id for task in there.tasks if task.status == TaskStatus.DONE}
