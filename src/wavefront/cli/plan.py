@@ -301,7 +301,7 @@ def _print_tasks(loaded: LoadedPlan, task_ids: Sequence[str], output: str, root:
     from rich.table import Table
     from rich.text import Text
 
-    from wavefront.plan.render import Fitted, widest
+    from wavefront.plan.fitted import Fitted, widest
 
     # In the order to start them (`-o json` has each one's priority, a length of path).
     headers = ("id", "title and file", "agent")

@@ -7,32 +7,28 @@ functions serve a plan with or without agent assignment.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from wavefront.model import Task
+from wavefront.plan.fitted import Fitted, widest
 from wavefront.plan.graph import Plan
 from wavefront.plan.weights import weight_summary
 from wavefront.words import plural
 
 if TYPE_CHECKING:
-    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-    from rich.table import Table
+    from rich.console import RenderableType
 
 __all__ = [
     "OUTPUTS",
-    "Fitted",
     "plan_as_data",
     "plan_table",
     "plan_to_dot",
     "plan_to_json",
     "plan_to_mermaid",
-    "widest",
 ]
 
 Agents = Mapping[str, str]
-_UNBOUNDED = 1 << 20  # columns: enough to measure any table at its own width
-_NARROWEST_WRAPPING = 12  # columns each wrapping column needs for the kept widths to pay
 
 
 def plan_as_data(plan: Plan, agents: Agents | None = None) -> dict[str, Any]:
@@ -186,41 +182,6 @@ def _task_table(plan: Plan, agents: Agents) -> RenderableType:
     kept = {1: min(widest(["id", *ids]), 16), 3: min(widest(["agent", *names]), 24),
             4: max(len("depends on"), min(widest(needed) + 1, 17))}
     return Fitted(table, wrapping={2: 1}, kept=kept)
-
-
-def widest(texts: Sequence[str]) -> int:
-    """The length of the longest of `texts` (0 for none)."""
-    return max((len(text) for text in texts), default=0)
-
-
-class Fitted:
-    """A table at its own width where that fits. Otherwise as wide as the console, with
-    the `kept` columns (index -> width) at their widths and the `wrapping` ones (index ->
-    ratio) sharing the rest: rich alone narrows an overfull table's columns evenly, which
-    folds ids and agent names mid-word while the titles have room to wrap."""
-
-    def __init__(self, table: Table, wrapping: Mapping[int, int],
-                 kept: Mapping[int, int]) -> None:
-        self.table = table
-        self.wrapping = wrapping
-        self.kept = kept
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from rich.measure import Measurement
-
-        unbounded = options.update_width(_UNBOUNDED)
-        wanted = Measurement.get(console, unbounded, self.table).maximum
-        columns = self.table.columns
-        # Each column's padding and the border left of it, and the border on the right.
-        frame = 3 * len(columns) + 1
-        left = options.max_width - frame - sum(self.kept.values())
-        fitted = wanted > options.max_width and left >= _NARROWEST_WRAPPING * len(
-            self.wrapping)
-        self.table.expand = fitted
-        for index, column in enumerate(columns):
-            column.width = self.kept.get(index) if fitted else None
-            column.ratio = self.wrapping.get(index) if fitted else None
-        yield self.table
 
 
 def _wave_table(plan: Plan, shown: int = 12) -> RenderableType:
