@@ -17,6 +17,7 @@ import pytest
 
 from conftest import git
 from wavefront.backlog.load import load_and_plan
+from wavefront.errors import WavefrontError
 from wavefront.runs import RunOptions, RunResult, open_journal, start_run
 
 # Writes one file named after its task and reports a summary.
@@ -237,6 +238,43 @@ def test_a_task_done_before_the_run_and_opened_again_since_is_not_merged_work(
     loaded = load_and_plan([git_repo / "docs/stories"], root=git_repo, integrated=True)
     by_id = {task.id: task.status.value for task in loaded.backlog.tasks}
     assert by_id == {"1.1": "pending", "1.2": "done"}
+
+
+def again(repo: Path, path: str) -> RunResult:
+    """A second run, with an agent that fails: nothing merged may be done again."""
+    loaded = load_and_plan([repo / path], root=repo, integrated=True)
+    options = RunOptions(run_id="again", runner="command", runner_settings={
+        "command": {"argv_template": [sys.executable, "-c", "raise SystemExit(1)"]}})
+    return start_run(repo, loaded.backlog, loaded.plan, options)
+
+
+def test_a_run_after_head_moved_on_starts_from_both_head_and_the_merged_work(
+        git_repo: Path) -> None:
+    path = stories(git_repo)
+    assert run(git_repo, path).exit_code == 0
+    write(git_repo, {"NOTES.md": "the user's own commit on main\n"})  # HEAD moves on
+    assert again(git_repo, path).exit_code == 0
+    with open_journal(git_repo) as journal:
+        assert journal.attempts("again") == []
+    merged = set(git(git_repo, "ls-tree", "--name-only", "wavefront/again").split())
+    assert {"NOTES.md", "out-1-1.txt", "out-1-2.txt"} <= merged
+    assert git(git_repo, "rev-parse", "HEAD").strip() in git(
+        git_repo, "rev-list", "--parents", "-n", "1", "wavefront/again")
+
+
+def test_merged_work_that_conflicts_with_head_stops_the_run_with_what_to_do(
+        git_repo: Path) -> None:
+    path = stories(git_repo)
+    assert run(git_repo, path).exit_code == 0
+    story = git_repo / "docs/stories/1.1.first.md"  # its status line, changed on both sides
+    write(git_repo, {"docs/stories/1.1.first.md":
+                     story.read_text().replace("Not Started", "Needs a rethink")})
+    with pytest.raises(WavefrontError) as raised:
+        again(git_repo, path)
+    message = str(raised.value)
+    assert "wavefront/wb holds the merged work of 2 tasks this run skips (1.1, 1.2)" in message
+    assert "docs/stories/1.1.first.md" in message and "`git merge wavefront/wb`" in message
+    assert git(git_repo, "branch", "--list", "wavefront/again") == ""  # nothing was started
 
 
 def wavefront_cli(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -56,6 +56,7 @@ from wavefront.runs.store import (
     open_journal,
     resolve_run,
 )
+from wavefront.words import plural
 from wavefront.workspace.runlock import RunLock
 from wavefront.workspace.sandbox import bwrap_wrapper, checkout_wrapper
 from wavefront.workspace.sandbox import unavailable as sandbox_unavailable
@@ -139,18 +140,33 @@ def _check_mcp_extra(config: ProjectConfig) -> None:
 
 
 def _base_commit(repo: GitRepo, plan: Plan, options: RunOptions) -> str:
-    """Where the run's branch starts: the user's HEAD, or the last run's integration branch
-    when tasks are skipped as merged there and HEAD has not moved away from it (so the
-    work that is not redone is in the new branch too)."""
+    """Where the run's branch starts: the user's HEAD; or, when tasks are skipped as merged
+    on the last run's integration branch, that branch (HEAD has not moved since) or a merge
+    of the two, so the work that is not done again is in the new branch too."""
     head = repo.head_commit()
     if options.include_done:
         return head
-    branches = {str(t.metadata[INTEGRATED_FROM]) for t in plan.tasks
-                if t.status == TaskStatus.DONE and t.metadata.get(INTEGRATED_FROM)}
-    for branch in branches:
+    merged_on: dict[str, list[str]] = {}
+    for task in plan.tasks:
+        if task.status == TaskStatus.DONE and task.metadata.get(INTEGRATED_FROM):
+            merged_on.setdefault(str(task.metadata[INTEGRATED_FROM]), []).append(task.id)
+    for branch, skipped in merged_on.items():
         tip = repo.rev_parse(f"refs/heads/{branch}")
-        if tip is not None and repo.is_ancestor(head, tip):
+        if tip is None:
+            continue
+        if repo.is_ancestor(head, tip):
             return tip
+        both = repo.merge_tree(head, tip)
+        if not both.clean:
+            raise WavefrontError(
+                f"{branch} holds the merged work of {plural(len(skipped), 'task')} this run "
+                f"skips ({', '.join(skipped[:5])}{', ...' if len(skipped) > 5 else ''}), "
+                f"and it conflicts with your HEAD in {', '.join(both.conflicts[:3])}: merge "
+                f"it yourself (`git merge {branch}`), or pass --include-done to do those "
+                "tasks again")
+        message = f"wavefront: start from {branch} and HEAD\n"
+        return repo.run("commit-tree", both.tree, "-p", head, "-p", tip, "-F", "-",
+                        input=message).strip()
     return head
 
 
