@@ -131,6 +131,20 @@ def bmad(repo: Path) -> str:
 def check_bmad(repo: Path) -> None:
     text = on_branch(repo, "docs/sprint-artifacts/sprint-status.yaml")
     assert "  1-1-first: done  # keep this comment\n  1-2-second: done\n" in text
+    assert "  epic-1: done\n" in text  # with its last story
+
+
+def test_a_bmad_epic_moves_on_from_backlog_with_its_first_merged_story(git_repo: Path) -> None:
+    status = "docs/sprint-artifacts/sprint-status.yaml"
+    write(git_repo, {status: "development_status:\n  epic-1: backlog\n  1-1-first: backlog\n"
+                             "  1-2-second: backlog\n  epic-2: backlog\n  2-1-other: done\n"})
+    loaded = load_and_plan([git_repo / status, "1.1"], root=git_repo)
+    options = RunOptions(run_id="wb", runner="command", runner_settings={
+        "command": {"argv_template": [sys.executable, "-c", AGENT, "{task_id}"]}})
+    assert start_run(git_repo, loaded.backlog, loaded.plan, options).exit_code == 0
+    assert on_branch(git_repo, status) == (
+        "development_status:\n  epic-1: in-progress\n  1-1-first: done\n"
+        "  1-2-second: backlog\n  epic-2: backlog\n  2-1-other: done\n")
 
 
 FORMATS: list[tuple[Callable[[Path], str], Callable[[Path], None]]] = [

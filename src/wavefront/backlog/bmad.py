@@ -32,7 +32,10 @@ from wavefront.errors import BacklogError
 from wavefront.model import SourceLocation, Task
 from wavefront.yamlsource import parse_yaml
 
-__all__ = ["DESCRIPTION", "NAME", "discover", "load", "matches", "task_id_for_key"]
+__all__ = [
+    "DESCRIPTION", "NAME", "EpicProgress", "discover", "epic_progress", "load", "matches",
+    "task_id_for_key",
+]
 
 NAME = "bmad"
 DESCRIPTION = (
@@ -106,24 +109,9 @@ def load(path: Path) -> Backlog:
         path = found[0]
     document = parse_yaml(read_text(path), path)
     entries = list(_entries(document.root, path))
-    epics = {e.epic for e in entries if e.is_epic and e.epic}
-    two_level = {
-        f"{int(m['a'])}.{int(m['b'])}"
-        for e in entries
-        if not e.is_epic
-        and (m := _STORY_KEY.match(e.key))
-        and not re.match(r"^\d+(?:-|$)", m["rest"] or "")
-    }
     titles = _epic_titles(read_text(path))
     epic_status = {e.epic: e.status for e in entries if e.is_epic and e.epic}
-    stories: list[tuple[_Entry, str, str]] = []
-    for entry in entries:
-        if entry.is_epic:
-            continue
-        ids = task_id_for_key(entry.key, epics, two_level)
-        assert ids is not None  # `_entries` yields only story keys and epics
-        task_id, epic = ids
-        stories.append((entry, task_id, entry.epic or epic))
+    stories = _stories(entries)
     known: dict[str, str | None] = {task_id: epic for _e, task_id, epic in stories}
     index = _story_files(path, document.data if isinstance(document.data, dict) else {})
     tasks: list[Task] = []
@@ -169,6 +157,52 @@ def load(path: Path) -> Backlog:
     if not tasks:
         notes.append(f"{path}: no stories in development_status yet")
     return Backlog(tasks=tuple(tasks), files=tuple(files), formats=(NAME,), notes=tuple(notes))
+
+
+@dataclass(frozen=True)
+class EpicProgress:
+    """Where an epic of a sprint-status file stands: its key and status, whether it is
+    written flat (`epic-1: in-progress`), and the statuses of its stories."""
+
+    key: str
+    status: str
+    flat: bool
+    stories: tuple[str, ...]
+
+
+def epic_progress(text: str, path: Path, story_key: str) -> EpicProgress | None:
+    """The epic of the story `story_key` in the sprint-status `text`, or None when the
+    file declares no epic for it."""
+    entries = list(_entries(parse_yaml(text, path).root, path))
+    epic_of = {entry.key: epic for entry, _task_id, epic in _stories(entries)}
+    epic = epic_of.get(story_key)
+    declared = next((e for e in entries if e.is_epic and e.epic == epic), None)
+    if declared is None:
+        return None
+    statuses = tuple(e.status for e in entries if not e.is_epic and epic_of[e.key] == epic)
+    flat = not any(e.epic for e in entries if not e.is_epic and epic_of[e.key] == epic)
+    return EpicProgress(declared.key, declared.status, flat, statuses)
+
+
+def _stories(entries: list[_Entry]) -> list[tuple[_Entry, str, str]]:
+    """Each story entry with its task id and its epic."""
+    epics = {e.epic for e in entries if e.is_epic and e.epic}
+    two_level = {
+        f"{int(m['a'])}.{int(m['b'])}"
+        for e in entries
+        if not e.is_epic
+        and (m := _STORY_KEY.match(e.key))
+        and not re.match(r"^\d+(?:-|$)", m["rest"] or "")
+    }
+    stories: list[tuple[_Entry, str, str]] = []
+    for entry in entries:
+        if entry.is_epic:
+            continue
+        ids = task_id_for_key(entry.key, epics, two_level)
+        assert ids is not None  # `_entries` yields only story keys and epics
+        task_id, epic = ids
+        stories.append((entry, task_id, entry.epic or epic))
+    return stories
 
 
 @dataclass(frozen=True)
