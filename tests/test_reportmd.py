@@ -127,6 +127,25 @@ def test_the_report_shows_every_outcome_and_gate(
     assert "**waiting** (needs-human): read the release notes" in attention
 
 
+def test_tasks_done_before_the_run_are_named_together_not_one_by_one(
+        git_repo: Path, write_backlog: WriteBacklog) -> None:
+    write_backlog([
+        {"id": "new", "title": "The new work", "script": {"files": {"n.txt": "n\n"}}},
+        *({"id": f"old{n}", "title": f"Old work {n}", "status": "done"} for n in range(3)),
+    ])
+    result = run(git_repo)
+    assert result.exit_code == 0
+    with open_journal(git_repo) as journal:
+        run_record = journal.get_run(result.run_id)
+        assert run_record is not None
+        report = render_report(journal, run_record)
+    assert "| Tasks | 4: 1 done, 3 skipped |" in report
+    assert "### new: The new work" in report and "### old0" not in report
+    assert "| old0 |" not in report
+    assert report.endswith("## Skipped\n\n3 tasks not taken up, by reason:\n\n"
+                           "- already done in the backlog file: old0, old1, old2\n")
+
+
 def test_render_reads_only_the_journal(mixed_run: tuple[Path, RunResult]) -> None:
     repo, result = mixed_run
     with open_journal(repo) as journal:

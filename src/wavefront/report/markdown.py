@@ -85,10 +85,15 @@ def write_report(journal: Journal, run: RunRecord, path: Path) -> Path:
 
 
 def render_report(journal: Journal, run: RunRecord) -> str:
-    """The report of `run` as markdown."""
-    views = _views(journal, run)
+    """The report of `run` as markdown. Tasks skipped without an attempt (done before the
+    run) are named together at the end rather than given a row and a section each: in a
+    long backlog they would be most of the report."""
+    every = _views(journal, run)
+    views = [v for v in every if v.record.status != TaskStatus.SKIPPED or v.attempts]
+    untouched = [v.record for v in every if v.record.status == TaskStatus.SKIPPED
+                 and not v.attempts]
     lines = [f"# Integration report: run {run.id}", ""]
-    lines += _overview(journal, run, views)
+    lines += _overview(journal, run, every)
     lines += [
         "",
         "## Tasks",
@@ -134,6 +139,13 @@ def render_report(journal: Journal, run: RunRecord) -> str:
     lines += ["", "## Task details"]
     for view in views:
         lines += ["", *_details(view)]
+    if untouched:
+        lines += ["", "## Skipped", "",
+                  f"{plural(len(untouched), 'task')} not taken up, by reason:", ""]
+        by_reason: dict[str, list[str]] = defaultdict(list)
+        for record in untouched:
+            by_reason[_one_line(record.reason) or "no reason recorded"].append(record.task_id)
+        lines += [f"- {reason}: {', '.join(ids)}" for reason, ids in by_reason.items()]
     return "\n".join(lines).rstrip() + "\n"
 
 
