@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from rich.console import Console
@@ -111,3 +112,28 @@ def test_the_task_count_says_more_may_come_while_a_fan_out_is_unfinished(
     headers = [line for line in console.export_text().splitlines() if line.startswith("run r")]
     assert "0/2+ done" in headers[0]  # the fan-out will add tasks: the total is not final
     assert "1/2 done" in headers[1]
+
+
+def test_a_view_taller_than_the_terminal_folds_what_finished_by_wave(
+    git_repo: Path, write_backlog: WriteBacklog
+) -> None:
+    write_backlog([
+        *({"id": f"1.{n}", "title": f"piece {n}", "script": {"files": {f"{n}.txt": "x\n"}}}
+          for n in range(1, 13)),
+        *({"id": f"0.{n}", "title": f"old {n}", "status": "done"} for n in range(1, 6)),
+        {"id": "2.1", "title": "breaks", "script": {"behaviour": "fail"}},
+        {"id": "3.1", "title": "after it", "depends_on": ["2.1"]},
+    ])
+    loaded = load_and_plan([], root=git_repo)
+    result = start_run(git_repo, loaded.backlog, loaded.plan, RunOptions())
+    tall = Console(width=80, height=60, record=True, color_system=None)
+    short = Console(width=80, height=16, record=True, color_system=None)
+    with open_journal(git_repo) as journal:
+        for console in (tall, short):
+            console.print(LiveProgress(journal, result.run_id, console=console)._render())
+    assert " 1.12 " in tall.export_text()  # every task on its own line where there is room
+    text = short.export_text()
+    assert len(text.splitlines()) <= 16, text
+    assert " 1.12 " not in text
+    assert re.search(r"✔ +12 tasks +done", text) and re.search(r"↷ +5 tasks +skipped", text)
+    assert "2.1" in text and "3.1" in text  # what needs someone stays in view

@@ -8,6 +8,7 @@ prints one line per event for logs, CI and pipes (`--no-progress`).
 from __future__ import annotations
 
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from textwrap import shorten
@@ -22,6 +23,7 @@ from rich.text import Text
 from wavefront.journal.database import Event, Journal
 from wavefront.journal.kinds import EventKind
 from wavefront.model import TaskStatus
+from wavefront.words import plural
 
 __all__ = ["STATUS_STYLE", "LineProgress", "LiveProgress", "Reporter"]
 
@@ -41,6 +43,9 @@ STATUS_STYLE: dict[TaskStatus, tuple[str, str]] = {
     TaskStatus.NEEDS_HUMAN: ("?", "yellow"),
     TaskStatus.CANCELLED: ("✘", "dim"),
 }
+# Finished without needing anyone: what a view taller than the terminal folds, by wave.
+_FOLDED = (TaskStatus.DONE, TaskStatus.SKIPPED)
+_ABOVE_THE_TABLE = 4  # lines: the run's line, the legend, the header row, the prompt
 
 
 class Reporter(Protocol):
@@ -165,32 +170,49 @@ class LiveProgress:
         table = Table(box=None, show_header=True, header_style="bold", expand=False)
         for name, most in columns.items():
             table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=most)
-        wave = -1
-        counts: dict[TaskStatus, int] = {}
-        for row in sorted(self.view.rows.values(), key=lambda r: r.wave):
-            counts[row.status] = counts.get(row.status, 0) + 1
-            if row.wave != wave:
-                wave = row.wave
-                table.add_row("", Text(f"Wave {wave}", style="bold"),
-                              *[""] * (len(columns) - 2))
-            icon, style = STATUS_STYLE[row.status]
-            elapsed = ""
-            if row.started is not None:
-                elapsed = f"{(row.ended or now) - row.started:5.1f}s"
-            title = shorten(row.title, title_width, placeholder="…")  # at a word boundary
-            agent = [row.agent] if with_agent else []
-            note = row.reason
-            if estimate and row.started is not None and not row.status.is_final:
-                # How far along a running task is, against what a task took so far here.
-                share = min(99, int(100 * (now - row.started) / estimate))
-                note = f"{share}% of ~{estimate:.0f}s" + (f" · {note}" if note else "")
-            table.add_row(Text(icon, style=style), row.task_id, title, *agent, elapsed,
-                          f"${row.cost:.2f}" if row.cost else "", Text(note, style="dim"))
-        done = counts.get(TaskStatus.DONE, 0)
+        rows = sorted(self.view.rows.values(), key=lambda r: r.wave)
+        counts = Counter(row.status for row in rows)
+        waves = sorted({row.wave for row in rows})
+        # Taller than the terminal (a long backlog, most of it done before the run): each
+        # wave's done and skipped tasks become a line each, so what goes on stays in view.
+        folded: defaultdict[int, Counter[TaskStatus]] = defaultdict(Counter)
+        if len(rows) + len(waves) > self.console.height - _ABOVE_THE_TABLE:
+            for row in rows:
+                if row.status in _FOLDED:
+                    folded[row.wave][row.status] += 1
+            rows = [row for row in rows if row.status not in _FOLDED]
+        blank = [""] * (len(columns) - 3)
+        for wave in waves:
+            table.add_row("", Text(f"Wave {wave}", style="bold"), "", *blank)
+            for status in _FOLDED:
+                if folded[wave][status]:
+                    icon, style = STATUS_STYLE[status]
+                    table.add_row(Text(icon, style=style), plural(folded[wave][status], "task"),
+                                  Text(status.value, style="dim"), *blank)
+            for row in (r for r in rows if r.wave == wave):
+                self._add_task(table, row, now, estimate, title_width, with_agent)
+        done = counts[TaskStatus.DONE]
         header = Text(
             f"run {self.view.run_id} · {done}/{self.view.total()} done · "
             f"{now - self.view.started:.0f}s · ${self.view.cost:.2f}", style="bold")
         return Group(header, _legend(counts), table)
+
+    @staticmethod
+    def _add_task(table: Table, row: _Row, now: float, estimate: float | None, title_width: int,
+             with_agent: bool) -> None:
+        icon, style = STATUS_STYLE[row.status]
+        elapsed = ""
+        if row.started is not None:
+            elapsed = f"{(row.ended or now) - row.started:5.1f}s"
+        title = shorten(row.title, title_width, placeholder="…")  # at a word boundary
+        agent = [row.agent] if with_agent else []
+        note = row.reason
+        if estimate and row.started is not None and not row.status.is_final:
+            # How far along a running task is, against what a task took so far here.
+            share = min(99, int(100 * (now - row.started) / estimate))
+            note = f"{share}% of ~{estimate:.0f}s" + (f" · {note}" if note else "")
+        table.add_row(Text(icon, style=style), row.task_id, title, *agent, elapsed,
+                      f"${row.cost:.2f}" if row.cost else "", Text(note, style="dim"))
 
 
 def _legend(counts: dict[TaskStatus, int]) -> Text:
