@@ -149,3 +149,39 @@ def test_a_wrong_runner_key_is_found_by_validate_and_plan(git_repo: Path) -> Non
         error = done.stderr.strip().splitlines()[-1]
         assert error.startswith(f"error: {git_repo / 'wavefront.yaml'}:4: runners.mine")
         assert "unknown setting 'cmd'" in error and "argv_template (required)" in error
+
+
+def in_folder(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`wavefront ARGS` typed in `folder`, with no -C."""
+    return subprocess.run([sys.executable, "-m", "wavefront", *args], cwd=folder,
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+
+
+def test_commands_typed_in_a_subfolder_find_the_repositorys_backlog_and_runs(
+        git_repo: Path, write_backlog: WriteBacklog) -> None:
+    write_backlog([{"id": "1.1", "title": "one", "script": {"files": {"one.txt": "1\n"}}}])
+    deep = git_repo / "src" / "deep"
+    deep.mkdir(parents=True)
+    started = in_folder(deep, "run", "--no-progress")
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert (git_repo / ".wavefront" / "journal.db").is_file()  # the run is the repository's
+    assert not (deep / ".wavefront").exists()
+    status = in_folder(deep, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert [task["status"] for task in json.loads(status.stdout)["tasks"]] == ["done"]
+    assert in_folder(deep, "validate").returncode == 0
+    # A subfolder with a backlog of its own (a project in a larger repository) is its own.
+    project = git_repo / "tools"
+    (project / "docs" / "stories").mkdir(parents=True)
+    (project / "docs" / "stories" / "2.1.tool.md").write_text(
+        "# Story 2.1: A tool\n\n## Status\n\nDraft\n")
+    planned = in_folder(project, "plan", "-o", "json")
+    assert [task["id"] for task in json.loads(planned.stdout)["tasks"]] == ["2.1"]
+
+
+def test_outside_a_repository_the_folder_typed_in_is_the_root(tmp_path: Path) -> None:
+    lone = tmp_path / "lone" / "inner"
+    lone.mkdir(parents=True)
+    (tmp_path / "lone" / "wavefront.yaml").write_text("version: 1\ntasks: [{id: a}]\n")
+    found = in_folder(lone, "validate")
+    assert found.returncode == 2 and "no backlog found" in found.stderr

@@ -3,6 +3,7 @@ backlog is, how the graph is shaped, how a result is printed, which run is meant
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ __all__ = [
     "make_console",
     "output_option",
     "plan_options",
+    "project_root",
     "root_option",
     "run_option",
 ]
@@ -34,8 +36,39 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def root_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("-C", "--dir", "root", type=click.Path(file_okay=False, path_type=Path),
-                        default=Path("."), show_default="current directory",
+                        callback=lambda _ctx, _param, value: value or project_root(Path(".")),
+                        show_default="the repository you are in",
                         help="The git repository of the run.")(function)
+
+
+def project_root(start: Path, backlog: bool = False) -> Path:
+    """Where a command given no -C works from `start`: the nearest folder, from `start` up
+    to the top of its git repository, that is wavefront's (it has `.wavefront/` or
+    `wavefront.yaml`) or, with `backlog`, holds a backlog wavefront finds; else the top of
+    the repository; `start` itself outside one. So a command run in a subfolder finds
+    the repository's runs and backlog, as git finds the repository."""
+    here = start.resolve()
+    top = next((folder for folder in (here, *here.parents) if (folder / ".git").exists()),
+               None)
+    if top is None:
+        return start
+    for folder in (here, *here.parents):
+        if (folder / ".wavefront").is_dir() or (folder / "wavefront.yaml").is_file() or (
+                backlog and _finds_backlog(folder)):
+            return start if folder == here else folder
+        if folder == top:
+            break
+    return start if top == here else top
+
+
+def _finds_backlog(folder: Path) -> bool:
+    from wavefront.backlog import discover_backlog
+    from wavefront.errors import BacklogError
+
+    try:
+        return bool(discover_backlog(folder))
+    except BacklogError:
+        return False
 
 
 def run_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -73,14 +106,26 @@ def backlog_options(function: F) -> F:
             "--dir",
             "root",
             type=click.Path(file_okay=False, path_type=Path),
-            default=Path("."),
-            show_default="current directory",
+            show_default="the repository you are in",
             help="Repository root: where backlogs are discovered and relative paths start.",
         ),
     ]
+
+    @functools.wraps(function)
+    def with_root(*args: Any, **params: Any) -> Any:
+        if params.get("root") is None:
+            # A path given here is read from here, as before; with none, the backlog is
+            # looked for from here up to the top of the repository.
+            given = [*params.get("backlogs", ()), *(a for a in params.get("args", ())
+                                                     if Path(a).exists())]
+            params["root"] = Path(".") if given or params.get("workflow") else project_root(
+                Path("."), backlog=True)
+        return function(*args, **params)
+
+    wrapped: F = with_root  # type: ignore[assignment]
     for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
+        wrapped = decorator(wrapped)
+    return wrapped
 
 
 def plan_options(function: F) -> F:
