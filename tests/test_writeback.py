@@ -134,6 +134,22 @@ def check_bmad(repo: Path) -> None:
     assert "  epic-1: done\n" in text  # with its last story
 
 
+def test_a_task_master_parent_is_in_progress_with_its_first_merged_subtask(
+        git_repo: Path) -> None:
+    doc = {"master": {"tasks": [{"id": 1, "title": "One", "status": "pending", "subtasks": [
+        {"id": 1, "title": "One a", "status": "pending", "dependencies": []},
+        {"id": 2, "title": "One b", "status": "pending", "dependencies": []}]}]}}
+    path = ".taskmaster/tasks/tasks.json"
+    write(git_repo, {path: json.dumps(doc, indent=2)})
+    loaded = load_and_plan([git_repo / path, "1.1"], root=git_repo)
+    options = RunOptions(run_id="wb", runner="command", runner_settings={
+        "command": {"argv_template": [sys.executable, "-c", AGENT, "{task_id}"]}})
+    assert start_run(git_repo, loaded.backlog, loaded.plan, options).exit_code == 0
+    parent = json.loads(on_branch(git_repo, path))["master"]["tasks"][0]
+    assert parent["status"] == "in-progress"
+    assert [sub["status"] for sub in parent["subtasks"]] == ["done", "pending"]
+
+
 def test_a_bmad_epic_moves_on_from_backlog_with_its_first_merged_story(git_repo: Path) -> None:
     status = "docs/sprint-artifacts/sprint-status.yaml"
     write(git_repo, {status: "development_status:\n  epic-1: backlog\n  1-1-first: backlog\n"

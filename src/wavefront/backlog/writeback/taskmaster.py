@@ -1,5 +1,6 @@
 """Write-back for Task Master `tasks.json`: the task's (or subtask's) `status` becomes
-`done`, and a parent whose subtasks are all done is done too."""
+`done`; a parent whose subtasks are all done is done too, and a pending one whose first
+subtask is merged is `in-progress`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from wavefront.model import Completion, Task
 __all__ = ["write"]
 
 DONE = "done"
+PENDING = "pending"
+IN_PROGRESS = "in-progress"
 
 
 def write(task: Task, completion: Completion, read: Callable[[str], str | None],
@@ -43,6 +46,8 @@ def write(task: Task, completion: Completion, read: Callable[[str], str | None],
         sub["status"] = DONE
         if all(isinstance(s, dict) and s.get("status") == DONE for s in parent["subtasks"]):
             parent["status"] = DONE
+        elif parent.get("status") == PENDING:
+            parent["status"] = IN_PROGRESS  # its work has begun, as Task Master would say
     else:
         parent["status"] = DONE
     return {path: json.dumps(doc, indent=2, ensure_ascii=False) + "\n"}
