@@ -195,6 +195,9 @@ class Task:
     # The backlog format it was read from (a `backlog.FORMATS` name): which write-back
     # it gets, and whether it is a story (reviewed by default).
     backlog_format: str | None = None
+    # The earlier run's integration branch that has this task's work merged (and says
+    # it is done): the task is skipped, and a new run starts from that branch.
+    merged_on: str | None = None
     body: str = ""
     dependencies: tuple[str, ...] = ()
     dependencies_source: SourceLocation | None = None

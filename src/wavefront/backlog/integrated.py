@@ -3,7 +3,7 @@
 A run writes merged work back into the backlog files on its branch `wavefront/<run>`, never
 into the user's checkout. So that `next`, `parallel`, `status` and a new `run` never offer
 or redo merged work, the backlog files are read again as that branch has them, and a task
-the branch says is done is done here too (`INTEGRATED_FROM` names the branch).
+the branch says is done is done here too (`Task.merged_on` names the branch).
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ from wavefront.journal.database import Journal
 from wavefront.model import TaskStatus
 from wavefront.workspace.git import GitRepo
 
-__all__ = ["INTEGRATED_FROM", "latest_branch", "with_integrated_status"]
+__all__ = ["latest_branch", "with_integrated_status"]
 
-# Task metadata: the integration branch that says the task is done.
-INTEGRATED_FROM = "integrated_from"
 _JOURNAL = Path(".wavefront") / "journal.db"
 
 
@@ -65,7 +63,7 @@ def with_integrated_status(backlog: Backlog, given: Sequence[Path], root: Path,
         return backlog
     return replace(backlog, tasks=tuple(
         replace(task, status=TaskStatus.DONE, status_text=f"done on {branch}",
-                metadata={**task.metadata, INTEGRATED_FROM: branch})
+                merged_on=branch)
         if task.id in done else task
         for task in backlog.tasks))
 

@@ -89,9 +89,10 @@ def render_report(journal: Journal, run: RunRecord) -> str:
     run) are named together at the end rather than given a row and a section each: in a
     long backlog they would be most of the report."""
     every = _views(journal, run)
-    views = [v for v in every if v.record.status != TaskStatus.SKIPPED or v.attempts]
     untouched = [v.record for v in every if v.record.status == TaskStatus.SKIPPED
                  and not v.attempts]
+    left_out = {record.task_id for record in untouched}
+    views = [v for v in every if v.record.task_id not in left_out]
     lines = [f"# Integration report: run {run.id}", ""]
     lines += _overview(journal, run, every)
     lines += [

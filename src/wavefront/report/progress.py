@@ -198,8 +198,8 @@ class LiveProgress:
         return Group(header, _legend(counts), table)
 
     @staticmethod
-    def _add_task(table: Table, row: _Row, now: float, estimate: float | None, title_width: int,
-             with_agent: bool) -> None:
+    def _add_task(table: Table, row: _Row, now: float, estimate: float | None,
+                  title_width: int, with_agent: bool) -> None:
         icon, style = STATUS_STYLE[row.status]
         elapsed = ""
         if row.started is not None:

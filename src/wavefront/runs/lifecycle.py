@@ -21,7 +21,6 @@ from wavefront.agents import load_profiles
 from wavefront.agents.preflight import preflight
 from wavefront.agents.runners.settings import check_configured_runners
 from wavefront.backlog.base import Backlog
-from wavefront.backlog.integrated import INTEGRATED_FROM
 from wavefront.config import ProjectConfig
 from wavefront.engine.executor import Executor
 from wavefront.engine.loop import Engine, RunStop
@@ -121,9 +120,8 @@ def start_run(root: Path, backlog: Backlog, plan: Plan, options: RunOptions,
         workspaces.pool.discard_interrupted()  # a reset an earlier process did not finish
         for task in plan.tasks:
             if task.status == TaskStatus.DONE and not options.include_done:
-                merged_on = task.metadata.get(INTEGRATED_FROM)
                 journal.set_status(run_id, task.id, TaskStatus.SKIPPED,
-                                   f"already merged on {merged_on}" if merged_on
+                                   f"already merged on {task.merged_on}" if task.merged_on
                                    else "already done in the backlog file")
         return _drive(journal, repo, run_id, profiles, reporter)
 
@@ -148,8 +146,8 @@ def _base_commit(repo: GitRepo, plan: Plan, options: RunOptions) -> str:
         return head
     merged_on: dict[str, list[str]] = {}
     for task in plan.tasks:
-        if task.status == TaskStatus.DONE and task.metadata.get(INTEGRATED_FROM):
-            merged_on.setdefault(str(task.metadata[INTEGRATED_FROM]), []).append(task.id)
+        if task.status == TaskStatus.DONE and task.merged_on:
+            merged_on.setdefault(task.merged_on, []).append(task.id)
     for branch, skipped in merged_on.items():
         tip = repo.rev_parse(f"refs/heads/{branch}")
         if tip is None:
